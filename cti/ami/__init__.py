@@ -1,0 +1,1 @@
+"""The edge towards Asterisk's Manager Interface: framing, typed events, the TCP connection."""

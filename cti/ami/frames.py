@@ -1,0 +1,119 @@
+"""AMI framing: text in, header lists out, and back.
+
+An AMI message is a block of ``Key: Value`` lines ended by ``\\r\\n``, closed by an empty
+line. Keys may repeat (``Variable:`` in Originate, Status, Setvar...), so a frame is kept
+as an ordered list of pairs; ``Frame.get`` returns the first value, ``Frame.get_all`` all.
+
+``FrameSplitter`` is incremental: feed it whatever a TCP read returned (one message, ten,
+or half of one) and it yields the complete frames. It never raises on bad input: lines
+without ``": "`` (the banner, garbage) are kept apart in ``Frame.junk`` so the caller can
+log them, and an oversized pending buffer is cut and reported instead of growing forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+EOL = "\r\n"
+END = "\r\n\r\n"
+
+# A real frame is a few kB at most; CoreShowChannels items are ~600 bytes.
+MAX_FRAME_CHARS = 256 * 1024
+
+
+@dataclass(slots=True)
+class Frame:
+    """One AMI message: ordered headers plus any lines that were not headers."""
+
+    headers: list[tuple[str, str]]
+    junk: list[str] = field(default_factory=list)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        for k, v in self.headers:
+            if k == key:
+                return v
+        lower = key.lower()
+        for k, v in self.headers:
+            if k.lower() == lower:
+                return v
+        return default
+
+    def get_all(self, key: str) -> list[str]:
+        lower = key.lower()
+        return [v for k, v in self.headers if k.lower() == lower]
+
+    def as_dict(self) -> dict[str, str]:
+        """First value of each key, original case; what most consumers need."""
+        out: dict[str, str] = {}
+        for k, v in self.headers:
+            out.setdefault(k, v)
+        return out
+
+    @property
+    def event(self) -> str | None:
+        return self.get("Event")
+
+    @property
+    def response(self) -> str | None:
+        return self.get("Response")
+
+    @property
+    def action(self) -> str | None:
+        return self.get("Action")
+
+
+def parse_frame(block: str) -> Frame:
+    """Parse one message block (without its closing empty line)."""
+    headers: list[tuple[str, str]] = []
+    junk: list[str] = []
+    for line in block.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        key, sep, value = line.partition(": ")
+        if sep and key and " " not in key:
+            headers.append((key, value))
+        elif line.endswith(":") and " " not in line:
+            # "Value:" with nothing after it: some Asterisk builds drop the space.
+            headers.append((line[:-1], ""))
+        else:
+            junk.append(line)
+    return Frame(headers, junk)
+
+
+def encode_frame(headers: Iterable[tuple[str, str]]) -> bytes:
+    """Encode headers as one AMI message, closing empty line included."""
+    return ("".join(f"{k}: {v}{EOL}" for k, v in headers) + EOL).encode("utf-8")
+
+
+class FrameSplitter:
+    """Incremental splitter: ``feed(text)`` yields every frame completed by ``text``."""
+
+    def __init__(self, max_frame_chars: int = MAX_FRAME_CHARS) -> None:
+        self._buffer = ""
+        self._max = max_frame_chars
+        self.dropped_chars = 0
+
+    def feed(self, text: str) -> Iterator[Frame]:
+        buffer = self._buffer + text
+        start = 0
+        while True:
+            end = buffer.find(END, start)
+            if end < 0:
+                break
+            block = buffer[start:end]
+            start = end + len(END)
+            if block.strip():
+                yield parse_frame(block)
+        rest = buffer[start:]
+        if len(rest) > self._max:
+            # A frame that never ends is garbage, not a message worth waiting for.
+            self.dropped_chars += len(rest)
+            rest = ""
+        self._buffer = rest
+
+    @property
+    def pending(self) -> str:
+        """Text received after the last complete frame (a cut frame at disconnect)."""
+        return self._buffer
