@@ -1,0 +1,6 @@
+"""The call tracker: Asterisk's channel events in, the life of each citizen's call out (pure)."""
+
+from cti.tracker.contract import Contract
+from cti.tracker.tracker import CallTracker, ListedChannel, Stage
+
+__all__ = ["CallTracker", "Contract", "ListedChannel", "Stage"]

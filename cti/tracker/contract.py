@@ -1,0 +1,54 @@
+"""The names shared by the dialplan and the service (see asterisk-conf/ and DESIGN.md).
+
+They come from the recordings' dialplan and must stay as they are for those recordings to
+remain valid; a site with other context names changes them here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    inbound_contexts: frozenset[str] = frozenset({"from-pstn"})
+    wait_context: str = "cti-wait"
+    connect_context: str = "cti-connect"
+    transfer_context: str = "transfer"
+    agents_context: str = "agents"
+    waiting_event: str = "CtiWaiting"
+    no_answer_event: str = "CtiNoAnswer"
+    safety_net_event: str = "CtiSafetyNet"
+    connecting_event: str = "CtiConnecting"
+    agent_variable: str = "AGENT"
+    service_variable: str = "CTI_IVR_CHOICE"
+    did_variable: str = "CTI_DID"
+    # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
+    shutdown_flag: int = 0x04
+
+    @property
+    def caller_contexts(self) -> frozenset[str]:
+        """Where the citizen's leg runs the town hall's dialplan."""
+        return self.inbound_contexts | {
+            self.wait_context,
+            self.connect_context,
+            self.transfer_context,
+        }
+
+    @property
+    def waiting_contexts(self) -> frozenset[str]:
+        return frozenset({self.wait_context})
+
+    @property
+    def routed_contexts(self) -> frozenset[str]:
+        """Where a failed offer sends the caller back to waiting."""
+        return frozenset({self.wait_context, self.connect_context})
+
+    @property
+    def agent_contexts(self) -> frozenset[str]:
+        """Transfer targets in these contexts are agents' extensions."""
+        return frozenset({self.transfer_context, self.agents_context})
+
+    @property
+    def user_events(self) -> frozenset[str]:
+        return frozenset({self.waiting_event, self.no_answer_event, self.safety_net_event})

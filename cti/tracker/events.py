@@ -1,0 +1,152 @@
+"""Domain events: what happened to a citizen's call, in the service's own words.
+
+The call tracker turns Asterisk's channel-level AMI events into these. They are small,
+immutable and named in the past tense (h2's ``events.py`` is the model). Every event names
+its call (``call_id`` = Asterisk's Linkedid of the inbound channel), the time it happened
+(``at``, seconds on the clock the tracker was fed) and what is known of the caller.
+
+``to_dict()`` is the wire/JSON form used by ``python -m cti.replay`` and the web app:
+``type`` plus every field that applies (``None`` fields are left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent:
+    type: ClassVar[str] = "CallEvent"
+
+    call_id: str
+    at: float
+    caller_number: str | None
+    caller_withheld: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, float):
+                value = round(value, 3)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallArrived(CallEvent):
+    """A citizen's call reached the town hall (the inbound channel started the dialplan).
+
+    ``restored`` is true when the call was found already in progress (after a reconnect, or a
+    recording that starts mid-call) rather than seen arriving.
+    """
+
+    type: ClassVar[str] = "CallArrived"
+    caller_name: str | None = None
+    did: str | None = None
+    restored: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallWaiting(CallEvent):
+    """The call waits for an agent of ``service`` (entered ``cti-wait`` or a fallback queue)."""
+
+    type: ClassVar[str] = "CallWaiting"
+    service: str | None
+    priority: int = 0
+    position: int = 1
+    did: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOffered(CallEvent):
+    """The agent's phone is being rung for this call: the moment the screen pops."""
+
+    type: ClassVar[str] = "CallOffered"
+    agent: str
+    service: str | None = None
+    waited: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered(CallEvent):
+    type: ClassVar[str] = "CallAnswered"
+    agent: str
+    service: str | None = None
+    waited: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallNoAnswer(CallEvent):
+    """The offer to ``agent`` failed; ``reason`` is Asterisk's dial status in lower case
+    (``noanswer``, ``busy``, ``chanunavail``, ``congestion``)."""
+
+    type: ClassVar[str] = "CallNoAnswer"
+    agent: str
+    reason: str
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTransferred(CallEvent):
+    """``agent`` handed the call on, to ``to_agent`` or to ``service``; ``kind`` is
+    ``blind`` or ``attended``."""
+
+    type: ClassVar[str] = "CallTransferred"
+    agent: str | None
+    kind: str
+    to_agent: str | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallSafetyNet(CallEvent):
+    """The dialplan gave up waiting for the router and fell back on its own (``CtiSafetyNet``)."""
+
+    type: ClassVar[str] = "CallSafetyNet"
+    service: str | None = None
+    waited: float = 0.0
+    reason: str = "router_silent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAbandoned(CallEvent):
+    """The citizen hung up before talking to anyone; ``reason`` is ``waiting`` or ``ringing``."""
+
+    type: ClassVar[str] = "CallAbandoned"
+    reason: str
+    service: str | None = None
+    agent: str | None = None
+    waited: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(CallEvent):
+    """The citizen's leg is gone. ``reason``: ``caller_hangup``, ``agent_hangup``,
+    ``abandoned``, ``failed`` (the dialplan dropped the call), ``shutdown`` (Asterisk
+    stopped) or ``lost`` (it vanished while the AMI link was down)."""
+
+    type: ClassVar[str] = "CallEnded"
+    reason: str
+    stage: str
+    service: str | None = None
+    agent: str | None = None
+    duration: float = 0.0
+    wait: float = 0.0
+    talk: float = 0.0
+
+
+DomainEvent = (
+    CallArrived
+    | CallWaiting
+    | CallOffered
+    | CallAnswered
+    | CallNoAnswer
+    | CallTransferred
+    | CallSafetyNet
+    | CallAbandoned
+    | CallEnded
+)
