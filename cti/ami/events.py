@@ -8,7 +8,7 @@ dict look-up on the event name, so ignored events cost one ``get``.
 Asterisk's quirks are absorbed here, once:
 - ``<unknown>`` in caller-ID fields means "nothing", and becomes ``""``;
 - ``CID-CallingPres`` is ``"35 (Presentation Prohibited, Network Number)"``: we keep the number;
-- ``DialBegin``/``DialEnd`` raised by an Originate have no caller channel at all (``caller`` is None);
+- ``DialBegin``/``DialEnd`` raised by an Originate have no caller channel (``caller`` is None);
 - ``UserEvent`` bodies keep their own keys (``DID``, ``Service``, ``Pres``...), in ``body``.
 """
 
@@ -289,3 +289,24 @@ def parse_event(headers: Mapping[str, Any]) -> AmiEvent | None:
     if parser is None:
         return None
     return parser(headers)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedChannel:
+    """One channel as ``CoreShowChannels`` lists it, with the variables read on it."""
+
+    chan: ChannelInfo
+    bridge_id: str
+    application: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+def parse_listed_channel(
+    headers: Mapping[str, Any], variables: Mapping[str, str] | None = None
+) -> ListedChannel | None:
+    """A ``CoreShowChannel`` list item (or a ``Status`` item) as a ``ListedChannel``."""
+    chan = _channel(headers)
+    if chan is None:
+        return None
+    bridge = headers.get("BridgeId") or headers.get("BridgeID") or ""
+    return ListedChannel(chan, bridge, headers.get("Application") or "", dict(variables or {}))

@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cti.ami import events as ami
+from cti.ami.events import ListedChannel
 from cti.tracker import events as ev
 from cti.tracker.channels import interface_id, local_half
 from cti.tracker.contract import Contract
@@ -129,16 +130,6 @@ class Call:
         return self.number_withheld or self.pres_withheld
 
 
-@dataclass(frozen=True, slots=True)
-class ListedChannel:
-    """One channel as ``CoreShowChannels`` lists it, with the variables we read on it."""
-
-    chan: ami.ChannelInfo
-    bridge_id: str
-    application: str
-    variables: dict[str, str] = field(default_factory=dict)
-
-
 class CallTracker:
     """Pure state machine from AMI events to domain events; see the module docstring."""
 
@@ -175,6 +166,11 @@ class CallTracker:
     @property
     def active_calls(self) -> list[Call]:
         return [c for c in self._calls.values() if c.stage is not Stage.ENDED]
+
+    @property
+    def tracked_channel_count(self) -> int:
+        """Channels still remembered (live ones, and ended calls' legs not yet hung up)."""
+        return len(self._legs)
 
     def call(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
@@ -295,7 +291,9 @@ class CallTracker:
             )
         )
 
-    def _touch(self, call: Call, chan: ami.ChannelInfo, at: float, out: list[ev.DomainEvent]) -> None:
+    def _touch(
+        self, call: Call, chan: ami.ChannelInfo, at: float, out: list[ev.DomainEvent]
+    ) -> None:
         """Any event of the caller's leg: note where its dialplan is, announce if due."""
         if chan.uniqueid == call.dialplan_leg:
             call.dialplan_context = chan.context
@@ -603,7 +601,9 @@ class CallTracker:
                 ahead += 1
         return ahead + 1
 
-    def _on_queue_join(self, e: ami.QueueCallerJoined, at: float, out: list[ev.DomainEvent]) -> None:
+    def _on_queue_join(
+        self, e: ami.QueueCallerJoined, at: float, out: list[ev.DomainEvent]
+    ) -> None:
         call = self._caller_call(e.chan, at)
         if call is None:
             return

@@ -1,0 +1,72 @@
+"""Rebuilding the view of live calls from CoreShowChannels after a (re)connect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cti.ami.events import ListedChannel, parse_event, parse_listed_channel
+from cti.ami.frames import FrameSplitter
+from cti.replay import read_server_chunks
+from cti.tracker import CallTracker
+
+CAPTURE = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "ami-captures"
+    / "10-coreshowchannels-and-status-midcall.jsonl"
+)
+
+
+def _until_first_listing() -> tuple[list[tuple[float, dict[str, str]]], list[ListedChannel]]:
+    """Events before the first CoreShowChannels answer, and that answer's channels."""
+    splitter = FrameSplitter()
+    before: list[tuple[float, dict[str, str]]] = []
+    listed: list[ListedChannel] = []
+    for t, data in read_server_chunks(CAPTURE):
+        for frame in splitter.feed(data):
+            headers = frame.as_dict()
+            if headers.get("Event") == "CoreShowChannel":
+                item = parse_listed_channel(headers)
+                assert item is not None
+                listed.append(item)
+            elif headers.get("Event") == "CoreShowChannelsComplete":
+                return before, listed
+            elif not listed:
+                before.append((t, headers))
+    raise AssertionError("no CoreShowChannels answer in the recording")
+
+
+def test_a_call_in_progress_is_restored_once_with_its_agent() -> None:
+    _, listed = _until_first_listing()
+    tracker = CallTracker()
+    produced = [e.to_dict() for e in tracker.resync(listed, at=100.0)]
+    assert [e["type"] for e in produced] == ["CallArrived", "CallAnswered"]
+    assert produced[0]["restored"] is True
+    assert produced[0]["caller_number"] == "0655667788"
+    assert produced[1]["agent"] == "206"
+    # A second resync with the same channels says nothing new.
+    assert tracker.resync(listed, at=101.0) == []
+
+
+def test_a_call_already_known_is_not_announced_again() -> None:
+    before, listed = _until_first_listing()
+    tracker = CallTracker()
+    for t, headers in before:
+        event = parse_event(headers)
+        if event is not None:
+            tracker.handle(event, t)
+    assert len(tracker.active_calls) == 1
+    assert tracker.resync(listed, at=50.0) == []
+
+
+def test_a_call_that_vanished_while_disconnected_ends_as_lost() -> None:
+    before, _ = _until_first_listing()
+    tracker = CallTracker()
+    for t, headers in before:
+        event = parse_event(headers)
+        if event is not None:
+            tracker.handle(event, t)
+    produced = [e.to_dict() for e in tracker.resync([], at=60.0)]
+    assert [e["type"] for e in produced] == ["CallEnded"]
+    assert produced[0]["reason"] == "lost"
+    assert tracker.active_calls == [] and tracker.tracked_channel_count == 0
