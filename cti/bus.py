@@ -1,0 +1,60 @@
+"""In-process fan-out of messages to subscribers (web pages), one bounded queue each.
+
+A slow page must not slow the call tracker: when a subscriber's queue is full it is dropped
+and told so (its page reconnects and gets a fresh snapshot), instead of buffering forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class Subscription:
+    def __init__(self, bus: Bus, maxsize: int) -> None:
+        self._bus = bus
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    async def get(self) -> dict[str, Any] | None:
+        """Next message, or None when the bus dropped this subscriber (too slow) or closed."""
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+class Bus:
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._subscribers: set[Subscription] = set()
+        self._queue_size = queue_size
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self, self._queue_size)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        for sub in list(self._subscribers):
+            try:
+                sub.queue.put_nowait(message)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                self._subscribers.discard(sub)
+                # Make room for the end marker so the reader wakes up and reconnects.
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
+
+    def close(self) -> None:
+        for sub in list(self._subscribers):
+            self._subscribers.discard(sub)
+            if sub.queue.full():
+                sub.queue.get_nowait()
+            sub.queue.put_nowait(None)

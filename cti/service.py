@@ -1,0 +1,61 @@
+"""The call service: where AMI events become domain events and reach the pages.
+
+The AMI connection calls ``on_ami_event``/``on_resync``/``on_link_state``; the tracker
+(pure) turns events into domain events; the live view and the bus carry them to the web.
+Listeners (the router, the screen pop, the history writer) subscribe with ``add_listener``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cti.ami.events import ListedChannel, parse_event
+from cti.bus import Bus
+from cti.live_view import LiveView
+from cti.tracker import CallTracker
+from cti.tracker.events import DomainEvent
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[DomainEvent], None]
+
+
+class CallService:
+    def __init__(self, tracker: CallTracker | None = None, bus: Bus | None = None) -> None:
+        self.tracker = tracker or CallTracker()
+        self.bus = bus or Bus()
+        self.view = LiveView()
+        self.link_state = "disconnected"
+        self.events_seen = 0
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def on_ami_event(self, headers: Mapping[str, Any], received_at: float) -> None:
+        self.events_seen += 1
+        event = parse_event(headers)
+        if event is not None:
+            self._emit(self.tracker.handle(event, received_at))
+
+    def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:
+        self._emit(self.tracker.resync(channels, at))
+
+    def on_link_state(self, state: str) -> None:
+        self.link_state = state
+        self.bus.publish({"kind": "link", "state": state})
+
+    def _emit(self, events: list[DomainEvent]) -> None:
+        for event in events:
+            self.view.apply(event)
+            self.bus.publish({"kind": "event", "event": event.to_dict()})
+            for listener in self._listeners:
+                try:
+                    listener(event)
+                except Exception:  # one broken listener must not stop the others
+                    log.exception("listener %r failed on %s", listener, event.type)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": "snapshot", "link": self.link_state, **self.view.snapshot()}

@@ -1,0 +1,1 @@
+"""The web edge: FastAPI routes, WebSockets and the pages they serve."""

@@ -1,0 +1,114 @@
+// Live calls page: a snapshot on connect, then one message per domain event.
+// Everything from the server is inserted as text (textContent), never as HTML.
+"use strict";
+
+const LABELS = {
+  CallArrived: "Appel reçu", CallWaiting: "En attente", CallOffered: "Proposé à l'agent",
+  CallAnswered: "Décroché", CallNoAnswer: "Sans réponse", CallTransferred: "Transféré",
+  CallSafetyNet: "File de secours", CallAbandoned: "Abandonné", CallEnded: "Terminé",
+};
+const LINK = {
+  ready: "Asterisk connecté", connecting: "Connexion à Asterisk…",
+  authenticating: "Authentification…", resyncing: "Resynchronisation…",
+  disconnected: "Asterisk déconnecté", auth_failed: "Asterisk : identifiants refusés",
+};
+
+let calls = new Map();
+let ended = 0;
+let clockOffset = 0;
+
+function caller(c) {
+  if (c.caller_withheld) return "Numéro masqué";
+  return c.caller_number || "Inconnu";
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text == null ? "" : String(text);
+  row.appendChild(td);
+}
+
+function renderCalls() {
+  const body = document.getElementById("calls");
+  body.replaceChildren();
+  const now = Date.now() / 1000 - clockOffset;
+  for (const c of calls.values()) {
+    const row = document.createElement("tr");
+    cell(row, caller(c));
+    cell(row, c.service || "—");
+    cell(row, c.stage);
+    cell(row, c.agent || "—");
+    cell(row, Math.max(0, Math.round(now - c.since)) + " s");
+    body.appendChild(row);
+  }
+  document.getElementById("count").textContent = String(calls.size);
+  document.getElementById("ended").textContent = String(ended);
+}
+
+function addEvent(e) {
+  const list = document.getElementById("events");
+  const item = document.createElement("li");
+  const who = e.agent ? " → " + e.agent : "";
+  item.textContent = (LABELS[e.type] || e.type) + " · " + caller(e) + (e.service ? " · " + e.service : "") + who;
+  list.prepend(item);
+  while (list.children.length > 100) list.lastChild.remove();
+}
+
+const STAGES = {
+  CallArrived: "arrivé", CallWaiting: "en attente", CallOffered: "sonne",
+  CallAnswered: "en communication", CallNoAnswer: "en attente", CallTransferred: "transféré",
+  CallSafetyNet: "file de secours",
+};
+
+function apply(e) {
+  clockOffset = Date.now() / 1000 - e.at;
+  if (e.type === "CallEnded") { calls.delete(e.call_id); ended += 1; return; }
+  let c = calls.get(e.call_id);
+  if (!c) {
+    c = { call_id: e.call_id, caller_number: e.caller_number, caller_withheld: e.caller_withheld,
+          stage: "arrivé", since: e.at };
+    calls.set(e.call_id, c);
+  }
+  c.caller_withheld = e.caller_withheld;
+  const stage = STAGES[e.type];
+  if (stage && stage !== c.stage) { c.stage = stage; c.since = e.at; }
+  if (e.service) c.service = e.service;
+  if (e.type === "CallOffered" || e.type === "CallAnswered") c.agent = e.agent;
+  if (e.type === "CallTransferred") c.agent = e.to_agent;
+  if (e.type === "CallWaiting" || e.type === "CallNoAnswer") c.agent = null;
+}
+
+function setLink(state) {
+  const el = document.getElementById("link");
+  el.textContent = LINK[state] || state;
+  el.className = state === "ready" ? "ok" : "ko";
+}
+
+function connect(delay) {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(proto + "//" + location.host + "/ws/events");
+  ws.onmessage = (msg) => {
+    const m = JSON.parse(msg.data);
+    if (m.kind === "snapshot") {
+      calls = new Map(m.calls.map((c) => [c.call_id, c]));
+      ended = m.ended;
+      document.getElementById("events").replaceChildren();
+      m.recent.forEach(addEvent);
+      setLink(m.link);
+    } else if (m.kind === "event") {
+      apply(m.event);
+      addEvent(m.event);
+    } else if (m.kind === "link") {
+      setLink(m.state);
+    }
+    renderCalls();
+  };
+  ws.onopen = () => { delay = 500; };
+  ws.onclose = () => {
+    setLink("disconnected");
+    setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
+  };
+}
+
+setInterval(renderCalls, 1000);
+connect(500);
