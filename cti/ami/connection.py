@@ -1,0 +1,353 @@
+"""The AMI connection: a thin layer over panoramisk 1.4 that keeps the link honest.
+
+panoramisk parses frames and matches responses to actions; around it we add what a
+service that must not lose a call needs (see DESIGN.md, "What panoramisk 1.4 does"):
+
+- MD5 challenge login when Asterisk offers it, plain ``Secret`` otherwise. panoramisk would
+  log in by itself with a plain secret if it saw ``username`` in its config: we never give it.
+- Reconnect with capped exponential backoff and jitter (panoramisk retries every 2 s,
+  forever); a refused login waits ``auth_retry_delay`` before the next try.
+- Keepalive: a Ping every ``ping_interval``; no answer within one more interval closes the
+  link, so a silent peer is noticed within two intervals.
+- After each login, before any event is trusted: ``CoreShowChannels`` (the whole EventList)
+  and the variables we set on the citizens' channels, handed to ``on_resync``; events that
+  arrive meanwhile are held and delivered afterwards, in order.
+- No action is ever replayed after a reconnect (panoramisk re-sends pending actions after
+  ``FullyBooted``: a Redirect replayed minutes later would move a call that is elsewhere).
+  Pending actions fail with ``AmiDisconnected``; callers decide again from the rebuilt state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from cti.ami.errors import AmiActionError, AmiAuthError, AmiDisconnected, AmiError, AmiTimeout
+from cti.ami.events import ListedChannel, parse_listed_channel
+from cti.ami.protocol import RobustAMIProtocol
+
+log = logging.getLogger("cti.ami")
+
+EventCallback = Callable[[Mapping[str, Any], float], None]
+ResyncCallback = Callable[[list[ListedChannel], float], None]
+StateCallback = Callable[[str], None]
+
+# Channels in these contexts are citizens' legs whose variables we read at resync.
+CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer"})
+RESYNC_VARIABLES = ("AGENT", "CTI_IVR_CHOICE", "CTI_DID", "CALLERID(pres)")
+
+
+@dataclass(frozen=True, slots=True)
+class AmiParams:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "cti"
+    secret: str = ""
+    ping_interval: float = 10.0
+    action_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    auth_retry_delay: float = 30.0
+    connect_timeout: float = 5.0
+
+
+class _NeverReplay:
+    """panoramisk's ``forgetable_actions``: every action is forgettable."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager reduced to frame handling; the life of the link is ours."""
+
+    def __init__(self, owner: AmiConnection, **config: Any) -> None:
+        super().__init__(**config)
+        self.owner = owner
+        self.frames_skipped = 0
+        self.forgetable_actions = _NeverReplay()
+
+    def dispatch(self, event: Message) -> list[str]:
+        self.owner._dispatch(event)
+        return []
+
+    def connection_lost(self, exc: Any) -> None:
+        self._connected = False
+        self.owner._lost(exc)
+
+
+class AmiConnection:
+    def __init__(
+        self,
+        params: AmiParams,
+        on_event: EventCallback,
+        on_resync: ResyncCallback | None = None,
+        on_state: StateCallback | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.params = params
+        self._on_event = on_event
+        self._on_resync = on_resync
+        self._on_state = on_state
+        self._clock = clock
+        self.state = "disconnected"
+        self.reconnects = 0
+        self.logins = 0
+        self.last_error: str | None = None
+        self._manager = _Manager(self, host=params.host, port=params.port)
+        self._protocol: RobustAMIProtocol | None = None
+        self._held: list[tuple[Message, float]] | None = None
+        self._lost_future: asyncio.Future[None] | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def frames_skipped(self) -> int:
+        return int(self._manager.frames_skipped)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="ami-connection")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._protocol is not None:
+            with contextlib.suppress(Exception):
+                self._protocol.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._set_state("disconnected")
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def send(self, action: Mapping[str, Any], timeout: float | None = None) -> Message:
+        """Send one action; its response, or our error for ``Response: Error``."""
+        result = await self._send(action, timeout, as_list=False)
+        response: Message = result[0] if isinstance(result, list) else result
+        if response.get("Response") == "Error":
+            raise AmiActionError(
+                str(action.get("Action")), response.get("Message", ""), action.get("Channel")
+            )
+        return response
+
+    async def send_list(
+        self, action: Mapping[str, Any], timeout: float | None = None
+    ) -> list[Message]:
+        """Send an action answered by an EventList; the list items (start and end removed)."""
+        result = await self._send(action, timeout, as_list=True)
+        messages = result if isinstance(result, list) else [result]
+        if messages and messages[0].get("Response") == "Error":
+            raise AmiActionError(
+                str(action.get("Action")), messages[0].get("Message", ""), action.get("Channel")
+            )
+        return [m for m in messages[1:] if m.get("EventList") != "Complete" and "Event" in m]
+
+    # ------------------------------------------------------------------ link life
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            delay: float
+            try:
+                await self._session()
+                attempt = 0
+                delay = self.params.reconnect_min
+            except AmiAuthError as exc:
+                self.last_error = str(exc)
+                log.error("%s; next try in %g s", exc, self.params.auth_retry_delay)
+                self._set_state("auth_failed")
+                delay = self.params.auth_retry_delay
+            except (TimeoutError, OSError, AmiError) as exc:
+                self.last_error = str(exc) or type(exc).__name__
+                delay = self._backoff(attempt)
+                attempt += 1
+                log.warning(
+                    "AMI link to %s:%s down (%s); reconnecting in %.1f s",
+                    self.params.host,
+                    self.params.port,
+                    self.last_error,
+                    delay,
+                )
+            finally:
+                self._teardown()
+            if self._closing:
+                return
+            if self.state != "auth_failed":
+                self._set_state("disconnected")
+            await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.params.reconnect_max, self.params.reconnect_min * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    async def _session(self) -> None:
+        """One connection: connect, log in, resync, then serve until the link drops."""
+        loop = asyncio.get_running_loop()
+        self._set_state("connecting")
+        self._lost_future = loop.create_future()
+        transport, protocol = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: RobustAMIProtocol(self._manager), self.params.host, self.params.port
+            ),
+            self.params.connect_timeout,
+        )
+        self._protocol = protocol
+        self._held = []  # hold events until the resync is done
+        self._set_state("authenticating")
+        await self._login()
+        self.logins += 1
+        if self.logins > 1:
+            self.reconnects += 1
+        self._set_state("resyncing")
+        listed = await self._list_channels()
+        if self._on_resync is not None:
+            self._on_resync(listed, self._clock())
+        held, self._held = self._held, None
+        for message, at in held:
+            self._on_event(message, at)
+        self._set_state("ready")
+        self._ready.set()
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            await self._lost_future
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+        raise AmiDisconnected()
+
+    def _teardown(self) -> None:
+        self._ready.clear()
+        protocol, self._protocol = self._protocol, None
+        self._held = None
+        if protocol is None:
+            return
+        pending = list(protocol.responses.values())
+        protocol.responses.clear()
+        with contextlib.suppress(Exception):
+            protocol.close()
+        for action in pending:
+            if not action.future.done():
+                action.future.set_exception(AmiDisconnected(str(action.get("Action"))))
+                action.future.exception()  # retrieved: nobody may be awaiting it any more
+
+    def _lost(self, exc: Any) -> None:
+        if isinstance(exc, Message):
+            log.warning(
+                "Asterisk is shutting down (Shutdown: %s, Restart: %s)",
+                exc.get("Shutdown"),
+                exc.get("Restart"),
+            )
+        if self._lost_future is not None and not self._lost_future.done():
+            self._lost_future.set_result(None)
+
+    def _dispatch(self, message: Message) -> None:
+        at = self._clock()
+        if self._held is not None:
+            self._held.append((message, at))
+        else:
+            self._on_event(message, at)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            if self._on_state is not None:
+                self._on_state(state)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _send(self, action: Mapping[str, Any], timeout: float | None, as_list: bool) -> Any:
+        protocol = self._protocol
+        name = str(action.get("Action"))
+        if protocol is None or protocol.closed:
+            raise AmiDisconnected(name)
+        future = protocol.send(dict(action), as_list=as_list or None)
+        limit = self.params.action_timeout if timeout is None else timeout
+        lost = self._lost_future
+        waiters: set[asyncio.Future[Any]] = {future}
+        if lost is not None:
+            waiters.add(lost)
+        done, _ = await asyncio.wait(waiters, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        if future in done:
+            return future.result()
+        if lost is not None and lost in done:
+            raise AmiDisconnected(name)
+        raise AmiTimeout(name, limit)
+
+    async def _login(self) -> None:
+        p = self.params
+        challenge = await self._send({"Action": "Challenge", "AuthType": "md5"}, None, False)
+        if challenge.get("Response") == "Success" and challenge.get("Challenge"):
+            key = hashlib.md5((challenge["Challenge"] + p.secret).encode()).hexdigest()
+            login = {"Action": "Login", "AuthType": "md5", "Username": p.username, "Key": key}
+        else:
+            login = {"Action": "Login", "Username": p.username, "Secret": p.secret}
+        login["Events"] = "on"
+        # Asterisk answers a refused login after a deliberate 1 s delay.
+        response = await self._send(login, max(p.action_timeout, 3.0), False)
+        if response.get("Response") != "Success":
+            raise AmiAuthError(p.host, p.port, p.username, response.get("Message", "refused"))
+
+    async def _list_channels(self) -> list[ListedChannel]:
+        items = await self.send_list({"Action": "CoreShowChannels"})
+        listed: list[ListedChannel] = []
+        for item in items:
+            if item.get("Event") != "CoreShowChannel":
+                continue
+            variables: dict[str, str] = {}
+            if item.get("Context") in CALLER_CONTEXTS:
+                variables = await self._read_variables(item.get("Channel", ""), RESYNC_VARIABLES)
+            channel = parse_listed_channel(item, variables)
+            if channel is not None:
+                listed.append(channel)
+        return listed
+
+    async def _read_variables(self, channel: str, names: Sequence[str]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name in names:
+            try:
+                response = await self.send(
+                    {"Action": "Getvar", "Channel": channel, "Variable": name}
+                )
+            except AmiActionError:
+                break  # the channel went away meanwhile; the events will say so
+            value = response.get("Value", "")
+            if value:
+                values[name] = value
+        return values
+
+    async def _keepalive(self) -> None:
+        interval = self.params.ping_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._send({"Action": "Ping"}, interval, False)
+            except AmiTimeout:
+                log.error(
+                    "Asterisk at %s:%s did not answer Ping within %g s: closing the link",
+                    self.params.host,
+                    self.params.port,
+                    interval,
+                )
+                if self._protocol is not None:
+                    self._protocol.close()
+                self._lost(None)
+                return
+            except AmiDisconnected:
+                return
