@@ -1,0 +1,96 @@
+"""asterisk-conf/ declares every name the service relies on, and relies on no unknown one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cti.ami.connection import CALLER_CONTEXTS, RESYNC_VARIABLES
+from cti.tracker.contract import Contract
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "asterisk-conf"
+RECORDED = ROOT.parent / "shared" / "ami-captures" / "asterisk-conf-used" / "extensions.conf"
+
+
+def contexts(text: str) -> dict[str, str]:
+    """Context name -> its body, from an extensions.conf."""
+    out: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        line = line.split(";", 1)[0].rstrip()
+        m = re.match(r"^\[([^\]]+)\]", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+        elif name is not None:
+            out[name] += line + "\n"
+    return out
+
+
+EXT = contexts((CONF / "extensions.conf").read_text())
+
+
+def user_events(body: str) -> dict[str, list[str]]:
+    """UserEvent name -> the keys of its body (arguments may hold ``${FUNC(x)}``)."""
+    out = {}
+    for start in (m.end() for m in re.finditer(r"UserEvent\(", body)):
+        depth, end = 1, start
+        while depth:
+            depth += {"(": 1, ")": -1}.get(body[end], 0)
+            end += 1
+        name, *pairs = body[start : end - 1].split(",")
+        out[name] = [kv.split(":")[0].strip() for kv in pairs]
+    return out
+
+
+def test_every_context_the_service_knows_is_declared() -> None:
+    c = Contract()
+    needed = set(c.inbound_contexts) | {
+        c.wait_context,
+        c.connect_context,
+        c.transfer_context,
+        c.agents_context,
+    }
+    assert needed <= set(EXT) - {"general", "globals"}
+    assert set(CALLER_CONTEXTS) <= set(EXT)
+
+
+def test_user_events_match_both_ways() -> None:
+    c = Contract()
+    declared = {name for body in EXT.values() for name in user_events(body)}
+    assert declared == set(c.user_events) | {c.connecting_event}
+
+
+def test_waiting_event_carries_what_the_tracker_reads() -> None:
+    c = Contract()
+    keys = user_events(EXT[c.wait_context])[c.waiting_event]
+    assert {"DID", "Service", "Pres", "Since", "Priority"} <= set(keys)
+    assert user_events(EXT[c.connect_context])[c.no_answer_event] == ["Agent", "DialStatus"]
+
+
+def test_connect_context_dials_the_agent_variable() -> None:
+    c = Contract()
+    assert "${" + c.agent_variable + "}@" + c.agents_context in EXT[c.connect_context]
+
+
+def test_variables_read_at_resync_are_set_by_the_dialplan() -> None:
+    text = (CONF / "extensions.conf").read_text()
+    for name in RESYNC_VARIABLES:
+        if "(" in name:  # a dialplan function such as CALLERID(pres), always there
+            continue
+        assert re.search(rf"\b{re.escape(name)}\b", text), name
+
+
+def test_recorded_dialplan_contexts_are_kept() -> None:
+    recorded = set(contexts(RECORDED.read_text())) - {"citizen", "general", "globals"}
+    assert recorded <= set(EXT)
+
+
+def test_manager_user_has_no_dialplan_events_and_the_rights_it_needs() -> None:
+    text = (CONF / "manager.conf").read_text()
+    read = re.search(r"^read\s*=\s*(.+)$", text, re.M)
+    write = re.search(r"^write\s*=\s*(.+)$", text, re.M)
+    assert read and write
+    assert set(read.group(1).split(",")) == {"system", "call", "user", "agent"}
+    assert {"system", "call", "reporting", "originate"} == set(write.group(1).split(","))
