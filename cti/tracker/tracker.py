@@ -113,6 +113,7 @@ class Call:
     service: str | None = None
     priority: int = 0
     dialplan_leg: str | None = None
+    dialplan_channel: str | None = None  # its current name: what the router redirects
     dialplan_context: str = ""
     dialplan_first_down: bool = False
     caller_locals: set[str] = field(default_factory=set)
@@ -241,6 +242,7 @@ class CallTracker:
         call = self._new_call(chan, at)
         self._register_pair(call, chan, Role.CALLER)
         call.dialplan_leg = chan.uniqueid
+        call.dialplan_channel = chan.channel
         self._announce(call, chan, at, [], restored=True)
         return call
 
@@ -297,6 +299,7 @@ class CallTracker:
         """Any event of the caller's leg: note where its dialplan is, announce if due."""
         if chan.uniqueid == call.dialplan_leg:
             call.dialplan_context = chan.context
+            call.dialplan_channel = chan.channel
         self._announce(call, chan, at, out)
 
     def _waited(self, call: Call, at: float) -> float:
@@ -716,6 +719,7 @@ class CallTracker:
         self._register(call, chan.uniqueid, Role.CALLER)
         call.dialplan_leg = chan.uniqueid
         call.dialplan_context = chan.context
+        call.dialplan_channel = chan.channel
         half = local_half(chan.channel)
         for lc in group:
             other = local_half(lc.chan.channel)

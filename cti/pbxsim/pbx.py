@@ -1,0 +1,506 @@
+"""The simulated PBX's telephony: calls, agents' phones and the town hall's dialplan.
+
+It plays the contract of asterisk-conf/extensions.conf the way the recordings show Asterisk
+22 doing it with Local channels: the citizen's call is a ``Local/<DID>@from-pstn`` pair (``;1``
+is the citizen's handset, ``;2`` runs the dialplan), it waits in ``cti-wait`` announcing
+``CtiWaiting``, the router's ``Setvar AGENT`` + ``Redirect`` to ``cti-connect`` dials
+``Local/<AGENT>@agents``; no answer or busy says ``CtiNoAnswer`` and goes back to waiting;
+after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue.
+
+Every event goes to ``emit`` (the AMI server fans it out to sessions). Durations are in
+simulated seconds, multiplied by ``time_scale`` for the real ``asyncio.sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
+
+RING_TIMEOUT = 20.0
+PRES_TEXT = {
+    "allowed_not_screened": "0 (Presentation Allowed, Not Screened)",
+    "prohib": "35 (Presentation Prohibited, Network Number)",
+    "unavailable": "67 (Number Unavailable)",
+}
+
+
+@dataclass(slots=True)
+class AgentPhone:
+    """How an agent's phone behaves when rung (simulated seconds)."""
+
+    ring: float = 2.0
+    talk: float = 6.0
+    answers: bool = True
+    busy: bool = False
+    miss_ratio: float = 0.0  # share of rings left unanswered (away from the desk)
+
+
+# The lab's agents (see the captures' README): Marie, Paul, Sophie, Luc, Claire, Hugo.
+LAB_AGENTS = {
+    "201": AgentPhone(ring=2, talk=6),
+    "202": AgentPhone(answers=False),
+    "203": AgentPhone(busy=True),
+    "204": AgentPhone(ring=1, talk=30),
+    "205": AgentPhone(ring=2, talk=5),
+    "206": AgentPhone(ring=1, talk=20),
+}
+
+
+@dataclass(eq=False)
+class SimCall:
+    linkedid: str
+    citizen: Channel  # ;1, the citizen's handset
+    leg: Channel  # ;2, runs the town hall's dialplan
+    service: str
+    did: str
+    pres: str
+    talk: float | None  # the citizen hangs up this long after the call is answered by the PBX
+    redirected: asyncio.Event = field(default_factory=asyncio.Event)
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
+    agent_hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    agent_legs: tuple[Channel, Channel] | None = None
+    stage: str = "ivr"
+    agent: str | None = None
+    wait_start: int | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def channel(self) -> str:
+        return self.leg.name
+
+
+class Telephony:
+    def __init__(
+        self,
+        emit: Callable[[Headers], None],
+        agents: dict[str, AgentPhone] | None = None,
+        time_scale: float = 1.0,
+        safety_net: float = 60.0,
+        queue_members: tuple[str, ...] = ("202", "201"),
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+    ) -> None:
+        self.emit = emit
+        self.rng = random.Random(seed)
+        self.agents = dict(LAB_AGENTS if agents is None else agents)
+        self.time_scale = time_scale
+        self.safety_net = safety_net
+        self.queue_members = queue_members
+        self.clock = clock
+        self.channels: dict[str, Channel] = {}
+        self.calls: list[SimCall] = []
+        self._counter = itertools.count()
+        self._local_seq = itertools.count(6)
+        self.changed = asyncio.Event()
+        self.calls_processed = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self.time_scale)
+
+    def _uniqueid(self) -> str:
+        return f"{int(self.clock())}.{next(self._counter)}"
+
+    def _local_pair(self, target: str, linkedid: str | None) -> tuple[Channel, Channel]:
+        exten, context = target.split("@", 1)
+        base = f"Local/{target}-{next(self._local_seq):08x}"
+        one = Channel(f"{base};1", self._uniqueid(), "", 0, context=context, exten=exten)
+        one.linkedid = linkedid or one.uniqueid
+        two = Channel(f"{base};2", self._uniqueid(), one.linkedid, 4, context=context, exten=exten)
+        for chan in (one, two):
+            chan.created_at = self.clock()
+            self.channels[chan.name] = chan
+        self.emit(event("Newchannel", one))
+        self.emit(event("Newchannel", two))
+        return one, two
+
+    def _set_caller_id(self, chan: Channel, num: str, name: str, pres: str) -> None:
+        chan.cid_num, chan.cid_name = num, name
+        self.emit(
+            event(
+                "NewCallerid",
+                chan,
+                ("CID-CallingPres", PRES_TEXT.get(pres, PRES_TEXT["allowed_not_screened"])),
+            )
+        )
+
+    def _set_connected(self, chan: Channel, num: str, name: str) -> None:
+        chan.cl_num, chan.cl_name = num, name
+        self.emit(event("NewConnectedLine", chan))
+
+    def _state(self, chan: Channel, state: int) -> None:
+        chan.state = state
+        self.emit(event("Newstate", chan))
+
+    def _goto(self, chan: Channel, context: str, exten: str, priority: int = 1) -> None:
+        chan.context, chan.exten, chan.priority = context, exten, priority
+
+    def _var(self, chan: Channel, name: str, value: str) -> None:
+        chan.variables[name.lstrip("_")] = value
+        self.emit(event("VarSet", chan, ("Variable", name), ("Value", value)))
+
+    def _exten(self, chan: Channel, app: str, data: str) -> None:
+        chan.application, chan.app_data = app, data
+        self.emit(
+            event(
+                "Newexten", chan, ("Extension", chan.exten), ("Application", app), ("AppData", data)
+            )
+        )
+
+    def _user_event(self, chan: Channel, name: str, *body: tuple[str, str]) -> None:
+        self.emit(event("UserEvent", chan, ("UserEvent", name), *body))
+
+    def _hangup(self, chan: Channel, cause: int) -> None:
+        if not chan.alive:
+            return
+        chan.alive = False
+        self.channels.pop(chan.name, None)
+        text = {
+            0: "Unknown",
+            16: "Normal Clearing",
+            17: "User busy",
+            19: "User alerting, no answer",
+        }
+        self.emit(event("Hangup", chan, ("Cause", str(cause)), ("Cause-txt", text.get(cause, ""))))
+        self.changed.set()
+
+    def _hangup_requests(self, first: Channel, other: Channel, cause: int = 16) -> None:
+        self.emit(event("SoftHangupRequest", first, ("Cause", str(cause))))
+        self.emit(event("HangupRequest", other, ("Cause", str(cause))))
+
+    # ------------------------------------------------------------------ calls
+
+    def place_call(
+        self,
+        caller_number: str,
+        caller_name: str = "",
+        did: str = "0140000000",
+        service: str = "etat-civil",
+        withheld: bool = False,
+        talk: float | None = 60.0,
+    ) -> SimCall:
+        """A citizen calls the town hall (what the lab's Originate did)."""
+        one, two = self._local_pair(f"{did}@from-pstn", None)
+        pres = (
+            "prohib" if withheld else ("allowed_not_screened" if caller_number else "unavailable")
+        )
+        call = SimCall(one.linkedid, one, two, service, did, pres, talk)
+        self.calls.append(call)
+        self.calls_processed += 1
+        if caller_number or caller_name:
+            self._set_caller_id(one, caller_number, caller_name, "allowed_not_screened")
+            self._set_connected(one, caller_number, caller_name)
+            self._set_caller_id(two, caller_number, caller_name, "allowed_not_screened")
+            self._set_connected(two, caller_number, caller_name)
+        self.emit(local_bridge(one, two, "from-pstn", did))
+        self.emit(dial_event("DialBegin", None, one, ("DialString", f"{did}@from-pstn")))
+        self._state(two, 6)
+        self._state(one, 6)
+        self.emit(dial_event("DialEnd", None, one, ("DialStatus", "ANSWER")))
+        self._goto(one, "citizen", "talk", 1)
+        call.task = asyncio.create_task(self._run(call), name=f"call-{call.linkedid}")
+        return call
+
+    def hangup_call(self, call: SimCall) -> None:
+        call.gone.set()
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
+
+    def call_of(self, chan: Channel) -> SimCall | None:
+        return next((c for c in self.calls if c.linkedid == chan.linkedid), None)
+
+    async def _wait_any(self, call: SimCall, seconds: float | None, *events: asyncio.Event) -> str:
+        """Wait for the citizen to hang up, one of ``events``, or the delay: which one came."""
+        waiters = {asyncio.create_task(call.gone.wait()): "gone"}
+        for i, ev in enumerate(events):
+            waiters[asyncio.create_task(ev.wait())] = f"event{i}"
+        timeout = None if seconds is None else seconds * self.time_scale
+        done, pending = await asyncio.wait(
+            waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if not done:
+            return "timeout"
+        results = {waiters[t] for t in done}
+        return "gone" if "gone" in results else sorted(results)[0]
+
+    async def _run(self, call: SimCall) -> None:
+        try:
+            await self._dialplan(call)
+        finally:
+            call.ended.set()
+            self.changed.set()
+            with contextlib.suppress(ValueError):
+                self.calls.remove(call)
+
+    async def _citizen_timer(self, call: SimCall) -> None:
+        if call.talk is not None:
+            await self.sleep(call.talk)
+            call.gone.set()
+
+    async def _dialplan(self, call: SimCall) -> None:
+        leg = call.leg
+        timer = asyncio.create_task(self._citizen_timer(call))
+        try:
+            self._exten(leg, "Answer", "")
+            self._var(leg, "__CTI_DID", call.did)
+            self._var(leg, "__CTI_IVR_CHOICE", call.service)
+            self._var(leg, "__CTI_LANG", "fr")
+            if await self._wait_any(call, 0.5) == "gone":
+                return self._citizen_hangs_up(call)
+            while True:
+                outcome = await self._wait(call)
+                if outcome == "gone":
+                    return self._citizen_hangs_up(call)
+                if outcome == "safety":
+                    return await self._safety_net(call)
+                agent = leg.variables.get("AGENT", "")
+                self._goto(leg, "cti-connect", "s", 2)
+                self._user_event(leg, "CtiConnecting", ("Agent", agent))
+                status = await self._dial(call, agent, "s")
+                if status == "ANSWER":
+                    return await self._connected(call)
+                if status == "GONE":
+                    return
+                busy = status == "BUSY"
+                self._goto(leg, "cti-connect", "s", 6)
+                self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", status))
+                leg.variables.pop("AGENT", None)
+                if busy and call.agent_legs is not None:
+                    pending_busy = call.agent_legs[1]
+                    self._enter_wait(call)
+                    self.emit(event("SoftHangupRequest", pending_busy, ("Cause", "16")))
+                    self._hangup(pending_busy, 17)
+                    call.agent_legs = None
+                    continue
+        finally:
+            timer.cancel()
+
+    def _enter_wait(self, call: SimCall) -> None:
+        leg = call.leg
+        self._goto(leg, "cti-wait", "s", 1)
+        if call.wait_start is None:
+            call.wait_start = int(self.clock())
+            self._var(leg, "WAIT_START", str(call.wait_start))
+        call.stage = "waiting"
+        call.redirected.clear()
+        self._goto(leg, "cti-wait", "s", 3)
+        self._user_event(
+            leg,
+            "CtiWaiting",
+            ("DID", call.did),
+            ("Service", call.service),
+            ("Pres", call.pres),
+            ("Since", str(call.wait_start)),
+        )
+        leg.application, leg.app_data = "Wait", str(int(self.safety_net))
+        self.changed.set()
+
+    async def _wait(self, call: SimCall) -> str:
+        """In cti-wait until redirected, the citizen leaves, or the safety net."""
+        if call.stage != "waiting":
+            self._enter_wait(call)
+        assert call.wait_start is not None
+        remain = self.safety_net - (self.clock() - call.wait_start) / max(self.time_scale, 1e-9)
+        outcome = await self._wait_any(call, max(0.0, remain), call.redirected)
+        if outcome == "timeout":
+            return "safety"
+        return "gone" if outcome == "gone" else "redirect"
+
+    async def _dial(self, call: SimCall, agent: str, cid_exten: str) -> str:
+        leg = call.leg
+        a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
+        call.agent_legs = (a1, a2)
+        call.stage, call.agent = "ringing", agent
+        self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
+        self._set_connected(a1, leg.cid_num, leg.cid_name)
+        self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
+        self._set_connected(a2, cid_exten, leg.cid_name)
+        self.emit(local_bridge(a1, a2, "agents", agent))
+        self._goto(a1, "agents", cid_exten)
+        self.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
+        phone = self.agents.get(agent, AgentPhone(answers=False))
+        if phone.busy:
+            self._state(a2, 7)
+            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "BUSY")))
+            self.emit(event("HangupRequest", a2, ("Cause", "17")))
+            self._hangup(a1, 0)
+            return "BUSY"
+        self._state(a1, 5)
+        self.emit(dial_event("DialState", leg, a1, ("DialStatus", "RINGING")))
+        answers = phone.answers and not (phone.miss_ratio and self.rng.random() < phone.miss_ratio)
+        ring = phone.ring if answers else RING_TIMEOUT
+        outcome = await self._wait_any(call, min(ring, RING_TIMEOUT))
+        if outcome == "gone":
+            self._hangup_requests(call.citizen, leg)
+            self._hangup(call.citizen, 16)
+            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "CANCEL")))
+            self.emit(event("HangupRequest", a2, ("Cause", "16")))
+            self._hangup(a1, 16)
+            self.emit(event("SoftHangupRequest", leg, ("Cause", "16")))
+            self._hangup(leg, 16)
+            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
+            self._hangup(a2, 16)
+            return "GONE"
+        if not answers or ring >= RING_TIMEOUT:
+            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
+            self.emit(event("HangupRequest", a2, ("Cause", "0")))
+            self._hangup(a1, 0)
+            self.emit(event("SoftHangupRequest", a2, ("Cause", "0")))
+            self._hangup(a2, 0)
+            call.agent_legs = None
+            return "NOANSWER"
+        self._state(a2, 6)
+        self._state(a1, 6)
+        self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
+        bridge = str(uuid.uuid4())
+        self.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
+        a1.exten = ""
+        self.emit(
+            [("Event", "BridgeEnter"), ("Privilege", "call,all")]
+            + bridge_fields(bridge, 1)
+            + a1.snapshot()
+        )
+        self.emit(
+            [("Event", "BridgeEnter"), ("Privilege", "call,all")]
+            + bridge_fields(bridge, 2)
+            + leg.snapshot()
+        )
+        a1.bridge = leg.bridge = bridge
+        call.stage = "connected"
+        self.changed.set()
+        return "ANSWER"
+
+    async def _connected(self, call: SimCall) -> None:
+        assert call.agent_legs is not None and call.agent is not None
+        a1, a2 = call.agent_legs
+        leg, bridge = call.leg, call.leg.bridge
+        phone = self.agents.get(call.agent, AgentPhone())
+        outcome = await self._wait_any(call, phone.talk, call.agent_hung_up)
+
+        def leave(chan: Channel, left: int) -> None:
+            self.emit(
+                [("Event", "BridgeLeave"), ("Privilege", "call,all")]
+                + bridge_fields(bridge, left)
+                + chan.snapshot()
+            )
+
+        if outcome == "gone":  # the citizen hangs up first
+            self._hangup_requests(call.citizen, leg)
+            self._hangup(call.citizen, 16)
+            leave(leg, 1)
+            self.emit(event("SoftHangupRequest", leg, ("Cause", "16")))
+            self._hangup(leg, 16)
+            self.emit(event("HangupRequest", a1, ("Cause", "16")))
+            leave(a1, 0)
+            self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
+            self._hangup_requests(a1, a2)
+            self._hangup(a1, 16)
+            self._hangup(a2, 16)
+            return
+        self._hangup_requests(a2, a1)
+        self._hangup(a2, 16)
+        leave(a1, 1)
+        self._hangup(a1, 16)
+        leave(leg, 0)
+        self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
+        self._hangup_requests(leg, call.citizen)
+        self._hangup(leg, 16)
+        self.emit(event("SoftHangupRequest", call.citizen, ("Cause", "16")))
+        self._hangup(call.citizen, 16)
+
+    def _citizen_hangs_up(self, call: SimCall) -> None:
+        self._hangup_requests(call.citizen, call.leg)
+        self._hangup(call.citizen, 16)
+        self.emit(event("SoftHangupRequest", call.leg, ("Cause", "16")))
+        self._hangup(call.leg, 16)
+
+    async def _safety_net(self, call: SimCall) -> None:
+        leg = call.leg
+        waited = int(self.clock()) - (call.wait_start or int(self.clock()))
+        self._user_event(leg, "CtiSafetyNet", ("Waited", str(waited)))
+        self.emit(
+            event("QueueCallerJoin", leg, ("Queue", "accueil"), ("Position", "1"), ("Count", "1"))
+        )
+        for member in itertools.cycle(self.queue_members):
+            status = await self._dial(call, member, leg.cid_num)
+            if status == "ANSWER":
+                self.emit(
+                    event(
+                        "QueueCallerLeave",
+                        leg,
+                        ("Queue", "accueil"),
+                        ("Position", "1"),
+                        ("Count", "0"),
+                    )
+                )
+                return await self._connected(call)
+            if status == "GONE":
+                return
+            if await self._wait_any(call, 2.0) == "gone":
+                return self._citizen_hangs_up(call)
+
+    # ------------------------------------------------------------------ router actions
+
+    def redirect(self, chan: Channel, context: str, exten: str) -> None:
+        """The AMI Redirect: the waiting caller goes to ``context``."""
+        call = self.call_of(chan)
+        if call is not None and chan is call.leg and context == "cti-connect" and exten == "s":
+            if call.stage == "waiting":
+                call.redirected.set()
+            return
+        # Anywhere else (an extension that does not exist): the channel just goes away.
+        self.emit(event("SoftHangupRequest", chan, ("Cause", "16")))
+        self._goto(chan, context, exten)
+        self._hangup(chan, 0)
+        if call is not None and chan is call.leg:
+            self.emit(event("SoftHangupRequest", call.citizen, ("Cause", "16")))
+            self._hangup(call.citizen, 0)
+            if call.task is not None:
+                call.task.cancel()
+
+    def hangup_channel(self, chan: Channel) -> None:
+        call = self.call_of(chan)
+        if call is not None and chan in (call.citizen, call.leg):
+            call.gone.set()
+        elif call is not None and call.agent_legs and chan in call.agent_legs:
+            call.agent_hung_up.set()
+        else:
+            self._hangup(chan, 16)
+
+    async def shutdown(self) -> None:
+        """``core restart now``: every channel gets a soft hangup with the shutdown flag (cause
+        4), then each Local pair is torn down as in recording 13 (cause 0)."""
+        for call in list(self.calls):
+            if call.task is not None:
+                call.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await call.task
+        channels = list(self.channels.values())
+        for chan in channels:
+            self.emit(event("SoftHangupRequest", chan, ("Cause", "4")))
+        for chan in channels:
+            if not chan.alive:
+                continue
+            other = self.channels.get(chan.name[:-1] + ("2" if chan.name.endswith("1") else "1"))
+            if other is None:
+                self._hangup(chan, 0)
+                continue
+            self.emit(event("SoftHangupRequest", chan, ("Cause", "16")))
+            self.emit(event("HangupRequest", other, ("Cause", "0")))
+            self._hangup(chan, 0)
+            self.emit(event("SoftHangupRequest", other, ("Cause", "16")))
+            self._hangup(other, 0)
+        self.calls.clear()

@@ -1,0 +1,481 @@
+"""The simulated PBX's AMI server: a real TCP server speaking AMI like Asterisk 22.
+
+Sessions follow the recordings byte for byte where it matters to a client: the banner,
+Challenge/Login (MD5 and plain), the one-second delay and the closed socket after a bad secret,
+``Permission denied`` before login, ``Events`` masks, EventList responses, and the texts of every
+error. Actions act on :class:`~cti.pbxsim.pbx.Telephony`, whose events are fanned out here to
+every logged-in session whose read rights and event mask accept their class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+from cti.ami.frames import Frame, FrameSplitter, encode_frame
+from cti.pbxsim.channels import Channel, Headers, event
+from cti.pbxsim.pbx import Telephony
+
+log = logging.getLogger(__name__)
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+VERSION = "Asterisk 22.10.1 built by cti @ pbxsim on a x86_64 running Linux"
+# asterisk-conf/manager.conf gives the CTI user these read classes; dialplan events stay out.
+DEFAULT_READ = frozenset({"system", "call", "user", "agent"})
+_CALLERID = re.compile(r'^\s*(?:"(?P<name>[^"]*)"\s*)?<(?P<num>[^>]*)>\s*$')
+
+
+@dataclass(eq=False)
+class Session:
+    writer: asyncio.StreamWriter
+    logged_in: bool = False
+    challenge: str | None = None
+    mask: frozenset[str] | None = None  # None: every class the user may read
+
+    def wants(self, privilege: str, read: frozenset[str]) -> bool:
+        classes = {c for c in privilege.split(",") if c != "all"}
+        allowed = classes & read
+        if self.mask is not None:
+            allowed &= self.mask
+        return bool(allowed)
+
+
+@dataclass(eq=False)
+class AmiServer:
+    """AMI over TCP in front of a :class:`Telephony`; listener and sessions only."""
+
+    telephony: Telephony
+    username: str = "cti"
+    secret: str = "cti-secret"
+    read: frozenset[str] = DEFAULT_READ
+    auth_delay: float = 1.0  # Asterisk's delay before answering a bad login
+    host: str = "127.0.0.1"
+    port: int = 0
+    sessions: list[Session] = field(default_factory=list)
+    logins: int = 0
+    globals: dict[str, str] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+    _server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """The AMI side goes away (listener and sessions closed); calls stay up."""
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.sessions):
+            session.writer.close()
+        self.sessions.clear()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def emit(self, headers: Headers) -> None:
+        privilege = headers[1][1] if len(headers) > 1 and headers[1][0] == "Privilege" else ""
+        data = encode_frame(headers)
+        for session in self.sessions:
+            if session.logged_in and session.wants(privilege, self.read):
+                session.writer.write(data)
+
+    def inject(self, data: bytes) -> None:
+        """Raw bytes to every logged-in session: malformed-frame tests."""
+        for session in self.sessions:
+            if session.logged_in:
+                session.writer.write(data)
+
+    # ------------------------------------------------------------------ sessions
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(writer)
+        self.sessions.append(session)
+        writer.write(BANNER)
+        splitter = FrameSplitter()
+        try:
+            while data := await reader.read(65536):
+                for frame in splitter.feed(data.decode("utf-8", "replace")):
+                    if not await self._action(session, frame):
+                        return
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            with contextlib.suppress(ValueError):
+                self.sessions.remove(session)
+            writer.close()
+
+    def _reply(self, s: Session, aid: str | None, *headers: tuple[str, str]) -> None:
+        out = [headers[0]] + ([("ActionID", aid)] if aid else []) + list(headers[1:])
+        s.writer.write(encode_frame(out))
+
+    def _error(self, s: Session, aid: str | None, message: str) -> None:
+        self._reply(s, aid, ("Response", "Error"), ("Message", message))
+
+    async def _action(self, s: Session, frame: Frame) -> bool:
+        h = frame.as_dict()
+        name, aid = h.get("Action", "").lower(), h.get("ActionID")
+        if name == "challenge":
+            s.challenge = str(random.randint(100000000, 999999999))
+            self._reply(s, aid, ("Response", "Success"), ("Challenge", s.challenge))
+        elif name == "login":
+            return await self._login(s, h, aid)
+        elif name == "logoff":
+            self._reply(s, aid, ("Response", "Goodbye"), ("Message", "Thanks for all the fish."))
+            await s.writer.drain()
+            return False
+        elif not s.logged_in:
+            self._error(s, aid, "Permission denied")
+        else:
+            handler = _ACTIONS.get(name)
+            if handler is None:
+                self._error(
+                    s,
+                    aid,
+                    f"Invalid/unknown command: {h.get('Action', '')}. "
+                    "Use Action: ListCommands to show available commands.",
+                )
+            else:
+                handler(self, s, frame, aid)
+        return True
+
+    async def _login(self, s: Session, h: dict[str, str], aid: str | None) -> bool:
+        if h.get("AuthType", "").lower() == "md5" and s.challenge:
+            expected = hashlib.md5((s.challenge + self.secret).encode()).hexdigest()
+            good = h.get("Key", "") == expected
+        else:
+            good = h.get("Secret") == self.secret
+        if not (good and h.get("Username") == self.username):
+            await asyncio.sleep(self.auth_delay)
+            self._error(s, aid, "Authentication failed")
+            await s.writer.drain()
+            return False
+        s.logged_in = True
+        s.mask = _mask(h.get("Events", "on"))
+        self.logins += 1
+        self._reply(s, aid, ("Response", "Success"), ("Message", "Authentication accepted"))
+        uptime = str(int(time.time() - self.started_at))
+        if s.wants("system,all", self.read):
+            s.writer.write(
+                encode_frame(
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", uptime),
+                        ("LastReload", uptime),
+                        ("Status", "Fully Booted"),
+                    ]
+                )
+            )
+        return True
+
+    # ------------------------------------------------------------------ actions
+
+    def _ping(self, s: Session, f: Frame, aid: str | None) -> None:
+        self._reply(s, aid, ("Response", "Success"), ("Ping", "Pong"), ("Timestamp", _now()))
+
+    def _events(self, s: Session, f: Frame, aid: str | None) -> None:
+        s.mask = _mask(f.get("EventMask", "on") or "on")
+        self._reply(s, aid, ("Response", "Success"), ("Events", "Off" if s.mask == set() else "On"))
+
+    def _channel(self, s: Session, f: Frame, aid: str | None, missing: str) -> Channel | None:
+        chan = self.telephony.find_channel(f.get("Channel", "") or "")
+        if chan is None:
+            self._error(s, aid, missing)
+        return chan
+
+    def _setvar(self, s: Session, f: Frame, aid: str | None) -> None:
+        variable, value = f.get("Variable", "") or "", f.get("Value", "") or ""
+        if not f.get("Channel"):
+            self.globals[variable] = value
+            self.emit(
+                [
+                    ("Event", "VarSet"),
+                    ("Privilege", "dialplan,all"),
+                    ("Channel", "none"),
+                    ("Uniqueid", "none"),
+                    ("Variable", variable),
+                    ("Value", value),
+                ]
+            )
+            self._reply(s, aid, ("Response", "Success"), ("Message", "Variable Set"))
+            return
+        chan = self._channel(s, f, aid, "No such channel")
+        if chan is not None:
+            chan.variables[variable.lstrip("_")] = value
+            self.emit(event("VarSet", chan, ("Variable", variable), ("Value", value)))
+            self._reply(s, aid, ("Response", "Success"), ("Message", "Variable Set"))
+
+    def _getvar(self, s: Session, f: Frame, aid: str | None) -> None:
+        variable = f.get("Variable", "") or ""
+        if not f.get("Channel"):
+            key = variable[7:-1] if variable.startswith("GLOBAL(") else variable
+            value = self.globals.get(key, "")
+        else:
+            chan = self._channel(s, f, aid, "No such channel")
+            if chan is None:
+                return
+            value = _channel_value(chan, variable, self.telephony)
+        self._reply(s, aid, ("Response", "Success"), ("Variable", variable), ("Value", value))
+
+    def _redirect(self, s: Session, f: Frame, aid: str | None) -> None:
+        name = f.get("Channel", "") or ""
+        chan = self.telephony.find_channel(name)
+        if chan is None:
+            self._error(s, aid, f"Channel does not exist: {name}")
+            return
+        self._reply(s, aid, ("Response", "Success"), ("Message", "Redirect successful"))
+        self.telephony.redirect(chan, f.get("Context", "") or "", f.get("Exten", "") or "")
+
+    def _hangup(self, s: Session, f: Frame, aid: str | None) -> None:
+        chan = self._channel(s, f, aid, "No such channel")
+        if chan is not None:
+            self._reply(s, aid, ("Response", "Success"), ("Message", "Channel Hungup"))
+            self.telephony.hangup_channel(chan)
+
+    def _core_show_channels(self, s: Session, f: Frame, aid: str | None) -> None:
+        self._reply(
+            s,
+            aid,
+            ("Response", "Success"),
+            ("EventList", "start"),
+            ("Message", "Channels will follow"),
+        )
+        now = self.telephony.clock()
+        channels = list(self.telephony.channels.values())
+        for chan in channels:
+            seconds = int(now - chan.created_at)
+            duration = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+            s.writer.write(
+                encode_frame(
+                    [("Event", "CoreShowChannel"), ("ActionID", aid or "")]
+                    + chan.snapshot()
+                    + [
+                        ("Application", chan.application),
+                        ("ApplicationData", chan.app_data),
+                        ("Duration", duration),
+                        ("BridgeId", chan.bridge),
+                    ]
+                )
+            )
+        s.writer.write(
+            encode_frame(
+                [
+                    ("Event", "CoreShowChannelsComplete"),
+                    ("ActionID", aid or ""),
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(channels))),
+                ]
+            )
+        )
+
+    def _status(self, s: Session, f: Frame, aid: str | None) -> None:
+        if f.get("Channel"):
+            chan = self._channel(s, f, aid, "No such channel")
+            if chan is None:
+                return
+            channels = [chan]
+        else:
+            channels = list(self.telephony.channels.values())
+        self._reply(
+            s,
+            aid,
+            ("Response", "Success"),
+            ("EventList", "start"),
+            ("Message", "Channel status will follow"),
+        )
+        wanted = [v.strip() for v in (f.get("Variables", "") or "").split(",") if v.strip()]
+        now = self.telephony.clock()
+        for chan in channels:
+            headers: Headers = [("Event", "Status"), ("Privilege", "Call")] + chan.snapshot()
+            headers += [
+                ("Type", "Local"),
+                ("DNID", ""),
+                ("EffectiveConnectedLineNum", chan.cl_num or "<unknown>"),
+                ("EffectiveConnectedLineName", chan.cl_name or "<unknown>"),
+                ("TimeToHangup", "0"),
+                ("BridgeID", chan.bridge),
+                ("Application", chan.application),
+                ("Data", chan.app_data),
+                ("Seconds", str(int(now - chan.created_at))),
+            ]
+            headers += [("Variable", f"{v}={chan.variables.get(v, '')}") for v in wanted]
+            headers += [("ActionID", aid or "")]
+            s.writer.write(encode_frame(headers))
+        s.writer.write(
+            encode_frame(
+                [
+                    ("Event", "StatusComplete"),
+                    ("ActionID", aid or ""),
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(channels))),
+                    ("Items", str(len(channels))),
+                ]
+            )
+        )
+
+    def _command(self, s: Session, f: Frame, aid: str | None) -> None:
+        command = (f.get("Command", "") or "").strip()
+        if command == "core show version":
+            lines = [VERSION]
+        elif command == "core show channels":
+            count = len(self.telephony.channels)
+            lines = [
+                f"{'Channel':<65}{'Location':<33}{'State':<8}{'Application(Data)':<30}",
+                f"{count} active channels",
+                f"{len(self.telephony.calls)} active calls",
+                f"{self.telephony.calls_processed} calls processed",
+            ]
+        else:
+            words = " ".join(command.split()[:2])
+            self._reply(
+                s,
+                aid,
+                ("Response", "Error"),
+                ("Message", "Command output follows"),
+                (
+                    "Output",
+                    f"No such command '{command}' "
+                    f"(type 'core show help {words}' for other possible commands)",
+                ),
+            )
+            return
+        self._reply(
+            s,
+            aid,
+            ("Response", "Success"),
+            ("Message", "Command output follows"),
+            *[("Output", line) for line in lines],
+        )
+
+    def _user_event(self, s: Session, f: Frame, aid: str | None) -> None:
+        self._reply(s, aid, ("Response", "Success"), ("Message", "Event Sent"))
+        body = [(k, v) for k, v in f.headers if k not in ("Action", "UserEvent", "ActionID")]
+        self.emit(
+            [
+                ("Event", "UserEvent"),
+                ("Privilege", "user,all"),
+                ("UserEvent", f.get("UserEvent", "") or ""),
+            ]
+            + ([("ActionID", aid)] if aid else [])
+            + body
+        )
+
+    def _originate(self, s: Session, f: Frame, aid: str | None) -> None:
+        target = f.get("Channel", "") or ""
+        match = re.fullmatch(r"Local/(?P<did>[^@]+)@from-pstn", target)
+        if f.get("Exten") and not (f.get("Context") and f.get("Priority")):
+            self._error(s, aid, "Originate with 'Exten' requires 'Context' and 'Priority'")
+            return
+        variables = dict(
+            item.split("=", 1)
+            for value in f.get_all("Variable")
+            for item in value.split(",")
+            if "=" in item
+        )
+        cid = _CALLERID.match(f.get("CallerID", "") or "")
+        num = cid.group("num") if cid else ""
+        name = (cid.group("name") or "") if cid else ""
+        asynchronous = (f.get("Async", "") or "").lower() in ("true", "yes", "1")
+        if match is None:
+            if not asynchronous:
+                self._error(s, aid, "Originate failed")
+                return
+            self._reply(
+                s, aid, ("Response", "Success"), ("Message", "Originate successfully queued")
+            )
+            self.emit(_originate_failure(f, aid, num, name))
+            return
+        talk = float(variables["TALK"]) if "TALK" in variables else 60.0
+        self._reply(s, aid, ("Response", "Success"), ("Message", "Originate successfully queued"))
+        call = self.telephony.place_call(
+            num,
+            name,
+            did=match.group("did"),
+            service=variables.get("SERVICE", "etat-civil"),
+            withheld=variables.get("PRES", "") == "prohib",
+            talk=talk,
+        )
+        self.emit(
+            [
+                ("Event", "OriginateResponse"),
+                ("Privilege", "call,all"),
+                ("ActionID", aid or ""),
+                ("Response", "Success"),
+                ("Channel", call.citizen.name),
+                ("Context", f.get("Context", "") or ""),
+                ("Exten", f.get("Exten", "") or ""),
+                ("Reason", "4"),
+                ("Uniqueid", call.citizen.uniqueid),
+                ("CallerIDNum", num or "<unknown>"),
+                ("CallerIDName", name or "<unknown>"),
+            ]
+        )
+
+
+def _originate_failure(f: Frame, aid: str | None, num: str, name: str) -> Headers:
+    return [
+        ("Event", "OriginateResponse"),
+        ("Privilege", "call,all"),
+        ("ActionID", aid or ""),
+        ("Response", "Failure"),
+        ("Channel", f.get("Channel", "") or ""),
+        ("Context", f.get("Context", "") or ""),
+        ("Exten", f.get("Exten", "") or ""),
+        ("Reason", "0"),
+        ("Uniqueid", "<unknown>"),
+        ("CallerIDNum", num or "<unknown>"),
+        ("CallerIDName", name or "<unknown>"),
+    ]
+
+
+def _channel_value(chan: Channel, variable: str, telephony: Telephony) -> str:
+    functions = {
+        "CALLERID(num)": chan.cid_num,
+        "CALLERID(name)": chan.cid_name,
+        "CALLERID(pres)": "",
+    }
+    if variable == "CALLERID(pres)":
+        call = telephony.call_of(chan)
+        return call.pres if call is not None else "allowed_not_screened"
+    if variable in functions:
+        return functions[variable]
+    return chan.variables.get(variable.lstrip("_"), "")
+
+
+def _mask(value: str) -> frozenset[str] | None:
+    value = value.strip().lower()
+    if value in ("on", "yes", "true", ""):
+        return None
+    if value in ("off", "no", "false"):
+        return frozenset()
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def _now() -> str:
+    return f"{time.time():.6f}"
+
+
+_ACTIONS = {
+    "ping": AmiServer._ping,
+    "events": AmiServer._events,
+    "setvar": AmiServer._setvar,
+    "getvar": AmiServer._getvar,
+    "redirect": AmiServer._redirect,
+    "hangup": AmiServer._hangup,
+    "coreshowchannels": AmiServer._core_show_channels,
+    "status": AmiServer._status,
+    "command": AmiServer._command,
+    "userevent": AmiServer._user_event,
+    "originate": AmiServer._originate,
+}

@@ -1,0 +1,203 @@
+"""The simulated PBX's AMI server, spoken to over TCP by a bare client: texts as recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from cti.ami.frames import Frame, FrameSplitter, encode_frame
+from cti.pbxsim import SimulatedPbx
+from cti.pbxsim.pbx import AgentPhone
+
+
+class RawClient:
+    """Just enough AMI to talk to a server by hand."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.splitter = FrameSplitter()
+        self.frames: list[Frame] = []
+        self.banner = ""
+        self.seq = 0
+
+    @classmethod
+    async def connect(cls, port: int) -> RawClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = cls(reader, writer)
+        client.banner = (await reader.readline()).decode()
+        return client
+
+    async def next_frame(self, predicate=lambda f: True) -> Frame:  # type: ignore[no-untyped-def]
+        while True:
+            for i, frame in enumerate(self.frames):
+                if predicate(frame):
+                    del self.frames[: i + 1]
+                    return frame
+            data = await asyncio.wait_for(self.reader.read(65536), 5)
+            if not data:
+                raise ConnectionError("closed")
+            self.frames.extend(self.splitter.feed(data.decode()))
+
+    async def action(self, name: str, **headers: str) -> Frame:
+        self.seq += 1
+        aid = f"t-{self.seq}"
+        self.writer.write(encode_frame([("Action", name), ("ActionID", aid), *headers.items()]))
+        return await self.next_frame(lambda f: f.response is not None and f.get("ActionID") == aid)
+
+    async def event(self, name: str) -> Frame:
+        return await self.next_frame(lambda f: f.event == name)
+
+    async def login(self, secret: str = "cti-secret", events: str = "on") -> Frame:
+        challenge = (await self.action("Challenge", AuthType="MD5")).get("Challenge") or ""
+        key = hashlib.md5((challenge + secret).encode()).hexdigest()
+        return await self.action("Login", AuthType="MD5", Username="cti", Key=key, Events=events)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.fixture
+async def pbx() -> AsyncIterator[SimulatedPbx]:
+    sim = SimulatedPbx(time_scale=0.01, auth_delay=0.05, safety_net=10_000)
+    await sim.start()
+    yield sim
+    await sim.close()
+
+
+async def test_banner_and_md5_login(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    assert client.banner == "Asterisk Call Manager/11.0.0\r\n"
+    reply = await client.login()
+    assert (reply.response, reply.get("Message")) == ("Success", "Authentication accepted")
+    booted = await client.event("FullyBooted")
+    assert booted.get("Status") == "Fully Booted"
+    client.close()
+
+
+async def test_plain_login_and_permission_denied_before_it(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    denied = await client.action("Ping")
+    assert (denied.response, denied.get("Message")) == ("Error", "Permission denied")
+    reply = await client.action("Login", Username="cti", Secret="cti-secret")
+    assert reply.get("Message") == "Authentication accepted"
+    client.close()
+
+
+async def test_bad_secret_is_refused_then_the_socket_closes(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    reply = await client.login(secret="wrong")
+    assert (reply.response, reply.get("Message")) == ("Error", "Authentication failed")
+    with pytest.raises(ConnectionError):
+        await client.next_frame()
+    client.close()
+    assert pbx.logins == 0
+
+
+async def test_getvar_setvar_command_and_errors(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    assert (await client.action("Setvar", Variable="CTI_ROUTER_STATE", Value="up")).get(
+        "Message"
+    ) == "Variable Set"
+    got = await client.action("Getvar", Variable="CTI_ROUTER_STATE")
+    assert (got.get("Variable"), got.get("Value")) == ("CTI_ROUTER_STATE", "up")
+    assert (await client.action("Getvar", Variable="DOES_NOT_EXIST")).get("Value") == ""
+    missing = await client.action("Getvar", Channel="Local/nope-00000000;2", Variable="X")
+    assert missing.get("Message") == "No such channel"
+    redirect = await client.action(
+        "Redirect", Channel="Local/x;2", Context="cti-connect", Exten="s"
+    )
+    assert redirect.get("Message") == "Channel does not exist: Local/x;2"
+    version = await client.action("Command", Command="core show version")
+    assert (version.get("Output") or "").startswith("Asterisk 22")
+    bad = await client.action("Command", Command="no such cli command")
+    assert bad.response == "Error" and "No such command" in (bad.get("Output") or "")
+    unknown = await client.action("NoSuchAction")
+    assert unknown.get("Message") == (
+        "Invalid/unknown command: NoSuchAction. Use Action: ListCommands to show available "
+        "commands."
+    )
+    bye = await client.action("Logoff")
+    assert bye.response == "Goodbye"
+    client.close()
+
+
+async def test_event_masks_filter_by_class(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    await client.login(events="user")
+    await client.action("UserEvent", UserEvent="CtiRouterHeartbeat", Router="lab")
+    pbx.place_call("0612345678", "Dupont", talk=None)
+    frame = await client.next_frame(lambda f: f.event is not None and f.event != "FullyBooted")
+    # call-class events (Newchannel...) are masked out: the first event is a UserEvent.
+    assert (frame.event, frame.get("UserEvent")) == ("UserEvent", "CtiRouterHeartbeat")
+    off = await client.action("Events", EventMask="off")
+    assert off.get("Events") == "Off"
+    client.close()
+
+
+async def test_mid_call_listing_status_and_routing(pbx: SimulatedPbx) -> None:
+    pbx.telephony.agents["201"] = AgentPhone(ring=0.5, talk=1000)
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    originate = await client.action(
+        "Originate",
+        Channel="Local/0140000000@from-pstn",
+        Context="citizen",
+        Exten="talk",
+        Priority="1",
+        CallerID='"Roux" <0655667788>',
+        Variable="TALK=1000",
+        Async="true",
+    )
+    assert originate.get("Message") == "Originate successfully queued"
+    waiting = await client.next_frame(lambda f: f.get("UserEvent") == "CtiWaiting")
+    leg = waiting.get("Channel") or ""
+    assert leg.endswith(";2") and waiting.get("Context") == "cti-wait"
+    assert (await client.action("Setvar", Channel=leg, Variable="AGENT", Value="201")).get(
+        "Message"
+    ) == "Variable Set"
+    redirect = await client.action(
+        "Redirect", Channel=leg, Context="cti-connect", Exten="s", Priority="1"
+    )
+    assert redirect.get("Message") == "Redirect successful"
+    await client.next_frame(lambda f: f.event == "BridgeEnter" and f.get("Channel") == leg)
+
+    listing = await client.action("CoreShowChannels")
+    assert (listing.get("EventList"), listing.get("Message")) == ("start", "Channels will follow")
+    items = []
+    while (frame := await client.next_frame(lambda f: f.event is not None)).event != (
+        "CoreShowChannelsComplete"
+    ):
+        items.append(frame)
+    assert frame.get("ListItems") == str(len(items)) == "4"
+    mine = next(f for f in items if f.get("Channel") == leg)
+    assert (mine.get("Context"), mine.get("BridgeId") != "") == ("cti-connect", True), mine.headers
+    got = await client.action("Getvar", Channel=leg, Variable="AGENT")
+    assert got.get("Value") == "201"
+    status = await client.action("Status", Channel=leg, Variables="AGENT,CTI_DID")
+    assert status.get("EventList") == "start"
+    item = await client.event("Status")
+    assert item.get_all("Variable") == ["AGENT=201", "CTI_DID=0140000000"]
+    hangup = await client.action("Hangup", Channel=leg)
+    assert hangup.response == "Success"
+    await client.next_frame(lambda f: f.event == "Hangup" and f.get("Channel") == leg)
+    client.close()
+
+
+async def test_originate_on_an_unknown_route_fails_like_asterisk(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    sync = await client.action("Originate", Channel="Local/999@nowhere", Application="Wait")
+    assert sync.get("Message") == "Originate failed"
+    queued = await client.action(
+        "Originate", Channel="Local/999@nowhere", Application="Wait", Async="true"
+    )
+    assert queued.response == "Success"
+    failure = await client.event("OriginateResponse")
+    assert (failure.get("Response"), failure.get("Reason")) == ("Failure", "0")
+    needs = await client.action("Originate", Channel="Local/201@agents", Exten="201")
+    assert needs.get("Message") == "Originate with 'Exten' requires 'Context' and 'Priority'"
+    client.close()
