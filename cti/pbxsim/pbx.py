@@ -324,18 +324,18 @@ class Telephony:
         a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
         call.agent_legs = (a1, a2)
         call.stage, call.agent = "ringing", agent
+        self._goto(a1, "agents", cid_exten)
         self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
         self._set_connected(a1, leg.cid_num, leg.cid_name)
         self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
         self._set_connected(a2, cid_exten, leg.cid_name)
         self.emit(local_bridge(a1, a2, "agents", agent))
-        self._goto(a1, "agents", cid_exten)
         self.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
         phone = self.agents.get(agent, AgentPhone(answers=False))
         if phone.busy:
             self._state(a2, 7)
             self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "BUSY")))
-            self.emit(event("HangupRequest", a2, ("Cause", "17")))
+            self.emit(event("HangupRequest", a2, ("Cause", "0")))
             self._hangup(a1, 0)
             return "BUSY"
         self._state(a1, 5)
@@ -358,7 +358,7 @@ class Telephony:
             self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
             self.emit(event("HangupRequest", a2, ("Cause", "0")))
             self._hangup(a1, 0)
-            self.emit(event("SoftHangupRequest", a2, ("Cause", "0")))
+            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
             self._hangup(a2, 0)
             call.agent_legs = None
             return "NOANSWER"
