@@ -1,0 +1,39 @@
+"""Process entry: settings, logging, signals; ``cti.demo`` and ``cti.app`` call ``main``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from pydantic import ValidationError
+
+from cti.assembly import run
+from cti.settings import Settings
+
+
+def main(*, demo: bool) -> None:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        sys.exit(f"Configuration invalide (variables CTI_*) :\n{exc}")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not demo and not settings.ami_host:
+        sys.exit(
+            "CTI_AMI_HOST n'est pas défini : indiquez l'Asterisk à joindre "
+            "(CTI_AMI_HOST, CTI_AMI_SECRET...), ou lancez `make demo` pour le PBX simulé."
+        )
+    asyncio.run(_serve(settings, simulated=demo and not settings.ami_host))
+
+
+async def _serve(settings: Settings, *, simulated: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, simulated=simulated, stop=stop)
+    print("Arrêté.")

@@ -1,0 +1,50 @@
+"""Settings, from environment variables prefixed ``CTI_`` (documented in the README).
+
+With no ``CTI_AMI_HOST``, ``make demo`` runs an embedded simulated PBX instead of Asterisk.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cti.ami.connection import AmiParams
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CTI_", extra="ignore")
+
+    ami_host: str | None = Field(None, description="Asterisk's AMI host; unset: simulated PBX")
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_username: str = "cti"
+    ami_secret: str = ""
+    ami_ping_interval: float = Field(10.0, gt=0)
+    ami_action_timeout: float = Field(10.0, gt=0)
+    ami_reconnect_min: float = Field(0.5, gt=0)
+    ami_reconnect_max: float = Field(30.0, gt=0)
+    ami_auth_retry_delay: float = Field(30.0, gt=0)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    database_url: str = "sqlite:///cti.db"
+    agents: str = Field("201,202,203,204,205,206", description="agents' extensions")
+    sim_rate: float = Field(6.0, ge=0, description="simulated calls per minute")
+    sim_seed: int = 1
+    sim_time_scale: float = Field(1.0, gt=0, description="<1 makes simulated calls faster")
+    log_level: str = "INFO"
+
+    def ami_params(self, host: str | None = None, port: int | None = None) -> AmiParams:
+        return AmiParams(
+            host=host or self.ami_host or "127.0.0.1",
+            port=port or self.ami_port,
+            username=self.ami_username,
+            secret=self.ami_secret,
+            ping_interval=self.ami_ping_interval,
+            action_timeout=self.ami_action_timeout,
+            reconnect_min=self.ami_reconnect_min,
+            reconnect_max=self.ami_reconnect_max,
+            auth_retry_delay=self.ami_auth_retry_delay,
+        )
+
+    @property
+    def agent_extensions(self) -> list[str]:
+        return [a.strip() for a in self.agents.split(",") if a.strip()]
