@@ -1,0 +1,38 @@
+"""``python -m bench`` (``make bench``): every benchmark, each against its own baseline.
+
+``python -m bench ami routing`` runs only those. Figures are printed, never asserted: the
+machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHES = {
+    "ami": "bench.ami_bench",
+    "routing": "bench.routing_bench",
+    "directory": "bench.directory_bench",
+}
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown bench {unknown}; choose among {sorted(BENCHES)}")
+    for name in names or list(BENCHES):
+        try:
+            module = importlib.import_module(BENCHES[name])
+        except ModuleNotFoundError:
+            print(f"[{name}] not written yet\n")
+            continue
+        start = time.perf_counter()
+        print(f"[{name}]", flush=True)
+        for line in module.run():
+            print(line, flush=True)
+        print(f"[{name}] {time.perf_counter() - start:.0f} s\n", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
