@@ -14,22 +14,24 @@ from cti.ami.connection import AmiParams
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CTI_", extra="ignore")
 
-    ami_host: str | None = Field(None, description="Asterisk's AMI host; unset: simulated PBX")
-    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_host: str | None = Field(
+        default=None, description="Asterisk's AMI host; unset: simulated PBX"
+    )
+    ami_port: int = Field(default=5038, ge=1, le=65535)
     ami_username: str = "cti"
     ami_secret: str = ""
-    ami_ping_interval: float = Field(10.0, gt=0)
-    ami_action_timeout: float = Field(10.0, gt=0)
-    ami_reconnect_min: float = Field(0.5, gt=0)
-    ami_reconnect_max: float = Field(30.0, gt=0)
-    ami_auth_retry_delay: float = Field(30.0, gt=0)
+    ami_ping_interval: float = Field(default=10.0, gt=0)
+    ami_action_timeout: float = Field(default=10.0, gt=0)
+    ami_reconnect_min: float = Field(default=0.5, gt=0)
+    ami_reconnect_max: float = Field(default=30.0, gt=0)
+    ami_auth_retry_delay: float = Field(default=30.0, gt=0)
     http_host: str = "127.0.0.1"
-    http_port: int = Field(8000, ge=0, le=65535)
+    http_port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///cti.db"
-    agents: str = Field("201,202,203,204,205,206", description="agents' extensions")
-    sim_rate: float = Field(6.0, ge=0, description="simulated calls per minute")
+    agents: str = Field(default="201,202,203,204,205,206", description="agents' extensions")
+    sim_rate: float = Field(default=6.0, ge=0, description="simulated calls per minute")
     sim_seed: int = 1
-    sim_time_scale: float = Field(1.0, gt=0, description="<1 makes simulated calls faster")
+    sim_time_scale: float = Field(default=1.0, gt=0, description="<1 makes simulated calls faster")
     log_level: str = "INFO"
 
     def ami_params(self, host: str | None = None, port: int | None = None) -> AmiParams:

@@ -193,7 +193,7 @@ class AmiConnection:
             await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.params.reconnect_max, self.params.reconnect_min * 2**attempt)
+        ceiling = min(self.params.reconnect_max, self.params.reconnect_min * 2.0**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     async def _session(self) -> None:

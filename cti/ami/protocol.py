@@ -35,6 +35,7 @@ def shorten(text: str, limit: int = 200) -> str:
 
 class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
     max_frame_chars = 256 * 1024
+    version: str | None  # set by panoramisk, read here before it is
 
     def __init__(self, manager: Any = None) -> None:
         super().__init__()

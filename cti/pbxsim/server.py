@@ -186,7 +186,9 @@ class AmiServer:
 
     def _events(self, s: Session, f: Frame, aid: str | None) -> None:
         s.mask = _mask(f.get("EventMask", "on") or "on")
-        self._reply(s, aid, ("Response", "Success"), ("Events", "Off" if s.mask == set() else "On"))
+        self._reply(
+            s, aid, ("Response", "Success"), ("Events", "Off" if s.mask == frozenset() else "On")
+        )
 
     def _channel(self, s: Session, f: Frame, aid: str | None, missing: str) -> Channel | None:
         chan = self.telephony.find_channel(f.get("Channel", "") or "")
