@@ -81,28 +81,44 @@ def _wanted(frame: Frame) -> bool:
     return bool(classes & DEFAULT_READ)
 
 
-def recorded(path: Path) -> tuple[list[Item], list[tuple[int, list[tuple[str, str]]]]]:
-    """The recording's wanted events, and its actions with how many events preceded each."""
+Action = tuple[int, list[tuple[str, str]]]
+
+
+def recorded(path: Path) -> tuple[list[Item], list[Action]]:
+    """The recording's wanted events, and its actions with how many events preceded each.
+
+    Channel names in actions become ``#n``: the n-th channel the recording showed, so that
+    the simulator's own channel (the n-th it shows) can be put in their place.
+    """
     events: list[Item] = []
-    actions: list[tuple[int, list[tuple[str, str]]]] = []
+    actions: list[Action] = []
+    seen: list[str] = []
     splitter = FrameSplitter()
     for line in path.read_text().splitlines():
         record = json.loads(line)
         if record.get("dir") == "client":
             for frame in FrameSplitter().feed(record["data"]):
                 if frame.action not in ("Login", "Challenge", "Logoff"):
-                    actions.append((len(events), list(frame.headers)))
+                    headers = [
+                        (k, f"#{seen.index(v)}" if k == "Channel" and v in seen else v)
+                        for k, v in frame.headers
+                    ]
+                    actions.append((len(events), headers))
         elif record.get("dir") == "server":
-            events += [_shape(f) for f in splitter.feed(record["data"]) if _wanted(f)]
+            for frame in splitter.feed(record["data"]):
+                if (channel := frame.get("Channel")) and channel not in seen:
+                    seen.append(channel)
+                if _wanted(frame):
+                    events.append(_shape(frame))
     return events, actions
 
 
-async def simulated(actions: list[tuple[int, list[tuple[str, str]]]], total: int) -> list[Item]:
+async def simulated(actions: list[Action], total: int) -> list[Item]:
     pbx = SimulatedPbx(time_scale=0.02, auth_delay=0.0)
     await pbx.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
     events: list[Item] = []
-    names: dict[str, str] = {}  # channel name without its sequence number -> the simulator's
+    seen: list[str] = []  # the simulator's channels in order of first appearance
     splitter = FrameSplitter()
 
     async def read_until(count: int) -> None:
@@ -110,8 +126,8 @@ async def simulated(actions: list[tuple[int, list[tuple[str, str]]]], total: int
             data = await asyncio.wait_for(reader.read(65536), 10)
             assert data, "the simulated PBX closed the link"
             for frame in splitter.feed(data.decode()):
-                if channel := frame.get("Channel"):
-                    names[_unnumbered(channel)] = channel
+                if (channel := frame.get("Channel")) and channel not in seen:
+                    seen.append(channel)
                 if _wanted(frame):
                     events.append(_shape(frame))
 
@@ -124,7 +140,8 @@ async def simulated(actions: list[tuple[int, list[tuple[str, str]]]], total: int
             await read_until(before)
             writer.write(
                 encode_frame(
-                    (k, names.get(_unnumbered(v), v) if k == "Channel" else v) for k, v in action
+                    (k, seen[int(v[1:])] if k == "Channel" and v.startswith("#") else v)
+                    for k, v in action
                 )
             )
         await read_until(total)
