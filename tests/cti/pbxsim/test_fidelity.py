@@ -10,9 +10,13 @@ Only the event classes the CTI's AMI user may read (asterisk-conf/manager.conf: 
 user, agent) are compared; dialplan tracing (Newexten, VarSet) and security events are not sent
 to that user, so the simulator need not copy them step by step.
 
-Not compared yet: transfers (07, 08: the simulator has no BlindTransfer/Atxfer), 09 (its
-Newstate ;1/;2 order varies from call to call inside one recording), 11 and 14 (the safety-net
-queue's and two interleaved calls' timings are not reproduced step by step).
+Calls are compared one by one (events grouped by Linkedid), since simultaneous calls interleave
+as Asterisk's threads please, and so are the few events whose order differs between recordings
+of the same step (see ``RACING``).
+
+Not compared yet: transfers (07, 08: the simulator has no BlindTransfer/Atxfer), 11 (the
+safety-net queue's Agent* events), 13 (restart) and 14 (there the citizen's Local pair is torn
+down ;1 before ;2, in 04 the other way round: another race, not yet modelled).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ SCENARIOS = [
     "04-inbound-answered.jsonl",
     "05-no-answer-requeue.jsonl",
     "06-caller-abandons-while-waiting.jsonl",
+    "09-withheld-callerid.jsonl",
     "10-coreshowchannels-and-status-midcall.jsonl",
     "17-caller-abandons-while-agent-ringing.jsonl",
 ]
@@ -64,10 +69,11 @@ Item = tuple[str, ...]
 
 def _shape(frame: Frame) -> Item:
     name = frame.event or ""
+    call = frame.get("Linkedid") or frame.get("DestLinkedid") or frame.get("LocalOneLinkedid")
     channel = frame.get("Channel") or frame.get("DestChannel") or ""
     values = [f"{k}={frame.get(k)}" for k in STABLE if frame.get(k) is not None]
     fields = ",".join(k for k, _ in frame.headers if k != "ActionID")
-    return (name, _unnumbered(channel), *values, fields)
+    return (call or "", name, _unnumbered(channel), *values, fields)
 
 
 def _unnumbered(channel: str) -> str:
@@ -114,7 +120,8 @@ def recorded(path: Path) -> tuple[list[Item], list[Action]]:
 
 
 async def simulated(actions: list[Action], total: int) -> list[Item]:
-    pbx = SimulatedPbx(time_scale=0.02, auth_delay=0.0)
+    # No scenario compared here reaches the safety net; a slow machine must not either.
+    pbx = SimulatedPbx(time_scale=0.02, auth_delay=0.0, safety_net=10_000)
     await pbx.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
     events: list[Item] = []
@@ -152,8 +159,32 @@ async def simulated(actions: list[Action], total: int) -> list[Item]:
         await pbx.close()
 
 
+# Events whose order Asterisk's threads decide: answering a Local pair gives Newstate ;1,
+# Newstate ;2 and DialEnd in an order that differs between recordings (04 vs 09 vs 11).
+RACING = {"Newstate", "DialEnd"}
+
+
+def per_call(events: list[Item]) -> list[list[Item]]:
+    """Each call's events in order (calls interleave freely), races put in a fixed order."""
+    calls: dict[str, list[Item]] = {}
+    for item in events:
+        calls.setdefault(item[0], []).append(item[1:])
+    out = []
+    for items in calls.values():
+        ordered: list[Item] = []
+        run: list[Item] = []
+        for item in items + [("",)]:
+            if item[0] in RACING:
+                run.append(item)
+                continue
+            ordered += sorted(run) + ([item] if item != ("",) else [])
+            run = []
+        out.append(ordered)
+    return out
+
+
 @pytest.mark.parametrize("name", SCENARIOS)
 async def test_simulator_reproduces_the_recording(name: str) -> None:
     expected, actions = recorded(CAPTURES / name)
     got = await simulated(actions, len(expected))
-    assert got[: len(expected)] == expected
+    assert per_call(got[: len(expected)]) == per_call(expected)
