@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 
 RING_TIMEOUT = 20.0
+QUEUE_RING_TIMEOUT = 8.0  # the lab's queues.conf; asterisk-conf/ uses 15
+QUEUE_MEMBER_NAMES = {"201": "Agent Marie", "202": "Agent Paul (no answer)"}
 PRES_TEXT = {
     "allowed_not_screened": "0 (Presentation Allowed, Not Screened)",
     "prohib": "35 (Presentation Prohibited, Network Number)",
@@ -70,6 +72,8 @@ class SimCall:
     agent_legs: tuple[Channel, Channel] | None = None
     stage: str = "ivr"
     agent: str | None = None
+    queued_agent: str | None = None  # answered through the safety-net queue
+    answered_at: float | None = None
     wait_start: int | None = None
     task: asyncio.Task[None] | None = None
 
@@ -319,18 +323,44 @@ class Telephony:
             return "safety"
         return "gone" if outcome == "gone" else "redirect"
 
-    async def _dial(self, call: SimCall, agent: str, cid_exten: str) -> str:
+    def _member(self, agent: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        name = QUEUE_MEMBER_NAMES.get(agent, f"Agent {agent}")
+        return (
+            ("Queue", "accueil"),
+            ("Interface", f"Local/{agent}@agents/n"),
+            ("MemberName", name),
+            *extra,
+        )
+
+    async def _dial(self, call: SimCall, agent: str, cid_exten: str, queue: bool = False) -> str:
+        """Dial the agent's phone from the caller's leg: ``Dial()`` or, as the safety net, the
+        ``accueil`` queue (whose Agent* events and ring timeout differ)."""
         leg = call.leg
         a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
         call.agent_legs = (a1, a2)
         call.stage, call.agent = "ringing", agent
-        self._goto(a1, "agents", cid_exten)
-        self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
-        self._set_connected(a1, leg.cid_num, leg.cid_name)
-        self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-        self._set_connected(a2, cid_exten, leg.cid_name)
+        if not queue:  # app_queue leaves the member channel's extension alone
+            self._goto(a1, "agents", cid_exten)
+        if queue:
+            self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
+            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
+            self._set_connected(a2, cid_exten, leg.cid_name)
+        else:
+            self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
+            self._set_connected(a1, leg.cid_num, leg.cid_name)
+            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
+            self._set_connected(a2, cid_exten, leg.cid_name)
         self.emit(local_bridge(a1, a2, "agents", agent))
-        self.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
+        if queue:
+            self.emit(dial_event("AgentCalled", leg, a1, *self._member(agent)))
+        self.emit(
+            dial_event(
+                "DialBegin",
+                leg,
+                a1,
+                ("DialString", f"{agent}@agents/n" if queue else f"{agent}@agents"),
+            )
+        )
         phone = self.agents.get(agent, AgentPhone(answers=False))
         if phone.busy:
             self._state(a2, 7)
@@ -338,11 +368,16 @@ class Telephony:
             self.emit(event("HangupRequest", a2, ("Cause", "0")))
             self._hangup(a1, 0)
             return "BUSY"
+        if queue:
+            self._goto(a1, "agents", "s")
         self._state(a1, 5)
+        if queue:
+            self._set_connected(a1, leg.cid_num, leg.cid_name)
         self.emit(dial_event("DialState", leg, a1, ("DialStatus", "RINGING")))
         answers = phone.answers and not (phone.miss_ratio and self.rng.random() < phone.miss_ratio)
-        ring = phone.ring if answers else RING_TIMEOUT
-        outcome = await self._wait_any(call, min(ring, RING_TIMEOUT))
+        timeout = QUEUE_RING_TIMEOUT if queue else RING_TIMEOUT
+        ring = phone.ring if answers else timeout
+        outcome = await self._wait_any(call, min(ring, timeout))
         if outcome == "gone":
             self._hangup_requests(call.citizen, leg)
             self._hangup(call.citizen, 16)
@@ -354,8 +389,18 @@ class Telephony:
             self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
             self._hangup(a2, 16)
             return "GONE"
-        if not answers or ring >= RING_TIMEOUT:
-            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
+        if not answers or ring >= timeout:
+            if queue:
+                ring_ms = str(int(timeout * 1000))
+                self.emit(
+                    dial_event(
+                        "AgentRingNoAnswer", leg, a1, *self._member(agent, ("RingTime", ring_ms))
+                    )
+                )
+                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
+                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "CANCEL")))
+            else:
+                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
             self.emit(event("HangupRequest", a2, ("Cause", "0")))
             self._hangup(a1, 0)
             self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
@@ -365,9 +410,27 @@ class Telephony:
         self._state(a2, 6)
         self._state(a1, 6)
         self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
+        if queue:
+            hold = str(int(self.clock()) - (call.wait_start or int(self.clock())))
+            self.emit(event("MusicOnHoldStop", leg))
+            self.emit(
+                event(
+                    "QueueCallerLeave", leg, ("Queue", "accueil"), ("Position", "1"), ("Count", "0")
+                )
+            )
+            self.emit(
+                dial_event(
+                    "AgentConnect",
+                    leg,
+                    a1,
+                    *self._member(agent, ("HoldTime", hold), ("RingTime", str(int(ring)))),
+                )
+            )
+            call.queued_agent = agent
         bridge = str(uuid.uuid4())
         self.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
-        a1.exten = ""
+        if not queue:
+            a1.exten = ""
         self.emit(
             [("Event", "BridgeEnter"), ("Privilege", "call,all")]
             + bridge_fields(bridge, 1)
@@ -380,6 +443,7 @@ class Telephony:
         )
         a1.bridge = leg.bridge = bridge
         call.stage = "connected"
+        call.answered_at = self.clock()
         self.changed.set()
         return "ANSWER"
 
@@ -412,6 +476,22 @@ class Telephony:
             return
         self._hangup_requests(a2, a1)
         self._hangup(a2, 16)
+        if call.queued_agent is not None:
+            talk = str(int(self.clock() - (call.answered_at or self.clock())))
+            hold = str(int(call.answered_at or self.clock()) - (call.wait_start or 0))
+            self.emit(
+                dial_event(
+                    "AgentComplete",
+                    leg,
+                    a1,
+                    *self._member(
+                        call.queued_agent,
+                        ("HoldTime", hold),
+                        ("TalkTime", talk),
+                        ("Reason", "agent"),
+                    ),
+                )
+            )
         leave(a1, 1)
         self._hangup(a1, 16)
         leave(leg, 0)
@@ -434,18 +514,10 @@ class Telephony:
         self.emit(
             event("QueueCallerJoin", leg, ("Queue", "accueil"), ("Position", "1"), ("Count", "1"))
         )
+        self.emit(event("MusicOnHoldStart", leg, ("Class", "default")))
         for member in itertools.cycle(self.queue_members):
-            status = await self._dial(call, member, leg.cid_num)
+            status = await self._dial(call, member, leg.cid_num, queue=True)
             if status == "ANSWER":
-                self.emit(
-                    event(
-                        "QueueCallerLeave",
-                        leg,
-                        ("Queue", "accueil"),
-                        ("Position", "1"),
-                        ("Count", "0"),
-                    )
-                )
                 return await self._connected(call)
             if status == "GONE":
                 return
