@@ -118,7 +118,10 @@ class Call:
     dialplan_first_down: bool = False
     caller_locals: set[str] = field(default_factory=set)
     offers: dict[str, str] = field(default_factory=dict)  # agent leg uniqueid -> agent
+    offer_channels: dict[str, str] = field(default_factory=dict)  # agent leg uniqueid -> name
     agent: str | None = None
+    agent_leg: str | None = None
+    agent_channel: str | None = None  # the answering agent's leg: what a transfer moves
     agent_hung_up: bool = False
     shutting_down: bool = False
     first_wait_at: float | None = None
@@ -351,7 +354,12 @@ class CallTracker:
             self._touch(call, e.chan, at, out)
 
     def _on_rename(self, e: ami.ChannelRenamed, at: float, out: list[ev.DomainEvent]) -> None:
-        # Legs are keyed by Uniqueid, which a rename keeps; only the Local pairing moves.
+        # Legs are keyed by Uniqueid, which a rename keeps; only the Local pairing and the
+        # name a transfer must address move.
+        leg = self._legs.get(e.uniqueid)
+        call = self._calls.get(leg.call_id) if leg is not None else None
+        if call is not None and call.agent_leg == e.uniqueid:
+            call.agent_channel = e.new_name
         old, new = local_half(e.old_name), local_half(e.new_name)
         if old is not None:
             pair = self._local_pairs.get(old[0])
@@ -476,6 +484,7 @@ class CallTracker:
         agent = interface_id(e.dest.channel)
         self._register_pair(call, e.dest, Role.AGENT, agent)
         call.offers[e.dest.uniqueid] = agent
+        call.offer_channels[e.dest.uniqueid] = e.dest.channel
         self._move(call, Stage.RINGING)
         out.append(
             ev.CallOffered(
@@ -491,12 +500,15 @@ class CallTracker:
         if call is None:
             return
         agent = call.offers.pop(e.dest.uniqueid, None)
+        channel = call.offer_channels.pop(e.dest.uniqueid, None)
         if agent is None:
             return  # the second DialEnd of a queue leg, or a dial that was no offer
         status = e.status.upper()
         if status == "ANSWER":
             call.offers.clear()  # the others are cancelled by Asterisk; not their fault
+            call.offer_channels.clear()
             call.agent = agent
+            call.agent_leg, call.agent_channel = e.dest.uniqueid, channel
             call.agent_hung_up = False
             if call.answered_at is None:
                 call.answered_at = at
@@ -575,7 +587,7 @@ class CallTracker:
         self._move(call, Stage.WAITING)
         if call.stage is not Stage.WAITING:
             return
-        call.agent = None
+        call.agent = call.agent_leg = call.agent_channel = None
         if call.first_wait_at is None:
             call.first_wait_at = at
         if call.waiting_since is None:
@@ -643,7 +655,7 @@ class CallTracker:
             to_agent = e.extension
         elif e.extension and e.extension != "s":
             service = e.extension
-        call.agent = None
+        call.agent = call.agent_leg = call.agent_channel = None
         call.agent_hung_up = False
         self._move(call, Stage.TRANSFERRING)
         out.append(
@@ -670,6 +682,8 @@ class CallTracker:
             to_agent = interface_id(e.target.channel)
             self._register_pair(call, e.target, Role.AGENT, to_agent)
         call.agent = to_agent
+        call.agent_leg = e.target.uniqueid if e.target is not None else None
+        call.agent_channel = e.target.channel if e.target is not None else None
         call.agent_hung_up = False
         self._move(call, Stage.CONNECTED)
         out.append(
