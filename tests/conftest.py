@@ -1,10 +1,20 @@
-"""Shared test fixtures: where the recordings live."""
+"""Shared test fixtures: where the recordings live, and databases to run against.
+
+``database`` runs a test on a fresh SQLite file and, when ``CTI_TEST_DATABASE_URL`` names a
+PostgreSQL server, again on PostgreSQL, in a schema of its own that is dropped afterwards.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from cti.db import Database, engine_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT.parent / "shared" / "ami-captures"
@@ -15,3 +25,36 @@ def captures_dir() -> Path:
     if not CAPTURES.is_dir():
         pytest.fail(f"recordings not found at {CAPTURES}: ../shared must sit beside the checkout")
     return CAPTURES
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database's URL (not migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cti.db'}"
+        return
+    server = os.environ.get("CTI_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("CTI_TEST_DATABASE_URL is not set: PostgreSQL not covered here")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(engine_url(server))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated, empty database."""
+    db = Database(database_url)
+    db.migrate()
+    try:
+        yield db
+    finally:
+        db.close()

@@ -1,8 +1,12 @@
-"""FastAPI application: the live calls page, its WebSocket and a small JSON API."""
+"""FastAPI application: the live calls page, the agents' desk, their WebSockets and JSON API.
+
+``create_app(service)`` alone serves the live calls board; given ``DeskParts`` (directory,
+screen pop, router desk, sessions) it also serves the agent's page at ``/agent``.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,8 +14,15 @@ from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from cti.bus import Subscription
+from cti.db import Database
+from cti.desk import AgentDesk
 from cti.service import CallService
+from cti.web import agent_api
+from cti.web.auth import LoginLimiter, Sessions
+from cti.web.relay import relay
+from screenpop.directory import Directory
+from screenpop.hub import AgentHub
+from screenpop.pop import ScreenPop
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,34 +35,31 @@ def get_service(request: Request) -> CallService:
 Service = Annotated[CallService, Depends(get_service)]
 
 
-async def relay(websocket: WebSocket, sub: Subscription) -> None:
-    """Send the bus's messages until the page goes away or the bus drops it.
+@dataclass
+class DeskParts:
+    """What the agents' desk needs besides the call service."""
 
-    The page's side is read at the same time: without it a closed page would only be noticed
-    at the next send, and a quiet bus would keep the handler (and server shutdown) waiting.
-    """
-
-    async def pump() -> None:
-        while (message := await sub.get()) is not None:
-            await websocket.send_json(message)
-        await websocket.close(code=1013, reason="trop lent : reconnectez-vous")
-
-    async def watch() -> None:
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
-
-    tasks = {asyncio.create_task(pump()), asyncio.create_task(watch())}
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    for task in done:
-        task.result()
+    database: Database
+    directory: Directory
+    pop: ScreenPop
+    hub: AgentHub
+    desk: AgentDesk
+    sessions: Sessions = field(default_factory=Sessions)
+    login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
 
-def create_app(service: CallService) -> FastAPI:
+def create_app(service: CallService, parts: DeskParts | None = None) -> FastAPI:
     app = FastAPI(title="CTI mairie", version="0.1.0")
     app.state.service = service
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if parts is not None:
+        for name in ("database", "directory", "pop", "hub", "desk", "sessions", "login_limiter"):
+            setattr(app.state, name, getattr(parts, name))
+        app.include_router(agent_api.router)
+
+        @app.get("/agent", include_in_schema=False)
+        async def agent_page() -> FileResponse:
+            return FileResponse(STATIC / "agent.html")
 
     @app.get("/", include_in_schema=False)
     async def live_page() -> FileResponse:

@@ -1,0 +1,339 @@
+"""The agent's desk over HTTP and WebSocket: log in, set a state, receive cards, take notes.
+
+Routes are a few lines each: they check who asks (``cti.web.auth``) and call the screen pop
+service, the directory or the router's desk, which own the work. Status codes are chosen
+here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket
+from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect
+
+from cti.desk import AgentDesk, DeskError
+from cti.web.auth import (
+    COOKIE,
+    CurrentSession,
+    LoginLimiter,
+    Sessions,
+    SocketRefused,
+    agent_of,
+    require,
+    websocket_user,
+)
+from cti.web.relay import relay
+from screenpop import accounts
+from screenpop.accounts import Role, UserView
+from screenpop.directory import CitizenView, Directory
+from screenpop.errors import ScreenPopError
+from screenpop.hub import AgentHub
+from screenpop.messages import AgentStateChanged, Hello, agent_message_schema
+from screenpop.phones import normalise
+from screenpop.pop import NotYourCall, ScreenPop
+
+router = APIRouter()
+
+AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
+
+DISPOSITIONS = [
+    "Renseignement donné",
+    "Rendez-vous pris",
+    "Dossier mis à jour",
+    "Pièce manquante signalée",
+    "Transféré à un autre service",
+    "Rappel à prévoir",
+    "Réclamation",
+    "Erreur de numéro",
+]
+
+AGENT_STATES = {
+    "ready": "Prêt",
+    "paused": "Pause",
+    "front_desk": "Au guichet",
+    "offline": "Déconnecté",
+}
+
+
+class LoginForm(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    agent: str | None
+    csrf: str
+    state: str | None = None
+    reason: str | None = None
+
+
+class StateForm(BaseModel):
+    state: Literal["ready", "paused", "front_desk", "offline"]
+    reason: str | None = Field(default=None, max_length=80)
+
+
+class NoteForm(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class DispositionForm(BaseModel):
+    disposition: str = Field(min_length=1, max_length=120)
+
+
+class CitizenPick(BaseModel):
+    citizen_id: int
+
+
+class TransferForm(BaseModel):
+    to_agent: str = Field(pattern=r"^[0-9]{2,8}$")
+
+
+class NewCitizen(BaseModel):
+    civility: Literal["madame", "monsieur"] | None = None
+    last_name: str = Field(min_length=1, max_length=120)
+    first_name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=10)
+    city: str | None = Field(default=None, max_length=120)
+    email: str | None = Field(default=None, max_length=200)
+    call_id: str | None = Field(default=None, description="attach this call to her")
+
+
+class CitizenOut(BaseModel):
+    id: int
+    civility: str | None
+    last_name: str
+    first_name: str | None
+    city: str | None
+    phones: list[str]
+
+
+def _citizen_out(c: CitizenView) -> CitizenOut:
+    return CitizenOut(
+        id=c.id,
+        civility=c.civility,
+        last_name=c.last_name,
+        first_name=c.first_name,
+        city=c.city,
+        phones=list(c.phones),
+    )
+
+
+def _pop(request: Request) -> ScreenPop:
+    pop: ScreenPop = request.app.state.pop
+    return pop
+
+
+def _desk(request: Request) -> AgentDesk:
+    desk: AgentDesk = request.app.state.desk
+    return desk
+
+
+def _directory(request: Request) -> Directory:
+    directory: Directory = request.app.state.directory
+    return directory
+
+
+Pop = Annotated[ScreenPop, Depends(_pop)]
+Desk = Annotated[AgentDesk, Depends(_desk)]
+Dir = Annotated[Directory, Depends(_directory)]
+
+
+def _me(session_user: UserView, csrf: str, desk: AgentDesk) -> Me:
+    state = reason = None
+    if session_user.agent_extension is not None:
+        state, reason = desk.agent_state(session_user.agent_extension)
+    return Me(
+        username=session_user.username,
+        display_name=session_user.display_name,
+        role=session_user.role.value,
+        agent=session_user.agent_extension,
+        csrf=csrf,
+        state=state,
+        reason=reason,
+    )
+
+
+@router.post("/api/login", tags=["session"])
+async def login(form: LoginForm, request: Request, response: Response, desk: Desk) -> Me:
+    limiter: LoginLimiter = request.app.state.login_limiter
+    sessions: Sessions = request.app.state.sessions
+    address = request.client.host if request.client else "?"
+    keys = (f"user:{form.username.lower()}", f"ip:{address}")
+    wait = limiter.retry_after(*keys)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"Trop de tentatives : réessayez dans {int(wait) + 1} s.",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    db = request.app.state.database
+    user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
+    if user is None:
+        limiter.failed(*keys)
+        raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
+    limiter.succeeded(*keys)
+    session = sessions.open(user)
+    response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", path="/")
+    return _me(user, session.csrf, desk)
+
+
+@router.post("/api/logout", tags=["session"])
+async def logout(session: CurrentSession, request: Request, response: Response) -> None:
+    sessions: Sessions = request.app.state.sessions
+    sessions.close(session.token)
+    response.delete_cookie(COOKIE, path="/")
+
+
+@router.get("/api/me", tags=["session"])
+async def me(session: CurrentSession, desk: Desk) -> Me:
+    return _me(session.user, session.csrf, desk)
+
+
+@router.get("/api/agent/dispositions", tags=["agent"])
+async def dispositions(user: AgentUser) -> list[str]:
+    return DISPOSITIONS
+
+
+@router.post("/api/agent/state", tags=["agent"])
+async def set_state(form: StateForm, user: AgentUser, desk: Desk, request: Request) -> Me:
+    agent = agent_of(user)
+    reason = form.reason if form.state == "paused" else None
+    try:
+        desk.set_agent_state(agent, form.state, reason)
+    except DeskError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    state, reason = desk.agent_state(agent)
+    hub: AgentHub = request.app.state.hub
+    hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
+    sessions: Sessions = request.app.state.sessions
+    session = sessions.get(request.cookies.get(COOKIE))
+    assert session is not None
+    return _me(user, session.csrf, desk)
+
+
+@router.get("/api/citizens", tags=["directory"])
+async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[CitizenOut]:
+    if len(q.strip()) < 2:
+        raise HTTPException(422, "Tapez au moins deux caractères (nom ou numéro).")
+    found = await asyncio.to_thread(directory.search, q.strip(), 20)
+    return [_citizen_out(c) for c in found]
+
+
+@router.post("/api/citizens", tags=["directory"], status_code=201)
+async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop: Pop) -> CitizenOut:
+    phone = None
+    if form.phone:
+        number = normalise(form.phone)
+        if number.e164 is None:
+            raise HTTPException(422, f"Numéro « {form.phone} » : {number.reason}")
+        phone = number.e164
+    citizen = await asyncio.to_thread(
+        directory.create_citizen,
+        form.civility,
+        form.last_name,
+        form.first_name,
+        phone,
+        address=form.address,
+        postal_code=form.postal_code,
+        city=form.city,
+        email=form.email,
+    )
+    await asyncio.to_thread(
+        directory.audit, user.username, "citizen.create", citizen.id, f"appel {form.call_id}"
+    )
+    if form.call_id:
+        await _on_call(pop.select_citizen(form.call_id, agent_of(user), citizen.id))
+    return _citizen_out(citizen)
+
+
+async def _on_call(action: Any) -> Any:
+    try:
+        return await action
+    except NotYourCall as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except ScreenPopError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.post("/api/calls/{call_id}/citizen", tags=["agent"])
+async def pick_citizen(call_id: str, form: CitizenPick, user: AgentUser, pop: Pop) -> None:
+    await _on_call(pop.select_citizen(call_id, agent_of(user), form.citizen_id))
+    await asyncio.to_thread(
+        pop.directory.audit, user.username, "card.open", form.citizen_id, f"appel {call_id}"
+    )
+
+
+@router.post("/api/calls/{call_id}/note", tags=["agent"], status_code=201)
+async def add_note(call_id: str, form: NoteForm, user: AgentUser, pop: Pop) -> dict[str, str]:
+    note = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
+    return {"agent": note.agent, "text": note.text, "at": note.at.isoformat(timespec="seconds")}
+
+
+@router.post("/api/calls/{call_id}/disposition", tags=["agent"])
+async def set_disposition(call_id: str, form: DispositionForm, user: AgentUser, pop: Pop) -> None:
+    await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
+
+
+@router.post("/api/calls/{call_id}/transfer", tags=["agent"])
+async def transfer(call_id: str, form: TransferForm, user: AgentUser, desk: Desk) -> None:
+    try:
+        await desk.transfer(call_id, agent_of(user), form.to_agent)
+    except DeskError as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/api/calls/{call_id}/done", tags=["agent"])
+async def wrap_up_done(call_id: str, user: AgentUser, desk: Desk, request: Request) -> None:
+    """The agent finished the call's paperwork: the card closes and wrap-up ends."""
+    agent = agent_of(user)
+    hub: AgentHub = request.app.state.hub
+    hub.dismiss(agent, call_id)
+    desk.wrap_up_done(agent)
+
+
+@router.get("/api/schema/agent-messages.json", tags=["schema"])
+async def agent_messages_schema() -> dict[str, Any]:
+    return agent_message_schema()
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket) -> None:
+    try:
+        user = websocket_user(websocket, Role.AGENT, Role.SUPERVISOR)
+        agent = agent_of(user)
+    except SocketRefused as exc:
+        await websocket.close(code=exc.code, reason=exc.reason)
+        return
+    except HTTPException:
+        await websocket.close(code=4403, reason="aucun poste associé")
+        return
+    hub: AgentHub = websocket.app.state.hub
+    desk: AgentDesk = websocket.app.state.desk
+    await websocket.accept()
+    sub = hub.subscribe(agent)
+    try:
+        state, reason = desk.agent_state(agent)
+        hello = Hello(
+            agent=agent,
+            display_name=user.display_name,
+            role=user.role.value,
+            state=state,
+            reason=reason,
+        )
+        await websocket.send_json(hello.model_dump(mode="json"))
+        current = hub.current(agent)
+        if current is not None:
+            await websocket.send_json(current)
+        await relay(websocket, sub)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sub.close()

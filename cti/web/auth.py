@@ -1,0 +1,170 @@
+"""Who is calling the web app: sessions, roles, CSRF and the login rate limit.
+
+A login (argon2-checked by ``screenpop.accounts``) opens a server-side session: the browser
+holds only a random token in an HttpOnly, SameSite=Strict cookie. Sessions expire after
+``ttl`` seconds without use. State-changing requests must also carry the session's CSRF token
+in the ``X-CSRF-Token`` header (the page reads it from ``/api/me``), so that another site
+cannot make an agent's browser act for them.
+
+Dependencies for routes: ``CurrentUser`` (any logged-in user), ``require(*roles)``, and
+``websocket_user`` for sockets (which also checks the ``Origin``: browsers do not apply
+SameSite to WebSocket handshakes the same way everywhere).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, WebSocket
+
+from screenpop.accounts import Role, UserView
+
+COOKIE = "cti_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(slots=True)
+class Session:
+    token: str
+    user: UserView
+    csrf: str
+    expires_at: float
+
+
+class Sessions:
+    """In-memory sessions: one process serves the pages (see DESIGN.md for several)."""
+
+    def __init__(self, ttl: float = 8 * 3600, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self._by_token: dict[str, Session] = {}
+
+    def open(self, user: UserView) -> Session:
+        session = Session(
+            secrets.token_urlsafe(32), user, secrets.token_urlsafe(24), self.clock() + self.ttl
+        )
+        self._by_token[session.token] = session
+        return session
+
+    def get(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        session = self._by_token.get(token)
+        if session is None:
+            return None
+        now = self.clock()
+        if session.expires_at <= now:
+            del self._by_token[token]
+            return None
+        session.expires_at = now + self.ttl  # sliding: a working agent is not logged out
+        return session
+
+    def close(self, token: str | None) -> None:
+        if token:
+            self._by_token.pop(token, None)
+
+
+@dataclass(slots=True)
+class LoginLimiter:
+    """At most ``attempts`` failed logins per user and per address in ``window`` seconds."""
+
+    attempts: int = 5
+    window: float = 300.0
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def retry_after(self, *keys: str) -> float:
+        """Seconds to wait before trying again, 0 when a try is allowed."""
+        now = self.clock()
+        wait = 0.0
+        for key in keys:
+            recent = self._failures.get(key)
+            if not recent:
+                continue
+            while recent and recent[0] <= now - self.window:
+                recent.popleft()
+            if len(recent) >= self.attempts:
+                wait = max(wait, recent[0] + self.window - now)
+        return wait
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        for key in keys:
+            self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def current_session(request: Request) -> Session:
+    session = _sessions(request).get(request.cookies.get(COOKIE))
+    if session is None:
+        raise HTTPException(401, "Session absente ou expirée : reconnectez-vous.")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not secrets.compare_digest(sent, session.csrf):
+            raise HTTPException(403, "Jeton CSRF absent ou invalide.")
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+def current_user(session: CurrentSession) -> UserView:
+    return session.user
+
+
+CurrentUser = Annotated[UserView, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[UserView], UserView]:
+    """Dependency: the user must hold one of ``roles`` (admin holds them all)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def check(user: CurrentUser) -> UserView:
+        if user.role not in allowed:
+            names = ", ".join(sorted(r.value for r in roles))
+            raise HTTPException(403, f"Accès réservé aux rôles : {names}.")
+        return user
+
+    return check
+
+
+def agent_of(user: UserView) -> str:
+    """The extension of an agent's phone; a user without one cannot take calls."""
+    if user.agent_extension is None:
+        raise HTTPException(403, "Ce compte n'est associé à aucun poste téléphonique.")
+    return user.agent_extension
+
+
+class SocketRefused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
+    """The user behind a WebSocket handshake; raises ``SocketRefused`` (close code 4401/4403)."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if origin is not None and origin.split("://", 1)[-1] != host:
+        raise SocketRefused(4403, "origine refusée")
+    sessions: Sessions = websocket.app.state.sessions
+    session = sessions.get(websocket.cookies.get(COOKIE))
+    if session is None:
+        raise SocketRefused(4401, "session absente ou expirée")
+    if roles and session.user.role not in frozenset(roles) | {Role.ADMIN}:
+        raise SocketRefused(4403, "rôle insuffisant")
+    return session.user

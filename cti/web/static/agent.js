@@ -1,0 +1,343 @@
+// The agent's page: log in, set a state, see the citizen's card pop while the phone rings.
+// Everything coming from the server is rendered with textContent: a name or a note is text,
+// never markup.
+"use strict";
+
+const STATE_LABELS = {
+  ready: "Prêt", paused: "Pause", front_desk: "Au guichet", offline: "Déconnecté",
+  ringing: "Sonnerie", on_call: "En communication", wrap_up: "Post-appel",
+};
+const STAGE_LABELS = {
+  ringing: "Le téléphone sonne", connected: "En communication",
+  transferred: "Appel transféré", ended: "Appel terminé",
+};
+
+let me = null;
+let socket = null;
+let card = null;
+let retry = 500;
+let wrapTimer = null;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (me) headers["X-CSRF-Token"] = me.csrf;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    let detail = data && data.detail;
+    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join(" ; ");
+    throw new Error(detail || `Erreur ${response.status}`);
+  }
+  return data;
+}
+
+function showError(id, error) { $(id).textContent = error ? error.message || String(error) : ""; }
+
+function showState(state, reason) {
+  const label = STATE_LABELS[state] || state || "";
+  $("state-badge").textContent = reason ? `${label} (${reason})` : label;
+  for (const button of document.querySelectorAll("[data-state]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.state === state));
+  }
+}
+
+async function start() {
+  try {
+    me = await api("GET", "/api/me");
+  } catch (_) {
+    me = null;
+  }
+  if (me) enterDesk(); else showLogin();
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("desk").hidden = true;
+  $("whoami").hidden = true;
+  $("username").focus();
+}
+
+async function enterDesk() {
+  $("login").hidden = true;
+  $("desk").hidden = false;
+  $("whoami").hidden = false;
+  $("agent-name").textContent = me.agent ? `${me.display_name} – poste ${me.agent}` : me.display_name;
+  showState(me.state, me.reason);
+  const select = $("disposition");
+  select.replaceChildren(el("option", "— choisir —"));
+  select.firstChild.value = "";
+  for (const d of await api("GET", "/api/agent/dispositions")) select.append(el("option", d));
+  connect();
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws/agent`);
+  socket.onopen = () => { retry = 500; document.body.dataset.socket = "open"; };
+  socket.onmessage = (e) => onMessage(JSON.parse(e.data));
+  socket.onclose = (e) => {
+    document.body.dataset.socket = "closed";
+    if (e.code === 4401 || !me) { me = null; showLogin(); return; }
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 10000);
+  };
+}
+
+function onMessage(message) {
+  if (message.v !== 1) return;
+  switch (message.type) {
+    case "hello": showState(message.state, message.reason); break;
+    case "agent.state": showState(message.state, message.reason); break;
+    case "card.offered":
+      $("my-notes").replaceChildren();
+      showCard(message.card);
+      break;
+    case "card.answered":
+    case "card.updated":
+      showCard(message.card);
+      break;
+    case "card.transferred":
+      showCard(message.card);
+      startWrapUp(0, `Appel transféré${message.to_agent ? " au poste " + message.to_agent : ""}.`);
+      break;
+    case "card.ended":
+      showCard(message.card);
+      if (message.reason === "hangup") {
+        startWrapUp(message.wrap_up_s, "Appel terminé.");
+      } else {
+        startWrapUp(0, message.reason === "no_answer" ? "Appel non décroché." : "L'appelant a raccroché.");
+      }
+      break;
+  }
+}
+
+function showCard(next) {
+  card = next;
+  $("no-call").hidden = true;
+  $("card").hidden = false;
+  $("card").dataset.callId = card.call_id;
+  $("call-stage").textContent = STAGE_LABELS[card.stage] || card.stage;
+  $("greeting").textContent = card.greeting;
+  $("caller").textContent = card.caller.display;
+  $("did").textContent = card.did || "—";
+  $("service").textContent = card.service_label || card.service || "—";
+  $("ivr-path").textContent = card.ivr_path.length ? card.ivr_path.join(" › ") : "—";
+  $("waited").textContent = `${Math.round(card.waited_s)} s`;
+  $("previous-agents").textContent = card.previous_agents.length ? card.previous_agents.join(", ") : "—";
+  const previous = card.notes.filter((n) => n.agent !== (me && me.agent));
+  $("previous-notes-box").hidden = previous.length === 0;
+  $("previous-notes").replaceChildren(...previous.map((n) => {
+    const item = el("li", null, "note-from-previous");
+    item.append(el("strong", `Poste ${n.agent} : `), el("span", n.text));
+    return item;
+  }));
+  const mine = card.notes.filter((n) => n.agent === (me && me.agent));
+  $("my-notes").replaceChildren(...mine.map((n) => el("li", n.text)));
+  if (card.disposition) $("disposition").value = card.disposition;
+  showHousehold();
+  showCitizen(card.citizens.find((c) => c.id === card.selected_citizen_id));
+  if (card.stage === "ringing" || card.stage === "connected") {
+    $("wrapup").hidden = true;
+    if (wrapTimer) { clearInterval(wrapTimer); wrapTimer = null; }
+  }
+  $("transfer-form").hidden = card.stage !== "connected";
+  if (!card.citizens.length && card.caller.e164) $("new-phone").value = card.caller.display;
+}
+
+function showHousehold() {
+  const box = $("household");
+  const several = card.citizens.length > 1;
+  box.hidden = !several;
+  if (!several) return;
+  $("household-list").replaceChildren(...card.citizens.map((c) => {
+    const id = `pick-${c.id}`;
+    const wrap = el("div");
+    const input = el("input");
+    input.type = "radio"; input.name = "pick"; input.id = id; input.value = String(c.id);
+    input.checked = c.id === card.selected_citizen_id;
+    input.addEventListener("change", () => pick(c.id));
+    const label = el("label", `${c.civility ? c.civility + " " : ""}${c.first_name || ""} ${c.last_name}`);
+    label.htmlFor = id;
+    label.style.display = "inline";
+    wrap.append(input, label);
+    return wrap;
+  }));
+}
+
+function showCitizen(citizen) {
+  $("citizen-box").hidden = !citizen;
+  if (!citizen) return;
+  $("citizen-name").textContent = [citizen.civility, citizen.first_name, citizen.last_name]
+    .filter(Boolean).join(" ");
+  $("citizen-address").textContent = citizen.address || "";
+  const body = $("cases").tBodies[0];
+  body.replaceChildren(...citizen.open_cases.map((c) => {
+    const row = el("tr");
+    row.append(el("td", c.reference), el("td", c.service), el("td", c.subject),
+      el("td", c.status_label), el("td", c.owner_agent ? `poste ${c.owner_agent}` : "—"));
+    return row;
+  }));
+  if (!citizen.open_cases.length) {
+    const row = el("tr");
+    const cell = el("td", "Aucun dossier ouvert");
+    cell.colSpan = 5;
+    row.append(cell);
+    body.append(row);
+  }
+  $("history").replaceChildren(...citizen.recent_calls.map((i) => {
+    const item = el("li");
+    const when = new Date(i.at).toLocaleString("fr-FR");
+    item.append(el("span", `${when} – ${i.service || "?"} – ${i.agents.join(", ") || "sans agent"}`
+      + (i.disposition ? ` – ${i.disposition}` : "")));
+    for (const n of i.notes) item.append(el("div", `« ${n.text} » (poste ${n.agent})`));
+    return item;
+  }));
+  if (!citizen.recent_calls.length) $("history").append(el("li", "Premier appel"));
+}
+
+function startWrapUp(seconds, text) {
+  $("wrapup").hidden = false;
+  $("transfer-form").hidden = true;
+  if (wrapTimer) clearInterval(wrapTimer);
+  let left = Math.round(seconds);
+  const render = () => {
+    $("wrapup-text").textContent = left > 0 ? `${text} Post-appel : ${left} s.` : text;
+  };
+  render();
+  if (left > 0) {
+    wrapTimer = setInterval(() => {
+      left -= 1;
+      render();
+      if (left <= 0) { clearInterval(wrapTimer); wrapTimer = null; }
+    }, 1000);
+  }
+}
+
+async function pick(citizenId) {
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/citizen`, { citizen_id: citizenId });
+    showError("call-error", null);
+  } catch (error) { showError("call-error", error); }
+}
+
+function bind() {
+  $("login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      me = await api("POST", "/api/login", { username: $("username").value, password: $("password").value });
+      $("password").value = "";
+      showError("login-error", null);
+      enterDesk();
+    } catch (error) { showError("login-error", error); }
+  });
+  $("logout").addEventListener("click", async () => {
+    try { await api("POST", "/api/logout"); } catch (_) { /* already gone */ }
+    me = null;
+    if (socket) socket.close();
+    showLogin();
+  });
+  for (const button of document.querySelectorAll("[data-state]")) {
+    button.addEventListener("click", async () => {
+      const state = button.dataset.state;
+      const body = { state };
+      if (state === "paused") body.reason = $("pause-reason").value;
+      try {
+        const updated = await api("POST", "/api/agent/state", body);
+        me = updated;
+        showState(updated.state, updated.reason);
+        showError("state-error", null);
+      } catch (error) { showError("state-error", error); }
+    });
+  }
+  $("note-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = $("note").value.trim();
+    if (!text || !card) return;
+    try {
+      const note = await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/note`, { text });
+      $("my-notes").append(el("li", note.text));
+      $("note").value = "";
+      showError("call-error", null);
+    } catch (error) { showError("call-error", error); }
+  });
+  $("disposition-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!card || !$("disposition").value) return;
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/disposition`,
+        { disposition: $("disposition").value });
+      showError("call-error", null);
+    } catch (error) { showError("call-error", error); }
+  });
+  $("transfer-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!card) return;
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/transfer`,
+        { to_agent: $("transfer-to").value.trim() });
+      showError("call-error", null);
+    } catch (error) { showError("call-error", error); }
+  });
+  $("done").addEventListener("click", async () => {
+    if (!card) return;
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/done`);
+      card = null;
+      $("card").hidden = true;
+      $("no-call").hidden = false;
+    } catch (error) { showError("call-error", error); }
+  });
+  $("search-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const found = await api("GET", `/api/citizens?q=${encodeURIComponent($("query").value)}`);
+      $("results").replaceChildren(...found.map((c) => {
+        const item = el("li");
+        item.append(el("span", `${c.civility || ""} ${c.first_name || ""} ${c.last_name} – ${c.city || ""} – ${c.phones.join(", ")}`));
+        if (card) {
+          const button = el("button", "Associer à l'appel");
+          button.type = "button";
+          button.setAttribute("aria-label", `Associer ${c.first_name || ""} ${c.last_name} à l'appel`);
+          button.addEventListener("click", () => pick(c.id));
+          item.append(" ", button);
+        }
+        return item;
+      }));
+      if (!found.length) $("results").append(el("li", "Aucun administré trouvé."));
+      showError("search-error", null);
+    } catch (error) { showError("search-error", error); }
+  });
+  $("create-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {
+      civility: $("new-civility").value || null,
+      last_name: $("new-last").value.trim(),
+      first_name: $("new-first").value.trim() || null,
+      phone: $("new-phone").value.trim() || null,
+      address: $("new-address").value.trim() || null,
+      city: $("new-city").value.trim() || null,
+      call_id: card ? card.call_id : null,
+    };
+    try {
+      await api("POST", "/api/citizens", body);
+      $("create-form").reset();
+      $("create").open = false;
+      showError("search-error", null);
+    } catch (error) { showError("search-error", error); }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => { bind(); start(); });

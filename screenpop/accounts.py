@@ -1,0 +1,89 @@
+"""Users of the web app and their roles; passwords hashed with argon2.
+
+Roles: ``agent`` (takes calls; has a phone extension), ``supervisor`` (watches queues and
+agents), ``telecom`` (edits voice menus and routing), ``admin`` (everything).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from cti.db import Database
+from screenpop.models import User
+
+_HASHER = PasswordHasher()
+# Checked against when the user does not exist, so that the answer takes as long.
+_DUMMY_HASH = _HASHER.hash("utilisateur inconnu")
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    TELECOM = "telecom"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    agent_extension: str | None
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        user.id, user.username, user.display_name, Role(user.role), user.agent_extension
+    )
+
+
+def create_user(
+    db: Database,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str,
+    agent_extension: str | None = None,
+) -> UserView:
+    with db.session() as session, session.begin():
+        user = User(
+            username=username,
+            display_name=display_name,
+            password_hash=_HASHER.hash(password),
+            role=Role(role).value,
+            agent_extension=agent_extension,
+        )
+        session.add(user)
+        session.flush()
+        return _view(user)
+
+
+def find_user(db: Database, username: str) -> UserView | None:
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        return _view(user) if user is not None else None
+
+
+def authenticate(db: Database, username: str, password: str) -> UserView | None:
+    """The user if the password is right and the account active, else None."""
+    with db.session() as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            try:
+                _HASHER.verify(_DUMMY_HASH, password)
+            except VerificationError:
+                pass
+            return None
+        try:
+            _HASHER.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if _HASHER.check_needs_rehash(user.password_hash):
+            user.password_hash = _HASHER.hash(password)
+        return _view(user)

@@ -1,0 +1,176 @@
+"""The citizen's card, built from what we know of the call and what the directory holds.
+
+Pure: no database, no clock. ``build_card`` takes the facts of the call (``CallFacts``, kept up
+to date by the pop service from domain events), the normalised caller number and the
+directory's views of the matching citizens, and returns the ``Card`` the agent's page shows.
+
+The greeting follows the town hall's habit: "Bonjour madame Dupont" when one citizen is
+known (or picked among a household), plain "Bonjour" otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from screenpop.directory import CaseView, CitizenView, InteractionView, NoteView
+from screenpop.messages import (
+    CallerItem,
+    Card,
+    CaseItem,
+    CitizenItem,
+    InteractionItem,
+    NoteItem,
+)
+from screenpop.phones import CallerNumber
+
+CASE_STATUS_LABELS = {
+    "ouvert": "Ouvert",
+    "en_cours": "En cours d'instruction",
+    "en_attente_piece": "En attente de pièces",
+    "clos": "Clos",
+}
+
+_CALLER_EXPLANATIONS = {
+    "withheld": "Numéro masqué",
+    "unknown": "Numéro inconnu",
+}
+
+
+@dataclass(slots=True)
+class CallFacts:
+    """What the service knows of one call, from the domain events and the voice menu."""
+
+    call_id: str
+    caller_raw: str | None
+    caller_withheld: bool
+    arrived_at: float
+    did: str | None = None
+    service: str | None = None
+    ivr_path: list[str] = field(default_factory=list)
+    waiting_since: float | None = None
+    waited: float = 0.0
+    agent: str | None = None
+    previous_agents: list[str] = field(default_factory=list)
+    stage: Literal["ringing", "connected", "transferred", "ended"] = "ringing"
+    selected_citizen_id: int | None = None
+    disposition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenRecord:
+    """One citizen with what the card shows of her file."""
+
+    citizen: CitizenView
+    open_cases: Sequence[CaseView] = ()
+    recent_calls: Sequence[InteractionView] = ()
+
+
+def greeting(citizen: CitizenView | None) -> str:
+    if citizen is None:
+        return "Bonjour"
+    if citizen.civility in ("madame", "monsieur"):
+        return f"Bonjour {citizen.civility} {citizen.last_name}"
+    names = " ".join(n for n in (citizen.first_name, citizen.last_name) if n)
+    return f"Bonjour {names}".strip()
+
+
+def caller_item(number: CallerNumber) -> CallerItem:
+    if number.status == "ok":
+        display = number.national or number.e164 or (number.raw or "")
+    elif number.status == "invalid":
+        display = f"{number.raw} (numéro non reconnu)"
+    else:
+        display = _CALLER_EXPLANATIONS[number.status]
+    return CallerItem(raw=number.raw, status=number.status, e164=number.e164, display=display)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def note_item(note: NoteView) -> NoteItem:
+    return NoteItem(agent=note.agent, text=note.text, at=_iso(note.at))
+
+
+def _case_item(case: CaseView) -> CaseItem:
+    return CaseItem(
+        reference=case.reference,
+        service=case.service,
+        subject=case.subject,
+        status=case.status,
+        status_label=CASE_STATUS_LABELS.get(case.status, case.status),
+        owner_agent=case.owner_agent,
+        opened_at=_iso(case.opened_at),
+        updated_at=_iso(case.updated_at),
+    )
+
+
+def _interaction_item(interaction: InteractionView) -> InteractionItem:
+    return InteractionItem(
+        call_id=interaction.call_id,
+        at=_iso(interaction.started_at),
+        service=interaction.service,
+        agents=list(interaction.agents),
+        outcome=interaction.outcome,
+        disposition=interaction.disposition,
+        waited_s=interaction.wait_seconds,
+        notes=[note_item(n) for n in interaction.notes],
+    )
+
+
+def _address(citizen: CitizenView) -> str | None:
+    parts = [p for p in (citizen.address, citizen.postal_code, citizen.city) if p]
+    return ", ".join(parts) or None
+
+
+def citizen_item(record: CitizenRecord, *, exclude_call: str | None = None) -> CitizenItem:
+    citizen = record.citizen
+    return CitizenItem(
+        id=citizen.id,
+        greeting=greeting(citizen),
+        civility=citizen.civility,
+        last_name=citizen.last_name,
+        first_name=citizen.first_name,
+        address=_address(citizen),
+        email=citizen.email,
+        language=citizen.language,
+        phones=list(citizen.phones),
+        open_cases=[_case_item(c) for c in record.open_cases],
+        recent_calls=[
+            _interaction_item(i) for i in record.recent_calls if i.call_id != exclude_call
+        ],
+    )
+
+
+def build_card(
+    facts: CallFacts,
+    caller: CallerNumber,
+    citizens: Sequence[CitizenRecord],
+    notes: Sequence[NoteView],
+    service_labels: Mapping[str, str],
+) -> Card:
+    """The card for ``facts``; ``notes`` are those already written on this very call."""
+    selected = facts.selected_citizen_id
+    if selected is None and len(citizens) == 1:
+        selected = citizens[0].citizen.id
+    chosen = next((r.citizen for r in citizens if r.citizen.id == selected), None)
+    return Card(
+        call_id=facts.call_id,
+        stage=facts.stage,
+        greeting=greeting(chosen),
+        caller=caller_item(caller),
+        citizens=[citizen_item(r, exclude_call=facts.call_id) for r in citizens],
+        selected_citizen_id=chosen.id if chosen is not None else None,
+        did=facts.did,
+        service=facts.service,
+        service_label=service_labels.get(facts.service or "", facts.service),
+        ivr_path=list(facts.ivr_path),
+        waited_s=round(facts.waited, 1),
+        agent=facts.agent,
+        previous_agents=list(facts.previous_agents),
+        notes=[note_item(n) for n in notes],
+        disposition=facts.disposition,
+    )

@@ -1,0 +1,317 @@
+"""The citizen directory as the rest of the product sees it: plain views, one transaction each.
+
+``Directory`` hides SQLAlchemy: each method opens a session, does its work in one transaction
+and returns frozen views (no lazy loading behind the caller's back). The hot path is
+``citizens_by_number``: one indexed query on ``phone_numbers.e164`` joined to the citizens,
+with their numbers loaded in a second query, whatever the size of the household.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from cti.db import Database
+from screenpop.errors import CitizenNotFound
+from screenpop.models import AuditEntry, Case, Citizen, Interaction, InteractionNote, PhoneNumber
+from screenpop.phones import normalise
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenView:
+    id: int
+    civility: str | None
+    last_name: str
+    first_name: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    email: str | None
+    language: str
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    reference: str
+    service: str
+    subject: str
+    status: str
+    owner_agent: str | None
+    opened_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    agent: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionView:
+    call_id: str
+    started_at: datetime
+    caller_e164: str | None
+    service: str | None
+    agents: tuple[str, ...]
+    outcome: str
+    disposition: str | None
+    wait_seconds: float | None
+    talk_seconds: float | None
+    ivr_path: tuple[str, ...]
+    notes: tuple[NoteView, ...]
+
+
+_INTERACTION_FIELDS = frozenset(
+    {
+        "started_at",
+        "caller_raw",
+        "caller_e164",
+        "caller_withheld",
+        "citizen_id",
+        "did",
+        "ivr_path",
+        "service",
+        "wait_seconds",
+        "talk_seconds",
+        "duration_seconds",
+        "outcome",
+        "disposition",
+    }
+)
+
+
+def search_key(*names: str | None) -> str:
+    """Lower case without accents: "Éloïse Lefèvre" and "eloise lefevre" compare equal."""
+    text = " ".join(n for n in names if n)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite gives naive datetimes back; everything we store is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def citizen_view(citizen: Citizen) -> CitizenView:
+    return CitizenView(
+        id=citizen.id,
+        civility=citizen.civility,
+        last_name=citizen.last_name,
+        first_name=citizen.first_name,
+        address=citizen.address,
+        postal_code=citizen.postal_code,
+        city=citizen.city,
+        email=citizen.email,
+        language=citizen.language,
+        phones=tuple(p.e164 for p in citizen.phones),
+    )
+
+
+def _case_view(case: Case) -> CaseView:
+    return CaseView(
+        reference=case.reference,
+        service=case.service,
+        subject=case.subject,
+        status=case.status,
+        owner_agent=case.owner_agent,
+        opened_at=_utc(case.opened_at),
+        updated_at=_utc(case.updated_at),
+    )
+
+
+def _note_view(note: InteractionNote) -> NoteView:
+    return NoteView(agent=note.agent, text=note.text, at=_utc(note.at))
+
+
+def _interaction_view(row: Interaction) -> InteractionView:
+    return InteractionView(
+        call_id=row.call_id,
+        started_at=_utc(row.started_at),
+        caller_e164=row.caller_e164,
+        service=row.service,
+        agents=tuple(row.agents or ()),
+        outcome=row.outcome,
+        disposition=row.disposition,
+        wait_seconds=row.wait_seconds,
+        talk_seconds=row.talk_seconds,
+        ivr_path=tuple(row.ivr_path or ()),
+        notes=tuple(_note_view(n) for n in row.notes),
+    )
+
+
+class Directory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- citizens -------------------------------------------------------------------------
+
+    def citizens_by_number(self, e164: str) -> list[CitizenView]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Citizen)
+                .join(PhoneNumber, PhoneNumber.citizen_id == Citizen.id)
+                .where(PhoneNumber.e164 == e164)
+                .options(selectinload(Citizen.phones))
+                .order_by(Citizen.last_name, Citizen.first_name, Citizen.id)
+            ).unique()
+            return [citizen_view(c) for c in rows]
+
+    def citizen(self, citizen_id: int) -> CitizenView | None:
+        with self.db.session() as session:
+            row = session.get(Citizen, citizen_id, options=[selectinload(Citizen.phones)])
+            return citizen_view(row) if row is not None else None
+
+    def search(self, query: str, limit: int = 20) -> list[CitizenView]:
+        """By a phone number in any format, else by the start of a last or full name."""
+        number = normalise(query)
+        if number.e164 is not None:
+            return self.citizens_by_number(number.e164)[:limit]
+        key = search_key(query)
+        if not key:
+            return []
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Citizen)
+                .where(Citizen.search_name.like(f"{_escape(key)}%", escape="\\"))
+                .options(selectinload(Citizen.phones))
+                .order_by(Citizen.search_name, Citizen.id)
+                .limit(limit)
+            )
+            return [citizen_view(c) for c in rows]
+
+    def create_citizen(
+        self,
+        civility: str | None,
+        last_name: str,
+        first_name: str | None,
+        phone_e164: str | None,
+        **fields: Any,
+    ) -> CitizenView:
+        with self.db.session() as session, session.begin():
+            citizen = Citizen(
+                civility=civility,
+                last_name=last_name,
+                first_name=first_name,
+                search_name=search_key(last_name, first_name),
+                **{k: v for k, v in fields.items() if v is not None},
+            )
+            if phone_e164:
+                citizen.phones.append(PhoneNumber(e164=phone_e164))
+            session.add(citizen)
+            session.flush()
+            return citizen_view(citizen)
+
+    # -- cases ----------------------------------------------------------------------------
+
+    def open_cases(self, citizen_id: int) -> list[CaseView]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Case)
+                .where(Case.citizen_id == citizen_id, Case.status != "clos")
+                .order_by(Case.updated_at.desc(), Case.id.desc())
+            )
+            return [_case_view(c) for c in rows]
+
+    def case_status(self, reference: str) -> CaseView | None:
+        """For the voice menu's "où en est mon dossier": the case by its reference."""
+        with self.db.session() as session:
+            row = session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+            return _case_view(row) if row is not None else None
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def recent_interactions(self, citizen_id: int, limit: int = 5) -> list[InteractionView]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Interaction)
+                .where(Interaction.citizen_id == citizen_id)
+                .options(selectinload(Interaction.notes))
+                .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+                .limit(limit)
+            )
+            return [_interaction_view(r) for r in rows]
+
+    def interaction(self, call_id: str) -> InteractionView | None:
+        with self.db.session() as session:
+            row = session.scalar(
+                select(Interaction)
+                .where(Interaction.call_id == call_id)
+                .options(selectinload(Interaction.notes))
+            )
+            return _interaction_view(row) if row is not None else None
+
+    def upsert_interaction(
+        self, call_id: str, *, add_agent: str | None = None, **fields: Any
+    ) -> None:
+        """Create the record of ``call_id`` or update the given fields; ``add_agent`` appends
+        an agent who was offered the call (each agent once)."""
+        unknown = set(fields) - _INTERACTION_FIELDS
+        if unknown:
+            raise TypeError(f"unknown interaction fields: {sorted(unknown)}")
+        with self.db.session() as session, session.begin():
+            row = self._interaction_row(session, call_id)
+            for name, value in fields.items():
+                if value is not None:
+                    setattr(row, name, value)
+            if add_agent and add_agent not in (row.agents or []):
+                row.agents = [*(row.agents or []), add_agent]
+
+    def _interaction_row(self, session: Session, call_id: str) -> Interaction:
+        row = session.scalar(select(Interaction).where(Interaction.call_id == call_id))
+        if row is None:
+            row = Interaction(call_id=call_id, ivr_path=[], agents=[])
+            session.add(row)
+        return row
+
+    def add_note(self, call_id: str, agent: str, text: str, at: datetime | None = None) -> NoteView:
+        with self.db.session() as session, session.begin():
+            row = self._interaction_row(session, call_id)
+            session.flush()
+            note = InteractionNote(
+                interaction_id=row.id, agent=agent, text=text, at=at or datetime.now(UTC)
+            )
+            session.add(note)
+            session.flush()
+            return _note_view(note)
+
+    def set_disposition(self, call_id: str, disposition: str) -> None:
+        self.upsert_interaction(call_id, disposition=disposition)
+
+    def attach_citizen(self, call_id: str, citizen_id: int) -> None:
+        with self.db.session() as session, session.begin():
+            if session.get(Citizen, citizen_id) is None:
+                raise CitizenNotFound(citizen_id)
+            self._interaction_row(session, call_id).citizen_id = citizen_id
+
+    def record_ivr_path(self, call_id: str, path: Sequence[str]) -> None:
+        self.upsert_interaction(call_id, ivr_path=list(path))
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit(
+        self, username: str, action: str, citizen_id: int | None = None, detail: str = ""
+    ) -> None:
+        with self.db.session() as session, session.begin():
+            session.add(
+                AuditEntry(username=username, action=action, citizen_id=citizen_id, detail=detail)
+            )
+
+    def audit_count(self, action: str | None = None) -> int:
+        with self.db.session() as session:
+            query = select(func.count(AuditEntry.id))
+            if action is not None:
+                query = query.where(AuditEntry.action == action)
+            return session.scalar(query) or 0
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

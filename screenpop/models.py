@@ -1,0 +1,165 @@
+"""The directory's tables: citizens and their numbers, cases, calls and notes, users, audit.
+
+A phone number is stored in E.164 and indexed, not unique: a household shares a landline.
+An interaction is one call (keyed by Asterisk's Linkedid, ``call_id``) with what the menu
+recorded, the agents it reached and their notes. Changes go through Alembic migrations
+(``alembic/versions``); these classes and the migrations must agree (a test checks).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cti.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    civility: Mapped[str | None] = mapped_column(String(16))
+    last_name: Mapped[str] = mapped_column(String(120))
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    # Lower-case, accents removed: what a search by name compares with.
+    search_name: Mapped[str] = mapped_column(String(250), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    phones: Mapped[list[PhoneNumber]] = relationship(back_populates="citizen")
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_numbers"
+    __table_args__ = (UniqueConstraint("citizen_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    label: Mapped[str | None] = mapped_column(String(40))
+
+    citizen: Mapped[Citizen] = relationship(back_populates="phones")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_citizen_status", "citizen_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30))
+    owner_agent: Mapped[str | None] = mapped_column(String(20))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseStatusChange(Base):
+    __tablename__ = "case_status_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    caller_raw: Mapped[str | None] = mapped_column(String(80))
+    caller_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    caller_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+    )
+    did: Mapped[str | None] = mapped_column(String(40))
+    ivr_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    service: Mapped[str | None] = mapped_column(String(40))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    agents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(20), default="in_progress")
+    disposition: Mapped[str | None] = mapped_column(String(120))
+
+    notes: Mapped[list[InteractionNote]] = relationship(
+        back_populates="interaction", order_by="InteractionNote.id"
+    )
+
+
+class InteractionNote(Base):
+    __tablename__ = "interaction_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    agent: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    interaction: Mapped[Interaction] = relationship(back_populates="notes")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    agent_extension: Mapped[str | None] = mapped_column(String(20), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    citizen_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Setting(Base):
+    """Small key/value facts about the database itself (e.g. that the demo data is seeded)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
