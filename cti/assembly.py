@@ -1,7 +1,8 @@
-"""The running product: AMI connection, call service, router and web app, wired together.
+"""The running product: database, AMI connection, call service, router, screen pop, web app.
 
-``run`` is shared by ``python -m cti.demo`` (embedded simulated PBX and traffic when no
-``CTI_AMI_HOST`` is set) and ``python -m cti.app`` (a real Asterisk).
+``running`` wires everything and yields it (the demo, ``python -m cti.app`` and the browser
+tests share it); ``run`` keeps it up until asked to stop. With ``simulated`` the PBX is the
+embedded simulator, the directory is seeded with fictitious citizens and demo accounts exist.
 """
 
 from __future__ import annotations
@@ -11,54 +12,146 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from cti.ami.connection import AmiConnection
+from cti.db import Database
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.traffic import demo_agents, drive, schedule
 from cti.router import LongestIdlePolicy, RouterShell
 from cti.service import CallService
 from cti.settings import Settings
-from cti.web.app import create_app
+from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
+from screenpop import accounts
+from screenpop.directory import Directory
+from screenpop.hub import AgentHub
+from screenpop.pop import ScreenPop
+from screenpop.seed import seed_demo
 
 log = logging.getLogger("cti")
 
 SIM_SECRET = "demo-secret"
+DEMO_PASSWORD = "mairie"
+# (username, display name, extension or None, role)
+DEMO_USERS = (
+    ("marie", "Marie Lambert", "201", accounts.Role.AGENT),
+    ("paul", "Paul Girard", "202", accounts.Role.AGENT),
+    ("sophie", "Sophie Caron", "203", accounts.Role.AGENT),
+    ("luc", "Luc Fabre", "204", accounts.Role.AGENT),
+    ("claire", "Claire Morin", "205", accounts.Role.AGENT),
+    ("hugo", "Hugo Renaud", "206", accounts.Role.AGENT),
+    ("superviseur", "Nadia Superviseure", None, accounts.Role.SUPERVISOR),
+    ("telecom", "Thierry Télécom", None, accounts.Role.TELECOM),
+    ("admin", "Administrateur", None, accounts.Role.ADMIN),
+)
+SERVICE_LABELS = {
+    "accueil": "Accueil",
+    "etat-civil": "État civil",
+    "urbanisme": "Urbanisme",
+    "ecoles": "Écoles et périscolaire",
+    "periscolaire": "Écoles et périscolaire",
+    "ccas": "CCAS",
+    "techniques": "Services techniques",
+    "elections": "Élections",
+    "cimetiere": "Cimetière",
+}
 
 
-async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or forever)."""
-    stop = stop or asyncio.Event()
+@dataclass
+class Product:
+    settings: Settings
+    pbx: SimulatedPbx | None
+    database: Database
+    service: CallService
+    connection: AmiConnection
+    router: RouterShell
+    pop: ScreenPop
+    hub: AgentHub
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.http_host}:{self.port}/"
+
+
+def prepare_database(settings: Settings, *, demo: bool) -> Database:
+    """Migrate (always) and, for the demo, seed citizens and accounts (once)."""
+    db = Database(settings.database_url)
+    db.migrate()
+    if demo:
+        if seed_demo(db, settings.demo_citizens, seed=settings.sim_seed):
+            log.info("annuaire de démonstration : %d administrés", settings.demo_citizens)
+        for username, name, extension, role in DEMO_USERS:
+            if accounts.find_user(db, username) is None:
+                accounts.create_user(db, username, DEMO_PASSWORD, role, name, extension)
+    return db
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, *, simulated: bool, traffic: bool = True
+) -> AsyncIterator[Product]:
     async with contextlib.AsyncExitStack() as stack:
+        db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
+        stack.callback(db.close)
         host, port, secret = settings.ami_host, settings.ami_port, settings.ami_secret
+        pbx = None
+        agents = settings.agent_extensions
+        ready: set[str] | None = None
         if simulated:
             pbx = SimulatedPbx(
                 secret=SIM_SECRET,
-                agents=demo_agents(settings.agent_extensions, seed=settings.sim_seed),
+                agents=demo_agents(agents, seed=settings.sim_seed),
                 time_scale=settings.sim_time_scale,
                 seed=settings.sim_seed,
             )
             await pbx.start()
             stack.push_async_callback(pbx.close)
             host, port, secret = "127.0.0.1", pbx.port, SIM_SECRET
-            calls = schedule(settings.sim_rate, 7 * 24 * 3600, seed=settings.sim_seed)
-            traffic = asyncio.create_task(drive(pbx, calls), name="traffic")
-            stack.callback(traffic.cancel)
-            print(f"PBX simulé (AMI) sur 127.0.0.1:{port}, {settings.sim_rate:g} appels/min")
+            # The first agent is the newcomer's: logged out until they say "Prêt".
+            ready = set(agents[1:])
+            if traffic:
+                calls = schedule(settings.sim_rate, 7 * 24 * 3600, seed=settings.sim_seed)
+                task = asyncio.create_task(drive(pbx, calls), name="traffic")
+                stack.callback(task.cancel)
         service = CallService()
+        directory = Directory(db)
+        hub = AgentHub()
+        stack.callback(hub.close)
+        pop = ScreenPop(directory, hub, service_labels=SERVICE_LABELS)
+        service.add_listener(pop.on_event)
+        pop_task = asyncio.create_task(pop.run(), name="screen-pop")
+        stack.callback(pop_task.cancel)
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
         conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
-        router = RouterShell(
-            service, conn.send, LongestIdlePolicy(settings.agent_extensions), time.time
-        )
+        router = RouterShell(service, conn.send, LongestIdlePolicy(agents, ready), time.time)
         stack.push_async_callback(router.close)
         conn.start()
         stack.push_async_callback(conn.close)
-        app = create_app(service)
+        app = create_app(service, DeskParts(db, directory, pop, hub, router))
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )
-        print(
-            f"CTI mairie : http://{settings.http_host}:{bound}/  (Ctrl-C pour arrêter)", flush=True
-        )
+        yield Product(settings, pbx, db, service, conn, router, pop, hub, bound)
+
+
+async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or forever)."""
+    stop = stop or asyncio.Event()
+    async with running(settings, simulated=simulated) as product:
+        if product.pbx is not None:
+            print(
+                f"PBX simulé (AMI) sur 127.0.0.1:{product.pbx.port}, "
+                f"{settings.sim_rate:g} appels/min"
+            )
+            first = DEMO_USERS[0]
+            print(
+                f"Poste agent : {product.url}agent  — identifiant « {first[0]} », "
+                f"mot de passe « {DEMO_PASSWORD} » (poste {first[2]}), puis « Prêt »."
+            )
+            others = ", ".join(u[0] for u in DEMO_USERS[1:])
+            print(f"Autres comptes de démonstration (même mot de passe) : {others}")
+        print(f"CTI mairie : {product.url}  (Ctrl-C pour arrêter)", flush=True)
         await stop.wait()

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///cti.db"
     agents: str = Field(default="201,202,203,204,205,206", description="agents' extensions")
+    demo_citizens: int = Field(default=50_000, ge=10, description="citizens seeded by make demo")
     sim_rate: float = Field(default=6.0, ge=0, description="simulated calls per minute")
     sim_seed: int = 1
     sim_time_scale: float = Field(default=1.0, gt=0, description="<1 makes simulated calls faster")

@@ -194,8 +194,17 @@ class ScreenPop:
         else:
             facts.waited = event.waited
         # The pop first; the record can wait a few milliseconds.
-        self.hub.send(event.agent, CardOffered(card=self._card(call)))
+        card = self._card(call)
+        self.hub.send(event.agent, CardOffered(card=card))
         await self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
+            await asyncio.to_thread(
+                self.directory.audit,
+                f"poste {event.agent}",
+                "card.open",
+                card.selected_citizen_id,
+                f"appel {facts.call_id}",
+            )
 
     def _leave(self, call: _Call, agent: str, reason: str) -> None:
         facts = call.facts

@@ -102,7 +102,6 @@ function onMessage(message) {
     case "hello": showState(message.state, message.reason); break;
     case "agent.state": showState(message.state, message.reason); break;
     case "card.offered":
-      $("my-notes").replaceChildren();
       showCard(message.card);
       break;
     case "card.answered":
@@ -144,8 +143,7 @@ function showCard(next) {
     item.append(el("strong", `Poste ${n.agent} : `), el("span", n.text));
     return item;
   }));
-  const mine = card.notes.filter((n) => n.agent === (me && me.agent));
-  $("my-notes").replaceChildren(...mine.map((n) => el("li", n.text)));
+  showMyNotes();
   if (card.disposition) $("disposition").value = card.disposition;
   showHousehold();
   showCitizen(card.citizens.find((c) => c.id === card.selected_citizen_id));
@@ -155,6 +153,11 @@ function showCard(next) {
   }
   $("transfer-form").hidden = card.stage !== "connected";
   if (!card.citizens.length && card.caller.e164) $("new-phone").value = card.caller.display;
+}
+
+function showMyNotes() {
+  const mine = card.notes.filter((n) => n.agent === (me && me.agent));
+  $("my-notes").replaceChildren(...mine.map((n) => el("li", n.text)));
 }
 
 function showHousehold() {
@@ -268,7 +271,10 @@ function bind() {
     if (!text || !card) return;
     try {
       const note = await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/note`, { text });
-      $("my-notes").append(el("li", note.text));
+      // The same note may already have come back on the socket (card.updated).
+      const known = card.notes.some((n) => n.agent === note.agent && n.at === note.at && n.text === note.text);
+      if (!known) card.notes.push(note);
+      showMyNotes();
       $("note").value = "";
       showError("call-error", null);
     } catch (error) { showError("call-error", error); }

@@ -1,0 +1,150 @@
+"""The agent's page in a real browser (Debian's chromium driven by Playwright).
+
+The whole product runs in-process on the simulated PBX (no random traffic: the test places the
+call). Marie logs in and says "Prêt"; madame Dupont calls; the card greets her while the phone
+rings; the phone answers; Marie writes a note and transfers to Claire (205), whose page shows the
+note. Names are text, never markup; axe-core finds no serious or critical accessibility issue.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.assembly import DEMO_PASSWORD, Product, running
+from cti.settings import Settings
+from screenpop.directory import Directory
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Chromium must not try to reach the network (closed here) or update itself.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+async_api = pytest.importorskip("playwright.async_api")
+
+
+def _need(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} missing at {path}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run and make install provide it)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+async def product(tmp_path: Path) -> AsyncIterator[Product]:
+    _need(CHROMIUM, "Debian's chromium")
+    _need(AXE, "axe-core (npm ci)")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
+        http_port=0,
+        agents="201,205",
+        demo_citizens=300,
+        sim_rate=0,
+    )
+    async with running(settings, simulated=True, traffic=False) as product:
+        yield product
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    assert shutil.which(str(CHROMIUM))
+    async with async_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_desk(browser: Any, product: Product, username: str) -> Any:
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(product.url + "agent")
+    await page.get_by_label("Identifiant").fill(username)
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_selector("body[data-socket=open]")
+    return page
+
+
+async def serious_violations(page: Any) -> list[str]:
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_card_pops_while_ringing_then_the_agent_takes_a_note(
+    product: Product, browser: Any
+) -> None:
+    assert product.pbx is not None
+    login_page = await (await browser.new_context()).new_page()
+    await login_page.goto(product.url + "agent")
+    assert await serious_violations(login_page) == []
+
+    claire = await open_desk(browser, product, "claire")
+    await claire.get_by_role("button", name="Pause").click()
+    await claire.wait_for_function(
+        "document.querySelector('#state-badge').textContent.startsWith('Pause')"
+    )
+    marie = await open_desk(browser, product, "marie")
+    await marie.get_by_role("button", name="Prêt").click()
+    await marie.wait_for_function("document.querySelector('#state-badge').textContent === 'Prêt'")
+    # Record every stage the card goes through, so "before answer" does not depend on timing.
+    await marie.evaluate(
+        """() => {
+            window.stages = [];
+            new MutationObserver(() => window.stages.push(
+                document.querySelector('#call-stage').textContent + ' | ' +
+                document.querySelector('#greeting').textContent
+            )).observe(document.querySelector('#call-stage'), {childList: true});
+        }"""
+    )
+
+    product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    await marie.wait_for_function("window.stages.some(s => s.startsWith('En communication'))")
+    stages = await marie.evaluate("window.stages")
+    assert stages[0] == "Le téléphone sonne | Bonjour madame Dupont"
+    card = marie.locator("#card")
+    assert "Mariage : constitution du dossier" in await card.inner_text()
+    assert "État civil" in await marie.locator("#service").inner_text()
+    assert await serious_violations(marie) == []
+
+    note = "Madame Dupont apporte le justificatif de domicile lundi."
+    await marie.get_by_label("Note sur l'appel").fill(note)
+    await marie.get_by_role("button", name="Enregistrer la note").click()
+    await marie.locator("#my-notes li", has_text=note).wait_for()
+
+
+async def test_a_name_is_shown_as_text_and_runs_nothing(product: Product, browser: Any) -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    Directory(product.database).create_citizen("madame", evil, "Test", "+33611111111")
+    marie = await open_desk(browser, product, "marie")
+    await marie.get_by_label("Nom ou numéro").fill("06 11 11 11 11")
+    await marie.get_by_role("button", name="Rechercher").click()
+    result = marie.locator("#results li").first
+    await result.wait_for()
+    assert evil in await result.inner_text()
+    assert await marie.locator("#results img").count() == 0
