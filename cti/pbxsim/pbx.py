@@ -68,6 +68,8 @@ class SimCall:
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
     agent_hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    transferred: asyncio.Event = field(default_factory=asyncio.Event)
+    transfer_to: str | None = None  # extension in [transfer] of a pending blind transfer
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     agent_legs: tuple[Channel, Channel] | None = None
     stage: str = "ivr"
@@ -274,12 +276,17 @@ class Telephony:
                 self._goto(leg, "cti-connect", "s", 2)
                 self._user_event(leg, "CtiConnecting", ("Agent", agent))
                 status = await self._dial(call, agent, "s")
-                if status == "ANSWER":
-                    return await self._connected(call)
+                while status == "ANSWER":
+                    target = await self._connected(call)
+                    if target is None:
+                        return
+                    agent, status = target, await self._dial(call, target, target)
                 if status == "GONE":
                     return
                 busy = status == "BUSY"
-                self._goto(leg, "cti-connect", "s", 6)
+                context = "transfer" if call.transfer_to else "cti-connect"
+                self._goto(leg, context, call.transfer_to or "s", 6)
+                call.transfer_to = None
                 self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", status))
                 leg.variables.pop("AGENT", None)
                 if busy and call.agent_legs is not None:
@@ -447,12 +454,14 @@ class Telephony:
         self.changed.set()
         return "ANSWER"
 
-    async def _connected(self, call: SimCall) -> None:
+    async def _connected(self, call: SimCall) -> str | None:
+        """Talk until someone hangs up (None) or the agent blind-transfers: the target."""
         assert call.agent_legs is not None and call.agent is not None
         a1, a2 = call.agent_legs
         leg, bridge = call.leg, call.leg.bridge
         phone = self.agents.get(call.agent, AgentPhone())
-        outcome = await self._wait_any(call, phone.talk, call.agent_hung_up)
+        call.transferred.clear()
+        outcome = await self._wait_any(call, phone.talk, call.agent_hung_up, call.transferred)
 
         def leave(chan: Channel, left: int) -> None:
             self.emit(
@@ -460,6 +469,20 @@ class Telephony:
                 + bridge_fields(bridge, left)
                 + chan.snapshot()
             )
+
+        if outcome == "event1" and call.transfer_to is not None:  # as recording 07
+            target = call.transfer_to
+            self._goto(leg, "transfer", target)
+            leave(leg, 1)
+            leave(a1, 0)
+            self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
+            self.emit(event("HangupRequest", a2, ("Cause", "16")))
+            self._hangup(a1, 16)
+            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
+            self._hangup(a2, 16)
+            call.agent_legs, call.agent, call.queued_agent = None, None, None
+            leg.bridge = ""
+            return target
 
         if outcome == "gone":  # the citizen hangs up first
             self._hangup_requests(call.citizen, leg)
@@ -473,7 +496,7 @@ class Telephony:
             self._hangup_requests(a1, a2)
             self._hangup(a1, 16)
             self._hangup(a2, 16)
-            return
+            return None
         self._hangup_requests(a2, a1)
         self._hangup(a2, 16)
         if call.queued_agent is not None:
@@ -500,6 +523,7 @@ class Telephony:
         self._hangup(leg, 16)
         self.emit(event("SoftHangupRequest", call.citizen, ("Cause", "16")))
         self._hangup(call.citizen, 16)
+        return None
 
     def _citizen_hangs_up(self, call: SimCall) -> None:
         self._hangup_requests(call.citizen, call.leg)
@@ -518,7 +542,12 @@ class Telephony:
         for member in itertools.cycle(self.queue_members):
             status = await self._dial(call, member, leg.cid_num, queue=True)
             if status == "ANSWER":
-                return await self._connected(call)
+                target = await self._connected(call)
+                while target is not None:  # a transfer by the queue's agent
+                    if await self._dial(call, target, target) != "ANSWER":
+                        return  # the lab's queue calls are not transferred further
+                    target = await self._connected(call)
+                return
             if status == "GONE":
                 return
             if await self._wait_any(call, 2.0) == "gone":
@@ -542,6 +571,33 @@ class Telephony:
             self._hangup(call.citizen, 0)
             if call.task is not None:
                 call.task.cancel()
+
+    def can_blind_transfer(self, chan: Channel, context: str) -> bool:
+        """Whether ``chan`` is an agent's leg in conversation (else Asterisk answers an error)."""
+        call = self.call_of(chan)
+        return (
+            call is not None
+            and call.stage == "connected"
+            and call.agent_legs is not None
+            and chan is call.agent_legs[0]
+            and context == "transfer"
+        )
+
+    def blind_transfer(self, chan: Channel, context: str, exten: str) -> None:
+        """AMI BlindTransfer of the agent's leg: the citizen's leg goes to ``context,exten``."""
+        call = self.call_of(chan)
+        assert call is not None and self.can_blind_transfer(chan, context)
+        leg, bridge = call.leg, call.leg.bridge
+        self.emit(event("Unhold", chan))
+        self.emit(
+            [("Event", "BlindTransfer"), ("Privilege", "call,all"), ("Result", "Success")]
+            + chan.snapshot("Transferer")
+            + leg.snapshot("Transferee")
+            + bridge_fields(bridge, 2)
+            + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)]
+        )
+        call.transfer_to = exten
+        call.transferred.set()
 
     def hangup_channel(self, chan: Channel) -> None:
         call = self.call_of(chan)

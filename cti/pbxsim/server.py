@@ -239,6 +239,17 @@ class AmiServer:
         self._reply(s, aid, ("Response", "Success"), ("Message", "Redirect successful"))
         self.telephony.redirect(chan, f.get("Context", "") or "", f.get("Exten", "") or "")
 
+    def _blind_transfer(self, s: Session, f: Frame, aid: str | None) -> None:
+        chan = self.telephony.find_channel(f.get("Channel", "") or "")
+        context, exten = f.get("Context", "") or "", f.get("Exten", "") or ""
+        if chan is None:
+            self._error(s, aid, "Channel specified does not exist")
+        elif not self.telephony.can_blind_transfer(chan, context):
+            self._error(s, aid, "Transfer failed")
+        else:
+            self._reply(s, aid, ("Response", "Success"), ("Message", "Transfer succeeded"))
+            self.telephony.blind_transfer(chan, context, exten)
+
     def _hangup(self, s: Session, f: Frame, aid: str | None) -> None:
         chan = self._channel(s, f, aid, "No such channel")
         if chan is not None:
@@ -475,6 +486,7 @@ _ACTIONS = {
     "getvar": AmiServer._getvar,
     "redirect": AmiServer._redirect,
     "hangup": AmiServer._hangup,
+    "blindtransfer": AmiServer._blind_transfer,
     "coreshowchannels": AmiServer._core_show_channels,
     "status": AmiServer._status,
     "command": AmiServer._command,

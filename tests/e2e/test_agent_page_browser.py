@@ -96,7 +96,7 @@ async def serious_violations(page: Any) -> list[str]:
     ]
 
 
-async def test_card_pops_while_ringing_then_the_agent_takes_a_note(
+async def test_card_pops_while_ringing_and_the_note_follows_the_transfer(
     product: Product, browser: Any
 ) -> None:
     assert product.pbx is not None
@@ -136,6 +136,13 @@ async def test_card_pops_while_ringing_then_the_agent_takes_a_note(
     await marie.get_by_label("Note sur l'appel").fill(note)
     await marie.get_by_role("button", name="Enregistrer la note").click()
     await marie.locator("#my-notes li", has_text=note).wait_for()
+    await marie.get_by_label("Transférer au poste").fill("205")
+    await marie.get_by_role("button", name="Transférer").click()
+
+    await claire.locator("#greeting", has_text="Bonjour madame Dupont").wait_for()
+    await claire.locator("#previous-notes li", has_text=note).wait_for()
+    assert "201" in await claire.locator("#previous-agents").inner_text()
+    await marie.locator("#wrapup-text", has_text="transféré").wait_for()
 
 
 async def test_a_name_is_shown_as_text_and_runs_nothing(product: Product, browser: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cti.ami.connection import AmiConnection, AmiParams
+from cti.ami.errors import AmiError
 from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.pbx import AgentPhone
 from cti.service import CallService
@@ -133,6 +134,57 @@ async def test_a_routed_call_lives_and_ends(harness: Harness, pbx: SimulatedPbx)
         "201",
         "0612345678",
     )
+
+
+async def blind_transfer(harness: Harness, call_id: str, to: str) -> dict[str, Any]:
+    call = harness.service.tracker.call(call_id)
+    assert call is not None and call.agent_channel is not None
+    reply: dict[str, Any] = await harness.conn.send(
+        {
+            "Action": "BlindTransfer",
+            "Channel": call.agent_channel,
+            "Context": "transfer",
+            "Exten": to,
+        }
+    )
+    return reply
+
+
+@pytest.mark.parametrize(("target", "answered"), [("201", True), ("202", False)])
+async def test_a_blind_transfer_reaches_the_colleague_or_comes_back_to_waiting(
+    harness: Harness, pbx: SimulatedPbx, target: str, answered: bool
+) -> None:
+    pbx.telephony.agents["204"] = AgentPhone(ring=0.2, talk=10_000)
+    call = pbx.place_call("0622334455", "Moreau", talk=None)
+    await harness.until(lambda: "CallWaiting" in harness.types())
+    await harness.route(call.linkedid, "204")
+    await harness.until(lambda: "CallAnswered" in harness.types())
+    reply = await blind_transfer(harness, call.linkedid, target)
+    assert reply["Message"] == "Transfer succeeded"
+    after = ["CallAnswered"] if answered else ["CallNoAnswer", "CallWaiting"]
+    start = ["CallArrived", "CallWaiting", "CallOffered", "CallAnswered"]
+    expected = [*start, "CallTransferred", "CallOffered", *after]
+    await harness.until(lambda: len(harness.types()) >= len(expected))
+    assert harness.types() == expected
+    transferred, offered = harness.events[4], harness.events[5]
+    assert (transferred.agent, transferred.to_agent, transferred.kind) == (  # type: ignore[attr-defined]
+        "204",
+        target,
+        "blind",
+    )
+    assert offered.agent == target  # type: ignore[attr-defined]
+    pbx.hangup_call(call)
+    await harness.until(lambda: "CallEnded" in harness.types())
+    # A transfer of a channel that is not an agent in conversation is refused, as Asterisk does.
+    with pytest.raises(AmiError, match="Channel specified does not exist"):
+        await harness.conn.send(
+            {
+                "Action": "BlindTransfer",
+                "Channel": "Local/999@x;1",
+                "Context": "transfer",
+                "Exten": "2",
+            }
+        )
 
 
 @pytest.mark.parametrize("stage", ["waiting", "connected"])
