@@ -1,0 +1,329 @@
+"""Menu tree format: versioned pydantic models, YAML/JSON text round trip, JSON Schema.
+
+Theory of operation: a tree is plain data that telecom staff edit (YAML on disk, JSON in
+the web editor and the database). ``format_version`` is 1. Nodes live in a mapping
+``nodes: {id: node}``; each node has a ``kind`` (discriminated union) and refers to other
+nodes by id. Reference checks, reachability and the like are the validator's job
+(``ivr_scripts.validate``); this module only checks the *shape*, so that the editor can
+save a half-finished tree and get every problem listed at once.
+
+YAML is read through the composed node graph rather than ``yaml.safe_load`` so that
+(a) duplicate mapping keys (e.g. the same DTMF key twice) are reported instead of silently
+overwritten, (b) mapping keys keep their raw text (``1`` stays the string ``"1"``) and
+(c) problems carry a line number. ``parse_tree(dump_tree(t)) == t`` for every tree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ivr_scripts.errors import Problem, TreeLoadError
+from ivr_scripts.hours import Calendar
+from ivr_scripts.prompt import Prompt
+
+FORMAT_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("tree.schema.json")
+DTMF_KEYS = frozenset("0123456789*#")
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(default="", description="Libellé libre pour l'éditeur")
+
+
+class MenuNode(_Node):
+    """Say a prompt and wait for one DTMF key."""
+
+    kind: Literal["menu"]
+    prompt: Prompt
+    choices: dict[str, str | None] = Field(
+        default_factory=dict, description="Touche DTMF (0-9, *, #) vers identifiant de nœud"
+    )
+    timeout_s: int = Field(default=5, ge=1, le=60)
+    max_retries: int = Field(default=2, ge=0, le=9, description="Nouvelles tentatives")
+    invalid_prompt: Prompt | None = None
+    default: str | None = Field(
+        default=None, description="Nœud suivant quand les tentatives sont épuisées"
+    )
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {("" if k is None else str(k)): v for k, v in value.items()}
+        return value
+
+
+class MessageNode(_Node):
+    """Say a prompt, then go on."""
+
+    kind: Literal["message"]
+    prompt: Prompt
+    next: str | None = None
+
+
+class HoursCheckNode(_Node):
+    """Branch on a calendar; when closed, optionally announce why (holiday, closure...)."""
+
+    kind: Literal["hours_check"]
+    calendar: str = Field(description="Nom d'un calendrier de la section calendars")
+    open: str | None = None
+    closed: str | None = None
+    announce_closed: bool = Field(
+        default=True, description="Annoncer la raison de la fermeture avant d'aller à closed"
+    )
+
+
+class CaseStatusNode(_Node):
+    """Ask for a case reference (digits, ended by #), read back its status."""
+
+    kind: Literal["case_status"]
+    prompt: Prompt
+    max_digits: int = Field(default=10, ge=1, le=20)
+    timeout_s: int = Field(default=8, ge=1, le=60)
+    max_retries: int = Field(default=1, ge=0, le=9)
+    found_prompt: Prompt = Field(default=Prompt(text="Votre dossier numéro"))
+    not_found_prompt: Prompt = Field(
+        default=Prompt(text="Nous n'avons pas trouvé de dossier avec ce numéro.")
+    )
+    found: str | None = None
+    not_found: str | None = None
+
+
+class RouteNode(_Node):
+    """Terminal: hand the call to a service (variables set, dialplan goes to cti-wait)."""
+
+    kind: Literal["route"]
+    service: str
+    priority: int = Field(default=0, ge=0, le=9)
+    language: str | None = Field(default=None, description="Langue de l'agent (fr, en...)")
+    prompt: Prompt | None = None
+
+
+class VoicemailNode(_Node):
+    """Terminal: leave a voicemail message in a box."""
+
+    kind: Literal["voicemail"]
+    box: str = Field(description="Boîte vocale Asterisk, ex. 100@mairie")
+    prompt: Prompt | None = None
+
+
+class CallbackNode(_Node):
+    """Terminal: record the caller's number and a topic for a call back, then hang up."""
+
+    kind: Literal["callback"]
+    topic: str
+    prompt: Prompt | None = Field(
+        default=Prompt(text="Votre demande de rappel est enregistrée. Au revoir.")
+    )
+
+
+class TransferNode(_Node):
+    """Terminal: transfer to an external number."""
+
+    kind: Literal["transfer"]
+    number: str
+    prompt: Prompt | None = None
+
+
+class HangupNode(_Node):
+    """Terminal: optional goodbye, then hang up."""
+
+    kind: Literal["hangup"]
+    prompt: Prompt | None = None
+    outcome: Literal["hung_up", "self_service"] = Field(
+        default="hung_up", description="self_service : la demande a été traitée par le menu"
+    )
+
+
+Node = Annotated[
+    MenuNode
+    | MessageNode
+    | HoursCheckNode
+    | CaseStatusNode
+    | RouteNode
+    | VoicemailNode
+    | CallbackNode
+    | TransferNode
+    | HangupNode,
+    Field(discriminator="kind"),
+]
+NODE_KINDS = frozenset(
+    {
+        "menu",
+        "message",
+        "hours_check",
+        "case_status",
+        "route",
+        "voicemail",
+        "callback",
+        "transfer",
+        "hangup",
+    }
+)
+TERMINAL_KINDS = frozenset({"route", "voicemail", "callback", "transfer", "hangup"})
+
+
+class Tree(BaseModel):
+    """A whole voice menu, as published for one town hall."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: Literal[1] = 1
+    name: str = ""
+    start: str = Field(description="Identifiant du premier nœud")
+    fallback_service: str = Field(
+        default="accueil", description="Service utilisé si le menu tourne en rond"
+    )
+    services: dict[str, str] = Field(
+        default_factory=dict, description="Libellé des services (identifiant vers nom affiché)"
+    )
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
+    nodes: dict[str, Node]
+
+
+def successors(node: Node) -> dict[str, str | None]:
+    """Outgoing references of a node: field path (relative) -> target id (None if unset)."""
+    if isinstance(node, MenuNode):
+        out: dict[str, str | None] = {f"choices.{k}": v for k, v in node.choices.items()}
+        out["default"] = node.default
+        return out
+    if isinstance(node, MessageNode):
+        return {"next": node.next}
+    if isinstance(node, HoursCheckNode):
+        return {"open": node.open, "closed": node.closed}
+    if isinstance(node, CaseStatusNode):
+        return {"found": node.found, "not_found": node.not_found}
+    return {}
+
+
+def tree_json_schema() -> dict[str, Any]:
+    """JSON Schema of the tree format (also published as ``tree.schema.json``)."""
+    schema = Tree.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Menu vocal de mairie (format_version 1)"
+    return schema
+
+
+def write_schema_file(path: Path = SCHEMA_FILE) -> None:
+    """Regenerate ``tree.schema.json`` (``python -m ivr_scripts.tree``)."""
+    path.write_text(
+        json.dumps(tree_json_schema(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def dump_tree(tree: Tree) -> str:
+    """YAML text of a tree; ``parse_tree`` gives the same tree back."""
+    data = tree.model_dump(mode="json", exclude_none=True)
+    text: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return text
+
+
+def dump_tree_json(tree: Tree) -> str:
+    """JSON text of a tree (JSON is YAML, so ``parse_tree`` reads it too)."""
+    return tree.model_dump_json(exclude_none=True, indent=2)
+
+
+def parse_tree_problems(text: str) -> tuple[Tree | None, list[Problem]]:
+    """Parse YAML or JSON text; return the tree (if its shape is right) and the problems."""
+    problems: list[Problem] = []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem("error", "yaml", f"YAML illisible{where} : {problem}")]
+    if root is None:
+        return None, [Problem("error", "", "le fichier est vide")]
+    data = _to_python(root, [], problems)
+    if not isinstance(data, dict):
+        problems.append(Problem("error", "", "le fichier doit contenir un dictionnaire"))
+        return None, problems
+    try:
+        tree = Tree.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc))
+        return None, problems
+    return tree, problems
+
+
+def parse_tree(text: str, source: str = "<texte>") -> Tree:
+    """Parse a tree's text; raise ``TreeLoadError`` listing every shape problem."""
+    tree, problems = parse_tree_problems(text)
+    if tree is None or any(p.severity == "error" for p in problems):
+        raise TreeLoadError(source, problems)
+    return tree
+
+
+_PYDANTIC_FR: dict[str, str] = {
+    "missing": "champ obligatoire manquant",
+    "extra_forbidden": "champ inconnu",
+    "union_tag_invalid": "type de nœud (kind) inconnu",
+    "union_tag_not_found": "le champ kind est obligatoire",
+    "string_type": "texte attendu",
+    "int_type": "nombre entier attendu",
+    "int_parsing": "nombre entier attendu",
+    "bool_type": "oui/non attendu",
+    "bool_parsing": "oui/non attendu",
+    "dict_type": "dictionnaire attendu",
+    "list_type": "liste attendue",
+    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_type": "date attendue (AAAA-MM-JJ)",
+    "literal_error": "valeur non autorisée",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "model_type": "dictionnaire attendu",
+}
+
+
+def pydantic_problems(exc: ValidationError) -> list[Problem]:
+    """Convert pydantic errors into Problems with tree paths and French messages."""
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        if len(loc) >= 3 and loc[0] == "nodes" and loc[2] in NODE_KINDS:
+            del loc[2]
+        message = _PYDANTIC_FR.get(err["type"], f"valeur invalide ({err['msg']})")
+        if err["type"] == "literal_error" and loc == ["format_version"]:
+            message = f"version de format non prise en charge (attendu {FORMAT_VERSION})"
+        out.append(Problem("error", ".".join(loc), message))
+    return out
+
+
+def _to_python(node: yaml.Node, path: list[str], problems: list[Problem]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            here = [*path, key]
+            if key in out:
+                problems.append(
+                    Problem(
+                        "error",
+                        ".".join(here),
+                        f"clé en double (ligne {key_node.start_mark.line + 1})",
+                    )
+                )
+                continue
+            out[key] = _to_python(value_node, here, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, [*path, str(i)], problems) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def load_tree_text(path: Path) -> str:
+    """Read a tree file as UTF-8 text."""
+    return path.read_text(encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_schema_file()
