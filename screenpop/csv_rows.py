@@ -1,0 +1,122 @@
+"""One line of a citizens CSV checked and made ready for the directory, or refused with why.
+
+Pure: text in, a ``CitizenRow`` or a ``CsvRowError`` (line, column, reason in French) out. The
+importer writes what passes and lists what does not; one bad line never stops the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from screenpop.directory import search_key
+from screenpop.errors import CsvRowError
+from screenpop.phones import normalise
+
+COLUMNS = (
+    "external_ref",
+    "civility",
+    "last_name",
+    "first_name",
+    "phone",
+    "phone2",
+    "address",
+    "postal_code",
+    "city",
+    "email",
+    "language",
+)
+REQUIRED = ("external_ref", "last_name")
+_CIVILITIES = {
+    "": None,
+    "mme": "madame",
+    "madame": "madame",
+    "mlle": "madame",
+    "m": "monsieur",
+    "m.": "monsieur",
+    "mr": "monsieur",
+    "monsieur": "monsieur",
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenRow:
+    line: int
+    external_ref: str
+    civility: str | None
+    last_name: str
+    first_name: str | None
+    search_name: str
+    phones: tuple[str, ...]
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    email: str | None
+    language: str
+
+    def citizen_values(self) -> dict[str, object]:
+        return {
+            "external_ref": self.external_ref,
+            "civility": self.civility,
+            "last_name": self.last_name,
+            "first_name": self.first_name,
+            "search_name": self.search_name,
+            "address": self.address,
+            "postal_code": self.postal_code,
+            "city": self.city,
+            "email": self.email,
+            "language": self.language,
+        }
+
+
+def missing_columns(header: list[str]) -> list[str]:
+    return [c for c in REQUIRED + ("phone",) if c not in header]
+
+
+def parse_row(line: int, raw: Mapping[str, str | None]) -> CitizenRow:
+    """Raises ``CsvRowError`` naming the first column that is wrong."""
+
+    def text(column: str) -> str:
+        return (raw.get(column) or "").strip()
+
+    for column in REQUIRED:
+        if not text(column):
+            raise CsvRowError(line, column, "valeur obligatoire manquante")
+    civility_text = text("civility").lower()
+    if civility_text not in _CIVILITIES:
+        raise CsvRowError(
+            line, "civility", f"civilité « {text('civility')} » inconnue (Mme, M., vide)"
+        )
+    phones: list[str] = []
+    for column in ("phone", "phone2"):
+        if not text(column):
+            continue
+        number = normalise(text(column))
+        if number.e164 is None:
+            raise CsvRowError(line, column, number.reason or "numéro illisible")
+        if number.e164 not in phones:
+            phones.append(number.e164)
+    email = text("email") or None
+    if email is not None and not _EMAIL.match(email):
+        raise CsvRowError(line, "email", f"adresse électronique « {email} » invalide")
+    language = text("language").lower() or "fr"
+    if not _LANGUAGE.match(language):
+        raise CsvRowError(line, "language", f"langue « {language} » : deux lettres attendues (fr)")
+    last, first = text("last_name"), text("first_name") or None
+    return CitizenRow(
+        line=line,
+        external_ref=text("external_ref"),
+        civility=_CIVILITIES[civility_text],
+        last_name=last,
+        first_name=first,
+        search_name=search_key(last, first),
+        phones=tuple(phones),
+        address=text("address") or None,
+        postal_code=text("postal_code") or None,
+        city=text("city") or None,
+        email=email,
+        language=language,
+    )
