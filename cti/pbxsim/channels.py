@@ -40,6 +40,12 @@ PRIVILEGE = {
     "AgentConnect": "agent,all",
     "AgentRingNoAnswer": "agent,all",
     "AgentComplete": "agent,all",
+    "Hold": "call,all",
+    "Unhold": "call,all",
+    "DTMFEnd": "dtmf,all",  # not in the CTI user's read classes
+    "BlindTransfer": "call,all",
+    "AttendedTransfer": "call,all",
+    "BridgeMerge": "call,all",
     "FullyBooted": "system,all",
     "Shutdown": "system,all",
 }

@@ -22,16 +22,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cti.pbxsim import transfers
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
+from cti.pbxsim.switch import Switch
 
 RING_TIMEOUT = 20.0
 QUEUE_RING_TIMEOUT = 8.0  # the lab's queues.conf; asterisk-conf/ uses 15
 QUEUE_MEMBER_NAMES = {"201": "Agent Marie", "202": "Agent Paul (no answer)"}
-PRES_TEXT = {
-    "allowed_not_screened": "0 (Presentation Allowed, Not Screened)",
-    "prohib": "35 (Presentation Prohibited, Network Number)",
-    "unavailable": "67 (Number Unavailable)",
-}
 
 
 @dataclass(slots=True)
@@ -43,6 +40,7 @@ class AgentPhone:
     answers: bool = True
     busy: bool = False
     miss_ratio: float = 0.0  # share of rings left unanswered (away from the desk)
+    transfer_ratio: float = 0.0  # share of calls blind-transferred to a colleague (demo)
 
 
 # The lab's agents (see the captures' README): Marie, Paul, Sophie, Luc, Claire, Hugo.
@@ -70,6 +68,12 @@ class SimCall:
     agent_hung_up: asyncio.Event = field(default_factory=asyncio.Event)
     transferred: asyncio.Event = field(default_factory=asyncio.Event)
     transfer_to: str | None = None  # extension in [transfer] of a pending blind transfer
+    transferer: tuple[Channel, Channel, str] | None = None  # blind: agent's pair, old bridge
+    attended_to: tuple[str, str] | None = None  # context, exten of a pending Atxfer
+    consult_legs: tuple[Channel, Channel] | None = None  # the colleague's pair during an Atxfer
+    target_hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    talk_deadline: float | None = None  # loop time when the talking agent's phone hangs up
+    merged: bool = False  # the agent is there by an attended transfer (caller-ID quirks)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     agent_legs: tuple[Channel, Channel] | None = None
     stage: str = "ivr"
@@ -84,7 +88,7 @@ class SimCall:
         return self.leg.name
 
 
-class Telephony:
+class Telephony(Switch):
     def __init__(
         self,
         emit: Callable[[Headers], None],
@@ -95,94 +99,13 @@ class Telephony:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
     ) -> None:
-        self.emit = emit
+        super().__init__(emit, time_scale, clock)
         self.rng = random.Random(seed)
         self.agents = dict(LAB_AGENTS if agents is None else agents)
-        self.time_scale = time_scale
         self.safety_net = safety_net
         self.queue_members = queue_members
-        self.clock = clock
-        self.channels: dict[str, Channel] = {}
         self.calls: list[SimCall] = []
-        self._counter = itertools.count()
-        self._local_seq = itertools.count(6)
-        self.changed = asyncio.Event()
         self.calls_processed = 0
-
-    # ------------------------------------------------------------------ helpers
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds * self.time_scale)
-
-    def _uniqueid(self) -> str:
-        return f"{int(self.clock())}.{next(self._counter)}"
-
-    def _local_pair(self, target: str, linkedid: str | None) -> tuple[Channel, Channel]:
-        exten, context = target.split("@", 1)
-        base = f"Local/{target}-{next(self._local_seq):08x}"
-        one = Channel(f"{base};1", self._uniqueid(), "", 0, context=context, exten=exten)
-        one.linkedid = linkedid or one.uniqueid
-        two = Channel(f"{base};2", self._uniqueid(), one.linkedid, 4, context=context, exten=exten)
-        for chan in (one, two):
-            chan.created_at = self.clock()
-            self.channels[chan.name] = chan
-        self.emit(event("Newchannel", one))
-        self.emit(event("Newchannel", two))
-        return one, two
-
-    def _set_caller_id(self, chan: Channel, num: str, name: str, pres: str) -> None:
-        chan.cid_num, chan.cid_name = num, name
-        self.emit(
-            event(
-                "NewCallerid",
-                chan,
-                ("CID-CallingPres", PRES_TEXT.get(pres, PRES_TEXT["allowed_not_screened"])),
-            )
-        )
-
-    def _set_connected(self, chan: Channel, num: str, name: str) -> None:
-        chan.cl_num, chan.cl_name = num, name
-        self.emit(event("NewConnectedLine", chan))
-
-    def _state(self, chan: Channel, state: int) -> None:
-        chan.state = state
-        self.emit(event("Newstate", chan))
-
-    def _goto(self, chan: Channel, context: str, exten: str, priority: int = 1) -> None:
-        chan.context, chan.exten, chan.priority = context, exten, priority
-
-    def _var(self, chan: Channel, name: str, value: str) -> None:
-        chan.variables[name.lstrip("_")] = value
-        self.emit(event("VarSet", chan, ("Variable", name), ("Value", value)))
-
-    def _exten(self, chan: Channel, app: str, data: str) -> None:
-        chan.application, chan.app_data = app, data
-        self.emit(
-            event(
-                "Newexten", chan, ("Extension", chan.exten), ("Application", app), ("AppData", data)
-            )
-        )
-
-    def _user_event(self, chan: Channel, name: str, *body: tuple[str, str]) -> None:
-        self.emit(event("UserEvent", chan, ("UserEvent", name), *body))
-
-    def _hangup(self, chan: Channel, cause: int) -> None:
-        if not chan.alive:
-            return
-        chan.alive = False
-        self.channels.pop(chan.name, None)
-        text = {
-            0: "Unknown",
-            16: "Normal Clearing",
-            17: "User busy",
-            19: "User alerting, no answer",
-        }
-        self.emit(event("Hangup", chan, ("Cause", str(cause)), ("Cause-txt", text.get(cause, ""))))
-        self.changed.set()
-
-    def _hangup_requests(self, first: Channel, other: Channel, cause: int = 16) -> None:
-        self.emit(event("SoftHangupRequest", first, ("Cause", str(cause))))
-        self.emit(event("HangupRequest", other, ("Cause", str(cause))))
 
     # ------------------------------------------------------------------ calls
 
@@ -370,6 +293,8 @@ class Telephony:
         )
         phone = self.agents.get(agent, AgentPhone(answers=False))
         if phone.busy:
+            transfers.drop_transferer(self, call, 1)
+            transfers.drop_transferer(self, call, 2)
             self._state(a2, 7)
             self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "BUSY")))
             self.emit(event("HangupRequest", a2, ("Cause", "0")))
@@ -380,7 +305,9 @@ class Telephony:
         self._state(a1, 5)
         if queue:
             self._set_connected(a1, leg.cid_num, leg.cid_name)
+        transfers.drop_transferer(self, call, 1)  # a blind transfer's agent goes meanwhile
         self.emit(dial_event("DialState", leg, a1, ("DialStatus", "RINGING")))
+        transfers.drop_transferer(self, call, 2)
         answers = phone.answers and not (phone.miss_ratio and self.rng.random() < phone.miss_ratio)
         timeout = QUEUE_RING_TIMEOUT if queue else RING_TIMEOUT
         ring = phone.ring if answers else timeout
@@ -438,51 +365,42 @@ class Telephony:
         self.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
         if not queue:
             a1.exten = ""
-        self.emit(
-            [("Event", "BridgeEnter"), ("Privilege", "call,all")]
-            + bridge_fields(bridge, 1)
-            + a1.snapshot()
-        )
-        self.emit(
-            [("Event", "BridgeEnter"), ("Privilege", "call,all")]
-            + bridge_fields(bridge, 2)
-            + leg.snapshot()
-        )
-        a1.bridge = leg.bridge = bridge
+        self._bridge_enter(a1, bridge, 1)
+        self._bridge_enter(leg, bridge, 2)
         call.stage = "connected"
         call.answered_at = self.clock()
+        call.talk_deadline, call.merged = None, False
         self.changed.set()
         return "ANSWER"
 
     async def _connected(self, call: SimCall) -> str | None:
-        """Talk until someone hangs up (None) or the agent blind-transfers: the target."""
-        assert call.agent_legs is not None and call.agent is not None
+        """Talk until someone hangs up (None) or the agent blind-transfers: the target. An
+        attended transfer happens in here: the call goes on with the colleague."""
+        while True:
+            assert call.agent_legs is not None and call.agent is not None
+            if call.talk_deadline is None:
+                call.talk_deadline = self.deadline(self.agents.get(call.agent, AgentPhone()).talk)
+            call.transferred.clear()
+            outcome = await self._wait_any(
+                call, self.remaining(call.talk_deadline), call.agent_hung_up, call.transferred
+            )
+            if outcome == "timeout" and (target := self._colleague(call)) is not None:
+                # The agent passes the citizen on instead of hanging up (demo traffic).
+                transfers.blind_transfer(self, call.agent_legs[0], "transfer", target)
+                outcome = "event1"
+            if outcome != "event1" or call.attended_to is None:
+                break
+            if not await transfers.consult(self, call):
+                return None
         a1, a2 = call.agent_legs
         leg, bridge = call.leg, call.leg.bridge
-        phone = self.agents.get(call.agent, AgentPhone())
-        call.transferred.clear()
-        outcome = await self._wait_any(call, phone.talk, call.agent_hung_up, call.transferred)
 
         def leave(chan: Channel, left: int) -> None:
-            self.emit(
-                [("Event", "BridgeLeave"), ("Privilege", "call,all")]
-                + bridge_fields(bridge, left)
-                + chan.snapshot()
-            )
+            self._bridge_leave(chan, bridge, left)
 
         if outcome == "event1" and call.transfer_to is not None:  # as recording 07
-            target = call.transfer_to
-            self._goto(leg, "transfer", target)
-            leave(leg, 1)
-            leave(a1, 0)
-            self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
-            self.emit(event("HangupRequest", a2, ("Cause", "16")))
-            self._hangup(a1, 16)
-            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
-            self._hangup(a2, 16)
-            call.agent_legs, call.agent, call.queued_agent = None, None, None
-            leg.bridge = ""
-            return target
+            transfers.leave_for(self, call, call.transfer_to)
+            return call.transfer_to
 
         if outcome == "gone":  # the citizen hangs up first
             self._hangup_requests(call.citizen, leg)
@@ -497,6 +415,8 @@ class Telephony:
             self._hangup(a1, 16)
             self._hangup(a2, 16)
             return None
+        if call.merged:  # recording 08: the colleague's ;2 now shows the citizen's number
+            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
         self._hangup_requests(a2, a1)
         self._hangup(a2, 16)
         if call.queued_agent is not None:
@@ -522,8 +442,19 @@ class Telephony:
         self._hangup_requests(leg, call.citizen)
         self._hangup(leg, 16)
         self.emit(event("SoftHangupRequest", call.citizen, ("Cause", "16")))
+        if call.merged:
+            transfers.forget_caller_id(self, call.citizen, 16)
         self._hangup(call.citizen, 16)
         return None
+
+    def _colleague(self, call: SimCall) -> str | None:
+        phone = self.agents.get(call.agent or "")
+        if phone is None or not phone.transfer_ratio or self.rng.random() >= phone.transfer_ratio:
+            return None
+        others = sorted(
+            e for e, p in self.agents.items() if e != call.agent and p.answers and not p.busy
+        )
+        return self.rng.choice(others) if others else None
 
     def _citizen_hangs_up(self, call: SimCall) -> None:
         self._hangup_requests(call.citizen, call.leg)
@@ -562,8 +493,11 @@ class Telephony:
             if call.stage == "waiting":
                 call.redirected.set()
             return
-        # Anywhere else (an extension that does not exist): the channel just goes away.
+        # Anywhere else (an extension that does not exist): the channel just goes away, and
+        # its Local half with it (recording 18).
         self.emit(event("SoftHangupRequest", chan, ("Cause", "16")))
+        if call is not None and chan is call.leg:
+            self.emit(event("HangupRequest", call.citizen, ("Cause", "0")))
         self._goto(chan, context, exten)
         self._hangup(chan, 0)
         if call is not None and chan is call.leg:
@@ -574,30 +508,15 @@ class Telephony:
 
     def can_blind_transfer(self, chan: Channel, context: str) -> bool:
         """Whether ``chan`` is an agent's leg in conversation (else Asterisk answers an error)."""
-        call = self.call_of(chan)
-        return (
-            call is not None
-            and call.stage == "connected"
-            and call.agent_legs is not None
-            and chan is call.agent_legs[0]
-            and context == "transfer"
-        )
+        return transfers.can_blind_transfer(self, chan, context)
 
     def blind_transfer(self, chan: Channel, context: str, exten: str) -> None:
         """AMI BlindTransfer of the agent's leg: the citizen's leg goes to ``context,exten``."""
-        call = self.call_of(chan)
-        assert call is not None and self.can_blind_transfer(chan, context)
-        leg, bridge = call.leg, call.leg.bridge
-        self.emit(event("Unhold", chan))
-        self.emit(
-            [("Event", "BlindTransfer"), ("Privilege", "call,all"), ("Result", "Success")]
-            + chan.snapshot("Transferer")
-            + leg.snapshot("Transferee")
-            + bridge_fields(bridge, 2)
-            + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)]
-        )
-        call.transfer_to = exten
-        call.transferred.set()
+        transfers.blind_transfer(self, chan, context, exten)
+
+    def atxfer(self, chan: Channel, context: str, exten: str) -> None:
+        """AMI Atxfer of the agent's leg: a consultation with ``exten``, then the handover."""
+        transfers.atxfer(self, chan, context, exten)
 
     def hangup_channel(self, chan: Channel) -> None:
         call = self.call_of(chan)
@@ -605,6 +524,8 @@ class Telephony:
             call.gone.set()
         elif call is not None and call.agent_legs and chan in call.agent_legs:
             call.agent_hung_up.set()
+        elif call is not None and call.consult_legs and chan in call.consult_legs:
+            call.target_hung_up.set()
         else:
             self._hangup(chan, 16)
 

@@ -239,12 +239,30 @@ class AmiServer:
         self._reply(s, aid, ("Response", "Success"), ("Message", "Redirect successful"))
         self.telephony.redirect(chan, f.get("Context", "") or "", f.get("Exten", "") or "")
 
+    def _transfer_channel(self, s: Session, f: Frame, aid: str | None) -> Channel | None:
+        """The channel of a BlindTransfer/Atxfer, checked in Asterisk's order and words."""
+        name, exten = f.get("Channel", "") or "", f.get("Exten", "") or ""
+        chan = self.telephony.find_channel(name)
+        if not name:
+            self._error(s, aid, "No channel specified")
+        elif not exten:
+            self._error(s, aid, "No extension specified")
+        elif chan is None:
+            self._error(s, aid, "Channel specified does not exist")
+        return chan if name and exten else None
+
+    def _atxfer(self, s: Session, f: Frame, aid: str | None) -> None:
+        chan = self._transfer_channel(s, f, aid)
+        if chan is not None:
+            self._reply(s, aid, ("Response", "Success"), ("Message", "Atxfer successfully queued"))
+            self.telephony.atxfer(chan, f.get("Context", "") or "", f.get("Exten", "") or "")
+
     def _blind_transfer(self, s: Session, f: Frame, aid: str | None) -> None:
-        chan = self.telephony.find_channel(f.get("Channel", "") or "")
+        chan = self._transfer_channel(s, f, aid)
         context, exten = f.get("Context", "") or "", f.get("Exten", "") or ""
         if chan is None:
-            self._error(s, aid, "Channel specified does not exist")
-        elif not self.telephony.can_blind_transfer(chan, context):
+            return
+        if not self.telephony.can_blind_transfer(chan, context):
             self._error(s, aid, "Transfer failed")
         else:
             self._reply(s, aid, ("Response", "Success"), ("Message", "Transfer succeeded"))
@@ -487,6 +505,7 @@ _ACTIONS = {
     "redirect": AmiServer._redirect,
     "hangup": AmiServer._hangup,
     "blindtransfer": AmiServer._blind_transfer,
+    "atxfer": AmiServer._atxfer,
     "coreshowchannels": AmiServer._core_show_channels,
     "status": AmiServer._status,
     "command": AmiServer._command,

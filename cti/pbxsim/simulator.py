@@ -76,6 +76,7 @@ class SimulatedPbx:
     async def restart(self) -> None:
         """``core restart now``: every call is hung up, ``Shutdown`` sent, sessions closed."""
         await self.telephony.shutdown()
+        self.telephony.reset_counters()  # Uniqueids count from .0 again (recordings 17, 18)
         self._emit(
             [
                 ("Event", "Shutdown"),

@@ -66,11 +66,19 @@ def schedule(
     return calls
 
 
-def demo_agents(extensions: Sequence[str], seed: int = 1) -> dict[str, AgentPhone]:
-    """Agents' phones that answer after a few seconds, and now and then not at all."""
+def demo_agents(
+    extensions: Sequence[str], seed: int = 1, transfer_ratio: float = 0.1
+) -> dict[str, AgentPhone]:
+    """Agents' phones that answer after a few seconds, now and then not at all, and pass a
+    share of their calls on to a colleague (blind transfer) so the demo shows transfers."""
     rng = random.Random(seed)
     return {
-        ext: AgentPhone(ring=rng.uniform(1.5, 6.0), talk=rng.uniform(60.0, 180.0), miss_ratio=0.1)
+        ext: AgentPhone(
+            ring=rng.uniform(1.5, 6.0),
+            talk=rng.uniform(60.0, 180.0),
+            miss_ratio=0.1,
+            transfer_ratio=transfer_ratio,
+        )
         for ext in extensions
     }
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from cti.ami.frames import Frame, FrameSplitter, encode_frame
 from cti.pbxsim import SimulatedPbx
-from cti.pbxsim.pbx import AgentPhone
+from cti.pbxsim.pbx import AgentPhone, SimCall
 
 
 class RawClient:
@@ -200,4 +200,100 @@ async def test_originate_on_an_unknown_route_fails_like_asterisk(pbx: SimulatedP
     assert (failure.get("Response"), failure.get("Reason")) == ("Failure", "0")
     needs = await client.action("Originate", Channel="Local/201@agents", Exten="201")
     assert needs.get("Message") == "Originate with 'Exten' requires 'Context' and 'Priority'"
+    client.close()
+
+
+# Transfers where no recording says what Asterisk does (the colleague busy or not answering,
+# actions refused); the recorded paths (07, 08) are compared in test_fidelity.
+
+
+async def connected_to_204(pbx: SimulatedPbx) -> tuple[RawClient, SimCall]:
+    pbx.telephony.agents["204"] = AgentPhone(ring=1, talk=10_000)  # no race with the test
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    call = pbx.place_call("0622334455", "Moreau", talk=None)
+    await client.next_frame(lambda f: f.get("UserEvent") == "CtiWaiting")
+    await client.action("Setvar", Channel=call.channel, Variable="AGENT", Value="204")
+    await client.action("Redirect", Channel=call.channel, Context="cti-connect", Exten="s")
+    await client.next_frame(lambda f: f.event == "BridgeEnter" and f.get("Channel") == call.channel)
+    return client, call
+
+
+def _is(name: str, **values: str) -> Callable[[Frame], bool]:
+    return lambda f: f.event == name and all(f.get(k) == v for k, v in values.items())
+
+
+async def test_atxfer_to_a_colleague_who_does_not_answer_gives_the_citizen_back(
+    pbx: SimulatedPbx,
+) -> None:
+    client, call = await connected_to_204(pbx)
+    assert call.agent_legs is not None
+    agent = call.agent_legs[0]
+    reply = await client.action("Atxfer", Channel=agent.name, Context="agents", Exten="202")
+    assert reply.get("Message") == "Atxfer successfully queued"
+    await client.next_frame(_is("Hold", Channel=agent.name))
+    await client.next_frame(_is("DialState", DialStatus="RINGING"))
+    await client.next_frame(_is("DialEnd", DialStatus="NOANSWER"))  # features.conf: 15 s
+    back: Frame = await client.next_frame(_is("BridgeEnter", Channel=agent.name))
+    assert back.get("BridgeUniqueid") == call.leg.bridge
+    await client.next_frame(_is("Unhold", Channel=agent.name))
+    assert call.agent == "204" and call.stage == "connected"
+    assert not any("@agents" in name and "202" in name for name in pbx.telephony.channels)
+    pbx.hangup_call(call)
+    await client.next_frame(_is("Hangup", Channel=agent.name))
+    await call.ended.wait()
+    assert pbx.telephony.channels == {}
+    client.close()
+
+
+async def test_blind_transfer_to_a_busy_colleague_drops_the_agent_and_waits_again(
+    pbx: SimulatedPbx,
+) -> None:
+    client, call = await connected_to_204(pbx)
+    assert call.agent_legs is not None
+    a1, a2 = call.agent_legs
+    reply = await client.action("BlindTransfer", Channel=a1.name, Context="transfer", Exten="203")
+    assert reply.get("Message") == "Transfer succeeded"
+    await client.next_frame(_is("Hangup", Channel=a2.name))
+    await client.next_frame(_is("DialEnd", DialStatus="BUSY"))
+    waiting = await client.next_frame(_is("UserEvent", UserEvent="CtiWaiting"))
+    assert waiting.get("Channel") == call.channel
+    assert not a1.alive and not a2.alive and call.stage == "waiting"
+    client.close()
+
+
+async def test_transfer_actions_refused_or_ignored_as_asterisk_does(pbx: SimulatedPbx) -> None:
+    client, call = await connected_to_204(pbx)
+    assert call.agent_legs is not None
+    agent = call.agent_legs[0].name
+    no_exten = await client.action("Atxfer", Channel=agent, Context="agents")
+    assert no_exten.get("Message") == "No extension specified"
+    no_channel = await client.action("BlindTransfer", Context="transfer", Exten="205")
+    assert no_channel.get("Message") == "No channel specified"
+    # The citizen's leg is not an agent's: the DTMF is queued but goes nowhere.
+    queued = await client.action("Atxfer", Channel=call.channel, Context="agents", Exten="206")
+    assert queued.get("Message") == "Atxfer successfully queued"
+    refused = await client.action(
+        "BlindTransfer", Channel=call.channel, Context="transfer", Exten="205"
+    )
+    assert refused.get("Message") == "Transfer failed"
+    assert call.agent == "204" and call.attended_to is None
+    client.close()
+
+
+async def test_demo_agents_pass_some_calls_on_to_a_colleague(pbx: SimulatedPbx) -> None:
+    pbx.telephony.agents = {
+        "204": AgentPhone(ring=1, talk=1, transfer_ratio=1.0),
+        "205": AgentPhone(ring=1, talk=10_000),
+    }
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    call = pbx.place_call("0622334455", "Moreau", talk=None)
+    await client.next_frame(lambda f: f.get("UserEvent") == "CtiWaiting")
+    await client.action("Setvar", Channel=call.channel, Variable="AGENT", Value="204")
+    await client.action("Redirect", Channel=call.channel, Context="cti-connect", Exten="s")
+    transfer = await client.event("BlindTransfer")
+    assert (transfer.get("Context"), transfer.get("Extension")) == ("transfer", "205")
+    await client.next_frame(lambda f: f.event == "DialEnd" and f.get("DialStatus") == "ANSWER")
+    assert call.agent == "205"
     client.close()
