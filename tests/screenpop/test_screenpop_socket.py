@@ -224,3 +224,27 @@ async def test_schema_of_the_messages_is_served(desk: Desk) -> None:
         schema = (await client.get("/api/schema/agent-messages.json")).json()
     kinds = {ref.rsplit("/", 1)[-1] for ref in schema["discriminator"]["mapping"].values()}
     assert {"Hello", "CardOffered", "CardAnswered", "CardEnded", "CardTransferred"} <= kinds
+
+
+async def test_a_household_number_shows_the_list_and_the_agent_picks_who_calls(desk: Desk) -> None:
+    partner = desk.directory.create_citizen("monsieur", "Dupont", "Marc", "+33612345678")
+    marie = await desk.login("marie")
+    async with desk.socket(marie) as ws:
+        await recv(ws)
+        Feeder(desk.service, "04-inbound-answered.jsonl").until(7.0)
+        card = (await recv(ws))["card"]
+        assert card["greeting"] == "Bonjour" and card["selected_citizen_id"] is None
+        assert {c["greeting"] for c in card["citizens"]} == {
+            "Bonjour madame Dupont",
+            "Bonjour monsieur Dupont",
+        }
+        response = await marie.post(
+            f"/api/calls/{card['call_id']}/citizen", json={"citizen_id": partner.id}
+        )
+        assert response.status_code == 200, response.text
+        updated = await recv(ws)
+        assert updated["type"] == "card.updated"
+        assert updated["card"]["greeting"] == "Bonjour monsieur Dupont"
+    await desk.pop.drained()
+    assert desk.directory.audit_count("card.open") == 1
+    await marie.aclose()
