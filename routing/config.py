@@ -1,0 +1,175 @@
+"""Routing configuration: pydantic models, YAML loading, conversion to engine dataclasses.
+
+Theory of operation: ``load_config`` parses YAML, validates it with the models below and turns
+every failure (missing file, YAML syntax, a field out of range, a reference to something
+undeclared) into one ``ConfigError`` whose message names the service, agent and field. Skills
+must be declared under ``skills`` (name -> French label) so a typo is an error, not a skill
+nobody has. ``RoutingConfig.to_engine()`` gives the plain dataclasses the engine runs on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from routing.errors import ConfigError
+from routing.model import (
+    AgentSpec,
+    EngineConfig,
+    OverflowKind,
+    OverflowTarget,
+    RelaxationStep,
+    ServiceSpec,
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_levels(value: dict[str, int]) -> dict[str, int]:
+    for skill, level in value.items():
+        if not 1 <= level <= 5:
+            raise ValueError(f"skill {skill!r}: proficiency {level} is outside 1..5")
+    return value
+
+
+#: skill -> proficiency (1..5)
+Skills = Annotated[dict[str, int], AfterValidator(_check_levels)]
+
+
+class OverflowConfig(_Model):
+    kind: Literal["voicemail", "callback", "service"] = "voicemail"
+    target: str | None = None
+
+    @model_validator(mode="after")
+    def _service_needs_target(self) -> OverflowConfig:
+        if self.kind == "service" and not self.target:
+            raise ValueError("overflow to a service needs a target service name")
+        return self
+
+
+class RelaxationConfig(_Model):
+    after_s: float = Field(gt=0)
+    min_proficiency: int | None = Field(default=None, ge=1, le=5)
+    extra_skills: Skills = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> RelaxationConfig:
+        if self.min_proficiency is None and not self.extra_skills:
+            raise ValueError("a relaxation step needs min_proficiency or extra_skills")
+        return self
+
+
+class ServiceConfig(_Model):
+    label: str
+    required_skills: Skills = Field(min_length=1)
+    priority: int = 0
+    sl_target_pct: float = Field(default=80.0, ge=0, le=100)
+    sl_threshold_s: float = Field(default=30.0, gt=0)
+    max_wait_s: float = Field(default=300.0, gt=0)
+    wrap_up_s: float = Field(default=0.0, ge=0)
+    overflow: OverflowConfig = OverflowConfig()
+    relaxation: list[RelaxationConfig] = Field(default_factory=list)
+    case_owner_first_s: float = Field(default=0.0, ge=0)
+
+
+class AgentConfig(_Model):
+    name: str
+    skills: Skills = Field(default_factory=dict)
+    languages: set[str] = Field(default_factory=lambda: {"fr"}, min_length=1)
+
+
+class RoutingConfig(_Model):
+    skills: dict[str, str]  # skill -> French label
+    services: dict[str, ServiceConfig] = Field(min_length=1)
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    max_missed_offers: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> RoutingConfig:
+        def known(skills: dict[str, int], where: str) -> None:
+            for skill in skills:
+                if skill not in self.skills:
+                    raise ValueError(f"{where}: unknown skill {skill!r}")
+
+        for name, service in self.services.items():
+            known(service.required_skills, f"service {name!r}, required_skills")
+            for i, step in enumerate(service.relaxation):
+                known(step.extra_skills, f"service {name!r}, relaxation[{i}].extra_skills")
+            target = service.overflow.target
+            if service.overflow.kind == "service" and target not in self.services:
+                raise ValueError(f"service {name!r}, overflow: unknown target service {target!r}")
+        for agent, config in self.agents.items():
+            known(config.skills, f"agent {agent!r}, skills")
+        self._no_overflow_cycle()
+        return self
+
+    def _no_overflow_cycle(self) -> None:
+        for start in self.services:
+            seen = [start]
+            overflow = self.services[start].overflow
+            while overflow.kind == "service" and overflow.target is not None:
+                if overflow.target in seen:
+                    cycle = " -> ".join([*seen, overflow.target])
+                    raise ValueError(f"service {start!r}, overflow: cycle {cycle}")
+                seen.append(overflow.target)
+                overflow = self.services[overflow.target].overflow
+
+    def to_engine(self) -> EngineConfig:
+        services = {
+            name: ServiceSpec(
+                name=name,
+                label=s.label,
+                required_skills=dict(s.required_skills),
+                priority=s.priority,
+                sl_target_pct=s.sl_target_pct,
+                sl_threshold_s=s.sl_threshold_s,
+                max_wait_s=s.max_wait_s,
+                wrap_up_s=s.wrap_up_s,
+                overflow=OverflowTarget(OverflowKind(s.overflow.kind), s.overflow.target),
+                relaxation=tuple(
+                    RelaxationStep(r.after_s, r.min_proficiency, dict(r.extra_skills))
+                    for r in sorted(s.relaxation, key=lambda r: r.after_s)
+                ),
+                case_owner_first_s=s.case_owner_first_s,
+            )
+            for name, s in self.services.items()
+        }
+        agents = {
+            agent: AgentSpec(agent, a.name, dict(a.skills), frozenset(a.languages))
+            for agent, a in self.agents.items()
+        }
+        return EngineConfig(services, agents, self.max_missed_offers)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def parse_config(data: object, source: str = "<config>") -> RoutingConfig:
+    """Validate already-parsed YAML/JSON data."""
+    try:
+        return RoutingConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_location(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_config(path: str | Path) -> RoutingConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read routing configuration ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,587 @@
+"""The skill-based routing engine: a pure state machine from events to decisions.
+
+Theory of operation: ``handle(event)`` first rejects an impossible event (raising, state
+untouched), then brings the engine's time up to ``event.at`` by processing every deadline due
+(max waits, ends of wrap-up, ends of case-owner reservations, relaxation steps) in time order,
+then applies the event, and returns the decisions taken, in order. Nothing here reads a clock,
+does I/O or draws random numbers: the same events give the same decisions.
+
+After every event this holds: no queued call has a READY, not phone-busy agent who qualifies
+for it at its current relaxation level. It is kept by two exact lookups in ``routing.pools``,
+run only for what just changed: a call that starts (or resumes) waiting or reaches a new level
+looks for the best ready agent; an agent who becomes ready looks for the best waiting call.
+
+Rules worth knowing (the rest is in the event docstrings):
+
+* The best agent for a call has the best proficiency on the service's required skills (lowest,
+  then total), then the longest idle time, then the smallest extension. Agents speaking the
+  call's language are preferred; if no ready one qualifies, the language is ignored.
+* The best call for an agent is in the highest-priority service she qualifies for, then has
+  the highest call priority, then waited longest, then has the smallest call id.
+* ``idle_since`` is set whenever an agent enters READY, except when an offer she did not
+  take (failed or cancelled) returns her to READY: ringing is not work.
+* A failed offer puts the call back in its place (it keeps its arrival time) and counts a
+  miss; at ``max_missed_offers`` consecutive misses the agent is paused ("absence de
+  réponse"). The call is then offered to another ready agent if one qualifies; if none, the
+  agent who missed it, if still ready, takes the best call for her, which may be that same
+  call again. A call past its max wait when its offer fails overflows at once.
+* Asking for PAUSED, FRONT_DESK or OFFLINE while RINGING or ON_CALL does not interrupt: the
+  request is kept and applied when the offer fails or is cancelled, or when the call ends
+  (skipping the wrap-up). Asking for READY cancels such a request. During WRAP_UP the
+  request applies at once (READY ends the wrap-up early). Asking for READY from PAUSED,
+  FRONT_DESK or OFFLINE also resets the missed-offer count.
+* Case owner: a call whose case owner is READY (and not phone-busy) rings the owner first,
+  whatever her skills. If the owner is in WRAP_UP, the call is held for her until she is
+  ready or ``case_owner_first_s`` after queueing, whichever comes first, then queued for all.
+  Held calls stay held while she is READY but phone-busy, and are released as soon as she
+  is in any state other than WRAP_UP or READY (including ringing for one of them).
+* A call overflows when its wait reaches the service's max wait while waiting (not while
+  ringing), and with reason NO_AGENT on arrival, or when the last logged-in agent who could
+  ever qualify (with every relaxation step) goes offline, if nobody logged in could ever
+  take it.
+* ``CallQueued`` for an unknown service raises ``UnknownService`` (the shell must only queue
+  to configured services); for a call still waiting or ringing, ``CallAlreadyQueued``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from routing.config import RoutingConfig
+from routing.deadlines import Deadline, DeadlineKind, Deadlines
+from routing.decisions import (
+    NO_ANSWER_REASON,
+    AgentStateChanged,
+    AlertKind,
+    Decision,
+    Offer,
+    Overflow,
+    OverflowReason,
+    PauseAgent,
+    SupervisorAlert,
+)
+from routing.errors import (
+    CallAlreadyQueued,
+    InvalidStateRequest,
+    TimeWentBackwards,
+    UnexpectedEvent,
+    UnknownAgent,
+    UnknownService,
+)
+from routing.events import (
+    AgentFinished,
+    AgentPhoneBusy,
+    AgentStateSet,
+    CallLeft,
+    CallQueued,
+    Event,
+    OfferAnswered,
+    OfferFailed,
+    Tick,
+)
+from routing.model import EngineConfig, ServiceSpec
+from routing.pools import ReadyAgents, WaitingCalls
+from routing.records import AgentRecord, CallRecord, CallStatus
+from routing.requirements import level_at, next_step_at, qualifying_level, requirements, score
+from routing.states import REQUESTABLE, AgentState, check_move
+from routing.views import AgentView, WaitingCall
+
+S = AgentState
+DEFAULT_PAUSE_REASON = "pause"
+
+
+class RoutingEngine:
+    def __init__(self, config: EngineConfig | RoutingConfig) -> None:
+        if isinstance(config, RoutingConfig):
+            config = config.to_engine()
+        self._config = config
+        self._services: dict[str, ServiceSpec] = dict(config.services)
+        self._agent_specs = dict(config.agents)
+        levels = {name: requirements(spec) for name, spec in self._services.items()}
+        by_priority = sorted(self._services.values(), key=lambda s: (-s.priority, s.name))
+
+        entries: dict[str, list[tuple[str, int, int, int]]] = {}
+        self._tiers: dict[str, list[list[tuple[str, int]]]] = {}
+        self._serves: dict[str, tuple[str, ...]] = {}  # services an agent can ever take
+        for agent, spec in self._agent_specs.items():
+            rows: list[tuple[str, int, int, int]] = []
+            tiers: list[list[tuple[str, int]]] = []
+            last_priority: int | None = None
+            for service in by_priority:
+                level = qualifying_level(spec.skills, levels[service.name])
+                if level is None:
+                    continue
+                low, total = score(spec.skills, service)
+                rows.append((service.name, level, -low, -total))
+                if service.priority != last_priority:
+                    tiers.append([])
+                    last_priority = service.priority
+                tiers[-1].append((service.name, level))
+            entries[agent] = rows
+            self._tiers[agent] = tiers
+            self._serves[agent] = tuple(row[0] for row in rows)
+
+        counts = {name: len(reqs) for name, reqs in levels.items()}
+        languages = {agent: spec.languages for agent, spec in self._agent_specs.items()}
+        self._ready = ReadyAgents(counts, entries, languages)
+        self._queues = WaitingCalls(counts)
+        self._online_capable = dict.fromkeys(self._services, 0)
+        self._agents = {agent: AgentRecord() for agent in self._agent_specs}
+        self._calls: dict[str, CallRecord] = {}
+        self._reserved: dict[str, list[str]] = {}  # case owner -> call ids held for her
+        self._deadlines = Deadlines()
+        self._now = -math.inf
+        self._generation = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def handle(self, event: Event) -> list[Decision]:
+        """Apply one event; return the decisions taken, in order."""
+        if event.at < self._now:
+            raise TimeWentBackwards(event.at, self._now)
+        out: list[Decision] = []
+        match event:
+            case CallQueued():
+                self._check_call_queued(event)
+                self._advance(event.at, out)
+                self._on_call_queued(event, out)
+            case CallLeft():
+                self._advance(event.at, out)
+                self._on_call_left(event, out)
+            case OfferAnswered():
+                self._check_offer(event.call_id, event.agent)
+                self._advance(event.at, out)
+                self._on_offer_answered(event, out)
+            case OfferFailed():
+                self._check_offer(event.call_id, event.agent)
+                self._advance(event.at, out)
+                self._on_offer_failed(event, out)
+            case AgentFinished():
+                rec = self._agent_record(event.agent)
+                if rec.state is not S.ON_CALL:
+                    raise UnexpectedEvent(
+                        f"agent {event.agent!r} finished a call but is {rec.state.name}"
+                    )
+                self._advance(event.at, out)
+                self._on_agent_finished(event, out)
+            case AgentStateSet():
+                self._agent_record(event.agent)
+                if event.state not in REQUESTABLE:
+                    raise InvalidStateRequest(event.agent, event.state.name)
+                self._advance(event.at, out)
+                self._on_agent_state_set(event, out)
+            case AgentPhoneBusy():
+                self._agent_record(event.agent)
+                self._advance(event.at, out)
+                self._on_phone_busy(event, out)
+            case Tick():
+                self._advance(event.at, out)
+        self._deadlines.prune(self._is_live)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which a ``Tick`` would change something, if any."""
+        return self._deadlines.peek()
+
+    @property
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def config(self) -> EngineConfig:
+        return self._config
+
+    def waiting(self, service: str) -> list[WaitingCall]:
+        """Calls waiting for ``service`` (queued or held for their case owner), in order."""
+        if service not in self._services:
+            raise UnknownService(service)
+        calls = [self._calls[key[2]] for key in self._queues.keys(service)]
+        for held in self._reserved.values():
+            calls.extend(c for c in map(self._calls.__getitem__, held) if c.service == service)
+        calls.sort(key=lambda c: c.key)
+        return [
+            WaitingCall(
+                c.call_id,
+                c.service,
+                c.priority,
+                c.since,
+                position,
+                c.agent if c.status is CallStatus.RESERVED else None,
+                c.language,
+            )
+            for position, c in enumerate(calls, start=1)
+        ]
+
+    def agent(self, agent_id: str) -> AgentView:
+        rec = self._agent_record(agent_id)
+        spec = self._agent_specs[agent_id]
+        return AgentView(
+            agent_id,
+            spec.name,
+            rec.state,
+            rec.reason,
+            spec.skills,
+            spec.languages,
+            rec.idle_since,
+            rec.missed,
+            rec.phone_busy,
+            rec.call_id,
+            rec.service,
+            rec.wrap_until,
+            None if rec.pending is None else rec.pending[0],
+        )
+
+    def agents(self) -> list[AgentView]:
+        return [self.agent(agent_id) for agent_id in sorted(self._agents)]
+
+    # ------------------------------------------------------------------ validation
+
+    def _agent_record(self, agent: str) -> AgentRecord:
+        rec = self._agents.get(agent)
+        if rec is None:
+            raise UnknownAgent(agent)
+        return rec
+
+    def _check_call_queued(self, event: CallQueued) -> None:
+        if event.service not in self._services:
+            raise UnknownService(event.service)
+        if event.call_id in self._calls:
+            raise CallAlreadyQueued(event.call_id)
+
+    def _check_offer(self, call_id: str, agent: str) -> None:
+        self._agent_record(agent)
+        call = self._calls.get(call_id)
+        if call is None or call.status is not CallStatus.RINGING or call.agent != agent:
+            raise UnexpectedEvent(f"call {call_id!r} is not ringing agent {agent!r}")
+
+    # ------------------------------------------------------------------ events
+
+    def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
+        at = event.at
+        self._generation += 1
+        owner = event.case_owner if event.case_owner in self._agents else None
+        call = CallRecord(
+            event.call_id,
+            event.service,
+            event.priority,
+            at,
+            event.language,
+            owner,
+            self._generation,
+        )
+        self._calls[call.call_id] = call
+        spec = self._services[call.service]
+        owner_rec = self._agents[owner] if owner is not None else None
+        if owner is not None and owner_rec is not None and self._offerable(owner_rec):
+            self._offer(call, owner, at, out)
+        elif self._online_capable[call.service] == 0:
+            self._overflow(call, OverflowReason.NO_AGENT, at, out)
+        elif (
+            owner is not None
+            and owner_rec is not None
+            and owner_rec.state is S.WRAP_UP
+            and spec.case_owner_first_s > 0
+        ):
+            self._calls[call.call_id] = replace(call, status=CallStatus.RESERVED, agent=owner)
+            self._reserved.setdefault(owner, []).append(call.call_id)
+            gen = call.generation
+            self._deadlines.push(
+                at + spec.case_owner_first_s, DeadlineKind.RESERVATION_END, call.call_id, gen
+            )
+            self._deadlines.push(at + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
+        else:
+            level = level_at(spec, at, at)
+            agent = self._ready.best(call.service, level, call.language, None)
+            if agent is not None:
+                self._offer(call, agent, at, out)
+            else:
+                self._enqueue(call, at)
+
+    def _on_call_left(self, event: CallLeft, out: list[Decision]) -> None:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            return
+        self._forget(call)
+        if call.status is CallStatus.RINGING and call.agent is not None:
+            agent = call.agent
+            self._end_offer(agent, self._agents[agent], event.at, out)
+            self._dispatch_agent(agent, event.at, out)
+
+    def _on_offer_answered(self, event: OfferAnswered, out: list[Decision]) -> None:
+        del self._calls[event.call_id]
+        rec = self._agents[event.agent]
+        self._commit(event.agent, replace(rec, state=S.ON_CALL, missed=0), event.at, out)
+
+    def _on_offer_failed(self, event: OfferFailed, out: list[Decision]) -> None:
+        at, agent = event.at, event.agent
+        call = self._calls[event.call_id]
+        rec = self._agents[agent]
+        missed = rec.missed + 1
+        if rec.pending is None and missed >= self._config.max_missed_offers:
+            paused = replace(
+                rec,
+                state=S.PAUSED,
+                reason=NO_ANSWER_REASON,
+                missed=missed,
+                call_id=None,
+                service=None,
+            )
+            self._commit(agent, paused, at, out)
+            out.append(PauseAgent(agent, NO_ANSWER_REASON, at))
+            name = self._agent_specs[agent].name
+            out.append(
+                SupervisorAlert(
+                    AlertKind.MISSED_OFFERS,
+                    agent,
+                    call.service,
+                    f"{name} ({agent}) mis(e) en pause après {missed} appels sans réponse",
+                    at,
+                )
+            )
+        else:
+            self._end_offer(agent, replace(rec, missed=missed), at, out)
+        spec = self._services[call.service]
+        if at >= call.since + spec.max_wait_s:
+            self._overflow(call, OverflowReason.MAX_WAIT, at, out)
+        elif self._online_capable[call.service] == 0:
+            self._overflow(call, OverflowReason.NO_AGENT, at, out)
+        else:
+            self._dispatch_call(self._enqueue(call, at), at, out, avoid=agent)
+        self._dispatch_agent(agent, at, out)
+
+    def _on_agent_finished(self, event: AgentFinished, out: list[Decision]) -> None:
+        at, agent = event.at, event.agent
+        rec = self._agents[agent]
+        service = rec.service
+        wrap_up = self._services[service].wrap_up_s if service is not None else 0.0
+        cleared = replace(rec, call_id=None, service=None)
+        if rec.pending is not None:
+            state, reason = rec.pending
+            self._commit(agent, replace(cleared, state=state, reason=reason, pending=None), at, out)
+        elif wrap_up > 0:
+            until = at + wrap_up
+            wrapping = replace(cleared, state=S.WRAP_UP, service=service, wrap_until=until)
+            self._commit(agent, wrapping, at, out)
+            self._deadlines.push(until, DeadlineKind.WRAP_UP_END, agent, 0)
+        else:
+            self._commit(agent, replace(cleared, state=S.READY, idle_since=at), at, out)
+            self._dispatch_agent(agent, at, out)
+
+    def _on_agent_state_set(self, event: AgentStateSet, out: list[Decision]) -> None:
+        at, agent, target = event.at, event.agent, event.state
+        reason = (event.reason or DEFAULT_PAUSE_REASON) if target is S.PAUSED else None
+        rec = self._agents[agent]
+        if rec.state in (S.RINGING, S.ON_CALL):
+            pending = None if target is S.READY else (target, reason)
+            self._agents[agent] = replace(rec, pending=pending)
+            return
+        if rec.state is target and rec.reason == reason:
+            return
+        new = replace(rec, state=target, reason=reason, wrap_until=None, service=None)
+        if target is S.READY:
+            missed = rec.missed if rec.state is S.WRAP_UP else 0
+            new = replace(new, idle_since=at, missed=missed)
+        self._commit(agent, new, at, out)
+        self._dispatch_agent(agent, at, out)
+
+    def _on_phone_busy(self, event: AgentPhoneBusy, out: list[Decision]) -> None:
+        rec = self._agents[event.agent]
+        if rec.phone_busy is not event.busy:
+            self._commit(event.agent, replace(rec, phone_busy=event.busy), event.at, out)
+            self._dispatch_agent(event.agent, event.at, out)
+
+    # ------------------------------------------------------------------ time
+
+    def _advance(self, at: float, out: list[Decision]) -> None:
+        """Process every deadline due by ``at``, one instant at a time."""
+        deadlines = self._deadlines
+        while (instant := deadlines.peek()) is not None and instant <= at:
+            due: list[Deadline] = []
+            while (entry := deadlines.pop_due(instant)) is not None:
+                due.append(entry)
+            freed: list[str] = []
+            moved: list[CallRecord] = []
+            for entry in due:  # already sorted by kind, then subject
+                if not self._is_live(entry):
+                    continue
+                _, kind, subject, _ = entry
+                if kind is DeadlineKind.MAX_WAIT:
+                    self._overflow(self._calls[subject], OverflowReason.MAX_WAIT, at, out)
+                elif kind is DeadlineKind.WRAP_UP_END:
+                    rec = self._agents[subject]
+                    ready = replace(
+                        rec, state=S.READY, idle_since=instant, wrap_until=None, service=None
+                    )
+                    self._commit(subject, ready, at, out)
+                    freed.append(subject)
+                elif kind is DeadlineKind.RESERVATION_END:
+                    call = self._calls[subject]
+                    self._unreserve(call)
+                    moved.append(self._enqueue(call, instant))
+                else:  # RELAXATION
+                    moved.append(self._relax(self._calls[subject], instant))
+            # Agents freed at this instant pick first, then calls that changed, best first.
+            for agent in freed:
+                self._dispatch_agent(agent, at, out)
+            moved.sort(key=lambda c: (-self._services[c.service].priority, c.key))
+            for call in moved:
+                current = self._calls.get(call.call_id)
+                if current is not None and current.status is CallStatus.QUEUED:
+                    self._dispatch_call(current, at, out)
+        self._now = at
+
+    def _is_live(self, entry: Deadline) -> bool:
+        instant, kind, subject, generation = entry
+        if kind is DeadlineKind.WRAP_UP_END:
+            rec = self._agents[subject]
+            return rec.state is S.WRAP_UP and rec.wrap_until == instant
+        call = self._calls.get(subject)
+        if call is None or call.generation != generation:
+            return False
+        if kind is DeadlineKind.MAX_WAIT:
+            return call.status in (CallStatus.QUEUED, CallStatus.RESERVED)
+        if kind is DeadlineKind.RESERVATION_END:
+            return call.status is CallStatus.RESERVED
+        if call.status is not CallStatus.QUEUED:
+            return False
+        step = next_step_at(self._services[call.service], call.since, call.level)
+        return step is not None and step <= instant
+
+    def _relax(self, call: CallRecord, instant: float) -> CallRecord:
+        spec = self._services[call.service]
+        self._queues.remove(call.service, call.level, call.key)
+        level = level_at(spec, call.since, instant)
+        call = replace(call, level=level)
+        self._calls[call.call_id] = call
+        self._queues.add(call.service, level, call.key)
+        step = next_step_at(spec, call.since, level)
+        if step is not None:
+            self._deadlines.push(step, DeadlineKind.RELAXATION, call.call_id, call.generation)
+        return call
+
+    # ------------------------------------------------------------------ calls
+
+    def _enqueue(self, call: CallRecord, at: float) -> CallRecord:
+        """Put the call in its service's queue at the level its wait has reached."""
+        spec = self._services[call.service]
+        level = level_at(spec, call.since, at)
+        call = replace(call, status=CallStatus.QUEUED, level=level, agent=None)
+        self._calls[call.call_id] = call
+        self._queues.add(call.service, level, call.key)
+        gen = call.generation
+        step = next_step_at(spec, call.since, level)
+        if step is not None:
+            self._deadlines.push(step, DeadlineKind.RELAXATION, call.call_id, gen)
+        self._deadlines.push(call.since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
+        return call
+
+    def _unreserve(self, call: CallRecord) -> None:
+        if call.agent is not None:
+            held = self._reserved[call.agent]
+            held.remove(call.call_id)
+            if not held:
+                del self._reserved[call.agent]
+
+    def _forget(self, call: CallRecord) -> None:
+        """Take the call out of every index and forget it."""
+        if call.status is CallStatus.QUEUED:
+            self._queues.remove(call.service, call.level, call.key)
+        elif call.status is CallStatus.RESERVED:
+            self._unreserve(call)
+        del self._calls[call.call_id]
+
+    def _overflow(
+        self, call: CallRecord, reason: OverflowReason, at: float, out: list[Decision]
+    ) -> None:
+        self._forget(call)
+        target = self._services[call.service].overflow
+        out.append(Overflow(call.call_id, call.service, target.kind, target.target, reason, at))
+
+    def _dispatch_call(
+        self, call: CallRecord, at: float, out: list[Decision], avoid: str | None = None
+    ) -> None:
+        agent = self._ready.best(call.service, call.level, call.language, avoid)
+        if agent is not None:
+            self._offer(call, agent, at, out)
+
+    def _offer(self, call: CallRecord, agent: str, at: float, out: list[Decision]) -> None:
+        if call.status is CallStatus.QUEUED:
+            self._queues.remove(call.service, call.level, call.key)
+        elif call.status is CallStatus.RESERVED:
+            self._unreserve(call)
+        self._calls[call.call_id] = call.ringing(agent)
+        out.append(Offer(call.call_id, agent, call.service, at))
+        self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
+
+    # ------------------------------------------------------------------ agents
+
+    @staticmethod
+    def _offerable(rec: AgentRecord) -> bool:
+        return rec.state is S.READY and not rec.phone_busy
+
+    def _dispatch_agent(self, agent: str, at: float, out: list[Decision]) -> None:
+        """If the agent is offerable, offer her the best call she may take, if any."""
+        if not self._offerable(self._agents[agent]):
+            return
+        held = self._reserved.get(agent)
+        if held:
+            services = self._services
+            calls = [self._calls[c] for c in held]
+            best = min(calls, key=lambda c: (-services[c.service].priority, c.key))
+            self._offer(best, agent, at, out)
+            return
+        found = self._queues.best_across(self._tiers[agent])
+        if found is not None:
+            self._offer(self._calls[found[1][2]], agent, at, out)
+
+    def _end_offer(self, agent: str, rec: AgentRecord, at: float, out: list[Decision]) -> None:
+        """The agent's offer failed or was cancelled: back to READY or to her request."""
+        state, reason = rec.pending if rec.pending is not None else (S.READY, None)
+        new = replace(rec, state=state, reason=reason, call_id=None, service=None, pending=None)
+        self._commit(agent, new, at, out)
+
+    def _commit(self, agent: str, new: AgentRecord, at: float, out: list[Decision]) -> None:
+        """Store an agent's new record and keep every index and count in step with it."""
+        old = self._agents[agent]
+        if old.state is not new.state:
+            check_move(agent, old.state, new.state)
+        was_in = self._offerable(old)
+        is_in = self._offerable(new)
+        if was_in and (not is_in or old.idle_since != new.idle_since):
+            self._ready.remove(agent)
+        if is_in and (not was_in or old.idle_since != new.idle_since):
+            self._ready.add(agent, new.idle_since)
+        self._agents[agent] = new
+        if old.state is not new.state or old.reason != new.reason:
+            out.append(AgentStateChanged(agent, new.state, new.reason, at))
+        if old.state is S.OFFLINE and new.state is not S.OFFLINE:
+            for service in self._serves[agent]:
+                self._online_capable[service] += 1
+        elif new.state is S.OFFLINE and old.state is not S.OFFLINE:
+            for service in self._serves[agent]:
+                self._online_capable[service] -= 1
+                if self._online_capable[service] == 0:
+                    self._nobody_left(service, at, out)
+        holding = (S.WRAP_UP, S.READY)
+        if old.state in holding and new.state not in holding and agent in self._reserved:
+            for call_id in sorted(self._reserved[agent]):
+                call = self._calls[call_id]
+                self._unreserve(call)
+                self._dispatch_call(self._enqueue(call, at), at, out)
+
+    def _nobody_left(self, service: str, at: float, out: list[Decision]) -> None:
+        label = self._services[service].label
+        out.append(
+            SupervisorAlert(
+                AlertKind.NO_AGENT,
+                None,
+                service,
+                f"Plus aucun agent connecté ne peut prendre le service « {label} »",
+                at,
+            )
+        )
+        waiting = (CallStatus.QUEUED, CallStatus.RESERVED)
+        calls = [c for c in self._calls.values() if c.service == service and c.status in waiting]
+        for call in sorted(calls, key=lambda c: c.key):
+            self._overflow(call, OverflowReason.NO_AGENT, at, out)

@@ -1,0 +1,102 @@
+"""What the shell tells the engine: facts that already happened, named in the past tense.
+
+Theory of operation: each event is a frozen dataclass carrying ``at``, the time in seconds
+(any monotonic origin; never earlier than the previous event's). The engine never reads a
+clock: ``Tick`` is how the shell says that time passed, at the instants given by
+``RoutingEngine.next_deadline()``; any other event also brings the engine up to its ``at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from routing.states import AgentState
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    """A call starts waiting for ``service`` (first time, or again after a transfer).
+
+    ``case_owner`` is the extension of the agent in charge of the caller's open case; an
+    owner unknown to the configuration is ignored.
+    """
+
+    call_id: str
+    service: str
+    at: float
+    priority: int = 0
+    language: str | None = None
+    case_owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeft:
+    """The call stopped waiting (hung up, taken by Asterisk's safety net, ended).
+
+    If it was ringing an agent, the offer is cancelled and the agent is free again (not a
+    miss). A call the engine no longer knows is ignored.
+    """
+
+    call_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    call_id: str
+    agent: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """No answer, busy, rejected: the call returns to its place in the queue."""
+
+    call_id: str
+    agent: str
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFinished:
+    """The agent's call ended or was transferred away."""
+
+    agent: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateSet:
+    """The agent (or the API) asks for READY, PAUSED (with a reason), FRONT_DESK or OFFLINE."""
+
+    agent: str
+    state: AgentState
+    at: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPhoneBusy:
+    """The agent's phone is (no longer) busy with a call we did not route."""
+
+    agent: str
+    busy: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    at: float
+
+
+Event = (
+    CallQueued
+    | CallLeft
+    | OfferAnswered
+    | OfferFailed
+    | AgentFinished
+    | AgentStateSet
+    | AgentPhoneBusy
+    | Tick
+)

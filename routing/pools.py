@@ -1,0 +1,160 @@
+"""Indexes of ready agents and waiting calls, so a routing decision touches few entries.
+
+Theory of operation:
+
+* ``ReadyAgents`` holds, for every service, every relaxation level and every language, the
+  agents that are READY and not phone-busy, whose *first* qualifying level for the service is
+  that level, sorted by ``(-lowest proficiency, -total proficiency, idle_since, agent)``. A
+  call at level L reads the heads of buckets 0..L (for its language, then for all languages):
+  a handful of reads however many agents there are. An agent entering or leaving READY costs
+  one insertion/removal per (service she can ever serve, language she speaks).
+* ``WaitingCalls`` holds, for every service and level, the queued calls sorted by
+  ``(-call priority, arrival, call_id)``. A freed agent of level q for a service reads the
+  heads of levels q..max, walking services by decreasing priority and stopping at the first
+  priority tier that has a candidate.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
+
+from routing.ordered import SortedKeys
+
+AgentKey = tuple[int, int, float, str]  # (-lowest, -total, idle_since, agent)
+CallKey = tuple[int, float, str]  # (-priority, since, call_id)
+
+
+class ReadyAgents:
+    """Ready agents per (service, level, language), with lazy removal.
+
+    Leaving READY is O(1): the agent is dropped from ``_live`` and her entries become stale;
+    a stale entry is deleted when a lookup meets it, and all of them when they outnumber
+    live entries two to one (amortised O(1) per removal). An entry is live iff its agent is
+    in ``_live`` with the entry's ``idle_since``.
+    """
+
+    __slots__ = ("_buckets", "_slots", "_live", "_live_entries", "_stale")
+
+    def __init__(
+        self,
+        levels: Mapping[str, int],
+        entries: Mapping[str, list[tuple[str, int, int, int]]],
+        languages: Mapping[str, Iterable[str]],
+    ) -> None:
+        """``levels``: number of levels per service; ``entries``: per agent, the
+        (service, first level, -lowest, -total) of every service she can ever serve;
+        ``languages``: per agent, the languages she speaks."""
+        self._buckets: dict[str, list[dict[str, list[AgentKey]]]] = {
+            service: [{} for _ in range(n)] for service, n in levels.items()
+        }
+        # Per agent, every sorted list she belongs to, with her fixed key prefix there.
+        self._slots: dict[str, list[tuple[list[AgentKey], int, int]]] = {}
+        for agent, rows in entries.items():
+            slots = self._slots[agent] = []
+            for service, level, neg_low, neg_total in rows:
+                by_language = self._buckets[service][level]
+                for language in sorted(languages[agent]):
+                    bucket = by_language.setdefault(language, [])
+                    slots.append((bucket, neg_low, neg_total))
+        self._live: dict[str, float] = {}  # ready agent -> idle_since
+        self._live_entries = 0
+        self._stale = 0
+
+    def add(self, agent: str, idle_since: float) -> None:
+        self._live[agent] = idle_since
+        slots = self._slots[agent]
+        self._live_entries += len(slots)
+        for bucket, neg_low, neg_total in slots:
+            key = (neg_low, neg_total, idle_since, agent)
+            i = bisect_left(bucket, key)
+            if i < len(bucket) and bucket[i] == key:
+                self._stale -= 1  # a stale entry comes back to life
+            else:
+                bucket.insert(i, key)
+
+    def remove(self, agent: str) -> None:
+        del self._live[agent]
+        count = len(self._slots[agent])
+        self._live_entries -= count
+        self._stale += count
+        if self._stale > 2 * self._live_entries + 1024:
+            self._compact()
+
+    def _compact(self) -> None:
+        live = self._live
+        for levels in self._buckets.values():
+            for by_language in levels:
+                for bucket in by_language.values():
+                    bucket[:] = [k for k in bucket if live.get(k[3]) == k[2]]
+        self._stale = 0
+
+    def best(self, service: str, level: int, language: str | None, avoid: str | None) -> str | None:
+        """The best ready agent other than ``avoid`` for a call of ``service`` at ``level``.
+
+        Speakers of ``language`` first; if none of them qualifies, anyone.
+        """
+        levels = self._buckets[service][: level + 1]
+        if language is not None:
+            found = self._best_of([b[language] for b in levels if language in b], avoid)
+            if found is not None:
+                return found
+        return self._best_of([bucket for b in levels for bucket in b.values()], avoid)
+
+    def _best_of(self, buckets: list[list[AgentKey]], skip: str | None) -> str | None:
+        live = self._live
+        best: AgentKey | None = None
+        for bucket in buckets:
+            i = 0
+            while i < len(bucket):
+                key = bucket[i]
+                if live.get(key[3]) != key[2]:
+                    del bucket[i]
+                    self._stale -= 1
+                elif key[3] == skip:
+                    i += 1
+                else:
+                    if best is None or key < best:
+                        best = key
+                    break
+        return None if best is None else best[3]
+
+
+class WaitingCalls:
+    __slots__ = ("_buckets",)
+
+    def __init__(self, levels: Mapping[str, int]) -> None:
+        self._buckets: dict[str, list[SortedKeys[CallKey]]] = {
+            service: [SortedKeys() for _ in range(n)] for service, n in levels.items()
+        }
+
+    def add(self, service: str, level: int, key: CallKey) -> None:
+        self._buckets[service][level].add(key)
+
+    def remove(self, service: str, level: int, key: CallKey) -> None:
+        self._buckets[service][level].discard(key)
+
+    def best(self, service: str, from_level: int) -> CallKey | None:
+        """The first call of ``service`` among those at ``from_level`` or beyond."""
+        best: CallKey | None = None
+        for bucket in self._buckets[service][from_level:]:
+            head = bucket.first()
+            if head is not None and (best is None or head < best):
+                best = head
+        return best
+
+    def best_across(self, tiers: list[list[tuple[str, int]]]) -> tuple[str, CallKey] | None:
+        """The first call over services grouped in tiers of equal priority, best tier first."""
+        for tier in tiers:
+            found: tuple[CallKey, str] | None = None
+            for service, level in tier:
+                key = self.best(service, level)
+                if key is not None and (found is None or key < found[0]):
+                    found = (key, service)
+            if found is not None:
+                return found[1], found[0]
+        return None
+
+    def keys(self, service: str) -> Iterator[CallKey]:
+        for bucket in self._buckets[service]:
+            yield from bucket

@@ -1,0 +1,81 @@
+"""The engine's internal records of agents and calls.
+
+Theory of operation: frozen dataclasses replaced wholesale on every change, so a record read
+by a view can never change under the reader. ``generation`` tells apart two lives of the same
+call id (a call answered, then transferred back to a queue) so that stale deadlines of the
+first life are recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from routing.states import AgentState
+
+
+class CallStatus(enum.Enum):
+    ARRIVING = "arriving"  # only while its CallQueued is being handled
+    QUEUED = "queued"  # in its service's queue, open to every qualifying agent
+    RESERVED = "reserved"  # held for its case owner, who is in wrap-up
+    RINGING = "ringing"  # offered to one agent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    state: AgentState = AgentState.OFFLINE
+    reason: str | None = None
+    idle_since: float = 0.0
+    missed: int = 0
+    phone_busy: bool = False
+    call_id: str | None = None  # the offer (RINGING) or the call (ON_CALL)
+    service: str | None = None  # service of that offer/call, or of the wrap-up
+    wrap_until: float | None = None
+    pending: tuple[AgentState, str | None] | None = None  # asked for while ringing/on call
+
+    def ringing(self, call_id: str, service: str) -> AgentRecord:
+        """This agent, offered ``call_id`` (the hot path: cheaper than ``replace``)."""
+        return AgentRecord(
+            AgentState.RINGING,
+            self.reason,
+            self.idle_since,
+            self.missed,
+            self.phone_busy,
+            call_id,
+            service,
+            self.wrap_until,
+            self.pending,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    service: str
+    priority: int
+    since: float
+    language: str | None
+    case_owner: str | None
+    generation: int
+    status: CallStatus = CallStatus.ARRIVING
+    level: int = 0  # relaxation level, meaningful while QUEUED
+    agent: str | None = None  # the agent it rings (RINGING) or is held for (RESERVED)
+
+    def ringing(self, agent: str) -> CallRecord:
+        """This call, offered to ``agent`` (the hot path: cheaper than ``replace``)."""
+        return CallRecord(
+            self.call_id,
+            self.service,
+            self.priority,
+            self.since,
+            self.language,
+            self.case_owner,
+            self.generation,
+            CallStatus.RINGING,
+            self.level,
+            agent,
+        )
+
+    @property
+    def key(self) -> tuple[int, float, str]:
+        return (-self.priority, self.since, self.call_id)

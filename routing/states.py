@@ -1,0 +1,49 @@
+"""Agent states and the one table of allowed moves between them.
+
+Theory of operation: like h11's state machine, every legal move is listed in ``TRANSITIONS``
+and nowhere else. The engine decides *which* move an event causes; ``check_move`` only
+refuses moves absent from the table, which would be an engine bug. Moves requested from the
+agent's page while the agent is ringing or on a call are not moves yet: the engine keeps them
+pending and applies them when the offer or the call ends.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from routing.errors import IllegalTransition
+
+
+class AgentState(enum.Enum):
+    OFFLINE = "offline"
+    READY = "ready"
+    PAUSED = "paused"
+    FRONT_DESK = "front_desk"  # « au guichet »: serving visitors at the desk
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+S = AgentState
+
+#: Every allowed move. Same-state updates (a new pause reason) are not moves.
+TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
+    S.OFFLINE: frozenset({S.READY, S.PAUSED, S.FRONT_DESK}),
+    S.READY: frozenset({S.RINGING, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
+    S.PAUSED: frozenset({S.READY, S.FRONT_DESK, S.OFFLINE}),
+    S.FRONT_DESK: frozenset({S.READY, S.PAUSED, S.OFFLINE}),
+    # Offer resolved: answered, failed/cancelled (back to READY, or the pending request, or
+    # PAUSED after too many misses).
+    S.RINGING: frozenset({S.ON_CALL, S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
+    # Call ended: wrap-up, or straight to READY (no wrap-up) or to the pending request.
+    S.ON_CALL: frozenset({S.WRAP_UP, S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
+    S.WRAP_UP: frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
+}
+
+#: States an agent (or the API acting for her) may ask for.
+REQUESTABLE: frozenset[AgentState] = frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE})
+
+
+def check_move(agent: str, source: AgentState, target: AgentState) -> None:
+    if target not in TRANSITIONS[source]:
+        raise IllegalTransition(agent, source.name, target.name)
