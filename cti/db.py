@@ -30,6 +30,8 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """Base of every table; its metadata names constraints the same way on every database."""
+
     metadata = MetaData(naming_convention=NAMING)
 
 
@@ -46,16 +48,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MB: a million citizens' indexes stay in memory
+    # A writer waits for another one (the importer, the web app) instead of failing at once.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
 class Database:
+    """The engine of ``url`` and its sessions (``expire_on_commit=False``: views outlive them)."""
+
     def __init__(self, url: str) -> None:
         self.url = engine_url(url)
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
+        if self.url.startswith("sqlite"):
+            # No pre-ping: a file does not drop the connection, and the lookup is the hot path.
+            self.engine: Engine = create_engine(self.url)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
 
     def session(self) -> Session:
         return self._sessions()
@@ -71,6 +86,7 @@ class Database:
         command.upgrade(self._alembic(), "head")
 
     def downgrade_base(self) -> None:
+        """Drop every table of ours (tests)."""
         command.downgrade(self._alembic(), "base")
 
     def close(self) -> None:

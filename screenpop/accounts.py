@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cti.db import Database
+from screenpop.errors import UserExists
 from screenpop.models import User
 
 _HASHER = PasswordHasher()
@@ -51,17 +53,20 @@ def create_user(
     display_name: str,
     agent_extension: str | None = None,
 ) -> UserView:
-    with db.session() as session, session.begin():
-        user = User(
-            username=username,
-            display_name=display_name,
-            password_hash=_HASHER.hash(password),
-            role=Role(role).value,
-            agent_extension=agent_extension,
-        )
-        session.add(user)
-        session.flush()
-        return _view(user)
+    try:
+        with db.session() as session, session.begin():
+            user = User(
+                username=username,
+                display_name=display_name,
+                password_hash=_HASHER.hash(password),
+                role=Role(role).value,
+                agent_extension=agent_extension,
+            )
+            session.add(user)
+            session.flush()
+            return _view(user)
+    except IntegrityError as exc:
+        raise UserExists(username, agent_extension) from exc
 
 
 def find_user(db: Database, username: str) -> UserView | None:

@@ -79,44 +79,42 @@ def missing_columns(header: list[str]) -> list[str]:
 def parse_row(line: int, raw: Mapping[str, str | None]) -> CitizenRow:
     """Raises ``CsvRowError`` naming the first column that is wrong."""
 
-    def text(column: str) -> str:
-        return (raw.get(column) or "").strip()
-
+    values = {column: (raw.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
-        if not text(column):
+        if not values[column]:
             raise CsvRowError(line, column, "valeur obligatoire manquante")
-    civility_text = text("civility").lower()
+    civility_text = values["civility"].lower()
     if civility_text not in _CIVILITIES:
         raise CsvRowError(
-            line, "civility", f"civilité « {text('civility')} » inconnue (Mme, M., vide)"
+            line, "civility", f"civilité « {values['civility']} » inconnue (Mme, M., vide)"
         )
     phones: list[str] = []
     for column in ("phone", "phone2"):
-        if not text(column):
+        if not values[column]:
             continue
-        number = normalise(text(column))
+        number = normalise(values[column])
         if number.e164 is None:
             raise CsvRowError(line, column, number.reason or "numéro illisible")
         if number.e164 not in phones:
             phones.append(number.e164)
-    email = text("email") or None
+    email = values["email"] or None
     if email is not None and not _EMAIL.match(email):
         raise CsvRowError(line, "email", f"adresse électronique « {email} » invalide")
-    language = text("language").lower() or "fr"
+    language = values["language"].lower() or "fr"
     if not _LANGUAGE.match(language):
         raise CsvRowError(line, "language", f"langue « {language} » : deux lettres attendues (fr)")
-    last, first = text("last_name"), text("first_name") or None
+    last, first = values["last_name"], values["first_name"] or None
     return CitizenRow(
         line=line,
-        external_ref=text("external_ref"),
+        external_ref=values["external_ref"],
         civility=_CIVILITIES[civility_text],
         last_name=last,
         first_name=first,
         search_name=search_key(last, first),
         phones=tuple(phones),
-        address=text("address") or None,
-        postal_code=text("postal_code") or None,
-        city=text("city") or None,
+        address=values["address"] or None,
+        postal_code=values["postal_code"] or None,
+        city=values["city"] or None,
         email=email,
         language=language,
     )

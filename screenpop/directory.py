@@ -2,20 +2,26 @@
 
 ``Directory`` hides SQLAlchemy: each method opens a session, does its work in one transaction
 and returns frozen views (no lazy loading behind the caller's back). The hot path is
-``citizens_by_number``: one indexed query on ``phone_numbers.e164`` joined to the citizens,
-with their numbers loaded in a second query, whatever the size of the household.
+``citizens_by_number``: one query on the ``phone_numbers.e164`` index joined to the citizens
+and to all their numbers, whatever the size of the household, read without the ORM.
+Writes to a call's record create it if needed with INSERT .. ON CONFLICT DO NOTHING, so that
+two threads reporting the same call never make two.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from cti.db import Database
 from screenpop.errors import CitizenNotFound
@@ -91,8 +97,15 @@ _INTERACTION_FIELDS = frozenset(
 
 def search_key(*names: str | None) -> str:
     """Lower case without accents: "Éloïse Lefèvre" and "eloise lefevre" compare equal."""
-    text = " ".join(n for n in names if n)
-    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join(_fold(n) for n in names if n).strip()
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold(name: str) -> str:
+    # A town has far fewer distinct names than citizens: an import folds each one once.
+    if name.isascii():
+        return name.lower().strip()
+    decomposed = unicodedata.normalize("NFKD", name)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
 
 
@@ -148,25 +161,69 @@ def _interaction_view(row: Interaction) -> InteractionView:
     )
 
 
+_OWN = aliased(PhoneNumber)
+_BY_NUMBER = (
+    select(
+        Citizen.id,
+        Citizen.civility,
+        Citizen.last_name,
+        Citizen.first_name,
+        Citizen.address,
+        Citizen.postal_code,
+        Citizen.city,
+        Citizen.email,
+        Citizen.language,
+        _OWN.e164,
+    )
+    .select_from(PhoneNumber)
+    .join(Citizen, Citizen.id == PhoneNumber.citizen_id)
+    .join(_OWN, _OWN.citizen_id == Citizen.id)
+    .where(PhoneNumber.e164 == bindparam("e164"))
+    .order_by(Citizen.last_name, Citizen.first_name, Citizen.id, _OWN.id)
+)
+
+
 class Directory:
     def __init__(self, db: Database) -> None:
         self.db = db
+        compiled = _BY_NUMBER.compile(dialect=db.engine.dialect)
+        self._by_number_sql = str(compiled)
+        self._positional = compiled.positional
 
     # -- citizens -------------------------------------------------------------------------
 
     def citizens_by_number(self, e164: str) -> list[CitizenView]:
-        with self.db.session() as session:
-            rows = session.scalars(
-                select(Citizen)
-                .join(PhoneNumber, PhoneNumber.citizen_id == Citizen.id)
-                .where(PhoneNumber.e164 == e164)
-                .options(selectinload(Citizen.phones))
-                .order_by(Citizen.last_name, Citizen.first_name, Citizen.id)
-            ).unique()
-            return [citizen_view(c) for c in rows]
+        """Everyone with this number (a household shares a landline), with all their numbers.
+
+        One query on the ``phone_numbers.e164`` index, sent on the driver's own connection
+        (taken from the pool, reset when given back: a lone SELECT is its own transaction),
+        rows turned into views without the ORM: this runs for every incoming call.
+        """
+        params: Any = (e164,) if self._positional else {"e164": e164}
+        driver_error = self.db.engine.dialect.loaded_dbapi.Error
+        connection = self.db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self._by_number_sql, params)
+            rows = cursor.fetchall()
+            cursor.close()
+        except driver_error as exc:  # the same exceptions as through SQLAlchemy
+            raise DBAPIError.instance(self._by_number_sql, params, exc, driver_error) from exc
+        finally:
+            connection.close()
+        # Rows come sorted by citizen: one per (citizen, own number).
+        views: list[CitizenView] = []
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end][0] != rows[start][0]:
+                first = rows[start]
+                numbers = tuple(row[9] for row in rows[start:end])
+                views.append(CitizenView(*first[:9], phones=numbers))  # type: ignore[misc]
+                start = end
+        return views
 
     def citizen(self, citizen_id: int) -> CitizenView | None:
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             row = session.get(Citizen, citizen_id, options=[selectinload(Citizen.phones)])
             return citizen_view(row) if row is not None else None
 
@@ -178,7 +235,7 @@ class Directory:
         key = search_key(query)
         if not key:
             return []
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             rows = session.scalars(
                 select(Citizen)
                 .where(Citizen.search_name.like(f"{_escape(key)}%", escape="\\"))
@@ -213,7 +270,7 @@ class Directory:
     # -- cases ----------------------------------------------------------------------------
 
     def open_cases(self, citizen_id: int) -> list[CaseView]:
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             rows = session.scalars(
                 select(Case)
                 .where(Case.citizen_id == citizen_id, Case.status != "clos")
@@ -223,14 +280,14 @@ class Directory:
 
     def case_status(self, reference: str) -> CaseView | None:
         """For the voice menu's "où en est mon dossier": the case by its reference."""
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             row = session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
             return _case_view(row) if row is not None else None
 
     # -- calls ----------------------------------------------------------------------------
 
     def recent_interactions(self, citizen_id: int, limit: int = 5) -> list[InteractionView]:
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             rows = session.scalars(
                 select(Interaction)
                 .where(Interaction.citizen_id == citizen_id)
@@ -241,7 +298,7 @@ class Directory:
             return [_interaction_view(r) for r in rows]
 
     def interaction(self, call_id: str) -> InteractionView | None:
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             row = session.scalar(
                 select(Interaction)
                 .where(Interaction.call_id == call_id)
@@ -266,10 +323,23 @@ class Directory:
                 row.agents = [*(row.agents or []), add_agent]
 
     def _interaction_row(self, session: Session, call_id: str) -> Interaction:
-        row = session.scalar(select(Interaction).where(Interaction.call_id == call_id))
-        if row is None:
-            row = Interaction(call_id=call_id, ivr_path=[], agents=[])
-            session.add(row)
+        """The row of ``call_id``, created if needed, locked for this transaction.
+
+        INSERT .. ON CONFLICT DO NOTHING first: two threads reporting the same call cannot
+        both create it, and on SQLite the write lock is taken before the row is read.
+        """
+        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Interaction)
+            .values(call_id=call_id, ivr_path=[], agents=[], caller_withheld=False)
+            .on_conflict_do_nothing(index_elements=["call_id"])
+        )
+        row = session.scalars(
+            select(Interaction)
+            .where(Interaction.call_id == call_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
         return row
 
     def add_note(self, call_id: str, agent: str, text: str, at: datetime | None = None) -> NoteView:
@@ -306,7 +376,7 @@ class Directory:
             )
 
     def audit_count(self, action: str | None = None) -> int:
-        with self.db.session() as session:
+        with self.db.session() as session, session.begin():
             query = select(func.count(AuditEntry.id))
             if action is not None:
                 query = query.where(AuditEntry.action == action)

@@ -3,6 +3,8 @@
 ScreenPopError
 ├── CitizenNotFound        an id or reference that is not in the directory
 ├── CsvRowError            one refused row of an import (line, column, reason)
+├── CsvFileError           a whole import file refused (missing, wrong columns)
+├── UserExists             an account name already taken
 └── pop.NotYourCall        an agent acting on a call never offered to them
 """
 
@@ -25,3 +27,17 @@ class CsvRowError(ScreenPopError):
         self.line = line
         self.column = column
         self.reason = reason
+
+
+class CsvFileError(ScreenPopError):
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path} : {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UserExists(ScreenPopError):
+    def __init__(self, username: str, extension: str | None = None) -> None:
+        taken = f" ou le poste {extension} est déjà attribué" if extension else " existe déjà"
+        super().__init__(f"le compte « {username} »{taken}")
+        self.username = username

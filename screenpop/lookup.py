@@ -1,7 +1,8 @@
 """``python -m screenpop.lookup "06 12 34 56 78"``: why a card pops (or not) for a number.
 
 Prints the number as the directory stores it (E.164), or why it cannot be read, then every
-citizen it belongs to with their open cases. Exit status: 0 found, 1 nobody, 2 unreadable.
+citizen it belongs to with their open cases. Exit status: 0 found, 1 nobody, 2 unreadable
+number, 3 database unreachable or without the directory's tables.
 Reads ``CTI_DATABASE_URL`` like the product (``--database`` overrides it).
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from sqlalchemy.exc import DBAPIError
 
 from cti.db import Database
 from cti.settings import Settings
@@ -32,7 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     db = Database(args.database or Settings().database_url)
     try:
         directory = Directory(db)
-        citizens = directory.citizens_by_number(number.e164)
+        try:
+            citizens = directory.citizens_by_number(number.e164)
+        except DBAPIError as exc:
+            print(
+                f"Annuaire illisible ({db.engine.url.render_as_string()}) : {exc.orig}. "
+                "La base est-elle créée (python -m screenpop.import_citizens la crée) ?",
+                file=sys.stderr,
+            )
+            return 3
         if not citizens:
             print(
                 "Aucun administré n'a ce numéro : la fiche dira « Bonjour » et proposera de créer."

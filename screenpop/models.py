@@ -34,6 +34,14 @@ def utcnow() -> datetime:
 
 class Citizen(Base):
     __tablename__ = "citizens"
+    # PostgreSQL only uses a b-tree for LIKE 'prefix%' with the pattern operator class.
+    __table_args__ = (
+        Index(
+            "ix_citizens_search_name",
+            "search_name",
+            postgresql_ops={"search_name": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -41,7 +49,7 @@ class Citizen(Base):
     last_name: Mapped[str] = mapped_column(String(120))
     first_name: Mapped[str | None] = mapped_column(String(120))
     # Lower-case, accents removed: what a search by name compares with.
-    search_name: Mapped[str] = mapped_column(String(250), index=True)
+    search_name: Mapped[str] = mapped_column(String(250))
     address: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(120))

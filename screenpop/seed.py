@@ -148,7 +148,7 @@ def is_seeded(db: Database) -> bool:
 
 
 def seed_demo(db: Database, citizens: int = 50_000, seed: int = 1) -> bool:
-    """Fill an empty directory; returns False (and does nothing) if it was already seeded."""
+    """Fill the directory once; returns False (and does nothing) if it was already seeded."""
     if is_seeded(db):
         return False
     rng = random.Random(seed)

@@ -52,7 +52,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("external_ref", name=op.f("uq_citizens_external_ref")),
     )
     with op.batch_alter_table("citizens", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizens_search_name"), ["search_name"], unique=False)
+        batch_op.create_index(
+            "ix_citizens_search_name",
+            ["search_name"],
+            unique=False,
+            postgresql_ops={"search_name": "varchar_pattern_ops"},
+        )
 
     op.create_table(
         "settings",
@@ -218,7 +223,7 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("settings")
     with op.batch_alter_table("citizens", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizens_search_name"))
+        batch_op.drop_index("ix_citizens_search_name")
 
     op.drop_table("citizens")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
