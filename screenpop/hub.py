@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cti.bus import Bus, Subscription
-from screenpop.messages import PROTOCOL_VERSION, CardEnded
+from screenpop.messages import PROTOCOL_VERSION
 
 
 class AgentHub:
@@ -54,7 +54,7 @@ class AgentHub:
 
     def current_call(self, agent: str) -> str | None:
         message = self._current.get(agent)
-        if message is None or message["type"] == CardEnded.model_fields["type"].default:
+        if message is None or message["type"] == "card.ended":
             return None
         call_id: str = message["card"]["call_id"]
         return call_id

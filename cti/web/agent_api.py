@@ -203,7 +203,9 @@ async def dispositions(user: AgentUser) -> list[str]:
 
 
 @router.post("/api/agent/state", tags=["agent"])
-async def set_state(form: StateForm, user: AgentUser, desk: Desk, request: Request) -> Me:
+async def set_state(
+    form: StateForm, user: AgentUser, session: CurrentSession, desk: Desk, request: Request
+) -> Me:
     agent = agent_of(user)
     reason = form.reason if form.state == "paused" else None
     try:
@@ -213,9 +215,6 @@ async def set_state(form: StateForm, user: AgentUser, desk: Desk, request: Reque
     state, reason = desk.agent_state(agent)
     hub: AgentHub = request.app.state.hub
     hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
-    sessions: Sessions = request.app.state.sessions
-    session = sessions.get(request.cookies.get(COOKIE))
-    assert session is not None
     return _me(user, session.csrf, desk)
 
 
