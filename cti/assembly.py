@@ -15,18 +15,24 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from cti import routing_store
 from cti.ami.connection import AmiConnection
 from cti.db import Database
+from cti.dispatch import Dispatcher
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.traffic import demo_agents, drive, schedule
-from cti.router import LongestIdlePolicy, RouterShell
+from cti.router import RouterShell
+from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
+from routing.engine import RoutingEngine
+from routing.errors import ConfigError
 from screenpop import accounts
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
+from screenpop.messages import AgentStateChanged
 from screenpop.pop import ScreenPop
 from screenpop.seed import seed_demo
 
@@ -46,17 +52,6 @@ DEMO_USERS = (
     ("telecom", "Thierry Télécom", None, accounts.Role.TELECOM),
     ("admin", "Administrateur", None, accounts.Role.ADMIN),
 )
-SERVICE_LABELS = {
-    "accueil": "Accueil",
-    "etat-civil": "État civil",
-    "urbanisme": "Urbanisme",
-    "ecoles": "Écoles et périscolaire",
-    "periscolaire": "Écoles et périscolaire",
-    "ccas": "CCAS",
-    "techniques": "Services techniques",
-    "elections": "Élections",
-    "cimetiere": "Cimetière",
-}
 
 
 @dataclass
@@ -97,9 +92,15 @@ async def running(
         db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
         stack.callback(db.close)
         host, port, secret = settings.ami_host, settings.ami_port, settings.ami_secret
+        stored = await asyncio.to_thread(routing_store.ensure, db, settings.routing_config)
+        config = stored.config
+        if settings.default_service not in config.services:
+            raise ConfigError(
+                f"CTI_DEFAULT_SERVICE={settings.default_service!r} n'est pas un service de la "
+                f"configuration du routage ({', '.join(config.services)})"
+            )
+        agents = list(config.agents)
         pbx = None
-        agents = settings.agent_extensions
-        ready: set[str] | None = None
         if simulated:
             pbx = SimulatedPbx(
                 secret=SIM_SECRET,
@@ -110,27 +111,47 @@ async def running(
             await pbx.start()
             stack.push_async_callback(pbx.close)
             host, port, secret = "127.0.0.1", pbx.port, SIM_SECRET
-            # The first agent is the newcomer's: logged out until they say "Prêt".
-            ready = set(agents[1:])
             if traffic:
-                calls = schedule(settings.sim_rate, 7 * 24 * 3600, seed=settings.sim_seed)
+                calls = schedule(
+                    settings.sim_rate,
+                    7 * 24 * 3600,
+                    services=list(config.services),
+                    seed=settings.sim_seed,
+                )
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService()
         directory = Directory(db)
         hub = AgentHub()
         stack.callback(hub.close)
-        pop = ScreenPop(directory, hub, service_labels=SERVICE_LABELS)
+        labels = {name: spec.label for name, spec in config.services.items()}
+
+        def wrap_up(name: str | None) -> float:
+            spec = dispatcher.engine.config.services.get(name or "")
+            return spec.wrap_up_s if spec is not None else 0.0
+
+        pop = ScreenPop(directory, hub, service_labels=labels, wrap_up=wrap_up)
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
         stack.callback(pop_task.cancel)
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
         conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
-        router = RouterShell(service, conn.send, LongestIdlePolicy(agents, ready), time.time)
+
+        def tell_agent(agent: str, state: str, reason: str | None) -> None:
+            hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
+
+        dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
+        router = RouterShell(service, conn.send, dispatcher, time.time, on_agent_state=tell_agent)
+        if simulated:
+            # The demo's colleagues are at their desks; the first agent is the newcomer's,
+            # logged out until they say "Prêt".
+            for agent in agents[1:]:
+                router.set_agent_state(agent, "ready", None)
         stack.push_async_callback(router.close)
         conn.start()
         stack.push_async_callback(conn.close)
-        app = create_app(service, DeskParts(db, directory, pop, hub, router))
+        admin = RoutingAdmin(db, router, labels, settings.default_service)
+        app = create_app(service, DeskParts(db, directory, pop, hub, router, admin))
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )

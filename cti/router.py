@@ -1,183 +1,239 @@
-"""The router's shell: domain events in, offers carried out on Asterisk.
+"""The router's shell: domain events in, the routing engine's decisions carried out on Asterisk.
 
-An offer is the contract of asterisk-conf/extensions.conf: ``Setvar AGENT`` on the waiting
-caller's dialplan leg, then ``Redirect`` it from ``cti-wait`` into ``cti-connect``, which dials
-the agent. No answer or busy comes back as ``CtiNoAnswer`` then ``CtiWaiting``, i.e. as domain
-events, so the shell holds no timers of its own.
+The choice is the skill-based engine's (``routing.engine``), fed by ``cti.dispatch``; this
+module only does what it decides, following asterisk-conf/extensions.conf:
 
-Choosing the agent is the policy's job. ``LongestIdlePolicy`` (the oldest waiting call goes to
-the ready agent free for the longest time) keeps calls flowing until the skill-based engine of
-``routing/`` takes its place. The shell is also the agents' desk (``cti.desk.AgentDesk``):
-their states, the end of wrap-up and transfers from the page.
+* ``Offer``: ``Setvar AGENT`` on the waiting caller's dialplan leg, then ``Redirect`` it from
+  ``cti-wait`` into ``cti-connect``, which dials the agent. No answer or busy comes back as
+  ``CtiNoAnswer`` then ``CtiWaiting``, i.e. as domain events.
+* ``Overflow`` to voicemail or a callback request: ``Setvar CTI_OVERFLOW`` and
+  ``CTI_OVERFLOW_TARGET``, then ``Redirect`` into ``cti-overflow``. To another service: the
+  call stays in ``cti-wait`` and ``CTI_IVR_CHOICE`` follows, so a restart finds it there.
+* Agents' state changes go to their pages; pauses for missed offers and alerts to the log and
+  to the supervisors' feed.
+
+The one timer is the engine's next deadline (end of wrap-up, max wait, relaxation step).
+The shell is also the agents' desk (``cti.desk.AgentDesk``): their states, the end of wrap-up
+and transfers from the page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from cti.ami.errors import AmiError
 from cti.desk import DeskError
+from cti.dispatch import Dispatcher
 from cti.service import CallService
 from cti.tracker import events as ev
+from routing.decisions import (
+    AgentStateChanged,
+    Decision,
+    Offer,
+    Overflow,
+    PauseAgent,
+    SupervisorAlert,
+)
+from routing.engine import RoutingEngine
+from routing.errors import RoutingError, UnknownAgent
+from routing.model import OverflowKind
+from routing.states import AgentState
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[Mapping[str, Any]], Awaitable[Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
-    call_id: str
-    agent: str
-
-
-AGENT_STATES = frozenset({"ready", "paused", "front_desk", "offline"})
-
-
-class Policy(Protocol):
-    def on_event(self, event: ev.DomainEvent, now: float) -> list[Offer]: ...
-
-    def state(self, agent: str) -> tuple[str, str | None]: ...
-
-    def set_state(self, agent: str, state: str, reason: str | None, now: float) -> list[Offer]: ...
-
-
-@dataclass
-class LongestIdlePolicy:
-    """Oldest waiting call to the agent idle the longest; no skills yet."""
-
-    agents: list[str]
-    ready: set[str] | None = None  # who is ready at start (default: everyone)
-    idle_since: dict[str, float] = field(default_factory=dict)
-    busy: set[str] = field(default_factory=set)
-    waiting: dict[str, float] = field(default_factory=dict)  # call id -> waiting since
-    states: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for agent in self.agents:
-            self.idle_since.setdefault(agent, 0.0)
-            ready = self.ready is None or agent in self.ready
-            self.states.setdefault(agent, ("ready", None) if ready else ("offline", None))
-
-    def state(self, agent: str) -> tuple[str, str | None]:
-        if agent not in self.states:
-            raise DeskError(f"le poste {agent} n'est pas déclaré au routeur (CTI_AGENTS)")
-        state = self.states[agent]
-        if agent in self.busy:
-            return ("on_call", None)
-        return state
-
-    def set_state(self, agent: str, state: str, reason: str | None, now: float) -> list[Offer]:
-        self.state(agent)
-        if state not in AGENT_STATES:
-            raise DeskError(f"état inconnu : {state}")
-        self.states[agent] = (state, reason)
-        return self._match()
-
-    def on_event(self, event: ev.DomainEvent, now: float) -> list[Offer]:
-        if isinstance(event, ev.CallWaiting):
-            self.waiting.setdefault(event.call_id, event.at)
-        elif isinstance(event, ev.CallOffered | ev.CallAnswered) and event.agent:
-            self.waiting.pop(event.call_id, None)
-            self._take(event.agent)
-        elif isinstance(event, ev.CallNoAnswer) and event.agent:
-            self._free(event.agent, now)
-        elif isinstance(event, ev.CallSafetyNet):
-            self.waiting.pop(event.call_id, None)  # Asterisk's own queue has it now
-        elif isinstance(event, ev.CallTransferred) and event.agent:
-            self._free(event.agent, now)
-        elif isinstance(event, ev.CallAbandoned | ev.CallEnded):
-            self.waiting.pop(event.call_id, None)
-            agent = getattr(event, "agent", None)
-            if agent:
-                self._free(agent, now)
-        return self._match()
-
-    def _take(self, agent: str) -> None:
-        self.busy.add(agent)
-
-    def _free(self, agent: str, now: float) -> None:
-        if agent in self.busy:
-            self.busy.discard(agent)
-            self.idle_since[agent] = now
-
-    def _match(self) -> list[Offer]:
-        offers = []
-        free = sorted(
-            (t, a)
-            for a, t in self.idle_since.items()
-            if a not in self.busy and self.states[a][0] == "ready"
-        )
-        calls = sorted(self.waiting.items(), key=lambda item: (item[1], item[0]))
-        for (call_id, _), (_, agent) in zip(calls, free, strict=False):
-            offers.append(Offer(call_id, agent))
-            del self.waiting[call_id]
-            self.busy.add(agent)
-        return offers
+StateListener = Callable[[str, str, str | None], None]  # agent, state, reason
 
 
 class RouterShell:
     def __init__(
-        self, service: CallService, send: Send, policy: Policy, clock: Callable[[], float]
+        self,
+        service: CallService,
+        send: Send,
+        dispatcher: Dispatcher,
+        clock: Callable[[], float],
+        *,
+        on_agent_state: StateListener | None = None,
     ) -> None:
         self.service = service
         self.send = send
-        self.policy = policy
+        self.dispatcher = dispatcher
         self.clock = clock
+        self.on_agent_state = on_agent_state
         self.offers_sent = 0
         self.offers_failed = 0
+        self.overflows = 0
+        self.alerts: collections.deque[SupervisorAlert] = collections.deque(maxlen=100)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         service.add_listener(self.on_event)
 
+    @property
+    def engine(self) -> RoutingEngine:
+        return self.dispatcher.engine
+
     def on_event(self, event: ev.DomainEvent) -> None:
-        for offer in self.policy.on_event(event, self.clock()):
-            self._spawn(self._offer(offer))
+        call = self.service.tracker.call(event.call_id)
+        since = call.waiting_since if call is not None else None
+        self._carry_out(self.dispatcher.on_event(event, self.clock(), since))
+
+    def reload(self, engine: RoutingEngine) -> None:
+        """A new routing configuration takes effect now, calls and agents carried over."""
+        self._carry_out(self.dispatcher.reload(engine, self.clock()))
+
+    # -- carrying out decisions -----------------------------------------------------------
+
+    def _carry_out(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            if isinstance(decision, Offer):
+                self._spawn(self._offer(decision))
+            elif isinstance(decision, Overflow):
+                self.overflows += 1
+                log.info(
+                    "call %s overflows from %s (%s) to %s %s",
+                    decision.call_id,
+                    decision.service,
+                    decision.reason.value,
+                    decision.target_kind.value,
+                    decision.target or "",
+                )
+                self._spawn(self._overflow(decision))
+            elif isinstance(decision, AgentStateChanged):
+                if self.on_agent_state is not None:
+                    self.on_agent_state(decision.agent, decision.state.value, decision.reason)
+            elif isinstance(decision, PauseAgent):
+                log.warning("agent %s paused: %s", decision.agent, decision.reason)
+            elif isinstance(decision, SupervisorAlert):
+                self.alerts.append(decision)
+                log.warning("supervisor alert: %s", decision.message)
+                self.service.bus.publish(
+                    {
+                        "kind": "alert",
+                        "alert": decision.kind.value,
+                        "agent": decision.agent,
+                        "service": decision.service,
+                        "message": decision.message,
+                    }
+                )
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.dispatcher.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, deadline - self.clock())
+            self._timer = loop.call_at(loop.time() + delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = self._timer_at = None
+        self._carry_out(self.dispatcher.tick(self.clock()))
 
     def _spawn(self, action: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(action)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _offer(self, offer: Offer) -> None:
-        call = self.service.tracker.call(offer.call_id)
-        channel = call.dialplan_channel if call is not None else None
-        if channel is None:
-            log.warning("call %s has no dialplan leg to redirect: offer dropped", offer.call_id)
-            return
-        try:
+    def _channel(self, call_id: str) -> str | None:
+        call = self.service.tracker.call(call_id)
+        return call.dialplan_channel if call is not None else None
+
+    async def _setvars_and_redirect(
+        self, channel: str, variables: Mapping[str, str], context: str
+    ) -> None:
+        for name, value in variables.items():
             await self.send(
-                {"Action": "Setvar", "Channel": channel, "Variable": "AGENT", "Value": offer.agent}
+                {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
             )
-            await self.send(
-                {
-                    "Action": "Redirect",
-                    "Channel": channel,
-                    "Context": "cti-connect",
-                    "Exten": "s",
-                    "Priority": "1",
-                }
+        await self.send(
+            {
+                "Action": "Redirect",
+                "Channel": channel,
+                "Context": context,
+                "Exten": "s",
+                "Priority": "1",
+            }
+        )
+
+    async def _offer(self, offer: Offer) -> None:
+        contract = self.service.tracker.contract
+        channel = self._channel(offer.call_id)
+        try:
+            if channel is None:
+                raise AmiError(f"l'appel {offer.call_id} n'a plus de canal en attente")
+            await self._setvars_and_redirect(
+                channel, {contract.agent_variable: offer.agent}, contract.connect_context
             )
             self.offers_sent += 1
         except AmiError as exc:
-            # The caller hung up in between, or the link dropped: the tracker will tell.
+            # The caller hung up in between (the tracker will tell), or the link dropped.
             self.offers_failed += 1
             log.warning("offer of %s to agent %s failed: %s", offer.call_id, offer.agent, exc)
+            self._carry_out(
+                self.dispatcher.offer_not_placed(offer.call_id, offer.agent, self.clock())
+            )
+
+    async def _overflow(self, overflow: Overflow) -> None:
+        contract = self.service.tracker.contract
+        channel = self._channel(overflow.call_id)
+        if channel is None:
+            return
+        try:
+            if overflow.target_kind is OverflowKind.SERVICE:
+                await self.send(
+                    {
+                        "Action": "Setvar",
+                        "Channel": channel,
+                        "Variable": contract.service_variable,
+                        "Value": overflow.target or "",
+                    }
+                )
+                return
+            variables = {
+                contract.overflow_kind_variable: overflow.target_kind.value,
+                contract.overflow_target_variable: overflow.target or "",
+            }
+            await self._setvars_and_redirect(channel, variables, contract.overflow_context)
+        except AmiError as exc:
+            # The dialplan's safety net still has the call: the citizen is not left alone.
+            log.warning("overflow of %s failed: %s", overflow.call_id, exc)
 
     # -- the agents' desk -----------------------------------------------------------------
 
     def agent_state(self, agent: str) -> tuple[str, str | None]:
-        return self.policy.state(agent)
+        try:
+            view = self.engine.agent(agent)
+        except UnknownAgent:
+            raise DeskError(
+                f"le poste {agent} n'est pas déclaré dans la configuration du routage"
+            ) from None
+        return view.state.value, view.reason
 
     def set_agent_state(self, agent: str, state: str, reason: str | None) -> None:
-        for offer in self.policy.set_state(agent, state, reason, self.clock()):
-            self._spawn(self._offer(offer))
+        self.agent_state(agent)
+        try:
+            wanted = AgentState(state)
+            decisions = self.dispatcher.set_state(agent, wanted, reason, self.clock())
+        except (ValueError, RoutingError) as exc:
+            raise DeskError(f"état refusé pour le poste {agent} : {state}") from exc
+        self._carry_out(decisions)
 
     def wrap_up_done(self, agent: str) -> None:
-        """No wrap-up time in this policy: the agent is free as soon as the call ends."""
+        """« Terminer »: the wrap-up ends now rather than at the service's wrap-up time."""
+        if self.agent_state(agent)[0] == AgentState.WRAP_UP.value:
+            self.set_agent_state(agent, AgentState.READY.value, None)
 
     async def transfer(self, call_id: str, from_agent: str, to_agent: str) -> None:
         call = self.service.tracker.call(call_id)
@@ -200,6 +256,8 @@ class RouterShell:
             raise DeskError(f"le transfert vers le poste {to_agent} a échoué : {exc}") from exc
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -5,6 +5,8 @@ With no ``CTI_AMI_HOST``, ``make demo`` runs an embedded simulated PBX instead o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,7 +30,13 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///cti.db"
-    agents: str = Field(default="201,202,203,204,205,206", description="agents' extensions")
+    routing_config: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "routing" / "demo.yaml",
+        description="YAML routing configuration loaded into an empty database",
+    )
+    default_service: str = Field(
+        default="accueil", description="service for calls whose menu choice is unknown"
+    )
     demo_citizens: int = Field(default=50_000, ge=10, description="citizens seeded by make demo")
     sim_rate: float = Field(default=6.0, ge=0, description="simulated calls per minute")
     sim_seed: int = 1
@@ -47,7 +55,3 @@ class Settings(BaseSettings):
             reconnect_max=self.ami_reconnect_max,
             auth_retry_delay=self.ami_auth_retry_delay,
         )
-
-    @property
-    def agent_extensions(self) -> list[str]:
-        return [a.strip() for a in self.agents.split(",") if a.strip()]

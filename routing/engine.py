@@ -259,13 +259,14 @@ class RoutingEngine:
 
     def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
         at = event.at
+        since = at if event.since is None else min(event.since, at)
         self._generation += 1
         owner = event.case_owner if event.case_owner in self._agents else None
         call = CallRecord(
             event.call_id,
             event.service,
             event.priority,
-            at,
+            since,
             event.language,
             owner,
             self._generation,
@@ -289,12 +290,14 @@ class RoutingEngine:
             self._deadlines.push(
                 at + spec.case_owner_first_s, DeadlineKind.RESERVATION_END, call.call_id, gen
             )
-            self._deadlines.push(at + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
+            self._deadlines.push(since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
         else:
-            level = level_at(spec, at, at)
+            level = level_at(spec, since, at)
             agent = self._ready.best(call.service, level, call.language, None)
             if agent is not None:
                 self._offer(call, agent, at, out)
+            elif since + spec.max_wait_s <= at:
+                self._overflow(call, OverflowReason.MAX_WAIT, at, out)
             else:
                 self._enqueue(call, at)
 

@@ -18,7 +18,9 @@ class CallQueued:
     """A call starts waiting for ``service`` (first time, or again after a transfer).
 
     ``case_owner`` is the extension of the agent in charge of the caller's open case; an
-    owner unknown to the configuration is ignored.
+    owner unknown to the configuration is ignored. ``since`` is when the caller started
+    waiting, if earlier than ``at`` (a call found waiting after a restart keeps its place,
+    its relaxation steps and its max wait); it defaults to ``at``.
     """
 
     call_id: str
@@ -27,6 +29,7 @@ class CallQueued:
     priority: int = 0
     language: str | None = None
     case_owner: str | None = None
+    since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

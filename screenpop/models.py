@@ -171,3 +171,18 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class RoutingConfigVersion(Base):
+    """One saved version of the routing configuration (services, skills, agents).
+
+    The newest row is the one in force; older rows are kept for history and rollback.
+    """
+
+    __tablename__ = "routing_config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author: Mapped[str] = mapped_column(String(80))
+    comment: Mapped[str] = mapped_column(String(200), default="")
+    document: Mapped[Any] = mapped_column(JSON)

@@ -81,7 +81,8 @@ class ScreenPop:
     ) -> None:
         self.directory = directory
         self.hub = hub
-        self.service_labels = dict(service_labels or {})
+        # Kept by reference: a new routing configuration renames services on the fly.
+        self.service_labels = service_labels if service_labels is not None else {}
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
         self._queue: asyncio.Queue[ev.DomainEvent] = asyncio.Queue()

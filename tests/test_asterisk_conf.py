@@ -51,6 +51,7 @@ def test_every_context_the_service_knows_is_declared() -> None:
         c.connect_context,
         c.transfer_context,
         c.agents_context,
+        c.overflow_context,
     }
     assert needed <= set(EXT) - {"general", "globals"}
     assert set(CALLER_CONTEXTS) <= set(EXT)
@@ -72,6 +73,16 @@ def test_waiting_event_carries_what_the_tracker_reads() -> None:
 def test_connect_context_dials_the_agent_variable() -> None:
     c = Contract()
     assert "${" + c.agent_variable + "}@" + c.agents_context in EXT[c.connect_context]
+
+
+def test_overflow_context_reads_what_the_router_sets() -> None:
+    c = Contract()
+    body = EXT[c.overflow_context]
+    for variable in (c.overflow_kind_variable, c.overflow_target_variable):
+        assert "${" + variable + "}" in body
+    kind_and_target = user_events(body)[c.overflow_event]
+    assert kind_and_target == ["Kind", "Target"]
+    assert "VoiceMail(" in body and "callback" in body
 
 
 def test_variables_read_at_resync_are_set_by_the_dialplan() -> None:

@@ -43,7 +43,7 @@ ResyncCallback = Callable[[list[ListedChannel], float], None]
 StateCallback = Callable[[str], None]
 
 # Channels in these contexts are citizens' legs whose variables we read at resync.
-CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer"})
+CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer", "cti-overflow"})
 RESYNC_VARIABLES = ("AGENT", "CTI_IVR_CHOICE", "CTI_DID", "CALLERID(pres)")
 
 

@@ -5,7 +5,9 @@ It plays the contract of asterisk-conf/extensions.conf the way the recordings sh
 is the citizen's handset, ``;2`` runs the dialplan), it waits in ``cti-wait`` announcing
 ``CtiWaiting``, the router's ``Setvar AGENT`` + ``Redirect`` to ``cti-connect`` dials
 ``Local/<AGENT>@agents``; no answer or busy says ``CtiNoAnswer`` and goes back to waiting;
-after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue.
+after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue. A
+Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail or callback message
+and hangs up.
 
 Every event goes to ``emit`` (the AMI server fans it out to sessions). Durations are in
 simulated seconds, multiplied by ``time_scale`` for the real ``asyncio.sleep``.
@@ -77,10 +79,12 @@ class SimCall:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     agent_legs: tuple[Channel, Channel] | None = None
     stage: str = "ivr"
+    overflow: bool = False  # redirected to cti-overflow rather than cti-connect
     agent: str | None = None
     queued_agent: str | None = None  # answered through the safety-net queue
     answered_at: float | None = None
-    wait_start: int | None = None
+    wait_start: int | None = None  # WAIT_START: whole seconds, as the dialplan's ${EPOCH}
+    waiting_from: float | None = None  # the same instant, exact: the safety net's count
     task: asyncio.Task[None] | None = None
 
     @property
@@ -195,6 +199,8 @@ class Telephony(Switch):
                     return self._citizen_hangs_up(call)
                 if outcome == "safety":
                     return await self._safety_net(call)
+                if call.overflow:
+                    return await self._overflow(call)
                 agent = leg.variables.get("AGENT", "")
                 self._goto(leg, "cti-connect", "s", 2)
                 self._user_event(leg, "CtiConnecting", ("Agent", agent))
@@ -226,7 +232,8 @@ class Telephony(Switch):
         leg = call.leg
         self._goto(leg, "cti-wait", "s", 1)
         if call.wait_start is None:
-            call.wait_start = int(self.clock())
+            call.waiting_from = self.clock()
+            call.wait_start = int(call.waiting_from)
             self._var(leg, "WAIT_START", str(call.wait_start))
         call.stage = "waiting"
         call.redirected.clear()
@@ -246,8 +253,11 @@ class Telephony(Switch):
         """In cti-wait until redirected, the citizen leaves, or the safety net."""
         if call.stage != "waiting":
             self._enter_wait(call)
-        assert call.wait_start is not None
-        remain = self.safety_net - (self.clock() - call.wait_start) / max(self.time_scale, 1e-9)
+        assert call.waiting_from is not None
+        # Real seconds since the wait began, in simulated seconds: the truncated WAIT_START
+        # would cost up to a second, i.e. far more than the whole net at a small time scale.
+        elapsed = (self.clock() - call.waiting_from) / max(self.time_scale, 1e-9)
+        remain = self.safety_net - elapsed
         outcome = await self._wait_any(call, max(0.0, remain), call.redirected)
         if outcome == "timeout":
             return "safety"
@@ -484,13 +494,35 @@ class Telephony(Switch):
             if await self._wait_any(call, 2.0) == "gone":
                 return self._citizen_hangs_up(call)
 
+    async def _overflow(self, call: SimCall) -> None:
+        """``cti-overflow``: announce it, leave a message or hear the callback one, hang up."""
+        leg = call.leg
+        call.stage = "overflow"
+        kind = leg.variables.get("CTI_OVERFLOW", "")
+        target = leg.variables.get("CTI_OVERFLOW_TARGET", "")
+        self._goto(leg, "cti-overflow", "s", 1)
+        self._exten(leg, "UserEvent", f"CtiOverflow,Kind: {kind},Target: {target}")
+        self._user_event(leg, "CtiOverflow", ("Kind", kind), ("Target", target))
+        if kind == "callback":
+            self._goto(leg, "cti-overflow", "s", 5)
+            self._exten(leg, "Playback", "mairie/rappel-enregistre")
+            seconds = 4.0
+        else:
+            self._goto(leg, "cti-overflow", "s", 3)
+            self._exten(leg, "VoiceMail", f"{target or '100'}@mairie,u")
+            seconds = 20.0
+        await self._wait_any(call, seconds)
+        self._citizen_hangs_up(call)
+
     # ------------------------------------------------------------------ router actions
 
     def redirect(self, chan: Channel, context: str, exten: str) -> None:
         """The AMI Redirect: the waiting caller goes to ``context``."""
         call = self.call_of(chan)
-        if call is not None and chan is call.leg and context == "cti-connect" and exten == "s":
+        routed = context in ("cti-connect", "cti-overflow") and exten == "s"
+        if call is not None and chan is call.leg and routed:
             if call.stage == "waiting":
+                call.overflow = context == "cti-overflow"
                 call.redirected.set()
             return
         # Anywhere else (an extension that does not exist): the channel just goes away, and

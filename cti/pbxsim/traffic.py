@@ -18,8 +18,16 @@ from cti.pbxsim.simulator import SimulatedPbx
 
 # Callers of the demo directory (screenpop.seed) and a few strangers.
 DEFAULT_NUMBERS = ("0612345678", "0155512233", "0678901234", "0145678912", "0687654321")
-SERVICES = ("etat-civil", "urbanisme", "periscolaire", "accueil", "elections", "cimetiere")
-SERVICE_WEIGHTS = (30, 15, 20, 25, 5, 5)
+# The demo's services (routing/demo.yaml, the voice menu) and their share of the calls.
+SERVICE_WEIGHTS = {
+    "accueil": 30,
+    "etat-civil": 25,
+    "urbanisme": 12,
+    "ecoles": 15,
+    "ccas": 10,
+    "techniques": 8,
+}
+OTHER_SERVICE_WEIGHT = 5
 NAMES = ("Dupont", "Martin", "Bernard", "Petit", "Durand", "Leroy", "Moreau", "Simon")
 
 
@@ -38,6 +46,7 @@ def schedule(
     duration: float,
     *,
     numbers: Sequence[str] = DEFAULT_NUMBERS,
+    services: Sequence[str] = tuple(SERVICE_WEIGHTS),
     seed: int = 1,
     withheld_ratio: float = 0.08,
     unknown_ratio: float = 0.15,
@@ -46,6 +55,8 @@ def schedule(
     if rate_per_minute <= 0:
         return []
     rng = random.Random(seed)
+    services = list(services)
+    weights = [SERVICE_WEIGHTS.get(name, OTHER_SERVICE_WEIGHT) for name in services]
     calls: list[PlannedCall] = []
     at = rng.expovariate(rate_per_minute / 60.0)
     while at < duration:
@@ -58,7 +69,7 @@ def schedule(
             number, name, withheld = f"06{rng.randrange(10**8):08d}", "", False
         else:
             number, name, withheld = rng.choice(list(numbers)), rng.choice(NAMES), False
-        service = rng.choices(SERVICES, SERVICE_WEIGHTS)[0]
+        service = rng.choices(services, weights)[0]
         calls.append(
             PlannedCall(round(at, 3), number, name, withheld, service, rng.uniform(25.0, 240.0))
         )

@@ -15,12 +15,16 @@ class Contract:
     wait_context: str = "cti-wait"
     connect_context: str = "cti-connect"
     transfer_context: str = "transfer"
+    overflow_context: str = "cti-overflow"
     agents_context: str = "agents"
     waiting_event: str = "CtiWaiting"
     no_answer_event: str = "CtiNoAnswer"
     safety_net_event: str = "CtiSafetyNet"
     connecting_event: str = "CtiConnecting"
+    overflow_event: str = "CtiOverflow"
     agent_variable: str = "AGENT"
+    overflow_kind_variable: str = "CTI_OVERFLOW"
+    overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
     service_variable: str = "CTI_IVR_CHOICE"
     did_variable: str = "CTI_DID"
     # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
@@ -33,6 +37,7 @@ class Contract:
             self.wait_context,
             self.connect_context,
             self.transfer_context,
+            self.overflow_context,
         }
 
     @property
@@ -51,4 +56,6 @@ class Contract:
 
     @property
     def user_events(self) -> frozenset[str]:
-        return frozenset({self.waiting_event, self.no_answer_event, self.safety_net_event})
+        return frozenset(
+            {self.waiting_event, self.no_answer_event, self.safety_net_event, self.overflow_event}
+        )

@@ -113,6 +113,18 @@ class CallSafetyNet(CallEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallOverflowed(CallEvent):
+    """The router sent the call to its service's overflow (``CtiOverflow``): ``kind`` is
+    ``voicemail`` or ``callback``, ``target`` the mailbox or list."""
+
+    type: ClassVar[str] = "CallOverflowed"
+    kind: str
+    target: str | None = None
+    service: str | None = None
+    waited: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallAbandoned(CallEvent):
     """The citizen hung up before talking to anyone; ``reason`` is ``waiting`` or ``ringing``."""
 
@@ -126,7 +138,8 @@ class CallAbandoned(CallEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded(CallEvent):
     """The citizen's leg is gone. ``reason``: ``caller_hangup``, ``agent_hangup``,
-    ``abandoned``, ``failed`` (the dialplan dropped the call), ``shutdown`` (Asterisk
+    ``abandoned``, ``overflow`` (sent to voicemail or a callback request), ``failed`` (the
+    dialplan dropped the call), ``shutdown`` (Asterisk
     stopped) or ``lost`` (it vanished while the AMI link was down)."""
 
     type: ClassVar[str] = "CallEnded"
@@ -147,6 +160,7 @@ DomainEvent = (
     | CallNoAnswer
     | CallTransferred
     | CallSafetyNet
+    | CallOverflowed
     | CallAbandoned
     | CallEnded
 )

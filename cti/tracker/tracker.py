@@ -124,6 +124,7 @@ class Call:
     agent_channel: str | None = None  # the answering agent's leg: what a transfer moves
     agent_hung_up: bool = False
     shutting_down: bool = False
+    overflowed: bool = False
     first_wait_at: float | None = None
     waiting_since: float | None = None
     answered_at: float | None = None
@@ -412,6 +413,8 @@ class CallTracker:
     def _caller_gone(self, call: Call, at: float, out: list[ev.DomainEvent]) -> None:
         if call.shutting_down:
             self._end(call, at, out, reason="shutdown")
+        elif call.overflowed:
+            self._end(call, at, out, reason="overflow")
         elif call.stage is Stage.RINGING:
             agents = sorted(set(call.offers.values()))
             self._abandon(call, at, out, "ringing", agents[0] if agents else None)
@@ -574,6 +577,17 @@ class CallTracker:
                             service=call.service,
                         )
                     )
+        elif e.name == c.overflow_event:
+            call.overflowed = True
+            out.append(
+                ev.CallOverflowed(
+                    **self._base(call, at),  # type: ignore[arg-type]
+                    kind=body.get("Kind") or "voicemail",
+                    target=body.get("Target") or None,
+                    service=call.service,
+                    waited=self._waited(call, at),
+                )
+            )
         elif e.name == c.safety_net_event:
             out.append(
                 ev.CallSafetyNet(

@@ -16,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from cti.db import Database
 from cti.desk import AgentDesk
+from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
-from cti.web import agent_api
+from cti.web import agent_api, routing_api
 from cti.web.auth import LoginLimiter, Sessions
 from cti.web.relay import relay
 from screenpop.directory import Directory
@@ -44,6 +45,7 @@ class DeskParts:
     pop: ScreenPop
     hub: AgentHub
     desk: AgentDesk
+    routing: RoutingAdmin | None = None
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
@@ -56,6 +58,9 @@ def create_app(service: CallService, parts: DeskParts | None = None) -> FastAPI:
         for name in ("database", "directory", "pop", "hub", "desk", "sessions", "login_limiter"):
             setattr(app.state, name, getattr(parts, name))
         app.include_router(agent_api.router)
+        if parts.routing is not None:
+            app.state.routing = parts.routing
+            app.include_router(routing_api.router)
 
         @app.get("/agent", include_in_schema=False)
         async def agent_page() -> FileResponse:

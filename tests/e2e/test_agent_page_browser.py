@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
@@ -50,12 +51,17 @@ def _need(path: Path, what: str) -> None:
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
     _need(CHROMIUM, "Debian's chromium")
     _need(AXE, "axe-core (npm ci)")
+    # The demo's routing with two agents: Marie (201) and Claire (205).
+    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
+    config["agents"] = {k: v for k, v in config["agents"].items() if k in ("201", "205")}
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,
-        agents="201,205",
         demo_citizens=300,
         sim_rate=0,
+        routing_config=routing,
     )
     async with running(settings, simulated=True, traffic=False) as product:
         yield product

@@ -126,7 +126,9 @@ class Driver:
                 call_id = f"c{self.counter}"
             owner = AGENTS[j % 8] if j % 8 < len(AGENTS) else None
             language = [None, None, "en", "es"][(i + j) % 4]
-            return CallQueued(call_id, SERVICES[i % 3], now, j % 3, language, owner)
+            # A share of calls found already waiting (restart): they keep their place.
+            since = now - (0.0, 0.0, 0.0, 20.0, 50.0, 400.0)[(i + 2 * j) % 6]
+            return CallQueued(call_id, SERVICES[i % 3], now, j % 3, language, owner, since)
         if kind == "leave" and self.calls:
             return CallLeft(sorted(self.calls)[i % len(self.calls)], now)
         if kind in ("answer", "fail") and ringing:
@@ -163,7 +165,10 @@ class Driver:
         self.decisions.append(decisions)
         if isinstance(event, CallQueued):
             self.calls[event.call_id] = CallInfo(
-                event.service, event.at, event.priority, event.case_owner
+                event.service,
+                event.at if event.since is None else min(event.since, event.at),
+                event.priority,
+                event.case_owner,
             )
         elif isinstance(event, CallLeft | OfferAnswered):
             self.forget(event.call_id)

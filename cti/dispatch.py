@@ -1,0 +1,259 @@
+"""Between the call tracker and the routing engine (pure: events and ``now`` in, decisions out).
+
+The tracker speaks of channels and rings, the engine of queued calls and offers. The
+dispatcher translates, and remembers just enough to do it:
+
+* a call entering ``cti-wait`` (``CallWaiting``) is queued for its service, once; a call the
+  engine already holds (back from a failed offer) is not queued again;
+* the ring, answer or no-answer of an offer the engine made becomes ``OfferAnswered`` or
+  ``OfferFailed``; a ring the engine did not decide (a colleague's transfer, Asterisk's
+  fallback queue, a call the engine was not running for) makes that agent's phone busy
+  (``AgentPhoneBusy``) until that call leaves her;
+* the end or hand-over of a call an agent answered is ``AgentFinished`` (wrap-up follows);
+* hang-up, the dialplan's safety net or the end of the call is ``CallLeft``.
+
+Two decisions are completed here rather than by the shell: an ``Offer`` for a call that is
+between ``cti-connect`` and ``cti-wait`` (its previous offer just failed) is held until the
+call is back in ``cti-wait``, since redirecting it mid-dialplan would race with the
+dialplan's own ``Goto``; an ``Overflow`` to another service queues the call there.
+
+``reload`` swaps in an engine built from a new configuration and carries over what is
+happening: agents keep their states, waiting calls keep their place and wait, and calls
+ringing or in conversation finish as calls the new engine did not route.
+
+Nothing here does I/O or reads a clock; an event the engine refuses is logged and skipped,
+so a surprise from Asterisk never stops the routing of the other calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cti.tracker import events as ev
+from routing.decisions import Decision, Offer, Overflow
+from routing.engine import RoutingEngine
+from routing.errors import RoutingError
+from routing.events import (
+    AgentFinished,
+    AgentPhoneBusy,
+    AgentStateSet,
+    CallLeft,
+    CallQueued,
+    Event,
+    OfferAnswered,
+    OfferFailed,
+    Tick,
+)
+from routing.model import OverflowKind
+from routing.states import AgentState
+
+log = logging.getLogger(__name__)
+
+S = AgentState
+
+
+@dataclass
+class Dispatcher:
+    engine: RoutingEngine
+    #: where a call goes when the menu chose a service the routing configuration lacks
+    default_service: str
+    ringing: dict[str, str] = field(default_factory=dict)  # call -> agent the engine rings
+    talking: dict[str, str] = field(default_factory=dict)  # call -> agent who took the offer
+    held: set[str] = field(default_factory=set)  # calls the engine has queued or ringing
+    away: set[str] = field(default_factory=set)  # offer failed, not back in cti-wait yet
+    deferred: dict[str, Offer] = field(default_factory=dict)  # offers waiting for cti-wait
+    foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
+    _now: float = float("-inf")
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_event(
+        self, event: ev.DomainEvent, now: float, since: float | None = None
+    ) -> list[Decision]:
+        """One tracker event; ``since`` is when the call started waiting, if known."""
+        now = self._clock(now)
+        out: list[Decision] = []
+        call_id = event.call_id
+        if isinstance(event, ev.CallWaiting):
+            if call_id in self.away:
+                self.away.discard(call_id)
+                offer = self.deferred.pop(call_id, None)
+                if offer is not None:
+                    out.append(offer)
+            elif call_id not in self.held:
+                self._queue(call_id, event.service, event.priority, now, since, out)
+        elif isinstance(event, ev.CallOffered):
+            if self.ringing.get(call_id) != event.agent:
+                self._busy(event.agent, call_id, now, out)
+        elif isinstance(event, ev.CallAnswered):
+            if self.ringing.get(call_id) == event.agent:
+                del self.ringing[call_id]
+                self.held.discard(call_id)
+                self.talking[call_id] = event.agent
+                self._feed(OfferAnswered(call_id, event.agent, now), out)
+            elif self.talking.get(call_id) != event.agent:
+                self._busy(event.agent, call_id, now, out)
+        elif isinstance(event, ev.CallNoAnswer):
+            if self.ringing.get(call_id) == event.agent:
+                del self.ringing[call_id]
+                self.away.add(call_id)
+                self._feed(OfferFailed(call_id, event.agent, event.reason, now), out)
+            else:
+                self._release(event.agent, call_id, now, out)
+        elif isinstance(event, ev.CallTransferred):
+            self._finish(call_id, event.agent, now, out)
+        elif isinstance(event, ev.CallSafetyNet | ev.CallAbandoned | ev.CallEnded):
+            self._leave(call_id, now, out)
+            agent = self.talking.pop(call_id, None)
+            if agent is not None:
+                self._feed(AgentFinished(agent, now), out)
+            for who in [a for a, calls in self.foreign.items() if call_id in calls]:
+                self._release(who, call_id, now, out)
+        return out
+
+    def set_state(
+        self, agent: str, state: AgentState, reason: str | None, now: float
+    ) -> list[Decision]:
+        """The agent's page asks for a state; raises the engine's error if refused."""
+        out: list[Decision] = []
+        self._take(self.engine.handle(AgentStateSet(agent, state, self._clock(now), reason)), out)
+        return out
+
+    def tick(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        self._feed(Tick(self._clock(now)), out)
+        return out
+
+    def offer_not_placed(self, call_id: str, agent: str, now: float) -> list[Decision]:
+        """The shell could not ring ``agent`` (Asterisk refused the Redirect)."""
+        out: list[Decision] = []
+        if self.ringing.get(call_id) == agent:
+            del self.ringing[call_id]
+            self._feed(OfferFailed(call_id, agent, "redirect_failed", self._clock(now)), out)
+        return out
+
+    def next_deadline(self) -> float | None:
+        return self.engine.next_deadline()
+
+    def reload(self, engine: RoutingEngine, now: float) -> list[Decision]:
+        """Carry the live situation over to ``engine`` (a new configuration)."""
+        now = self._clock(now)
+        old = self.engine
+        waiting = sorted(
+            (w for name in old.config.services for w in old.waiting(name)),
+            key=lambda w: (w.since, w.call_id),
+        )
+        views = {view.agent: view for view in old.agents()}
+        self.engine = engine
+        self.held.clear()
+        self.deferred.clear()
+        self.away.clear()
+        busy = {**self.ringing, **self.talking}
+        self.ringing.clear()
+        self.talking.clear()
+        out: list[Decision] = []
+        for name in engine.config.agents:
+            view = views.get(name)
+            if view is None:
+                continue
+            state = view.pending or view.state
+            reason = view.reason if view.pending is None else None
+            if state in (S.RINGING, S.ON_CALL, S.WRAP_UP):
+                state, reason = S.READY, None
+            if state is not S.OFFLINE:
+                self._feed(AgentStateSet(name, state, now, reason), out)
+        for call_id, agent in busy.items():
+            self._busy(agent, call_id, now, out)
+        for w in waiting:
+            self._queue(w.call_id, w.service, w.priority, now, w.since, out)
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _clock(self, now: float) -> float:
+        # The engine refuses time going backwards; a wall clock may step back (NTP).
+        self._now = max(self._now, now)
+        return self._now
+
+    def _queue(
+        self,
+        call_id: str,
+        service: str | None,
+        priority: int,
+        now: float,
+        since: float | None,
+        out: list[Decision],
+    ) -> None:
+        name = service or self.default_service
+        if name not in self.engine.config.services:
+            log.warning(
+                "call %s: service %r is not in the routing configuration, sent to %r",
+                call_id,
+                name,
+                self.default_service,
+            )
+            name = self.default_service
+        self.held.add(call_id)
+        self._feed(CallQueued(call_id, name, now, priority, since=since), out)
+
+    def _busy(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
+        calls = self.foreign.setdefault(agent, set())
+        first = not calls
+        calls.add(call_id)
+        if first and agent in self.engine.config.agents:
+            self._feed(AgentPhoneBusy(agent, True, now), out)
+
+    def _release(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
+        calls = self.foreign.get(agent)
+        if not calls or call_id not in calls:
+            return
+        calls.discard(call_id)
+        if not calls:
+            del self.foreign[agent]
+            if agent in self.engine.config.agents:
+                self._feed(AgentPhoneBusy(agent, False, now), out)
+
+    def _finish(self, call_id: str, agent: str | None, now: float, out: list[Decision]) -> None:
+        """``agent`` no longer has ``call_id`` (hung up or handed it on)."""
+        if agent is None:
+            return
+        if self.talking.get(call_id) == agent:
+            del self.talking[call_id]
+            self._feed(AgentFinished(agent, now), out)
+        else:
+            self._release(agent, call_id, now, out)
+
+    def _leave(self, call_id: str, now: float, out: list[Decision]) -> None:
+        self.away.discard(call_id)
+        self.deferred.pop(call_id, None)
+        self.ringing.pop(call_id, None)
+        if call_id in self.held:
+            self.held.discard(call_id)
+            self._feed(CallLeft(call_id, now), out)
+
+    def _feed(self, event: Event, out: list[Decision]) -> None:
+        try:
+            decisions = self.engine.handle(event)
+        except RoutingError as exc:
+            log.warning("routing engine refused %s: %s", event, exc)
+            return
+        self._take(decisions, out)
+
+    def _take(self, decisions: Iterable[Decision], out: list[Decision]) -> None:
+        for decision in decisions:
+            if isinstance(decision, Offer):
+                self.ringing[decision.call_id] = decision.agent
+                if decision.call_id in self.away:
+                    self.deferred[decision.call_id] = decision
+                    continue
+            elif isinstance(decision, Overflow):
+                self.held.discard(decision.call_id)
+                self.away.discard(decision.call_id)
+                if decision.target_kind is OverflowKind.SERVICE and decision.target:
+                    out.append(decision)
+                    self.held.add(decision.call_id)
+                    self._feed(CallQueued(decision.call_id, decision.target, decision.at), out)
+                    continue
+            out.append(decision)
