@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from cti import routing_store
+from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.db import Database
 from cti.dispatch import Dispatcher
@@ -64,6 +65,7 @@ class Product:
     router: RouterShell
     pop: ScreenPop
     hub: AgentHub
+    agent_states: AgentStateStore
     port: int
 
     @property
@@ -137,16 +139,22 @@ async def running(
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
         conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
 
+        states = AgentStateStore(db)
+        stack.callback(states.close)
+        saved = await asyncio.to_thread(states.load)
+
         def tell_agent(agent: str, state: str, reason: str | None) -> None:
             hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
+            states.remember(agent, state, reason)
 
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         router = RouterShell(service, conn.send, dispatcher, time.time, on_agent_state=tell_agent)
-        if simulated:
+        if simulated and not saved:
             # The demo's colleagues are at their desks; the first agent is the newcomer's,
             # logged out until they say "Prêt".
-            for agent in agents[1:]:
-                router.set_agent_state(agent, "ready", None)
+            saved = {agent: ("ready", None) for agent in agents[1:]}
+        # Before the AMI link is up: the resync's waiting callers find their agents.
+        restore(router, saved)
         stack.push_async_callback(router.close)
         conn.start()
         stack.push_async_callback(conn.close)
@@ -155,7 +163,7 @@ async def running(
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )
-        yield Product(settings, pbx, db, service, conn, router, pop, hub, bound)
+        yield Product(settings, pbx, db, service, conn, router, pop, hub, states, bound)
 
 
 async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:

@@ -186,3 +186,16 @@ class RoutingConfigVersion(Base):
     author: Mapped[str] = mapped_column(String(80))
     comment: Mapped[str] = mapped_column(String(200), default="")
     document: Mapped[Any] = mapped_column(JSON)
+
+
+class AgentStateRow(Base):
+    """The state an agent chose last (or the router put her in), so a restart keeps it."""
+
+    __tablename__ = "agent_states"
+
+    agent: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

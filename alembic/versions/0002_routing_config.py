@@ -1,4 +1,4 @@
-"""routing configuration versions (services, skills, agents), editable through the API
+"""routing: configuration versions (services, skills, agents) and agents' last states
 
 Revision ID: 0002
 Revises: 0001
@@ -27,7 +27,16 @@ def upgrade() -> None:
         sa.Column("document", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_config_versions")),
     )
+    op.create_table(
+        "agent_states",
+        sa.Column("agent", sa.String(length=20), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.String(length=120), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("agent", name=op.f("pk_agent_states")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("agent_states")
     op.drop_table("routing_config_versions")

@@ -44,7 +44,14 @@ StateCallback = Callable[[str], None]
 
 # Channels in these contexts are citizens' legs whose variables we read at resync.
 CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer", "cti-overflow"})
-RESYNC_VARIABLES = ("AGENT", "CTI_IVR_CHOICE", "CTI_DID", "CALLERID(pres)")
+RESYNC_VARIABLES = (
+    "AGENT",
+    "CTI_IVR_CHOICE",
+    "CTI_DID",
+    "CTI_PRIORITY",
+    "WAIT_START",
+    "CALLERID(pres)",
+)
 
 
 @dataclass(frozen=True, slots=True)

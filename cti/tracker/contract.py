@@ -27,6 +27,8 @@ class Contract:
     overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
     service_variable: str = "CTI_IVR_CHOICE"
     did_variable: str = "CTI_DID"
+    priority_variable: str = "CTI_PRIORITY"
+    wait_start_variable: str = "WAIT_START"
     # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
     shutdown_flag: int = 0x04
 

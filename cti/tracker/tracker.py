@@ -759,6 +759,11 @@ class CallTracker:
         pres = variables.get("CALLERID(pres)", "")
         if pres:
             call.pres_withheld = not pres.startswith("allowed")
+        call.priority = _to_int(variables.get(c.priority_variable), 0)
+        # The dialplan's WAIT_START (epoch seconds): a restored caller keeps her wait.
+        since = _to_int(variables.get(c.wait_start_variable), 0)
+        if 0 < at - since < 86_400:
+            call.first_wait_at = call.waiting_since = float(since)
         self._announce(call, chan, at, out, restored=True)
         self._reconcile(call, group, at, out)
 

@@ -8,6 +8,8 @@ and changed through the API.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,17 @@ import httpx
 import pytest
 import yaml
 
-from cti.assembly import DEMO_PASSWORD, Product, running
+from cti import routing_store
+from cti.agent_states import AgentStateStore, restore
+from cti.ami.connection import AmiConnection
+from cti.assembly import DEMO_PASSWORD, SIM_SECRET, Product, running
+from cti.dispatch import Dispatcher
 from cti.pbxsim.pbx import AgentPhone
+from cti.router import RouterShell
+from cti.service import CallService
 from cti.settings import Settings
 from cti.tracker import events as ev
+from routing.engine import RoutingEngine
 from routing.states import AgentState
 
 CONFIG: dict[str, Any] = {
@@ -237,3 +246,42 @@ async def test_the_configuration_is_changed_through_the_api(product: Product) ->
         # Luc's call goes on; the new engine did not route it, so it sees a busy phone.
         luc = next(a for a in agents if a["agent"] == "204")
         assert (luc["state"], luc["phone_busy"]) == ("ready", True)
+
+
+async def test_a_restarted_router_finds_the_waiting_caller_and_goes_on(product: Product) -> None:
+    """The service stops while a citizen waits; the next one rebuilds her from the channels."""
+    assert product.pbx is not None
+    for agent in ("202", "204"):
+        product.router.set_agent_state(agent, "paused", "réunion")
+    w = watch(product)
+    call = product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    await w.until(lambda: bool(w.of(ev.CallWaiting, call.linkedid)), "the call waiting")
+    await product.connection.close()  # the CTI service goes away; the caller keeps waiting
+
+    service = CallService()
+    again = Watch()
+    service.add_listener(again)
+    params = dataclasses.replace(
+        product.settings.ami_params("127.0.0.1", product.pbx.port), secret=SIM_SECRET
+    )
+    conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
+    config = routing_store.current(product.database)
+    assert config is not None
+    router = RouterShell(
+        service, conn.send, Dispatcher(RoutingEngine(config.config), "accueil"), time.time
+    )
+    await product.agent_states.flush()
+    restore(router, AgentStateStore(product.database).load())
+    assert router.agent_state("202") == ("paused", "réunion")
+    conn.start()
+    try:
+        await again.until(lambda: bool(again.of(ev.CallWaiting, call.linkedid)), "restored")
+        [waiting] = router.engine.waiting("etat-civil")
+        assert waiting.call_id == call.linkedid
+        assert waiting.since == call.wait_start  # her wait counts from the dialplan's WAIT_START
+        router.set_agent_state("202", "ready", None)
+        await again.until(lambda: bool(again.of(ev.CallAnswered, call.linkedid)), "answered")
+        assert again.of(ev.CallAnswered, call.linkedid)[0].agent == "202"
+    finally:
+        await router.close()
+        await conn.close()
