@@ -10,7 +10,10 @@ dispatcher translates, and remembers just enough to do it:
   fallback queue, a call the engine was not running for) makes that agent's phone busy
   (``AgentPhoneBusy``) until that call leaves her;
 * the end or hand-over of a call an agent answered is ``AgentFinished`` (wrap-up follows);
-* hang-up, the dialplan's safety net or the end of the call is ``CallLeft``.
+* hang-up, the dialplan's safety net or the end of the call is ``CallLeft``;
+* a phone Asterisk reports in use (``DeviceStateChange`` of ``PJSIP/201``: the agent called
+  someone herself, or took a call that never passed through the town hall's dialplan) is
+  busy too. The phone is busy while either says so.
 
 Two decisions are completed here rather than by the shell: an ``Offer`` for a call that is
 between ``cti-connect`` and ``cti-wait`` (its previous offer just failed) is held until the
@@ -53,6 +56,9 @@ log = logging.getLogger(__name__)
 
 S = AgentState
 
+#: Device states of a phone that cannot take another call (RINGING is our offer, or free).
+DEVICE_IN_USE = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD"})
+
 
 @dataclass
 class Dispatcher:
@@ -65,6 +71,8 @@ class Dispatcher:
     away: set[str] = field(default_factory=set)  # offer failed, not back in cti-wait yet
     deferred: dict[str, Offer] = field(default_factory=dict)  # offers waiting for cti-wait
     foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
+    in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
+    told_busy: set[str] = field(default_factory=set)  # agents the engine knows phone-busy
     _now: float = float("-inf")
 
     # ------------------------------------------------------------------ inputs
@@ -113,6 +121,19 @@ class Dispatcher:
                 self._release(who, call_id, now, out)
         return out
 
+    def on_device(self, device: str, state: str, now: float) -> list[Decision]:
+        """A phone's device state (``PJSIP/201``, ``INUSE``); other devices are ignored."""
+        out: list[Decision] = []
+        agent = device.rpartition("/")[2]
+        if agent not in self.engine.config.agents:
+            return out
+        if state in DEVICE_IN_USE:
+            self.in_use.add(agent)
+        else:
+            self.in_use.discard(agent)
+        self._phone(agent, self._clock(now), out)
+        return out
+
     def set_state(
         self, agent: str, state: AgentState, reason: str | None, now: float
     ) -> list[Decision]:
@@ -153,6 +174,7 @@ class Dispatcher:
         busy = {**self.ringing, **self.talking}
         self.ringing.clear()
         self.talking.clear()
+        self.told_busy.clear()
         out: list[Decision] = []
         for name in engine.config.agents:
             view = views.get(name)
@@ -165,7 +187,9 @@ class Dispatcher:
             if state is not S.OFFLINE:
                 self._feed(AgentStateSet(name, state, now, reason), out)
         for call_id, agent in busy.items():
-            self._busy(agent, call_id, now, out)
+            self.foreign.setdefault(agent, set()).add(call_id)
+        for agent in engine.config.agents:
+            self._phone(agent, now, out)
         for w in waiting:
             self._queue(w.call_id, w.service, w.priority, now, w.since, out)
         return out
@@ -199,11 +223,8 @@ class Dispatcher:
         self._feed(CallQueued(call_id, name, now, priority, since=since), out)
 
     def _busy(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
-        calls = self.foreign.setdefault(agent, set())
-        first = not calls
-        calls.add(call_id)
-        if first and agent in self.engine.config.agents:
-            self._feed(AgentPhoneBusy(agent, True, now), out)
+        self.foreign.setdefault(agent, set()).add(call_id)
+        self._phone(agent, now, out)
 
     def _release(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
         calls = self.foreign.get(agent)
@@ -212,8 +233,18 @@ class Dispatcher:
         calls.discard(call_id)
         if not calls:
             del self.foreign[agent]
-            if agent in self.engine.config.agents:
-                self._feed(AgentPhoneBusy(agent, False, now), out)
+        self._phone(agent, now, out)
+
+    def _phone(self, agent: str, now: float, out: list[Decision]) -> None:
+        """Tell the engine when the phone turns busy or free (and only then)."""
+        busy = agent in self.in_use or bool(self.foreign.get(agent))
+        if busy == (agent in self.told_busy) or agent not in self.engine.config.agents:
+            return
+        if busy:
+            self.told_busy.add(agent)
+        else:
+            self.told_busy.discard(agent)
+        self._feed(AgentPhoneBusy(agent, busy, now), out)
 
     def _finish(self, call_id: str, agent: str | None, now: float, out: list[Decision]) -> None:
         """``agent`` no longer has ``call_id`` (hung up or handed it on)."""

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from cti.ami.errors import AmiError
+from cti.ami.events import DeviceStateChanged
 from cti.desk import DeskError
 from cti.dispatch import Dispatcher
 from cti.service import CallService
@@ -74,6 +75,7 @@ class RouterShell:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         service.add_listener(self.on_event)
+        service.add_device_listener(self.on_device)
 
     @property
     def engine(self) -> RoutingEngine:
@@ -83,6 +85,9 @@ class RouterShell:
         call = self.service.tracker.call(event.call_id)
         since = call.waiting_since if call is not None else None
         self._carry_out(self.dispatcher.on_event(event, self.clock(), since))
+
+    def on_device(self, device: DeviceStateChanged, received_at: float) -> None:
+        self._carry_out(self.dispatcher.on_device(device.device, device.state, self.clock()))
 
     def reload(self, engine: RoutingEngine) -> None:
         """A new routing configuration takes effect now, calls and agents carried over."""

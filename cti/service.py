@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cti.ami.events import ListedChannel, parse_event
+from cti.ami.events import DeviceStateChanged, ListedChannel, parse_device_state, parse_event
 from cti.bus import Bus
 from cti.live_view import LiveView
 from cti.tracker import CallTracker
@@ -20,6 +20,7 @@ from cti.tracker.events import DomainEvent
 log = logging.getLogger(__name__)
 
 Listener = Callable[[DomainEvent], None]
+DeviceListener = Callable[[DeviceStateChanged, float], None]
 
 
 class CallService:
@@ -30,12 +31,22 @@ class CallService:
         self.link_state = "disconnected"
         self.events_seen = 0
         self._listeners: list[Listener] = []
+        self._device_listeners: list[DeviceListener] = []
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def add_device_listener(self, listener: DeviceListener) -> None:
+        """Phones' states (``DeviceStateChange``): not calls, so not the tracker's."""
+        self._device_listeners.append(listener)
+
     def on_ami_event(self, headers: Mapping[str, Any], received_at: float) -> None:
         self.events_seen += 1
+        device = parse_device_state(headers)
+        if device is not None:
+            for on_device in self._device_listeners:
+                on_device(device, received_at)
+            return
         event = parse_event(headers)
         if event is not None:
             self._emit(self.tracker.handle(event, received_at))

@@ -153,6 +153,14 @@ class QueueCallerJoined:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceStateChanged:
+    """``DeviceStateChange``: a phone (``PJSIP/201``) is ``NOT_INUSE``, ``INUSE``, ``RINGING``..."""
+
+    device: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class PbxShutdown:
     restart: bool
 
@@ -310,3 +318,10 @@ def parse_listed_channel(
         return None
     bridge = headers.get("BridgeId") or headers.get("BridgeID") or ""
     return ListedChannel(chan, bridge, headers.get("Application") or "", dict(variables or {}))
+
+
+def parse_device_state(headers: Mapping[str, Any]) -> DeviceStateChanged | None:
+    """A ``DeviceStateChange`` event (the router's, not the call tracker's), else None."""
+    if headers.get("Event") != "DeviceStateChange" or not headers.get("Device"):
+        return None
+    return DeviceStateChanged(_clean(headers.get("Device")), _clean(headers.get("State")).upper())

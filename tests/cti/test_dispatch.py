@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cti.ami.events import DeviceStateChanged
 from cti.dispatch import Dispatcher
+from cti.service import CallService
 from cti.tracker import events as ev
 from routing.config import parse_config
 from routing.decisions import AgentStateChanged, Offer, Overflow, PauseAgent, SupervisorAlert
@@ -193,3 +195,42 @@ def test_time_going_back_on_the_wall_clock_is_absorbed() -> None:
     d = dispatcher()
     ready(d, "201", at=100.0)
     assert offers(d.on_event(waiting("c1", 99.0, "accueil"), 99.0)) == [("c1", "201")]
+
+
+def test_a_phone_in_use_gets_no_offer_until_it_is_free() -> None:
+    d = dispatcher()
+    ready(d, "202")
+    d.on_device("PJSIP/202", "INUSE", 1.0)  # Paul calls the prefecture himself
+    assert d.engine.agent("202").phone_busy
+    assert offers(d.on_event(waiting("c1", 2.0), 2.0)) == []
+    d.on_device("PJSIP/202", "RINGING", 3.0)  # not in use: a ring is what an offer looks like
+    assert offers(d.on_device("PJSIP/202", "NOT_INUSE", 3.5)) == []  # already offered at 3.0
+    assert d.engine.agent("202").call_id == "c1"
+
+
+def test_the_phone_is_busy_while_the_device_or_a_foreign_call_says_so() -> None:
+    d = dispatcher()
+    ready(d, "201", "202")
+    d.on_event(ev.CallOffered(**base("x", 1.0), agent="201"), 1.0)  # a transfer to 201
+    d.on_device("PJSIP/201", "INUSE", 1.5)
+    d.on_event(
+        ev.CallEnded(**base("x", 9.0), reason="caller_hangup", stage="connected", agent="201"),
+        9.0,
+    )
+    assert d.engine.agent("201").phone_busy  # the device still says in use
+    d.on_device("PJSIP/201", "NOT_INUSE", 9.5)
+    assert not d.engine.agent("201").phone_busy
+    # Devices that are not agents' phones are ignored.
+    assert d.on_device("PJSIP/trunk-orange", "INUSE", 10.0) == []
+    assert d.on_device("Local/201@agents", "INUSE", 10.0) == []
+
+
+def test_the_service_hands_device_states_to_the_router_not_to_the_tracker() -> None:
+    service = CallService()
+    seen: list[tuple[DeviceStateChanged, float]] = []
+    service.add_device_listener(lambda device, at: seen.append((device, at)))
+    frame = {"Event": "DeviceStateChange", "Privilege": "call,all", "Device": "PJSIP/201"}
+    service.on_ami_event({**frame, "State": "inuse"}, 5.0)
+    service.on_ami_event({"Event": "DeviceStateChange", "State": "INUSE"}, 6.0)  # no device
+    assert seen == [(DeviceStateChanged("PJSIP/201", "INUSE"), 5.0)]
+    assert service.tracker.active_calls == []
