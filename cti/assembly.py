@@ -148,7 +148,14 @@ async def running(
             states.remember(agent, state, reason)
 
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
-        router = RouterShell(service, conn.send, dispatcher, time.time, on_agent_state=tell_agent)
+        router = RouterShell(
+            service,
+            conn.send,
+            dispatcher,
+            time.time,
+            on_agent_state=tell_agent,
+            safety_net=settings.safety_net,
+        )
         if simulated and not saved:
             # The demo's colleagues are at their desks; the first agent is the newcomer's,
             # logged out until they say "Prêt".
@@ -156,6 +163,7 @@ async def running(
         # Before the AMI link is up: the resync's waiting callers find their agents.
         restore(router, saved)
         stack.push_async_callback(router.close)
+        router.start()
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)

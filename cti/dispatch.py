@@ -69,6 +69,7 @@ class Dispatcher:
     talking: dict[str, str] = field(default_factory=dict)  # call -> agent who took the offer
     held: set[str] = field(default_factory=set)  # calls the engine has queued or ringing
     away: set[str] = field(default_factory=set)  # offer failed, not back in cti-wait yet
+    fallen_back: set[str] = field(default_factory=set)  # in the dialplan's safety net now
     deferred: dict[str, Offer] = field(default_factory=dict)  # offers waiting for cti-wait
     foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
     in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
@@ -90,7 +91,7 @@ class Dispatcher:
                 offer = self.deferred.pop(call_id, None)
                 if offer is not None:
                     out.append(offer)
-            elif call_id not in self.held:
+            elif call_id not in self.held and call_id not in self.fallen_back:
                 self._queue(call_id, event.service, event.priority, now, since, out)
         elif isinstance(event, ev.CallOffered):
             if self.ringing.get(call_id) != event.agent:
@@ -113,6 +114,12 @@ class Dispatcher:
         elif isinstance(event, ev.CallTransferred):
             self._finish(call_id, event.agent, now, out)
         elif isinstance(event, ev.CallSafetyNet | ev.CallAbandoned | ev.CallEnded):
+            # In Asterisk's fallback queue the call is Asterisk's: its "waiting" there is not
+            # ours to route (a Redirect would pull it out of the queue).
+            if isinstance(event, ev.CallSafetyNet):
+                self.fallen_back.add(call_id)
+            else:
+                self.fallen_back.discard(call_id)
             self._leave(call_id, now, out)
             agent = self.talking.pop(call_id, None)
             if agent is not None:

@@ -12,7 +12,10 @@ module only does what it decides, following asterisk-conf/extensions.conf:
 * Agents' state changes go to their pages; pauses for missed offers and alerts to the log and
   to the supervisors' feed.
 
-The one timer is the engine's next deadline (end of wrap-up, max wait, relaxation step).
+One timer is the engine's next deadline (end of wrap-up, max wait, relaxation step). The
+other is the safety net's heartbeat: every third of ``safety_net`` seconds each waiting
+caller's ``CTI_SAFETY`` is pushed forward, so the dialplan falls back to its own queue only
+when the service has been silent for ``safety_net`` seconds, never because a wait is long.
 The shell is also the agents' desk (``cti.desk.AgentDesk``): their states, the end of wrap-up
 and transfers from the page.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
@@ -61,12 +65,15 @@ class RouterShell:
         clock: Callable[[], float],
         *,
         on_agent_state: StateListener | None = None,
+        safety_net: float = 60.0,
     ) -> None:
         self.service = service
         self.send = send
         self.dispatcher = dispatcher
         self.clock = clock
         self.on_agent_state = on_agent_state
+        self.safety_net = safety_net
+        self.heartbeats = 0
         self.offers_sent = 0
         self.offers_failed = 0
         self.overflows = 0
@@ -76,6 +83,34 @@ class RouterShell:
         self._timer_at: float | None = None
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
+
+    def start(self) -> None:
+        """Start the safety net's heartbeat (needs the running loop)."""
+        self._spawn(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        contract = self.service.tracker.contract
+        while True:
+            await asyncio.sleep(self.safety_net / 3)
+            now = self.clock()
+            d = self.dispatcher
+            for call_id in sorted(d.held - d.ringing.keys() - d.away):
+                call = self.service.tracker.call(call_id)
+                if call is None or call.dialplan_channel is None or call.waiting_since is None:
+                    continue
+                deadline = math.ceil(now - call.waiting_since + self.safety_net)
+                try:
+                    await self.send(
+                        {
+                            "Action": "Setvar",
+                            "Channel": call.dialplan_channel,
+                            "Variable": contract.safety_variable,
+                            "Value": str(deadline),
+                        }
+                    )
+                    self.heartbeats += 1
+                except AmiError as exc:  # gone meanwhile, or the link is down: next round
+                    log.debug("safety-net heartbeat for %s: %s", call_id, exc)
 
     @property
     def engine(self) -> RoutingEngine:

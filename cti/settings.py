@@ -34,11 +34,16 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parent.parent / "routing" / "demo.yaml",
         description="YAML routing configuration loaded into an empty database",
     )
+    safety_net: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds the dialplan waits for a silent service (SAFETY_NET)",
+    )
     default_service: str = Field(
         default="accueil", description="service for calls whose menu choice is unknown"
     )
     demo_citizens: int = Field(default=50_000, ge=10, description="citizens seeded by make demo")
-    sim_rate: float = Field(default=6.0, ge=0, description="simulated calls per minute")
+    sim_rate: float = Field(default=2.5, ge=0, description="simulated calls per minute")
     sim_seed: int = 1
     sim_time_scale: float = Field(default=1.0, gt=0, description="<1 makes simulated calls faster")
     log_level: str = "INFO"

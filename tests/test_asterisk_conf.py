@@ -75,6 +75,13 @@ def test_connect_context_dials_the_agent_variable() -> None:
     assert "${" + c.agent_variable + "}@" + c.agents_context in EXT[c.connect_context]
 
 
+def test_wait_context_reads_the_safety_deadline_the_router_pushes() -> None:
+    c = Contract()
+    body = EXT[c.wait_context]
+    assert "${" + c.safety_variable + "}" in body and "${" + c.wait_start_variable + "}" in body
+    assert "Goto(hold)" in body  # the deadline is read again while the caller waits
+
+
 def test_overflow_context_reads_what_the_router_sets() -> None:
     c = Contract()
     body = EXT[c.overflow_context]

@@ -250,18 +250,27 @@ class Telephony(Switch):
         self.changed.set()
 
     async def _wait(self, call: SimCall) -> str:
-        """In cti-wait until redirected, the citizen leaves, or the safety net."""
+        """In cti-wait until redirected, the citizen leaves, or the safety net.
+
+        As in the dialplan, the music plays in slices and the deadline is read again after
+        each one: ``CTI_SAFETY`` (seconds since the wait began, pushed forward by a live
+        service, in the service's real seconds) or else ``safety_net`` (simulated seconds).
+        """
         if call.stage != "waiting":
             self._enter_wait(call)
         assert call.waiting_from is not None
-        # Real seconds since the wait began, in simulated seconds: the truncated WAIT_START
-        # would cost up to a second, i.e. far more than the whole net at a small time scale.
-        elapsed = (self.clock() - call.waiting_from) / max(self.time_scale, 1e-9)
-        remain = self.safety_net - elapsed
-        outcome = await self._wait_any(call, max(0.0, remain), call.redirected)
-        if outcome == "timeout":
-            return "safety"
-        return "gone" if outcome == "gone" else "redirect"
+        scale = max(self.time_scale, 1e-9)
+        while True:
+            pushed = call.leg.variables.get("CTI_SAFETY", "")
+            limit = float(pushed) if pushed.isdigit() else self.safety_net * scale
+            # Exact real seconds: the truncated WAIT_START would cost up to a second, i.e.
+            # far more than the whole net at a small time scale.
+            remain = limit - (self.clock() - call.waiting_from)
+            if remain <= 0:
+                return "safety"
+            outcome = await self._wait_any(call, min(remain, 15.0 * scale) / scale, call.redirected)
+            if outcome != "timeout":
+                return "gone" if outcome == "gone" else "redirect"
 
     def _member(self, agent: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
         name = QUEUE_MEMBER_NAMES.get(agent, f"Agent {agent}")

@@ -29,6 +29,7 @@ class Contract:
     did_variable: str = "CTI_DID"
     priority_variable: str = "CTI_PRIORITY"
     wait_start_variable: str = "WAIT_START"
+    safety_variable: str = "CTI_SAFETY"
     # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
     shutdown_flag: int = 0x04
 

@@ -234,3 +234,15 @@ def test_the_service_hands_device_states_to_the_router_not_to_the_tracker() -> N
     service.on_ami_event({"Event": "DeviceStateChange", "State": "INUSE"}, 6.0)  # no device
     assert seen == [(DeviceStateChanged("PJSIP/201", "INUSE"), 5.0)]
     assert service.tracker.active_calls == []
+
+
+def test_a_call_in_the_dialplans_safety_net_is_left_to_asterisk() -> None:
+    d = dispatcher()
+    d.set_state("202", S.PAUSED, None, 0.0)
+    d.on_event(waiting("c1", 1.0), 1.0)
+    d.on_event(ev.CallSafetyNet(**base("c1", 61.0), service="etat-civil"), 61.0)
+    assert d.engine.waiting("etat-civil") == []
+    # The fallback queue announces the call waiting again: not queued, never offered.
+    assert d.on_event(waiting("c1", 61.0, "accueil"), 61.0) == []
+    ready(d, "201", "202", at=62.0)
+    assert d.engine.agent("201").call_id is None and d.engine.agent("202").call_id is None

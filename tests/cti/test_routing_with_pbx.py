@@ -79,19 +79,23 @@ class Watch:
         return [e for e in self.events if isinstance(e, kind) and e.call_id == call_id]
 
 
-@pytest.fixture
-async def product(tmp_path: Path) -> AsyncIterator[Product]:
+def settings_for(tmp_path: Path, **changes: Any) -> Settings:
     config = tmp_path / "routing.yaml"
     config.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    settings = Settings(
+    return Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,
         demo_citizens=10,
         sim_rate=0,
         sim_time_scale=0.02,  # a 20 s ring timeout lasts 0.4 s
         routing_config=config,
+        **changes,
     )
-    async with running(settings, simulated=True, traffic=False) as product:
+
+
+@pytest.fixture
+async def product(tmp_path: Path) -> AsyncIterator[Product]:
+    async with running(settings_for(tmp_path), simulated=True, traffic=False) as product:
         assert product.pbx is not None
         # Phones that answer at once and keep the citizen until the test hangs up; the
         # dialplan's safety net out of the way (it has its own tests).
@@ -285,3 +289,30 @@ async def test_a_restarted_router_finds_the_waiting_caller_and_goes_on(product: 
     finally:
         await router.close()
         await conn.close()
+
+
+async def test_the_safety_net_waits_while_the_service_lives_and_takes_over_when_it_stops(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path, safety_net=3.0)  # heartbeat every second
+    async with running(settings, simulated=True, traffic=False) as product:
+        assert product.pbx is not None
+        product.pbx.telephony.safety_net = 3.0 / settings.sim_time_scale  # the dialplan's 3 s
+        await until_connected(product)
+        for agent in ("202", "204"):
+            product.router.set_agent_state(agent, "paused", "réunion")
+        w = watch(product)
+        call = product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+        await w.until(lambda: bool(w.of(ev.CallWaiting, call.linkedid)), "the call waiting")
+        # Five heartbeats: the caller has waited longer than the net, and is still ours.
+        start = product.router.heartbeats
+
+        async def heartbeats() -> None:
+            while product.router.heartbeats < start + 5:
+                await asyncio.sleep(0.1)  # polls a counter; the timing is the router's
+
+        await asyncio.wait_for(heartbeats(), 30)
+        assert not w.of(ev.CallSafetyNet, call.linkedid)
+        assert [x.call_id for x in product.router.engine.waiting("etat-civil")] == [call.linkedid]
+        await product.router.close()  # the service falls silent
+        await w.until(lambda: bool(w.of(ev.CallSafetyNet, call.linkedid)), "the safety net")
