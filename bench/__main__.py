@@ -14,6 +14,7 @@ BENCHES = {
     "ami": "bench.ami_bench",
     "routing": "bench.routing_bench",
     "directory": "bench.directory_bench",
+    "pop": "bench.pop_bench",
     "daysim": "bench.daysim_bench",
 }
 

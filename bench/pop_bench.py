@@ -1,0 +1,491 @@
+"""Screen-pop latency: the agent's phone rings, how soon does her card arrive?
+
+(a) ours: the product wired as in production (``cti.assembly.running``: call service and
+    tracker, router, screen pop, agent hub, FastAPI on uvicorn, SQLite), with 200 agents logged
+    in over HTTP and one real WebSocket client each (session cookie, ``Origin``). Each call is
+    the recording ``04-inbound-answered`` (arrival, voice menu, ``CtiWaiting``, ``DialBegin`` to
+    the agent, answer, hang-up) with ids, channels, caller and agent of its own, fed frame by
+    frame to ``CallService.on_ami_event`` as the AMI connection does. Calls arrive as a seeded
+    Poisson process, round robin over the agents; the agent's ``DialBegin`` comes
+    ``RING_AFTER`` after the arrival, the answer and hang-up ``END_AFTER`` after that. Timed:
+    ``perf_counter`` just before the ``DialBegin`` goes in, and as soon as the agent's client
+    has read the ``card.offered``.
+(b) bare: a FastAPI app of one WebSocket route on the same uvicorn, 200 clients connected; at
+    the same instants, the text of the same card (the bytes the agent's client read in (a)) is
+    put on that client's server-side queue, which one loop sends with ``send_text``. Timed the
+    same way.
+
+Both run in one process and one event loop, clients included: the two figures share every cost
+but ours. The agents are put on Pause first: with no PBX behind it the router must not try to
+offer calls itself; the ``DialBegin`` fed here is the offer. Password hashing is made cheap for
+the set-up only (400 argon2 rounds at 64 MiB would take longer than the whole bench): it is not
+on the timed path. The AMI connection points at a closed port and never comes up.
+
+The rate is a stress figure: 200 agents at ~4 min a call answer about one call a second, but
+the run must stay under a minute and give a few hundred samples: 25 calls/s, which keeps the
+screen pop's event loop (``ScreenPop.run``) busy about a third of the time on 2 cores. Every
+call's caller is announced as "Dupont" by the recording; the card comes from the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import random
+import re
+import socket
+import sqlite3
+import ssl
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import httpx
+import websockets
+import yaml  # type: ignore[import-untyped]
+from argon2 import PasswordHasher
+from fastapi import FastAPI, WebSocket
+
+from cti.ami.frames import FrameSplitter
+from cti.assembly import running
+from cti.db import Database
+from cti.replay import read_server_chunks
+from cti.service import CallService
+from cti.settings import Settings
+from cti.web.auth import COOKIE
+from cti.web.serve import serving
+from screenpop import accounts
+from screenpop.seed import seed_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT.parent / "shared" / "ami-captures"
+RECORDING = CAPTURES / "04-inbound-answered.jsonl"
+
+AGENTS = 200
+CALLS = 500
+RATE = 25.0  # calls per second, on average
+CITIZENS = 10_000
+UNKNOWN_SHARE = 0.1  # callers not in the directory
+RING_AFTER = (0.2, 0.8)  # s from the call's first frame to the agent's DialBegin
+END_AFTER = (0.3, 1.2)  # s from the DialBegin to the answer and hang-up frames
+FIRST_EXTENSION = 3000
+PASSWORD = "bench"
+
+# What differs between two calls of the recording, and the placeholder standing for it.
+_TEMPLATE_IDS = {
+    "1795378979.12": "{u0}",  # the caller's Local pair, ;1 (Linkedid: the call's id)
+    "1795378979.13": "{u1}",  # ;2, in the dialplan
+    "1795378985.14": "{u2}",  # the agent's Local pair
+    "1795378985.15": "{u3}",
+    "from-pstn-00000006": "from-pstn-{n}",
+    "agents-00000007": "agents-{n}",
+    "0612345678": "{caller}",
+}
+_TEMPLATE_AGENT = re.compile(r"\b201\b")
+# Session-level events of the recording, not part of a call.
+_SESSION_EVENTS = {"FullyBooted", "SuccessfulAuth", "Goodbye", "Shutdown"}
+
+# A frame: (header, value, value is a format string)
+Frame = tuple[tuple[str, str, bool], ...]
+
+
+@dataclass(frozen=True)
+class CallTemplate:
+    before: list[Frame]  # up to the agent's DialBegin
+    ring: Frame  # the agent's DialBegin: the tracker's CallOffered
+    after: list[Frame]  # ringing, answer, hang-up
+
+
+def _placeholders(value: str) -> tuple[str, bool]:
+    """``value`` as a format string if it holds something of the call's own, else as is."""
+    escaped = out = value.replace("{", "{{").replace("}", "}}")
+    for old, new in _TEMPLATE_IDS.items():
+        out = out.replace(old, new)
+    out = _TEMPLATE_AGENT.sub("{agent}", out)
+    return (out, True) if out != escaped else (value, False)
+
+
+def call_template(path: Path = RECORDING) -> CallTemplate:
+    """The recorded call's event frames, split around the DialBegin that rings the agent."""
+    frames: list[Frame] = []
+    ring_at: int | None = None
+    splitter = FrameSplitter()
+    for _, data in read_server_chunks(path):
+        for raw in splitter.feed(data):
+            headers = raw.as_dict()
+            name = headers.get("Event")
+            # Replies to the recorder's own actions (ActionID) reach no other AMI session.
+            if name is None or name in _SESSION_EVENTS or "ActionID" in headers:
+                continue
+            if name == "DialBegin" and "@agents-" in headers.get("DestChannel", ""):
+                ring_at = len(frames)
+            frames.append(tuple((k, *_placeholders(str(v))) for k, v in headers.items()))
+    if ring_at is None:
+        raise ValueError(f"{path}: no DialBegin to an agent's channel")
+    return CallTemplate(frames[:ring_at], frames[ring_at], frames[ring_at + 1 :])
+
+
+def instantiate(frame: Frame, values: dict[str, str]) -> dict[str, str]:
+    return {k: v.format_map(values) if templated else v for k, v, templated in frame}
+
+
+def call_values(n: int, agent: str, caller: str) -> dict[str, str]:
+    ids = {f"u{k}": f"1800000000.{4 * n + k}" for k in range(4)}
+    return {**ids, "n": f"{n:08x}", "agent": agent, "caller": caller}
+
+
+def call_id(n: int) -> str:
+    return call_values(n, "", "")["u0"]
+
+
+# ------------------------------------------------------------------ set-up
+
+
+def _callers(db_path: Path, count: int, seed: int) -> tuple[list[str], int]:
+    """National numbers of ``count`` callers, ``UNKNOWN_SHARE`` of them not in the directory."""
+    conn = sqlite3.connect(db_path)
+    known = [r[0] for r in conn.execute("SELECT e164 FROM phone_numbers ORDER BY id")]
+    conn.close()
+    taken = set(known)
+    rng = random.Random(seed)
+    numbers, unknown = [], 0
+    for _ in range(count):
+        if rng.random() < UNKNOWN_SHARE:
+            while (e164 := f"+339{rng.randrange(10**8):08d}") in taken:
+                pass
+            unknown += 1
+        else:
+            e164 = rng.choice(known)
+        numbers.append("0" + e164[3:] if e164.startswith("+33") else e164)
+    return numbers, unknown
+
+
+def _routing_config(path: Path, extensions: list[str]) -> Path:
+    """The demo's routing configuration (services, skills) with our agents instead of its six."""
+    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
+    models = list(config["agents"].values())
+    config["agents"] = {
+        ext: {**models[i % len(models)], "name": f"Agent {ext}"} for i, ext in enumerate(extensions)
+    }
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _prepare(db_path: Path, extensions: list[str], citizens: int) -> None:
+    db = Database(f"sqlite:///{db_path}")
+    db.migrate()
+    seed_demo(db, citizens=citizens, seed=7)
+    for ext in extensions:
+        accounts.create_user(db, f"agent{ext}", PASSWORD, accounts.Role.AGENT, f"Agent {ext}", ext)
+    db.close()
+
+
+@contextlib.contextmanager
+def _cheap_hashing() -> Iterator[None]:
+    with mock.patch.object(
+        accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def _log_in(port: int, ext: str, tls: ssl.SSLContext) -> Any:
+    """Log in as the agent, go on Pause, open the agent's socket; returns it, hello read."""
+    # A client (cookie jar) per agent, one TLS context for all: unused, but costly to build.
+    http = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=http, verify=tls) as client:
+        response = await client.post(
+            "/api/login", json={"username": f"agent{ext}", "password": PASSWORD}
+        )
+        response.raise_for_status()
+        token = response.cookies[COOKIE]
+        response = await client.post(
+            "/api/agent/state",
+            json={"state": "paused", "reason": "banc d'essai"},
+            headers={"X-CSRF-Token": response.json()["csrf"]},
+        )
+        response.raise_for_status()
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/agent",
+        additional_headers={"Cookie": f"{COOKIE}={token}", "Origin": f"http://127.0.0.1:{port}"},
+        ping_interval=None,
+    )
+    hello = json.loads(await ws.recv())
+    if hello.get("type") != "hello" or hello.get("agent") != ext:
+        raise RuntimeError(f"agent {ext}: expected a hello, got {hello}")
+    return ws
+
+
+# ------------------------------------------------------------------ measuring
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When, in seconds from the start of the run, a call arrives, rings its agent, ends."""
+
+    arrive: float
+    ring: float
+    end: float
+
+
+def schedule(calls: int, rate: float, seed: int = 3) -> list[Timing]:
+    """Poisson arrivals at ``rate``/s; voice menu and ringing times drawn uniformly."""
+    rng = random.Random(seed)
+    out, t = [], 0.0
+    for _ in range(calls):
+        t += rng.expovariate(rate)
+        ring = t + rng.uniform(*RING_AFTER)
+        out.append(Timing(t, ring, ring + rng.uniform(*END_AFTER)))
+    return out
+
+
+@dataclass
+class Receiver:
+    """The clients' side: when each call's card was asked for and when it was read."""
+
+    expected: int
+    sent: dict[str, float] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)  # call id -> call number
+    latencies: dict[int, float] = field(default_factory=dict)  # call number -> seconds
+    texts: dict[str, str] = field(default_factory=dict)  # call id -> card.offered frame
+    complete: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def mark(self, cid: str, n: int) -> None:
+        self.numbers[cid] = n
+        self.sent[cid] = time.perf_counter()
+
+    async def read(self, ws: Any) -> None:
+        async for text in ws:
+            received = time.perf_counter()
+            message = json.loads(text)
+            if message.get("type") != "card.offered":
+                continue
+            cid = message["card"]["call_id"]
+            start = self.sent.pop(cid, None)
+            if start is None:
+                continue
+            self.latencies[self.numbers[cid]] = received - start
+            self.texts[cid] = text
+            if len(self.latencies) >= self.expected:
+                self.complete.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Until every card is in, or ``timeout`` (the missing ones are reported)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.complete.wait(), timeout)
+
+
+async def _drive(agenda: list[tuple[float, Callable[[], None]]]) -> None:
+    """Run each action at its time (seconds from now), late ones at once: an open loop."""
+    loop = asyncio.get_running_loop()
+    origin = loop.time() + 0.05
+    for when, action in sorted(agenda, key=lambda step: step[0]):
+        delay = origin + when - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        action()
+
+
+@dataclass
+class Measured:
+    ours: dict[int, float]  # call number -> seconds
+    bare: dict[int, float]
+    calls: int
+    unknown_callers: int
+    pop_errors: int
+    setup_s: float
+
+
+async def measure(
+    agents: int = AGENTS,
+    calls: int = CALLS,
+    rate: float = RATE,
+    citizens: int = CITIZENS,
+    workdir: Path | None = None,
+) -> Measured:
+    """Both runs on the same schedule; ``workdir`` (default: a temporary one) holds the DB."""
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pop-bench-")))
+        start = time.perf_counter()
+        extensions = [str(FIRST_EXTENSION + i) for i in range(agents)]
+        db_path = workdir / "pop.db"
+        with _cheap_hashing():
+            await asyncio.to_thread(_prepare, db_path, extensions, citizens)
+        callers, unknown = _callers(db_path, calls, seed=5)
+        template = call_template()
+        timings = schedule(calls, rate)
+        stack.enter_context(_quiet("cti.ami"))
+        settings = Settings(
+            database_url=f"sqlite:///{db_path}",
+            routing_config=_routing_config(workdir / "routing.yaml", extensions),
+            http_port=0,
+            ami_host="127.0.0.1",
+            ami_port=stack.enter_context(_closed_port()),
+            ami_reconnect_min=3600,
+            ami_reconnect_max=3600,
+        )
+        ours = Receiver(calls)
+        async with running(settings, simulated=False, traffic=False) as product:
+            with _cheap_hashing():
+                tls = ssl.create_default_context()
+                sockets = await asyncio.gather(
+                    *(_log_in(product.port, ext, tls) for ext in extensions)
+                )
+            setup_s = time.perf_counter() - start
+            readers = [asyncio.create_task(ours.read(ws)) for ws in sockets]
+            await _drive(
+                _call_agenda(product.service, template, timings, extensions, callers, ours)
+            )
+            await ours.wait(timeout=10)
+            await product.pop.drained()
+            pop_errors = product.pop.errors
+            for ws in sockets:
+                await ws.close()
+            await asyncio.gather(*readers)
+
+        bare = Receiver(len(ours.texts))
+        async with _bare_server() as (port, queues):
+            sockets = await asyncio.gather(
+                *(
+                    websockets.connect(f"ws://127.0.0.1:{port}/ws/{ext}", ping_interval=None)
+                    for ext in extensions
+                )
+            )
+            while len(queues) < agents:
+                await asyncio.sleep(0.01)
+            readers = [asyncio.create_task(bare.read(ws)) for ws in sockets]
+            agenda: list[tuple[float, Callable[[], None]]] = []
+            for n, timing in enumerate(timings):
+                text = ours.texts.get(call_id(n))
+                if text is not None:
+                    queue = queues[extensions[n % agents]]
+                    agenda.append(
+                        (timing.ring, functools.partial(_bare_send, bare, n, queue, text))
+                    )
+            await _drive(agenda)
+            await bare.wait(timeout=10)
+            for queue in queues.values():
+                queue.put_nowait(None)
+            await asyncio.gather(*readers)
+            for ws in sockets:
+                await ws.close()
+        return Measured(ours.latencies, bare.latencies, calls, unknown, pop_errors, setup_s)
+
+
+def _call_agenda(
+    service: CallService,
+    template: CallTemplate,
+    timings: list[Timing],
+    extensions: list[str],
+    callers: list[str],
+    receiver: Receiver,
+) -> list[tuple[float, Callable[[], None]]]:
+    """Each call's frames, fed to the service at its times as the AMI connection does."""
+
+    def feed(frames: list[Frame], values: dict[str, str]) -> None:
+        for frame in frames:
+            service.on_ami_event(instantiate(frame, values), time.time())
+
+    def ring(n: int, values: dict[str, str]) -> None:
+        frame = instantiate(template.ring, values)
+        receiver.mark(values["u0"], n)
+        service.on_ami_event(frame, time.time())
+
+    agenda: list[tuple[float, Callable[[], None]]] = []
+    for n, timing in enumerate(timings):
+        values = call_values(n, extensions[n % len(extensions)], callers[n])
+        agenda += [
+            (timing.arrive, functools.partial(feed, template.before, values)),
+            (timing.ring, functools.partial(ring, n, values)),
+            (timing.end, functools.partial(feed, template.after, values)),
+        ]
+    return agenda
+
+
+def _bare_send(receiver: Receiver, n: int, queue: asyncio.Queue[str | None], text: str) -> None:
+    receiver.mark(call_id(n), n)
+    queue.put_nowait(text)
+
+
+@contextlib.asynccontextmanager
+async def _bare_server() -> AsyncIterator[tuple[int, dict[str, asyncio.Queue[str | None]]]]:
+    queues: dict[str, asyncio.Queue[str | None]] = {}
+    app = FastAPI()
+
+    @app.websocket("/ws/{agent}")
+    async def agent_socket(websocket: WebSocket, agent: str) -> None:
+        await websocket.accept()
+        queue = queues[agent] = asyncio.Queue()
+        while (text := await queue.get()) is not None:
+            await websocket.send_text(text)
+        await websocket.close()
+
+    async with serving(app) as port:
+        yield port, queues
+
+
+# ------------------------------------------------------------------ report
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99)]
+
+
+async def run_async(
+    agents: int = AGENTS, calls: int = CALLS, rate: float = RATE, citizens: int = CITIZENS
+) -> list[str]:
+    m = await measure(agents, calls, rate, citizens)
+    warm = min(agents, calls // 10)  # one call per agent: first connections, caches
+    ours = [v * 1e3 for n, v in m.ours.items() if n >= warm]
+    bare = [v * 1e3 for n, v in m.bare.items() if n >= warm]
+    a, b = _percentiles(ours), _percentiles(bare)
+    missing = m.calls - len(m.ours)
+    return [
+        f"{agents} agents on their WebSockets, {calls:,} calls, Poisson at {rate:g} calls/s "
+        f"(recording 04, fresh ids; {m.calls - m.unknown_callers:,} callers known in a "
+        f"{citizens:,}-citizen directory, {m.unknown_callers} unknown); set-up {m.setup_s:.1f} s; "
+        f"first {warm} calls not counted",
+        f"  (a) ours: DialBegin into CallService -> card.offered read   "
+        f"p50 {a[0]:6.2f} ms  p99 {a[1]:6.2f} ms",
+        f"  (b) bare: same bytes queued to a WebSocket -> read         "
+        f"p50 {b[0]:6.2f} ms  p99 {b[1]:6.2f} ms",
+        f"  ratio p99 a/b = {a[1] / b[1]:.2f} (goal <= 3)   p50 a/b = {a[0] / b[0]:.2f}"
+        + (f"   MISSING cards: {missing}" if missing else "")
+        + (f"   screen-pop errors: {m.pop_errors}" if m.pop_errors else ""),
+    ]
+
+
+def run() -> list[str]:
+    return asyncio.run(run_async())
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
