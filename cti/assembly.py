@@ -21,7 +21,7 @@ from cti.ami.connection import AmiConnection
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.pbxsim.simulator import SimulatedPbx
-from cti.pbxsim.traffic import demo_agents, drive, schedule
+from cti.pbxsim.traffic import demo_agents, drive, schedule, start_demo_menu
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
@@ -104,11 +104,19 @@ async def running(
         agents = list(config.agents)
         pbx = None
         if simulated:
+            # The voice menu the simulated calls go through (FastAGI, any free port).
+            cases = Directory(db)
+            menu = await start_demo_menu(
+                lambda ref: case.status if (case := cases.case_status(ref)) else None
+            )
+            stack.push_async_callback(menu.wait_closed)
+            stack.callback(menu.close)
             pbx = SimulatedPbx(
                 secret=SIM_SECRET,
                 agents=demo_agents(agents, seed=settings.sim_seed),
                 time_scale=settings.sim_time_scale,
                 seed=settings.sim_seed,
+                agi_address=menu.sockets[0].getsockname()[:2],
             )
             await pbx.start()
             stack.push_async_callback(pbx.close)

@@ -9,6 +9,12 @@ after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accuei
 Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail or callback message
 and hangs up.
 
+With a FastAGI server configured (``agi_address``) and keys planned for the caller, the call
+first runs the project's ``from-pstn`` (asterisk-conf/extensions.conf) through the real voice
+menu (``agi_client``): the menu sets ``CTI_IVR_CHOICE``/``CTI_PRIORITY``, the dialplan's
+defaults fill what it did not, ``IVR_RESULT=done`` hangs up, anything else waits in
+``cti-wait``. Without them the service is set directly, as in the lab's recordings.
+
 Every event goes to ``emit`` (the AMI server fans it out to sessions). Durations are in
 simulated seconds, multiplied by ``time_scale`` for the real ``asyncio.sleep``.
 """
@@ -24,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import transfers
+from cti.pbxsim import from_pstn, transfers
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.switch import Switch
 
@@ -65,6 +71,8 @@ class SimCall:
     did: str
     pres: str
     talk: float | None  # the citizen hangs up this long after the call is answered by the PBX
+    keys: str | None = None  # DTMF the citizen will type in the voice menu (None: no menu)
+    priority: str | None = None  # CTI_PRIORITY, once the voice menu's dialplan has set it
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
     agent_hung_up: asyncio.Event = field(default_factory=asyncio.Event)
@@ -102,8 +110,10 @@ class Telephony(Switch):
         queue_members: tuple[str, ...] = ("202", "201"),
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
+        agi_address: tuple[str, int] | None = None,
     ) -> None:
         super().__init__(emit, time_scale, clock)
+        self.agi_address = agi_address  # the voice menu's FastAGI server, if any
         self.rng = random.Random(seed)
         self.agents = dict(LAB_AGENTS if agents is None else agents)
         self.safety_net = safety_net
@@ -121,13 +131,19 @@ class Telephony(Switch):
         service: str = "etat-civil",
         withheld: bool = False,
         talk: float | None = 60.0,
+        keys: str | None = None,
     ) -> SimCall:
-        """A citizen calls the town hall (what the lab's Originate did)."""
+        """A citizen calls the town hall (what the lab's Originate did).
+
+        With ``keys`` and a FastAGI server, she goes through the voice menu typing them
+        (``agi_client.take_keys``) and ``service`` is what the menu chooses; otherwise she
+        is put straight into ``service``.
+        """
         one, two = self._local_pair(f"{did}@from-pstn", None)
         pres = (
             "prohib" if withheld else ("allowed_not_screened" if caller_number else "unavailable")
         )
-        call = SimCall(one.linkedid, one, two, service, did, pres, talk)
+        call = SimCall(one.linkedid, one, two, service, did, pres, talk, keys)
         self.calls.append(call)
         self.calls_processed += 1
         if caller_number or caller_name:
@@ -187,12 +203,16 @@ class Telephony(Switch):
         leg = call.leg
         timer = asyncio.create_task(self._citizen_timer(call))
         try:
-            self._exten(leg, "Answer", "")
-            self._var(leg, "__CTI_DID", call.did)
-            self._var(leg, "__CTI_IVR_CHOICE", call.service)
-            self._var(leg, "__CTI_LANG", "fr")
-            if await self._wait_any(call, 0.5) == "gone":
-                return self._citizen_hangs_up(call)
+            if self.agi_address is not None and call.keys is not None:
+                if not await from_pstn.voice_menu(self, call, self.agi_address, call.keys):
+                    return
+            else:
+                self._exten(leg, "Answer", "")
+                self._var(leg, "__CTI_DID", call.did)
+                self._var(leg, "__CTI_IVR_CHOICE", call.service)
+                self._var(leg, "__CTI_LANG", "fr")
+                if await self._wait_any(call, 0.5) == "gone":
+                    return self._citizen_hangs_up(call)
             while True:
                 outcome = await self._wait(call)
                 if outcome == "gone":
@@ -245,6 +265,12 @@ class Telephony(Switch):
             ("Service", call.service),
             ("Pres", call.pres),
             ("Since", str(call.wait_start)),
+            # the project's dialplan (after the voice menu) says more than the lab's did
+            *(
+                ()
+                if call.priority is None
+                else (("Priority", call.priority), ("Lang", leg.variables.get("CTI_LANG", "")))
+            ),
         )
         leg.application, leg.app_data = "Wait", str(int(self.safety_net))
         self.changed.set()

@@ -29,6 +29,7 @@ class SimulatedPbx:
         read: frozenset[str] = DEFAULT_READ,
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
+        agi_address: tuple[str, int] | None = None,
     ) -> None:
         self.telephony = Telephony(
             self._emit,
@@ -37,6 +38,7 @@ class SimulatedPbx:
             safety_net=safety_net,
             clock=clock,
             seed=seed,
+            agi_address=agi_address,
         )
         self.ami = AmiServer(
             self.telephony,
@@ -102,9 +104,17 @@ class SimulatedPbx:
         service: str = "etat-civil",
         withheld: bool = False,
         talk: float | None = 60.0,
+        keys: str | None = None,
     ) -> SimCall:
+        """A citizen calls; with ``keys`` (and a FastAGI server) through the voice menu."""
         return self.telephony.place_call(
-            caller_number, caller_name, did=did, service=service, withheld=withheld, talk=talk
+            caller_number,
+            caller_name,
+            did=did,
+            service=service,
+            withheld=withheld,
+            talk=talk,
+            keys=keys,
         )
 
     def hangup_call(self, call: SimCall) -> None:

@@ -4,17 +4,32 @@
 rate, caller numbers drawn from a list (the directory's, so that cards pop), a share of withheld
 and of unknown callers, a menu choice and a patience per call. ``drive`` places them on a
 :class:`~cti.pbxsim.simulator.SimulatedPbx` in real time (scaled).
+
+The menu choice is also the keys the caller types in the voice menu (``menu_keys`` reads them
+off the tree: ``1`` for état civil...), plus callers who only ask the opening hours or their
+case's status and hang up, and a few who type a wrong key or nothing at all first.
+``start_demo_menu`` runs the FastAGI server those calls reach in the demo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from cti.pbxsim.agi_client import TIMEOUT_KEY
 from cti.pbxsim.pbx import AgentPhone
 from cti.pbxsim.simulator import SimulatedPbx
+from ivr_scripts.commands import CaseLookup, Choice, Outcome
+from ivr_scripts.fastagi import serve
+from ivr_scripts.tree import HoursCheckNode, MenuNode, MessageNode, RouteNode, Tree
+from ivr_scripts.validate import load_tree
 
 # Callers of the demo directory (screenpop.seed) and a few strangers.
 DEFAULT_NUMBERS = ("0612345678", "0155512233", "0678901234", "0145678912", "0687654321")
@@ -29,6 +44,15 @@ SERVICE_WEIGHTS = {
 }
 OTHER_SERVICE_WEIGHT = 5
 NAMES = ("Dupont", "Martin", "Bernard", "Petit", "Durand", "Leroy", "Moreau", "Simon")
+DEFAULT_TREE = Path(__file__).resolve().parents[2] / "ivr_scripts" / "default_tree.yaml"
+# Keys of the default tree's self-service choices and its wrong key.
+HOURS_KEYS = "7"  # hears the opening hours, then hangs up (IVR_RESULT=done)
+CASE_KEYS = "6"  # then the case number and #
+WRONG_KEY = "8"
+HOURS_RATIO, CASE_RATIO, WRONG_RATIO, SILENT_RATIO = 0.08, 0.06, 0.04, 0.03
+# The demo runs at any hour; its voice menu lives on a Tuesday morning, when the town hall
+# and all its services are open, so that callers reach the agents.
+DEMO_MENU_TIME = datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +63,56 @@ class PlannedCall:
     withheld: bool
     service: str
     talk: float  # the citizen hangs up this long after calling (patience + conversation)
+    keys: str | None = None  # typed in the voice menu (None: put straight into ``service``)
+
+
+def menu_keys(tree: Tree) -> dict[str, str]:
+    """The shortest keys leading to each service from the start, the town hall being open.
+
+    Messages and open hours checks are passed through; a menu's choices are keys.
+    """
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    queue: deque[tuple[str | None, str]] = deque([(tree.start, "")])
+    while queue:
+        node_id, keys = queue.popleft()
+        if node_id is None or node_id in seen or node_id not in tree.nodes:
+            continue
+        seen.add(node_id)
+        node = tree.nodes[node_id]
+        if isinstance(node, MessageNode):
+            queue.appendleft((node.next, keys))
+        elif isinstance(node, HoursCheckNode):
+            queue.appendleft((node.open, keys))
+        elif isinstance(node, MenuNode):
+            queue.extend((target, keys + key) for key, target in sorted(node.choices.items()))
+        elif isinstance(node, RouteNode):
+            found.setdefault(node.service, keys)
+    return found
+
+
+@functools.cache
+def default_menu() -> dict[str, str]:
+    """``menu_keys`` of ivr_scripts/default_tree.yaml."""
+    return menu_keys(load_tree(DEFAULT_TREE))
+
+
+def caller_keys(service: str, menu: Mapping[str, str], rng: random.Random) -> str | None:
+    """What one caller types: mostly the service's keys, sometimes a self-service question,
+    a wrong key first or nothing (the menu then times out to its default)."""
+    path = menu.get(service)
+    if path is None:
+        return None  # a service the menu does not offer: put straight into it
+    draw = rng.random()
+    if draw < HOURS_RATIO:
+        return HOURS_KEYS
+    if draw < HOURS_RATIO + CASE_RATIO:  # a case number; then an agent (1) or hang up
+        return f"{CASE_KEYS}2026{rng.randrange(1, 400):05d}#" + rng.choice(("1", ""))
+    if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO:
+        return WRONG_KEY + path
+    if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO + SILENT_RATIO:
+        return TIMEOUT_KEY + path  # hesitates once, then chooses
+    return path
 
 
 def schedule(
@@ -50,11 +124,17 @@ def schedule(
     seed: int = 1,
     withheld_ratio: float = 0.08,
     unknown_ratio: float = 0.15,
+    menu: Mapping[str, str] | None = None,
 ) -> list[PlannedCall]:
-    """The calls of ``duration`` seconds of traffic at ``rate_per_minute`` on average."""
+    """The calls of ``duration`` seconds of traffic at ``rate_per_minute`` on average.
+
+    ``menu`` maps services to their keys in the voice menu (default: ``default_menu()``).
+    """
     if rate_per_minute <= 0:
         return []
     rng = random.Random(seed)
+    keys_rng = random.Random(seed + 1)  # keeps the other draws as they were before the menu
+    menu = default_menu() if menu is None else menu
     services = list(services)
     weights = [SERVICE_WEIGHTS.get(name, OTHER_SERVICE_WEIGHT) for name in services]
     calls: list[PlannedCall] = []
@@ -70,9 +150,9 @@ def schedule(
         else:
             number, name, withheld = rng.choice(list(numbers)), rng.choice(NAMES), False
         service = rng.choices(services, weights)[0]
-        calls.append(
-            PlannedCall(round(at, 3), number, name, withheld, service, rng.uniform(25.0, 240.0))
-        )
+        patience = rng.uniform(25.0, 240.0)
+        keys = caller_keys(service, menu, keys_rng)
+        calls.append(PlannedCall(round(at, 3), number, name, withheld, service, patience, keys))
         at += rng.expovariate(rate_per_minute / 60.0)
     return calls
 
@@ -109,5 +189,20 @@ async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
             service=planned.service,
             withheld=planned.withheld,
             talk=planned.talk,
+            keys=planned.keys,
         )
     return len(calls)
+
+
+async def start_demo_menu(case_lookup: CaseLookup, tree: Path = DEFAULT_TREE) -> asyncio.Server:
+    """The demo's FastAGI server (any free port): ``tree``, open hours, ``case_lookup``."""
+    menu = load_tree(tree)
+
+    def forget(
+        _uniqueid: str, _call: str | None, _path: list[str], _o: Outcome | None, _c: list[Choice]
+    ) -> None:
+        """The demo keeps no statistics of the menu's paths."""
+
+    return await serve(
+        "127.0.0.1", 0, lambda: menu, case_lookup, forget, clock=lambda: DEMO_MENU_TIME
+    )
