@@ -146,8 +146,25 @@ class RoutingConfig(_Model):
         return EngineConfig(services, agents, self.max_missed_offers)
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+def problems(exc: ValidationError) -> str:
+    """Every validation failure as ``field.path: message``, joined: what ``ConfigError`` says."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: "
+        f"{err['msg'].removeprefix('Value error, ')}"
+        for err in exc.errors()
+    )
+
+
+def read_yaml(path: Path, what: str) -> object:
+    """The parsed YAML of ``path``; raises ``ConfigError`` naming the file and ``what`` it is."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
 
 
 def parse_config(data: object, source: str = "<config>") -> RoutingConfig:
@@ -155,21 +172,9 @@ def parse_config(data: object, source: str = "<config>") -> RoutingConfig:
     try:
         return RoutingConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_location(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError(f"{source}: {problems(exc)}") from None
 
 
 def load_config(path: str | Path) -> RoutingConfig:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read routing configuration ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, "routing configuration"), str(path))

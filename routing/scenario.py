@@ -16,10 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from routing.config import RoutingConfig, load_config
+from routing.config import RoutingConfig, load_config, problems, read_yaml
 from routing.day_model import (
     SLOT_S,
     AppQueueSpec,
@@ -198,10 +197,6 @@ def _to_spec(config: ScenarioConfig, routing: RoutingConfig) -> DaySpec:
     )
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
 def parse_scenario(data: Any, source: str = "<scenario>", base: Path | None = None) -> DaySpec:
     """Validate already-parsed YAML data; ``routing_file`` is resolved against ``base``.
 
@@ -210,11 +205,7 @@ def parse_scenario(data: Any, source: str = "<scenario>", base: Path | None = No
     try:
         config = ScenarioConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_location(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError(f"{source}: {problems(exc)}") from None
     if config.routing is not None:
         routing = config.routing
     else:
@@ -230,12 +221,4 @@ def parse_scenario(data: Any, source: str = "<scenario>", base: Path | None = No
 def load_scenario(path: str | Path) -> DaySpec:
     """Read and validate a scenario file; raises ``ConfigError``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read scenario ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    return parse_scenario(data, str(path), path.parent)
+    return parse_scenario(read_yaml(path, "scenario"), str(path), path.parent)
