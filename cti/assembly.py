@@ -102,12 +102,12 @@ async def running(
                 f"configuration du routage ({', '.join(config.services)})"
             )
         agents = list(config.agents)
+        directory = Directory(db)
         pbx = None
         if simulated:
             # The voice menu the simulated calls go through (FastAGI, any free port).
-            cases = Directory(db)
             menu = await start_demo_menu(
-                lambda ref: case.status if (case := cases.case_status(ref)) else None
+                lambda ref: case.status if (case := directory.case_status(ref)) else None
             )
             stack.push_async_callback(menu.wait_closed)
             stack.callback(menu.close)
@@ -131,7 +131,6 @@ async def running(
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService()
-        directory = Directory(db)
         hub = AgentHub()
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}

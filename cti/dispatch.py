@@ -162,6 +162,10 @@ class Dispatcher:
             self._feed(OfferFailed(call_id, agent, "redirect_failed", self._clock(now)), out)
         return out
 
+    def waiting(self) -> set[str]:
+        """Calls waiting in ``cti-wait`` for the engine (not ringing, not on their way back)."""
+        return self.held - self.ringing.keys() - self.away
+
     def next_deadline(self) -> float | None:
         return self.engine.next_deadline()
 

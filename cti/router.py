@@ -93,8 +93,7 @@ class RouterShell:
         while True:
             await asyncio.sleep(self.safety_net / 3)
             now = self.clock()
-            d = self.dispatcher
-            for call_id in sorted(d.held - d.ringing.keys() - d.away):
+            for call_id in sorted(self.dispatcher.waiting()):
                 call = self.service.tracker.call(call_id)
                 if call is None or call.dialplan_channel is None or call.waiting_since is None:
                     continue

@@ -67,7 +67,7 @@ class RoutingAdmin:
         return stored
 
     async def restore(self, version: int, author: str) -> StoredConfig:
-        old = next((v for v in await self.versions() if v.version == version), None)
+        old = await asyncio.to_thread(routing_store.version, self.db, version)
         if old is None:
             raise KeyError(version)
         return await self.update(

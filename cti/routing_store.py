@@ -33,10 +33,12 @@ def _stored(row: RoutingConfigVersion) -> StoredConfig:
 
 
 def current(db: Database) -> StoredConfig | None:
+    return next(iter(history(db, limit=1)), None)
+
+
+def version(db: Database, number: int) -> StoredConfig | None:
     with db.session() as session:
-        row = session.scalars(
-            select(RoutingConfigVersion).order_by(RoutingConfigVersion.id.desc()).limit(1)
-        ).first()
+        row = session.get(RoutingConfigVersion, number)
         return None if row is None else _stored(row)
 
 
