@@ -2,28 +2,33 @@
 
 Theory of operation
 -------------------
-The call service calls ``on_event`` for every domain event. Events are queued and handled one
-at a time, in order, by ``run`` (directory reads and writes are blocking: they go to a thread,
-and their order per call must hold). For each call the service keeps ``CallFacts`` and what
-the directory said about the caller, fetched once when the call arrives: when the agent's
-phone rings, the card is built from memory and sent before anything is written, so the pop
-waits for no database.
+The call service calls ``on_event`` for every domain event, and the card work is done there
+and then, in memory: when the agent's phone rings the card is built and put on her pages'
+queues before ``on_event`` returns. Nothing on that path waits for the database.
 
-* ``CallArrived``: normalise the number, look the citizens up, open the interaction record.
-* ``CallWaiting``: the service chosen in the menu, the menu path the voice menu recorded.
+* ``CallArrived``: normalise the number and look the citizens up — the one read the cards
+  need. It runs in a thread of its own; the call's next events are held (in order) until it
+  answers, so a card is never built from half the facts. The menu takes seconds, the lookup
+  milliseconds: in practice nothing is held.
+* ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
+  FastAGI server, same process) says which nodes the caller went through.
 * ``CallOffered``: the card pops on that agent's pages only (``card.offered``).
 * ``CallAnswered``/``CallTransferred``/``CallNoAnswer``/``CallAbandoned``/``CallEnded``: the
-  card follows (answered, handed on, gone) and the record is completed.
+  card follows (answered, handed on, gone).
 
-Notes written by an agent are saved on the call's record and pushed to whoever has the call
-now: after a transfer the next agent reads the first agent's note.
+What the database must learn (the call's record, the audit trail of opened cards) goes to an
+``OrderedWriter``: one task writes it in order, in batches, off the event loop; ``run`` is
+that task. Notes written by an agent go through the same writer (after the call's earlier
+writes) and are pushed to whoever has the call now: after a transfer the next agent reads
+the first agent's note.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,10 +47,14 @@ from screenpop.messages import (
     CardUpdated,
 )
 from screenpop.phones import CallerNumber, normalise
+from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
 RECENT_CALLS = 5
+# Menu paths reported for calls not announced yet (bounded: a path for a call we never
+# see must not stay forever).
+EARLY_PATHS = 1000
 
 
 class NotYourCall(ScreenPopError):
@@ -64,6 +73,9 @@ class _Call:
     records: list[CitizenRecord] = field(default_factory=list)
     notes: list[NoteView] = field(default_factory=list)
     answered_at: float | None = None
+    offered_to: set[str] = field(default_factory=set)
+    # Events that came while the directory lookup was running; None once it answered.
+    held: list[ev.DomainEvent] | None = None
 
 
 def _when(at: float) -> datetime:
@@ -85,62 +97,81 @@ class ScreenPop:
         self.service_labels = service_labels if service_labels is not None else {}
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
-        self._queue: asyncio.Queue[ev.DomainEvent] = asyncio.Queue()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.writer = OrderedWriter()
+        self._lookups: set[asyncio.Task[None]] = set()
+        self._lookups_done = asyncio.Event()
+        self._lookups_done.set()
+        self._early_paths: OrderedDict[str, list[str]] = OrderedDict()
         self.errors = 0
+
+    async def run(self) -> None:
+        """The database writer: runs until cancelled."""
+        await self.writer.run()
+
+    async def drained(self) -> None:
+        """Wait until every lookup has answered and every write is done (tests, shutdown)."""
+        while not (self.writer.idle.is_set() and self._lookups_done.is_set()):
+            await self._lookups_done.wait()
+            await self.writer.idle.wait()
 
     # -- the event side ------------------------------------------------------------------
 
     def on_event(self, event: ev.DomainEvent) -> None:
-        self._idle.clear()
-        self._queue.put_nowait(event)
+        try:
+            if isinstance(event, ev.CallArrived):
+                self._arrived(event)
+                return
+            call = self.calls.get(event.call_id)
+            if call is None:
+                return  # began before we started and never announced: nothing to show
+            if call.held is not None:
+                call.held.append(event)
+                return
+            self._apply(call, event)
+        except Exception:  # one bad event must not stop the pops
+            self.errors += 1
+            log.exception("screen pop failed on %s of call %s", event.type, event.call_id)
 
-    async def run(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self.handle(event)
-            except Exception:  # one bad event or a database hiccup must not stop the pops
-                self.errors += 1
-                log.exception("screen pop failed on %s of call %s", event.type, event.call_id)
-            if self._queue.empty():
-                self._idle.set()
-
-    async def drained(self) -> None:
-        """Wait until every queued event has been handled (tests, shutdown)."""
-        await self._idle.wait()
-
-    async def handle(self, event: ev.DomainEvent) -> None:
-        if isinstance(event, ev.CallArrived):
-            await self._arrived(event)
-            return
-        call = self.calls.get(event.call_id)
+    def menu_path(self, call_id: str, path: Sequence[str]) -> None:
+        """The voice menu's path for ``call_id`` (nodes the caller went through)."""
+        call = self.calls.get(call_id)
         if call is None:
-            return  # began before we started and never announced: nothing to show
+            self._early_paths[call_id] = list(path)
+            while len(self._early_paths) > EARLY_PATHS:
+                self._early_paths.popitem(last=False)
+            return
+        call.facts.ivr_path = list(path)
+        self._record(call_id, ivr_path=list(path))
+
+    def _apply(self, call: _Call, event: ev.DomainEvent) -> None:
         facts = call.facts
         if isinstance(event, ev.CallWaiting):
-            await self._waiting(call, event)
+            facts.service = event.service or facts.service
+            if facts.waiting_since is None:
+                facts.waiting_since = event.at
+            facts.stage = "ringing" if facts.agent else facts.stage
+            self._record(facts.call_id, service=facts.service)
         elif isinstance(event, ev.CallOffered):
-            await self._offered(call, event)
+            self._offered(call, event)
         elif isinstance(event, ev.CallAnswered):
             facts.stage, facts.agent = "connected", event.agent
             call.answered_at = event.at
+            call.offered_to.add(event.agent)
             self.hub.send(event.agent, CardAnswered(card=self._card(call)))
-            await self._record(facts.call_id, outcome="answered")
+            self._record(facts.call_id, outcome="answered", add_agent=event.agent)
         elif isinstance(event, ev.CallNoAnswer):
             self._leave(call, event.agent, "no_answer")
         elif isinstance(event, ev.CallTransferred):
             self._transferred(call, event)
         elif isinstance(event, ev.CallSafetyNet):
-            await self._record(facts.call_id, outcome="safety_net")
+            self._record(facts.call_id, outcome="safety_net")
         elif isinstance(event, ev.CallAbandoned):
             if event.agent:
                 self._leave(call, event.agent, "abandoned")
         elif isinstance(event, ev.CallEnded):
-            await self._ended(call, event)
+            self._ended(call, event)
 
-    async def _arrived(self, event: ev.CallArrived) -> None:
+    def _arrived(self, event: ev.CallArrived) -> None:
         caller = normalise(event.caller_number, withheld=event.caller_withheld)
         facts = CallFacts(
             call_id=event.call_id,
@@ -151,19 +182,41 @@ class ScreenPop:
         )
         call = _Call(facts, caller)
         self.calls[event.call_id] = call
-        if caller.e164 is not None:
-            call.records = await asyncio.to_thread(self._load_records, caller.e164)
-        citizen_id = call.records[0].citizen.id if len(call.records) == 1 else None
-        await self._record(
+        self._record(
             event.call_id,
             started_at=_when(event.at),
             caller_raw=event.caller_number,
             caller_e164=caller.e164,
             caller_withheld=event.caller_withheld,
-            citizen_id=citizen_id,
             did=event.did,
             outcome="in_progress",
         )
+        early = self._early_paths.pop(event.call_id, None)
+        if early is not None:
+            self.menu_path(event.call_id, early)
+        if caller.e164 is not None:
+            call.held = []
+            task = asyncio.create_task(self._look_up(call, caller.e164), name="pop-lookup")
+            self._lookups.add(task)
+            self._lookups_done.clear()
+            task.add_done_callback(self._lookup_finished)
+
+    async def _look_up(self, call: _Call, e164: str) -> None:
+        try:
+            call.records = await asyncio.to_thread(self._load_records, e164)
+        except Exception:  # the card says "Bonjour" rather than not popping at all
+            self.errors += 1
+            log.exception("screen pop: directory lookup of %s failed", e164)
+        if len(call.records) == 1:
+            self._record(call.facts.call_id, citizen_id=call.records[0].citizen.id)
+        held, call.held = call.held or [], None
+        for event in held:
+            self.on_event(event)
+
+    def _lookup_finished(self, task: asyncio.Task[None]) -> None:
+        self._lookups.discard(task)
+        if not self._lookups:
+            self._lookups_done.set()
 
     def _load_records(self, e164: str) -> list[CitizenRecord]:
         return [self._record_of(c) for c in self.directory.citizens_by_number(e164)]
@@ -175,18 +228,7 @@ class ScreenPop:
             self.directory.recent_interactions(citizen.id, limit=RECENT_CALLS + 1),
         )
 
-    async def _waiting(self, call: _Call, event: ev.CallWaiting) -> None:
-        facts = call.facts
-        facts.service = event.service or facts.service
-        if facts.waiting_since is None:
-            facts.waiting_since = event.at
-        facts.stage = "ringing" if facts.agent else facts.stage
-        stored = await asyncio.to_thread(self.directory.interaction, facts.call_id)
-        if stored is not None and stored.ivr_path:
-            facts.ivr_path = list(stored.ivr_path)
-        await self._record(facts.call_id, service=facts.service)
-
-    async def _offered(self, call: _Call, event: ev.CallOffered) -> None:
+    def _offered(self, call: _Call, event: ev.CallOffered) -> None:
         facts = call.facts
         facts.agent, facts.stage = event.agent, "ringing"
         facts.service = event.service or facts.service
@@ -194,17 +236,16 @@ class ScreenPop:
             facts.waited = max(event.waited, event.at - facts.waiting_since)
         else:
             facts.waited = event.waited
-        # The pop first; the record can wait a few milliseconds.
+        call.offered_to.add(event.agent)
         card = self._card(call)
         self.hub.send(event.agent, CardOffered(card=card))
-        await self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
         if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
-            await asyncio.to_thread(
-                self.directory.audit,
-                f"poste {event.agent}",
-                "card.open",
-                card.selected_citizen_id,
-                f"appel {facts.call_id}",
+            citizen_id = card.selected_citizen_id
+            self.writer.submit(
+                lambda: self.directory.audit(
+                    f"poste {event.agent}", "card.open", citizen_id, f"appel {facts.call_id}"
+                )
             )
 
     def _leave(self, call: _Call, agent: str, reason: str) -> None:
@@ -229,7 +270,7 @@ class ScreenPop:
         if event.service:
             facts.service = event.service
 
-    async def _ended(self, call: _Call, event: ev.CallEnded) -> None:
+    def _ended(self, call: _Call, event: ev.CallEnded) -> None:
         facts = call.facts
         facts.stage = "ended"
         if facts.agent:
@@ -238,18 +279,16 @@ class ScreenPop:
                 facts.agent, CardEnded(card=self._card(call), reason="hangup", wrap_up_s=wrap)
             )
         del self.calls[facts.call_id]
-        answered = call.answered_at is not None or event.talk > 0
-        outcome = "answered" if answered else _OUTCOMES.get(event.reason, event.reason)
-        await self._record(
+        self._record(
             facts.call_id,
-            outcome=outcome,
+            outcome=_outcome(call, event),
             wait_seconds=event.wait,
             talk_seconds=event.talk,
             duration_seconds=event.duration,
         )
 
-    async def _record(self, call_id: str, **fields: Any) -> None:
-        await asyncio.to_thread(self.directory.upsert_interaction, call_id, **fields)
+    def _record(self, call_id: str, **fields: Any) -> None:
+        self.writer.submit(lambda: self.directory.upsert_interaction(call_id, **fields))
 
     def _card(self, call: _Call) -> Card:
         return build_card(call.facts, call.caller, call.records, call.notes, self.service_labels)
@@ -257,14 +296,18 @@ class ScreenPop:
     # -- the agent's side (called by the web app) -----------------------------------------
 
     async def _check_agent(self, call_id: str, agent: str) -> None:
-        stored = await asyncio.to_thread(self.directory.interaction, call_id)
+        call = self.calls.get(call_id)
+        if call is not None and agent in call.offered_to:
+            return
+        # An ended call (wrap-up): its record, read after every write queued so far.
+        stored = await self.writer.call(lambda: self.directory.interaction(call_id))
         if stored is None or agent not in stored.agents:
             raise NotYourCall(agent, call_id)
 
     async def add_note(self, call_id: str, agent: str, text: str) -> NoteView:
         """Save ``agent``'s note on the call; whoever has the call now sees it at once."""
         await self._check_agent(call_id, agent)
-        note = await asyncio.to_thread(self.directory.add_note, call_id, agent, text)
+        note = await self.writer.call(lambda: self.directory.add_note(call_id, agent, text))
         call = self.calls.get(call_id)
         if call is not None:
             call.notes.append(note)
@@ -273,7 +316,7 @@ class ScreenPop:
 
     async def set_disposition(self, call_id: str, agent: str, disposition: str) -> None:
         await self._check_agent(call_id, agent)
-        await asyncio.to_thread(self.directory.set_disposition, call_id, disposition)
+        await self.writer.call(lambda: self.directory.set_disposition(call_id, disposition))
         call = self.calls.get(call_id)
         if call is not None:
             call.facts.disposition = disposition
@@ -281,7 +324,7 @@ class ScreenPop:
     async def select_citizen(self, call_id: str, agent: str, citizen_id: int) -> Card | None:
         """The agent says who is calling: one of a household, or someone found by search."""
         await self._check_agent(call_id, agent)
-        await asyncio.to_thread(self.directory.attach_citizen, call_id, citizen_id)
+        await self.writer.call(lambda: self.directory.attach_citizen(call_id, citizen_id))
         call = self.calls.get(call_id)
         if call is None:
             return None
@@ -310,3 +353,14 @@ _OUTCOMES = {
     "lost": "lost",
     "failed": "lost",
 }
+
+
+def _outcome(call: _Call, event: ev.CallEnded) -> str:
+    """What became of the call, for its record and the reports."""
+    if call.answered_at is not None or event.talk > 0:
+        return "answered"
+    outcome = _OUTCOMES.get(event.reason, event.reason)
+    if outcome == "abandoned" and call.facts.waiting_since is None and not call.offered_to:
+        # Never asked for an agent: it ended in the voice menu (answered there, or not).
+        return "menu"
+    return outcome
