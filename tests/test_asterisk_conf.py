@@ -66,7 +66,7 @@ def test_user_events_match_both_ways() -> None:
 def test_waiting_event_carries_what_the_tracker_reads() -> None:
     c = Contract()
     keys = user_events(EXT[c.wait_context])[c.waiting_event]
-    assert {"DID", "Service", "Pres", "Since", "Priority"} <= set(keys)
+    assert {"DID", "Service", "Pres", "Since", "CtiPriority"} <= set(keys)
     assert user_events(EXT[c.connect_context])[c.no_answer_event] == ["Agent", "DialStatus"]
 
 

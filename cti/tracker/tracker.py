@@ -562,7 +562,8 @@ class CallTracker:
                 call.pres_withheld = not pres.startswith("allowed")
             call.did = body.get("DID") or call.did
             call.service = body.get("Service") or call.service
-            call.priority = _to_int(body.get("Priority"), call.priority)
+            # Not "Priority": a UserEvent's channel snapshot has a header of that name already.
+            call.priority = _to_int(body.get("CtiPriority"), call.priority)
             self._wait(call, at, out)
         elif e.name == c.no_answer_event:
             agent = body.get("Agent", "")
