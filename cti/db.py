@@ -7,6 +7,8 @@ so that ``make demo`` and a fresh install need no manual step.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,9 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = threading.local()
+        self._reader_lock = threading.Lock()
+        self._reader_conns: list[Any] = []
 
     @property
     def dialect(self) -> str:
@@ -89,5 +94,41 @@ class Database:
         """Drop every table of ours (tests)."""
         command.downgrade(self._alembic(), "base")
 
+    def reader(self) -> Any:
+        """The calling thread's own driver connection, in autocommit, for hot lookups.
+
+        Kept open for the thread's life: no pool checkout, no reset when given back, no
+        transaction to open and close around a lone SELECT. Closed by ``close``; after a
+        driver error call ``drop_reader`` so the next lookup opens a fresh one.
+        """
+        conn: Any = getattr(self._readers, "conn", None)
+        if conn is None:
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()  # ours now: the pool neither resets nor hands it to anyone else
+            if self.dialect == "sqlite":
+                conn.isolation_level = None
+            else:
+                conn.autocommit = True
+            self._readers.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def drop_reader(self) -> None:
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            return
+        self._readers.conn = None
+        with self._reader_lock:
+            self._reader_conns.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
     def close(self) -> None:
+        with self._reader_lock:
+            conns, self._reader_conns = self._reader_conns, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
         self.engine.dispose()
