@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from cti.db import Database
+from screenpop.case_keys import is_key
 from screenpop.errors import CitizenNotFound
 from screenpop.models import AuditEntry, Case, Citizen, Interaction, InteractionNote, PhoneNumber
 from screenpop.phones import normalise
@@ -195,22 +196,22 @@ class Directory:
     def citizens_by_number(self, e164: str) -> list[CitizenView]:
         """Everyone with this number (a household shares a landline), with all their numbers.
 
-        One query on the ``phone_numbers.e164`` index, sent on the driver's own connection
-        (taken from the pool, reset when given back: a lone SELECT is its own transaction),
+        One query on the ``phone_numbers.e164`` index, sent on the thread's own driver
+        connection in autocommit (``Database.reader``: a lone SELECT is its own transaction),
         rows turned into views without the ORM: this runs for every incoming call.
         """
         params: Any = (e164,) if self._positional else {"e164": e164}
         driver_error = self.db.engine.dialect.loaded_dbapi.Error
-        connection = self.db.engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute(self._by_number_sql, params)
-            rows = cursor.fetchall()
-            cursor.close()
+            cursor = self.db.reader().cursor()
+            try:
+                cursor.execute(self._by_number_sql, params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         except driver_error as exc:  # the same exceptions as through SQLAlchemy
+            self.db.drop_reader()  # a broken link (server restarted) is not used again
             raise DBAPIError.instance(self._by_number_sql, params, exc, driver_error) from exc
-        finally:
-            connection.close()
         # Rows come sorted by citizen: one per (citizen, own number).
         views: list[CitizenView] = []
         start = 0
@@ -279,9 +280,14 @@ class Directory:
             return [_case_view(c) for c in rows]
 
     def case_status(self, reference: str) -> CaseView | None:
-        """For the voice menu's "où en est mon dossier": the case by its reference."""
+        """For the voice menu's "où en est mon dossier": the case by its reference, or by the
+        digits a caller keys for it (``screenpop.case_keys``: "1202600012" for EC-2026-00012)."""
+        if is_key(reference):
+            where = Case.dtmf_key == reference.strip().rstrip("#")
+        else:
+            where = Case.reference == reference.strip().upper()
         with self.db.session() as session, session.begin():
-            row = session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+            row = session.scalar(select(Case).where(where))
             return _case_view(row) if row is not None else None
 
     # -- calls ----------------------------------------------------------------------------

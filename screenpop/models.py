@@ -26,10 +26,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cti.db import Base
+from screenpop.case_keys import case_key
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _case_key_default(context: Any) -> str | None:
+    return case_key(str(context.get_current_parameters().get("reference") or ""))
 
 
 class Citizen(Base):
@@ -79,6 +84,11 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
+    # The reference's digits, what a caller keys in the voice menu (screenpop.case_keys);
+    # filled from the reference on every insert that does not give it.
+    dtmf_key: Mapped[str | None] = mapped_column(
+        String(40), unique=True, index=True, default=_case_key_default
+    )
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
     service: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
@@ -199,3 +209,40 @@ class AgentStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class IvrTreeVersion(Base):
+    """One version of the voice menu (tree as JSON): draft, published (one at most) or archived.
+
+    The id is the version number shown to telecom staff; publishing an archived version is
+    the rollback.
+    """
+
+    __tablename__ = "ivr_tree_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author: Mapped[str] = mapped_column(String(80))
+    comment: Mapped[str] = mapped_column(String(200), default="")
+    document: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class IvrRun(Base):
+    """One call's way through the voice menu: the nodes entered and how it ended."""
+
+    __tablename__ = "ivr_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str] = mapped_column(String(20))
+    last_node: Mapped[str | None] = mapped_column(String(80))
+    timed_out_nodes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    self_served: Mapped[bool] = mapped_column(Boolean, default=False)
+    service: Mapped[str | None] = mapped_column(String(40))

@@ -13,7 +13,10 @@ Asterisk allows on a dead channel (variables, VERBOSE, NOOP, EXEC) are served; t
 The pure part (``env_block``, ``respond``, ``dead_reply``, ``take_keys``) turns a command line,
 what the channel knows and the keys the simulated caller still has to press into a ``Step``:
 the reply, how long the command lasts (simulated seconds) and its effect. ``run_agi`` is the
-socket shell around it; it knows the call only through an ``AgiLeg``.
+socket shell around it; it knows the call only through an ``AgiLeg``. What the caller heard
+(``heard``: sound files played, text spelled or spoken) is appended to ``AgiLeg.heard``, the
+call's ``SimCall.heard``, so a test can check the menu's words; Asterisk keeps no such record
+and the replies do not change.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from cti.pbxsim.channels import Channel, Headers
@@ -263,6 +266,24 @@ def respond(line: str, lookup: Lookup, keys: str, state: int = 6) -> tuple[Step,
     return Step(UNKNOWN_COMMAND), keys
 
 
+# Applications that make the caller hear their argument (text or sound file); the rest
+# (VoiceMail, Dial...) do not say anything the script chose.
+SPEAKING_APPS = frozenset(
+    {"sayalpha", "saydigits", "saynumber", "sayphonetic", "playback", "background", "flite"}
+)
+
+
+def heard(line: str) -> str | None:
+    """What a command line makes the caller hear: a sound file's name or the text said."""
+    name, args = _command(split_args(line))
+    if name in ("STREAM FILE", "GET DATA") and args:
+        return args[0]
+    if name == "EXEC" and len(args) > 1 and args[0].lower() in SPEAKING_APPS:
+        data = " ".join(args[1:])
+        return data.split(",", 1)[0] if args[0].lower() in ("playback", "background") else data
+    return None
+
+
 def _app_seconds(app: str, data: str) -> float:
     app = app.lower()
     if app.startswith("say"):
@@ -336,6 +357,7 @@ class AgiLeg:
     emit: Callable[[Headers], None]
     on_caller_gone: Callable[[], None]  # the caller's half hangs up (noticed by the AGI)
     time_scale: float = 1.0
+    heard: list[str] = field(default_factory=list)  # what the caller heard, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +440,8 @@ class _Session:
             return
         step, self.keys = respond(line, leg.lookup, self.keys, leg.chan.state)
         leg.emit(exec_start(leg.chan, command_id, line))
+        if (said := heard(line)) is not None:
+            leg.heard.append(said)
         reply = step.reply
         if step.seconds > 0:
             elapsed = await self._play(step.seconds)

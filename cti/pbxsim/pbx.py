@@ -72,6 +72,7 @@ class SimCall:
     pres: str
     talk: float | None  # the citizen hangs up this long after the call is answered by the PBX
     keys: str | None = None  # DTMF the citizen will type in the voice menu (None: no menu)
+    heard: list[str] = field(default_factory=list)  # the voice menu's words and sound files
     priority: str | None = None  # CTI_PRIORITY, once the voice menu's dialplan has set it
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
@@ -269,7 +270,7 @@ class Telephony(Switch):
             *(
                 ()
                 if call.priority is None
-                else (("Priority", call.priority), ("Lang", leg.variables.get("CTI_LANG", "")))
+                else (("CtiPriority", call.priority), ("Lang", leg.variables.get("CTI_LANG", "")))
             ),
         )
         leg.application, leg.app_data = "Wait", str(int(self.safety_net))

@@ -7,8 +7,9 @@ and of unknown callers, a menu choice and a patience per call. ``drive`` places 
 
 The menu choice is also the keys the caller types in the voice menu (``menu_keys`` reads them
 off the tree: ``1`` for état civil...), plus callers who only ask the opening hours or their
-case's status and hang up, and a few who type a wrong key or nothing at all first.
-``start_demo_menu`` runs the FastAGI server those calls reach in the demo.
+case's status and hang up, and a few who type a wrong key or nothing at all first. The
+product's FastAGI server (``cti.voice_menu``) runs the menu; on the simulated PBX its clock is
+``DEMO_MENU_TIME``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from zoneinfo import ZoneInfo
 from cti.pbxsim.agi_client import TIMEOUT_KEY
 from cti.pbxsim.pbx import AgentPhone
 from cti.pbxsim.simulator import SimulatedPbx
-from ivr_scripts.commands import CaseLookup, Choice, Outcome
-from ivr_scripts.fastagi import serve
 from ivr_scripts.tree import HoursCheckNode, MenuNode, MessageNode, RouteNode, Tree
 from ivr_scripts.validate import load_tree
+from screenpop.case_keys import SERVICE_DIGITS
 
 # Callers of the demo directory (screenpop.seed) and a few strangers.
 DEFAULT_NUMBERS = ("0612345678", "0155512233", "0678901234", "0145678912", "0687654321")
@@ -47,7 +47,7 @@ NAMES = ("Dupont", "Martin", "Bernard", "Petit", "Durand", "Leroy", "Moreau", "S
 DEFAULT_TREE = Path(__file__).resolve().parents[2] / "ivr_scripts" / "default_tree.yaml"
 # Keys of the default tree's self-service choices and its wrong key.
 HOURS_KEYS = "7"  # hears the opening hours, then hangs up (IVR_RESULT=done)
-CASE_KEYS = "6"  # then the case number and #
+CASE_KEYS = "6"  # then the case's digits (screenpop.case_keys) and #
 WRONG_KEY = "8"
 HOURS_RATIO, CASE_RATIO, WRONG_RATIO, SILENT_RATIO = 0.08, 0.06, 0.04, 0.03
 # The demo runs at any hour; its voice menu lives on a Tuesday morning, when the town hall
@@ -107,7 +107,8 @@ def caller_keys(service: str, menu: Mapping[str, str], rng: random.Random) -> st
     if draw < HOURS_RATIO:
         return HOURS_KEYS
     if draw < HOURS_RATIO + CASE_RATIO:  # a case number; then an agent (1) or hang up
-        return f"{CASE_KEYS}2026{rng.randrange(1, 400):05d}#" + rng.choice(("1", ""))
+        digit = SERVICE_DIGITS.get(service, "9")
+        return f"{CASE_KEYS}{digit}2026{rng.randrange(1, 400):05d}#" + rng.choice(("1", ""))
     if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO:
         return WRONG_KEY + path
     if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO + SILENT_RATIO:
@@ -192,17 +193,3 @@ async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
             keys=planned.keys,
         )
     return len(calls)
-
-
-async def start_demo_menu(case_lookup: CaseLookup, tree: Path = DEFAULT_TREE) -> asyncio.Server:
-    """The demo's FastAGI server (any free port): ``tree``, open hours, ``case_lookup``."""
-    menu = load_tree(tree)
-
-    def forget(
-        _uniqueid: str, _call: str | None, _path: list[str], _o: Outcome | None, _c: list[Choice]
-    ) -> None:
-        """The demo keeps no statistics of the menu's paths."""
-
-    return await serve(
-        "127.0.0.1", 0, lambda: menu, case_lookup, forget, clock=lambda: DEMO_MENU_TIME
-    )

@@ -25,7 +25,7 @@ import pytest
 
 from cti.ami.connection import AmiConnection, AmiParams
 from cti.pbxsim import SimulatedPbx
-from cti.pbxsim.agi_client import env_block, new_env, take_keys
+from cti.pbxsim.agi_client import env_block, heard, new_env, take_keys
 from cti.pbxsim.channels import Headers
 from cti.pbxsim.pbx import SimCall, Telephony
 from cti.pbxsim.traffic import DEFAULT_TREE, DEMO_MENU_TIME, default_menu, schedule
@@ -335,8 +335,9 @@ async def test_case_then_agent_waits_with_priority(desk: tuple[SimulatedPbx, Des
     await d.until(lambda: bool(d.of(call, "CallWaiting")))
     waiting = d.of(call, "CallWaiting")[0]
     assert isinstance(waiting, CallWaiting) and waiting.service == "accueil"
-    # The UserEvent says Priority: 1 after the snapshot's own Priority header (the dialplan's
-    # priority); the tracker's parser keeps only the first, so it is not checked there.
+    # The menu's priority reaches the tracker (named CtiPriority: the UserEvent's channel
+    # snapshot already has a Priority header, the dialplan's step).
+    assert waiting.priority == 1
     announced = [
         h
         for h in pbx.emitted
@@ -345,7 +346,7 @@ async def test_case_then_agent_waits_with_priority(desk: tuple[SimulatedPbx, Des
     assert announced[0][-4:] == [
         ("Pres", "allowed_not_screened"),
         ("Since", str(call.wait_start)),
-        ("Priority", "1"),
+        ("CtiPriority", "1"),
         ("Lang", "fr"),
     ]
     assert call.leg.variables["CTI_CITIZEN"] == "dossier:202600001"
@@ -363,6 +364,26 @@ async def test_opening_hours_end_in_the_menu(
     outcome = menu[0].outcomes[call.linkedid]
     assert outcome is not None and outcome.kind == "self_service"
     assert not pbx.telephony.channels
+    # What she heard: the recordings (the menu assumes they all exist), and the text spelled
+    # by SayAlpha (punctuation dropped) where a prompt has none, then GET DATA's beep.
+    assert call.heard == [
+        "mairie/bienvenue",
+        "mairie/menu-principal",
+        "mairie/horaires",
+        "Pour revenir au menu principal  tapez étoile  Sinon  vous pouvez raccrocher",
+        "beep",
+        "mairie/au-revoir",
+    ]
+
+
+def test_heard_is_the_file_played_or_the_text_said() -> None:
+    assert heard('STREAM FILE mairie/bienvenue ""') == "mairie/bienvenue"
+    assert heard("GET DATA mairie/menu-principal 5000 1") == "mairie/menu-principal"
+    assert heard('EXEC SayAlpha "Bonjour et bienvenue"') == "Bonjour et bienvenue"
+    assert heard('EXEC Flite "Bonjour\\, madame"') == "Bonjour, madame"
+    assert heard('EXEC Playback "tt-monkeys,noanswer"') == "tt-monkeys"
+    assert heard('EXEC VoiceMail "100@mairie,s"') is None
+    assert heard("SET VARIABLE CTI_IVR_CHOICE accueil") is None
 
 
 async def test_caller_hanging_up_mid_menu_ends_cleanly(

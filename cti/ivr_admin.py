@@ -1,0 +1,224 @@
+"""The voice menu in the running product: the published tree, its versions, the calls' runs.
+
+``IvrAdmin`` holds the published ``Tree`` in memory: the FastAGI server asks ``tree()`` at the
+start of every call, so a publication (or a rollback) applies from the next call. Trees are
+checked against the services of the routing configuration in force. Each call's run reported
+by the FastAGI server is handed to the screen pop at once (``on_menu_path``) and written to
+``ivr_runs`` by one writer task, off the event loop, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from cti import ivr_store
+from cti.db import Database
+from cti.ivr_store import StoredTree
+from ivr_scripts.commands import CaseLookup, Choice, Outcome
+from ivr_scripts.errors import Problem
+from ivr_scripts.measures import (
+    PARIS,
+    DayMeasure,
+    MenuRun,
+    NodeMeasure,
+    day_measures,
+    menu_run,
+    node_measures,
+)
+from ivr_scripts.tree import RouteNode, Tree, parse_tree_problems
+from ivr_scripts.validate import errors_only, validate
+from ivr_scripts.walkthrough import Walkthrough, walk
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MenuPathListener = Callable[[str, list[str]], None]
+
+
+def _now() -> datetime:
+    return datetime.now(PARIS)
+
+
+def read_tree(document: Any) -> tuple[Tree | None, list[Problem]]:
+    """A tree from the editor: a JSON object (``dict``) or YAML/JSON text; shape problems."""
+    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
+    return parse_tree_problems(text)
+
+
+def _route_services(tree: Tree) -> set[str]:
+    return {n.service for n in tree.nodes.values() if isinstance(n, RouteNode)} | {
+        tree.fallback_service
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Measures:
+    nodes: list[NodeMeasure]
+    days: list[DayMeasure]
+
+
+class IvrAdmin:
+    def __init__(
+        self,
+        db: Database,
+        services: Callable[[], Collection[str]],
+        *,
+        case_lookup: CaseLookup | None = None,
+        on_menu_path: MenuPathListener | None = None,
+        clock: Clock = _now,
+    ) -> None:
+        self.db = db
+        self._services = services
+        self._case_lookup = case_lookup
+        self._on_menu_path = on_menu_path
+        self._clock = clock
+        self._published: StoredTree | None = None
+        self._lock = asyncio.Lock()
+        self._runs: asyncio.Queue[MenuRun | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- life ---------------------------------------------------------------------------
+
+    async def start(self, seed: Path) -> StoredTree:
+        """Load the published version (seeding it from ``seed`` the first time) and start
+        the writer of runs."""
+        stored = await asyncio.to_thread(ivr_store.published, self.db)
+        if stored is None:
+            tree, problems = await asyncio.to_thread(
+                lambda: read_tree(seed.read_text(encoding="utf-8"))
+            )
+            # The installation's menu is trusted even if it names services the routing does
+            # not know: the router sends those calls to CTI_DEFAULT_SERVICE.
+            known = set(self._services()) | (_route_services(tree) if tree else set())
+            stored = await asyncio.to_thread(ivr_store.ensure, self.db, seed, known)
+        unknown = _route_services(stored.tree) - set(self._services())
+        if unknown:
+            log.warning(
+                "menu vocal version %d : services inconnus du routage %s (appels vers le "
+                "service par défaut)",
+                stored.version,
+                ", ".join(sorted(unknown)),
+            )
+        self._published = stored
+        self._writer = asyncio.create_task(self._write_runs(), name="ivr-runs")
+        return stored
+
+    async def close(self) -> None:
+        """Write the runs already reported, then stop the writer."""
+        if self._writer is None:
+            return
+        self._runs.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    # -- what the FastAGI server calls --------------------------------------------------
+
+    def tree(self) -> Tree:
+        """The published tree (FastAGI's ``tree_provider``)."""
+        if self._published is None:
+            raise RuntimeError("IvrAdmin.start() has not run")
+        return self._published.tree
+
+    @property
+    def published_version(self) -> int | None:
+        return None if self._published is None else self._published.version
+
+    def on_path_recorded(
+        self,
+        uniqueid: str,
+        call_id: str | None,
+        path: list[str],
+        outcome: Outcome | None,
+        choices: list[Choice],
+    ) -> None:
+        """FastAGI's ``on_path_recorded``: runs in the event loop, never blocks."""
+        run = menu_run(
+            self._clock(), uniqueid, call_id, path, outcome, choices, self.published_version
+        )
+        if call_id and self._on_menu_path is not None:
+            try:
+                self._on_menu_path(call_id, list(path))
+            except Exception:
+                log.exception("appel %s : parcours du menu non transmis à la fiche", call_id)
+        self._runs.put_nowait(run)
+
+    async def _write_runs(self) -> None:
+        while True:
+            run = await self._runs.get()
+            try:
+                if run is None:
+                    return
+                await asyncio.to_thread(ivr_store.record_run, self.db, run)
+            except Exception:
+                log.exception("appel %s : parcours du menu non enregistré", run and run.uniqueid)
+            finally:
+                self._runs.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every run reported so far is written."""
+        await self._runs.join()
+
+    # -- editor -------------------------------------------------------------------------
+
+    def known_services(self) -> set[str]:
+        return set(self._services())
+
+    def check(self, tree: Tree) -> list[Problem]:
+        """Every problem of ``tree`` against the routing configuration's services."""
+        return validate(tree, self.known_services())
+
+    def is_valid(self, tree: Tree) -> bool:
+        return not errors_only(self.check(tree))
+
+    async def versions(self) -> list[StoredTree]:
+        return await asyncio.to_thread(ivr_store.history, self.db)
+
+    async def version(self, number: int) -> StoredTree:
+        """Raises ``IvrVersionNotFound``."""
+        stored = await asyncio.to_thread(ivr_store.version, self.db, number)
+        if stored is None:
+            raise ivr_store.IvrVersionNotFound(number)
+        return stored
+
+    async def save_draft(self, tree: Tree, author: str, comment: str) -> StoredTree:
+        return await asyncio.to_thread(ivr_store.save_draft, self.db, tree, author, comment)
+
+    async def publish(self, number: int, author: str, comment: str = "") -> StoredTree:
+        """Publish (or roll back to) version ``number``; the next call goes through it.
+
+        Raises ``IvrVersionNotFound`` or ``TreeNotPublishable`` (nothing changed)."""
+        async with self._lock:
+            stored = await asyncio.to_thread(
+                ivr_store.publish, self.db, number, author, self.known_services(), comment
+            )
+            self._published = stored
+        log.info("menu vocal : version %d publiée par %s", number, author)
+        return stored
+
+    async def diff(self, old: int, new: int) -> list[str]:
+        """Raises ``IvrVersionNotFound``."""
+        return await asyncio.to_thread(ivr_store.diff, self.db, old, new)
+
+    async def simulate(self, tree: Tree, keys: list[str], at: datetime | None) -> Walkthrough:
+        when = at or self._clock()
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=PARIS)
+        lookup = self._case_lookup or (lambda _ref: None)
+        # The case lookup reads the database: off the event loop.
+        return await asyncio.to_thread(walk, tree, keys, when, lookup)
+
+    async def measures(self, days: int) -> Measures:
+        today = self._clock().astimezone(PARIS).date()
+        first = today - timedelta(days=days - 1)
+        since = datetime.combine(first, time(0), tzinfo=PARIS)
+        runs = await asyncio.to_thread(ivr_store.runs, self.db, since)
+        return Measures(node_measures(runs), day_measures(runs, today, days))

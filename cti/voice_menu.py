@@ -1,0 +1,42 @@
+"""The product's FastAGI server: Asterisk's ``from-pstn`` runs the published voice menu here.
+
+The tree comes from ``IvrAdmin`` (the published version, swapped on publication), a case's
+status from the directory (the caller keys the reference's digits), and each call's path goes
+back to ``IvrAdmin`` (``ivr_runs`` and the agent's card). ``clock`` is the menu's time for its
+opening hours: the real one, except on the simulated PBX (see ``cti.pbxsim.traffic``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cti.ivr_admin import IvrAdmin
+from ivr_scripts.fastagi import serve
+from ivr_scripts.measures import PARIS
+from screenpop.directory import Directory
+
+# The menu an installation starts with (published as version 1 into an empty database).
+DEFAULT_TREE = Path(__file__).resolve().parent.parent / "ivr_scripts" / "default_tree.yaml"
+
+
+def _paris_now() -> datetime:
+    return datetime.now(PARIS)
+
+
+async def start_voice_menu(
+    host: str,
+    port: int,
+    ivr: IvrAdmin,
+    directory: Directory,
+    clock: Callable[[], datetime] = _paris_now,
+) -> asyncio.Server:
+    """Listen on ``host:port`` (``0``: any free port, see ``server.sockets``)."""
+
+    def case_status(reference: str) -> str | None:
+        case = directory.case_status(reference)
+        return None if case is None else case.status
+
+    return await serve(host, port, ivr.tree, case_status, ivr.on_path_recorded, clock=clock)

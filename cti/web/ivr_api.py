@@ -1,0 +1,297 @@
+"""The voice menu's editor over HTTP: versions, validation, simulation, publication, measures.
+
+Telecom staff (and admins) only; the contract is shared with the editor page
+(``cti/web/static/ivr.*``). A tree travels as the JSON object of ``ivr_scripts.tree.Tree`` or
+as YAML text; problems carry the dotted path in the tree, the node and a French message.
+A tree that does not read is 422 with its problems; a version that does not validate is not
+published (422, nothing changes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, model_validator
+
+from cti.ivr_admin import IvrAdmin, read_tree
+from cti.ivr_store import IvrVersionNotFound, StoredTree, TreeNotPublishable
+from cti.web.auth import require
+from ivr_scripts.errors import IvrError, Problem
+from ivr_scripts.simulate import parse_at
+from ivr_scripts.tree import Tree, tree_json_schema
+from screenpop.accounts import Role, UserView
+
+router = APIRouter(tags=["ivr"])
+PAGE = Path(__file__).parent / "static" / "ivr.html"
+
+Telecom = Annotated[UserView, Depends(require(Role.TELECOM))]
+
+
+def _admin(request: Request) -> IvrAdmin:
+    admin: IvrAdmin = request.app.state.ivr
+    return admin
+
+
+Admin = Annotated[IvrAdmin, Depends(_admin)]
+
+
+class ProblemOut(BaseModel):
+    path: str
+    node: str | None
+    message: str
+    severity: Literal["error", "warning"]
+
+
+class VersionOut(BaseModel):
+    version: int
+    status: Literal["draft", "published", "archived"]
+    created_at: datetime
+    author: str
+    comment: str
+    published_at: datetime | None
+    published_by: str | None
+    valid: bool
+
+
+class VersionDetail(VersionOut):
+    tree: dict[str, Any]
+    yaml: str
+
+
+class VersionsOut(BaseModel):
+    published: int | None
+    versions: list[VersionOut]
+
+
+class TreeIn(BaseModel):
+    """A tree as a JSON object (``tree``) or as YAML text (``yaml``)."""
+
+    tree: dict[str, Any] | None = None
+    yaml: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TreeIn:
+        if self.tree is None and self.yaml is None:
+            raise ValueError("indiquez l'arbre (tree) ou son texte YAML (yaml)")
+        return self
+
+
+class ValidateOut(BaseModel):
+    valid: bool
+    problems: list[ProblemOut]
+
+
+class SimulateIn(TreeIn):
+    keys: str = Field(default="", max_length=200, description="touches séparées par des virgules")
+    at: str | None = Field(default=None, description="date et heure, ex. 2026-12-25T10:00")
+
+
+class StepOut(BaseModel):
+    node: str
+    kind: str
+    said: list[str]
+
+
+class SimulateOut(BaseModel):
+    steps: list[StepOut]
+    end: str
+    variables: dict[str, str]
+
+
+class DraftIn(TreeIn):
+    comment: str = Field(default="", max_length=200)
+
+
+class PublishIn(BaseModel):
+    comment: str = Field(default="", max_length=200)
+
+
+class DiffOut(BaseModel):
+    model_config = {"populate_by_name": True}
+
+    from_: int = Field(alias="from")
+    to: int
+    lines: list[str]
+
+
+class NodeMeasureOut(BaseModel):
+    node: str
+    passed: int
+    hung_up: int
+    timed_out: int
+
+
+class DayMeasureOut(BaseModel):
+    day: str
+    calls: int
+    self_served: int
+    share: float
+
+
+class MeasuresOut(BaseModel):
+    nodes: list[NodeMeasureOut]
+    days: list[DayMeasureOut]
+
+
+def _problem(p: Problem) -> ProblemOut:
+    parts = p.path.split(".")
+    node = parts[1] if len(parts) >= 2 and parts[0] == "nodes" else None
+    return ProblemOut(path=p.path, node=node, message=p.message, severity=p.severity)
+
+
+def _version(admin: IvrAdmin, stored: StoredTree) -> VersionOut:
+    return VersionOut(
+        version=stored.version,
+        status=stored.status,
+        created_at=stored.created_at,
+        author=stored.author,
+        comment=stored.comment,
+        published_at=stored.published_at,
+        published_by=stored.published_by,
+        valid=admin.is_valid(stored.tree),
+    )
+
+
+def _read(form: TreeIn) -> Tree:
+    """The tree of the request, or 422 with the problems of its shape."""
+    tree, problems = read_tree(form.yaml if form.tree is None else form.tree)
+    if tree is None or any(p.severity == "error" for p in problems):
+        raise HTTPException(
+            422,
+            {
+                "message": "Ce texte n'est pas un menu vocal lisible.",
+                "problems": [_problem(p).model_dump() for p in problems],
+            },
+        )
+    return tree
+
+
+@router.get("/ivr", include_in_schema=False)
+async def ivr_page() -> FileResponse:
+    if not PAGE.is_file():
+        raise HTTPException(404, "La page de l'éditeur de menu vocal n'est pas installée.")
+    return FileResponse(PAGE)
+
+
+@router.get("/api/ivr/versions")
+async def versions(user: Telecom, admin: Admin) -> VersionsOut:
+    items = [_version(admin, v) for v in await admin.versions()]
+    return VersionsOut(published=admin.published_version, versions=items)
+
+
+@router.get("/api/ivr/versions/{number}")
+async def version(number: int, user: Telecom, admin: Admin) -> VersionDetail:
+    try:
+        stored = await admin.version(number)
+    except IvrVersionNotFound:
+        raise HTTPException(404, f"La version {number} du menu vocal n'existe pas.") from None
+    return VersionDetail(
+        **_version(admin, stored).model_dump(),
+        tree=stored.tree.model_dump(mode="json", exclude_none=True),
+        yaml=stored.yaml,
+    )
+
+
+@router.post("/api/ivr/validate")
+async def validate(form: TreeIn, user: Telecom, admin: Admin) -> ValidateOut:
+    tree, problems = read_tree(form.yaml if form.tree is None else form.tree)
+    if tree is not None:
+        problems = problems + admin.check(tree)
+    valid = tree is not None and not any(p.severity == "error" for p in problems)
+    return ValidateOut(valid=valid, problems=[_problem(p) for p in problems])
+
+
+@router.post("/api/ivr/simulate")
+async def simulate(form: SimulateIn, user: Telecom, admin: Admin) -> SimulateOut:
+    tree = _read(form)
+    errors = [p for p in admin.check(tree) if p.severity == "error"]
+    if errors:
+        raise HTTPException(
+            422,
+            {
+                "message": "Le menu comporte des erreurs : corrigez-les avant de simuler.",
+                "problems": [_problem(p).model_dump() for p in errors],
+            },
+        )
+    try:
+        at = parse_at(form.at) if form.at else None
+    except ValueError:
+        raise HTTPException(
+            422, f"Date et heure illisibles « {form.at} » (attendu AAAA-MM-JJTHH:MM)."
+        ) from None
+    keys = [k.strip() for k in form.keys.split(",")] if form.keys.strip() else []
+    try:
+        walk = await admin.simulate(tree, keys, at)
+    except IvrError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return SimulateOut(
+        steps=[StepOut(node=s.node, kind=s.kind, said=list(s.said)) for s in walk.steps],
+        end=walk.end,
+        variables=walk.variables,
+    )
+
+
+@router.post("/api/ivr/drafts", status_code=201)
+async def save_draft(form: DraftIn, user: Telecom, admin: Admin) -> VersionOut:
+    stored = await admin.save_draft(_read(form), user.username, form.comment)
+    return _version(admin, stored)
+
+
+@router.post("/api/ivr/versions/{number}/publish")
+async def publish(number: int, form: PublishIn, user: Telecom, admin: Admin) -> VersionOut:
+    try:
+        stored = await admin.publish(number, user.username, form.comment)
+    except IvrVersionNotFound:
+        raise HTTPException(404, f"La version {number} du menu vocal n'existe pas.") from None
+    except TreeNotPublishable as exc:
+        raise HTTPException(
+            422,
+            {
+                "message": f"La version {number} ne peut pas être publiée : "
+                f"{len(exc.problems)} erreur(s) à corriger.",
+                "problems": [_problem(p).model_dump() for p in exc.problems],
+            },
+        ) from exc
+    return _version(admin, stored)
+
+
+@router.get("/api/ivr/diff")
+async def diff(
+    user: Telecom,
+    admin: Admin,
+    old: Annotated[int, Query(alias="from")],
+    new: Annotated[int, Query(alias="to")],
+) -> DiffOut:
+    try:
+        lines = await admin.diff(old, new)
+    except IvrVersionNotFound as exc:
+        raise HTTPException(404, f"La version {exc.version} du menu vocal n'existe pas.") from None
+    return DiffOut(from_=old, to=new, lines=lines)
+
+
+@router.get("/api/ivr/schema")
+async def schema(user: Telecom) -> dict[str, Any]:
+    return tree_json_schema()
+
+
+@router.get("/api/ivr/measures")
+async def measures(
+    user: Telecom, admin: Admin, days: Annotated[int, Query(ge=1, le=366)] = 7
+) -> MeasuresOut:
+    result = await admin.measures(days)
+    return MeasuresOut(
+        nodes=[
+            NodeMeasureOut(node=n.node, passed=n.passed, hung_up=n.hung_up, timed_out=n.timed_out)
+            for n in result.nodes
+        ],
+        days=[
+            DayMeasureOut(
+                day=d.day.isoformat(), calls=d.calls, self_served=d.self_served, share=d.share
+            )
+            for d in result.days
+        ],
+    )

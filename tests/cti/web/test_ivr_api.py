@@ -1,0 +1,281 @@
+"""The voice menu's HTTP API on the running product (simulated PBX), and a call through a
+newly published version: roles, CSRF, every endpoint of the contract, rollback."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cti import ivr_store
+from cti.assembly import DEMO_PASSWORD, Product, prepare_database, running
+from cti.settings import Settings
+
+IVR_PAGE = Path(__file__).resolve().parents[3] / "cti" / "web" / "static" / "ivr.html"
+
+
+def settings_for(database: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{database}",
+        http_port=0,
+        demo_citizens=10,
+        sim_rate=0,
+        sim_time_scale=0.02,
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with the demo's citizens and accounts, made once (hashing the
+    accounts' passwords is slow); each test runs the product on a copy."""
+    database = tmp_path_factory.mktemp("ivr") / "cti.db"
+    prepare_database(settings_for(database), demo=True).close()
+    return database
+
+
+@pytest.fixture
+async def product(prepared: Path, tmp_path: Path) -> AsyncIterator[Product]:
+    database = tmp_path / "cti.db"
+    shutil.copyfile(prepared, database)
+    async with running(settings_for(database), simulated=True, traffic=False) as product:
+        yield product
+
+
+async def login(client: httpx.AsyncClient, username: str) -> httpx.AsyncClient:
+    response = await client.post(
+        "/api/login", json={"username": username, "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf"]
+    return client
+
+
+def client_of(product: Product) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=product.url.rstrip("/"))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait (30 s at most) for a condition the product reaches by itself."""
+
+    async def loop() -> None:
+        while not await check():
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(loop(), 30)
+    except TimeoutError:
+        pytest.fail(f"never saw {what}")
+
+
+async def test_only_telecom_and_admin_reach_the_api_and_changes_need_the_csrf_token(
+    product: Product,
+) -> None:
+    async with client_of(product) as anonymous, client_of(product) as agent:
+        assert (await anonymous.get("/api/ivr/versions")).status_code == 401
+        # The editor page itself is public (the API checks the role); served once installed.
+        page = await anonymous.get("/ivr")
+        assert page.status_code == (200 if IVR_PAGE.is_file() else 404)
+        assert (await anonymous.post("/api/ivr/validate", json={"yaml": "x"})).status_code == 401
+        await login(agent, "paul")
+        assert (await agent.get("/api/ivr/versions")).status_code == 403
+        assert (await agent.get("/api/ivr/schema")).status_code == 403
+    for username in ("telecom", "admin"):
+        async with client_of(product) as client:
+            await login(client, username)
+            assert (await client.get("/api/ivr/versions")).status_code == 200
+            token = client.headers.pop("X-CSRF-Token")
+            refused = await client.post("/api/ivr/versions/1/publish", json={"comment": ""})
+            assert refused.status_code == 403
+            client.headers["X-CSRF-Token"] = token
+            assert (await client.post("/api/ivr/versions/1/publish", json={})).status_code == 200
+
+
+async def test_versions_validate_simulate_drafts_publish_diff_schema_measures(
+    product: Product,
+) -> None:
+    async with client_of(product) as client:
+        await login(client, "telecom")
+        listing = (await client.get("/api/ivr/versions")).json()
+        assert listing["published"] == 1
+        [first] = listing["versions"]
+        assert first | {"created_at": None, "published_at": None} == {
+            "version": 1,
+            "status": "published",
+            "created_at": None,
+            "author": "installation",
+            "comment": "chargée depuis default_tree.yaml",
+            "published_at": None,
+            "published_by": "installation",
+            "valid": True,
+        }
+        detail = (await client.get("/api/ivr/versions/1")).json()
+        tree: dict[str, Any] = detail["tree"]
+        assert tree["start"] == "bienvenue" and "menu_principal:" in detail["yaml"]
+        assert (await client.get("/api/ivr/versions/9")).status_code == 404
+
+        # validate: a JSON tree or YAML text; warnings (no recording) do not make it invalid
+        checked = (await client.post("/api/ivr/validate", json={"tree": tree})).json()
+        assert checked["valid"] is True
+        assert {p["severity"] for p in checked["problems"]} == {"warning"}
+        bad = {**tree, "nodes": {**tree["nodes"]}}
+        bad["nodes"]["menu_principal"] = {
+            **tree["nodes"]["menu_principal"],
+            "choices": {**tree["nodes"]["menu_principal"]["choices"], "8": "nulle_part"},
+        }
+        checked = (await client.post("/api/ivr/validate", json={"tree": bad})).json()
+        assert checked["valid"] is False
+        [error] = [p for p in checked["problems"] if p["severity"] == "error"]
+        assert error["path"] == "nodes.menu_principal.choices.8"
+        assert error["node"] == "menu_principal" and "nulle_part" in error["message"]
+        unreadable = (await client.post("/api/ivr/validate", json={"yaml": "nodes: ["})).json()
+        assert (
+            unreadable["valid"] is False
+            and "YAML illisible" in unreadable["problems"][0]["message"]
+        )
+
+        # simulate: Christmas day, the town hall is closed
+        simulated = await client.post(
+            "/api/ivr/simulate",
+            json={"yaml": detail["yaml"], "keys": "1", "at": "2026-12-25T10:00"},
+        )
+        assert simulated.status_code == 200, simulated.text
+        result = simulated.json()
+        assert [s["node"] for s in result["steps"]][:3] == [
+            "bienvenue",
+            "horaires_mairie",
+            "menu_ferme",
+        ]
+        assert result["steps"][0]["said"] == ["Bonjour et bienvenue à la mairie."]
+        assert result["end"] == "messagerie vocale 100@mairie"
+        assert result["variables"]["IVR_RESULT"] == "done"
+        refused = await client.post("/api/ivr/simulate", json={"tree": bad, "keys": "1"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"]["problems"][0]["node"] == "menu_principal"
+
+        # drafts: an invalid one is kept (valid: false); what is not a tree is refused
+        draft = await client.post("/api/ivr/drafts", json={"tree": bad, "comment": "essai"})
+        assert draft.status_code == 201
+        assert draft.json() | {"created_at": None} == {
+            "version": 2,
+            "status": "draft",
+            "created_at": None,
+            "author": "telecom",
+            "comment": "essai",
+            "published_at": None,
+            "published_by": None,
+            "valid": False,
+        }
+        not_a_tree = await client.post("/api/ivr/drafts", json={"tree": {"nodes": 3}})
+        assert not_a_tree.status_code == 422
+        assert {p["path"] for p in not_a_tree.json()["detail"]["problems"]} >= {"start", "nodes"}
+
+        refused = await client.post("/api/ivr/versions/2/publish", json={"comment": "non"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"]["problems"][0]["path"] == "nodes.menu_principal.choices.8"
+        assert "version 2" in refused.json()["detail"]["message"]
+        assert (await client.get("/api/ivr/versions")).json()["published"] == 1
+        assert (await client.post("/api/ivr/versions/7/publish", json={})).status_code == 404
+
+        good = {**tree, "name": "Menu d'hiver"}
+        draft = (
+            await client.post("/api/ivr/drafts", json={"tree": good, "comment": "hiver"})
+        ).json()
+        published = await client.post(f"/api/ivr/versions/{draft['version']}/publish", json={})
+        assert published.status_code == 200
+        assert published.json()["status"] == "published"
+        assert published.json()["published_by"] == "telecom"
+        listing = (await client.get("/api/ivr/versions")).json()
+        assert listing["published"] == 3
+        assert [(v["version"], v["status"]) for v in listing["versions"]] == [
+            (3, "published"),
+            (2, "draft"),
+            (1, "archived"),
+        ]
+        diff = (await client.get("/api/ivr/diff", params={"from": 1, "to": 3})).json()
+        assert diff["from"] == 1 and diff["to"] == 3
+        assert diff["lines"][:2] == ["--- version 1", "+++ version 3"]
+        assert "-name: Mairie - menu principal" in diff["lines"]
+        assert "+name: Menu d'hiver" in diff["lines"]
+        assert (await client.get("/api/ivr/diff", params={"from": 1, "to": 8})).status_code == 404
+
+        schema = (await client.get("/api/ivr/schema")).json()
+        assert "nodes" in schema["properties"] and schema["$schema"].endswith("schema")
+
+        measures = (await client.get("/api/ivr/measures", params={"days": 3})).json()
+        assert measures["nodes"] == [] and len(measures["days"]) == 3
+        assert measures["days"][-1]["calls"] == 0 and measures["days"][-1]["share"] == 0.0
+        assert (await client.get("/api/ivr/measures", params={"days": 0})).status_code == 422
+
+
+async def test_a_published_version_takes_effect_on_the_next_call_and_rollback_works(
+    product: Product,
+) -> None:
+    assert product.pbx is not None and product.ivr is not None
+    async with client_of(product) as client:
+        await login(client, "telecom")
+        tree = (await client.get("/api/ivr/versions/1")).json()["tree"]
+        tree["nodes"]["bienvenue"]["prompt"] = {
+            "text": "Bonjour, la mairie vous souhaite de bonnes fêtes.",
+            "file": "mairie/bienvenue-fetes",
+        }
+        draft = (
+            await client.post("/api/ivr/drafts", json={"tree": tree, "comment": "fêtes"})
+        ).json()
+        published = await client.post(f"/api/ivr/versions/{draft['version']}/publish", json={})
+        assert published.status_code == 200, published.text
+
+        # Jeanne Dupont asks the opening hours (7) and lets the menu say goodbye.
+        call = product.pbx.place_call("0612345678", "Dupont", keys="7")
+
+        async def run_recorded() -> bool:
+            runs = await asyncio.to_thread(ivr_store.runs, product.database, _long_ago())
+            return any(r.call_id == call.linkedid for r in runs)
+
+        await eventually(run_recorded, "the call's run in ivr_runs")
+        assert "mairie/bienvenue-fetes" in call.heard
+        assert "mairie/bienvenue" not in call.heard
+        runs = await asyncio.to_thread(ivr_store.runs, product.database, _long_ago())
+        [run] = [r for r in runs if r.call_id == call.linkedid]
+        assert run.version == draft["version"]
+        assert run.path[:4] == (
+            "bienvenue",
+            "horaires_mairie",
+            "menu_principal",
+            "annonce_horaires",
+        )
+        assert run.outcome == "self_service" and run.self_served
+        assert run.timed_out_nodes == ("apres_horaires",)
+
+        # The call's record (what the agent's card shows) has the menu path too.
+        async def path_on_record() -> bool:
+            record = await asyncio.to_thread(product.pop.directory.interaction, call.linkedid)
+            return record is not None and record.ivr_path == run.path
+
+        await eventually(path_on_record, "the menu path on the call's record")
+
+        measures = (await client.get("/api/ivr/measures", params={"days": 1})).json()
+        assert measures["days"][-1]["calls"] == 1 and measures["days"][-1]["share"] == 1.0
+        assert {"node": "apres_horaires", "passed": 1, "hung_up": 0, "timed_out": 1} in measures[
+            "nodes"
+        ]
+
+        # Rollback to version 1: the next call hears the original greeting again.
+        assert (await client.post("/api/ivr/versions/1/publish", json={})).status_code == 200
+        again = product.pbx.place_call("0612345678", "Dupont", keys="7")
+
+        async def second_recorded() -> bool:
+            runs = await asyncio.to_thread(ivr_store.runs, product.database, _long_ago())
+            return any(r.call_id == again.linkedid for r in runs)
+
+        await eventually(second_recorded, "the second call's run")
+        assert "mairie/bienvenue" in again.heard and "mairie/bienvenue-fetes" not in again.heard
+
+
+def _long_ago() -> datetime:
+    return datetime(2000, 1, 1, tzinfo=UTC)

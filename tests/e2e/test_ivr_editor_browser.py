@@ -1,0 +1,297 @@
+"""The voice-menu editor in a real browser (Debian's chromium driven by Playwright).
+
+The whole product runs in-process on the simulated PBX, whose calls go through the product's
+FastAGI server and the published tree. Thierry (telecom) rewrites the greeting of the start
+node (the recording no longer matches it, so he removes it: the editor says it is missing),
+publishes, and the next simulated call hears the new words. A menu choice pointing at a node
+that does not exist cannot be published, neither from the editor (refused before anything is
+sent) nor as a saved draft (the server refuses), and the problem names the node. Going back to
+version 1 gives the next call the old greeting. An agent gets no access. The form and the YAML
+tab give each other the same tree, and the page's YAML agrees with the server's. axe-core finds
+no serious or critical accessibility issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml  # type: ignore[import-untyped]
+
+from cti.assembly import DEMO_PASSWORD, Product, running
+from cti.pbxsim.pbx import SimCall
+from cti.settings import Settings
+from cti.voice_menu import DEFAULT_TREE
+from ivr_scripts.agi import alpha_text
+from ivr_scripts.tree import dump_tree, dump_tree_json, parse_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Chromium must not try to reach the network (closed here) or update itself.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NEW_GREETING = "Bienvenue à la mairie de Testville"
+OLD_GREETING_FILE = "mairie/bienvenue"
+# Keys 7: opening hours, then the menu hangs up by itself (the demo's menu lives on a
+# Tuesday morning, open).
+HOURS_KEYS = "7"
+
+async_api = pytest.importorskip("playwright.async_api")
+expect = async_api.expect
+# One product and one browser for the module (starting the product takes seconds); every
+# test leaves version 1 published, as it found it.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def _need(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} missing at {path}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run and make install provide it)")
+    pytest.skip(message)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def product(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Product]:
+    _need(CHROMIUM, "Debian's chromium")
+    _need(AXE, "axe-core (npm ci)")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path_factory.mktemp('ivr') / 'cti.db'}",
+        http_port=0,
+        demo_citizens=50,
+        sim_rate=0,
+        sim_time_scale=0.02,  # the menu's prompts and timeouts in a fiftieth of their time
+    )
+    async with running(settings, simulated=True, traffic=False) as product:
+        yield product
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
+    assert shutil.which(str(CHROMIUM))
+    async with async_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def log_in(browser: Any, product: Product, username: str) -> Any:
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(product.url + "ivr")
+    await page.get_by_label("Identifiant", exact=True).fill(username)
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    return page
+
+
+async def serious_violations(page: Any) -> list[str]:
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def call_through_the_menu(product: Product) -> SimCall:
+    """A citizen calls, asks for the opening hours and is hung up on by the menu."""
+    assert product.pbx is not None
+    call = product.pbx.place_call("0612345678", "Dupont", talk=None, keys=HOURS_KEYS)
+    await asyncio.wait_for(call.ended.wait(), 20)
+    return call
+
+
+def version_row(page: Any, number: int) -> Any:
+    return page.locator(f'#versions-table tr[data-version="{number}"]')
+
+
+async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
+    product: Product, browser: Any
+) -> None:
+    login_page = await (await browser.new_context()).new_page()
+    await login_page.goto(product.url + "ivr")
+    await expect(login_page.get_by_label("Identifiant", exact=True)).to_be_visible()
+    assert await serious_violations(login_page) == []
+
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector('body[data-loaded="1"]')
+    await expect(version_row(page, 1)).to_contain_text("publiée")
+    start = page.locator('#node-list button[data-node="bienvenue"]')
+    await expect(start).to_contain_text("départ")
+    await expect(start).to_have_attribute("aria-current", "true")
+    editor = page.locator("#node-editor")
+    await expect(editor.locator(".missing")).to_be_hidden()  # its recording exists
+
+    # The new greeting: new words, so the old recording goes.
+    await editor.get_by_label("Texte dit à l'appelant").fill(NEW_GREETING)
+    await editor.get_by_label("Fichier enregistré").fill("")
+    await expect(editor.locator(".missing")).to_have_text("enregistrement manquant")
+    await page.get_by_label("Commentaire de la version").fill("Nouvel accueil")
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await expect(page.locator("#status")).to_contain_text("Version 2 publiée")
+    await expect(version_row(page, 2)).to_contain_text("publiée")
+    await expect(version_row(page, 2)).to_contain_text("telecom")
+    await expect(version_row(page, 2)).to_contain_text("Nouvel accueil")
+    await expect(version_row(page, 1)).to_contain_text("archivée")
+
+    call = await call_through_the_menu(product)
+    assert call.heard[0] == alpha_text(NEW_GREETING)
+    assert OLD_GREETING_FILE not in call.heard
+
+    # A menu choice that leads nowhere: the editor refuses to publish, naming the node.
+    await page.locator('#node-list button[data-node="menu_principal"]').click()
+    target = editor.locator('[data-path="nodes.menu_principal.choices.7"]')
+    await target.fill("nulle_part")
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    alert = page.locator("#alert")
+    await expect(alert).to_contain_text("Publication refusée")
+    await expect(alert).to_contain_text("menu_principal")
+    problem = page.locator("#problems li", has_text="nulle_part")
+    await expect(problem).to_contain_text("menu_principal")
+    await expect(page.locator("#versions-table tbody tr")).to_have_count(2)
+
+    # Saved as a draft, it is still refused, by the server this time.
+    await page.get_by_role("button", name="Enregistrer le brouillon").click()
+    await expect(page.locator("#status")).to_contain_text("version 3, invalide")
+    await version_row(page, 3).get_by_role("button", name="Publier la version 3").click()
+    await expect(alert).to_contain_text("Publication de la version 3 refusée")
+    await expect(problem).to_contain_text("menu_principal")
+    await expect(version_row(page, 2)).to_contain_text("publiée")
+    await expect(version_row(page, 3)).to_contain_text("brouillon")
+    # The problem leads to the field to fix.
+    await page.locator('#node-list button[data-node="bienvenue"]').click()
+    await problem.get_by_role("button").click()
+    await expect(target).to_be_focused()
+    await expect(target).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator('#node-list button[data-node="menu_principal"]')).to_contain_text(
+        "erreur"
+    )
+
+    # Back to version 1: the next call hears the recorded greeting again.
+    await version_row(page, 1).get_by_role("button", name="Revenir à cette version").click()
+    await expect(page.locator("#status")).to_contain_text("Version 1 publiée")
+    await expect(version_row(page, 1)).to_contain_text("publiée")
+    await expect(version_row(page, 2)).to_contain_text("archivée")
+    call = await call_through_the_menu(product)
+    assert call.heard[0] == OLD_GREETING_FILE
+
+    # What changed between 1 and 2, line by line.
+    await page.get_by_label("Version de départ").select_option("1")
+    await page.get_by_label("Version d'arrivée").select_option("2")
+    await page.get_by_role("button", name="Comparer").click()
+    await expect(page.locator("#diff .add", has_text=NEW_GREETING)).to_have_count(1)
+    await expect(page.locator("#diff .del", has_text=OLD_GREETING_FILE)).to_have_count(1)
+
+    assert await serious_violations(page) == []
+
+
+async def test_form_yaml_round_trip_and_simulation(product: Product, browser: Any) -> None:
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector('body[data-loaded="1"]')
+    editor = page.locator("#node-editor")
+
+    # A node added, a menu choice added with the keyboard, then the node removed.
+    await page.get_by_label("Identifiant du nouveau nœud").fill("essai")
+    await page.get_by_label("Type du nouveau nœud").select_option("hangup")
+    await page.get_by_role("button", name="Ajouter le nœud").click()
+    await expect(page.locator('#node-list button[data-node="essai"]')).to_have_attribute(
+        "aria-current", "true"
+    )
+    await expect(editor.get_by_label("Libellé (pour l'éditeur)")).to_be_focused()
+    await page.get_by_role("button", name="Supprimer ce nœud").click()
+    await expect(page.locator('#node-list button[data-node="essai"]')).to_have_count(0)
+    await page.locator('#node-list button[data-node="apres_horaires"]').click()
+    await editor.get_by_role("button", name="Ajouter un choix").click()
+    await page.keyboard.type("0")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("au_revoir")
+
+    await page.get_by_role("tab", name="YAML").click()
+    yaml_text = page.get_by_label("Arbre au format YAML (édition avancée)")
+    text = await yaml_text.input_value()
+    assert "bienvenue:" in text and "Bonjour et bienvenue à la mairie." in text
+    assert '"0": au_revoir' in text and "essai" not in text
+    await yaml_text.fill(text.replace("Bonjour et bienvenue", "Bonjour et bonne année"))
+    await page.get_by_role("tab", name="Formulaire").click()
+    await page.locator('#node-list button[data-node="bienvenue"]').click()
+    await expect(editor.get_by_label("Texte dit à l'appelant")).to_have_value(
+        "Bonjour et bonne année à la mairie."
+    )
+
+    # Calendars are edited in the YAML: their problems lead there, to the line.
+    await page.get_by_role("button", name="Vérifier").click()
+    holiday = page.locator("#problems li", has_text="calendars.mairie.holiday_announcement")
+    await holiday.get_by_role("button").click()
+    await expect(page.get_by_role("tab", name="YAML")).to_have_attribute("aria-selected", "true")
+    await expect(yaml_text).to_be_focused()
+    selected = await yaml_text.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)")
+    assert selected.strip() == "holiday_announcement:"
+    await page.get_by_role("tab", name="YAML").focus()
+    await page.keyboard.press("ArrowLeft")  # the tabs follow the arrow keys
+    await expect(page.get_by_role("tab", name="Formulaire")).to_be_focused()
+    await expect(page.locator("#panel-form")).to_be_visible()
+
+    await page.get_by_label("Touches tapées").fill(HOURS_KEYS)
+    await page.get_by_label("Date de l'appel").fill("2026-11-24")
+    await page.get_by_label("Heure de l'appel").fill("10:00")
+    await page.get_by_role("button", name="Simuler").click()
+    steps = page.locator("#sim-steps")
+    await expect(steps).to_contain_text("Bonjour et bonne année à la mairie.")
+    await expect(steps).to_contain_text("annonce_horaires")
+    await expect(page.locator("#sim-end")).to_contain_text("Fin de l'appel")
+    assert await serious_violations(page) == []
+
+
+async def test_an_agent_is_refused(product: Product, browser: Any) -> None:
+    page = await log_in(browser, product, "marie")
+    await expect(page.locator("#alert")).to_contain_text("Accès refusé")
+    await expect(page.locator("#workspace")).to_be_hidden()
+    assert await serious_violations(page) == []
+
+
+async def test_the_pages_yaml_reads_and_writes_trees_as_the_server_does(
+    product: Product, browser: Any
+) -> None:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(product.url + "ivr")
+    text = DEFAULT_TREE.read_text(encoding="utf-8")
+    tree = parse_tree(text)
+    # The hand-written file (comments, folded text, flow lists) and the server's own YAML.
+    for source in (text, dump_tree(tree)):
+        read = await page.evaluate("t => IvrYaml.parseYaml(t)", source)
+        assert read == json.loads(json.dumps(yaml.safe_load(source), default=str))
+    # What the page writes, the server reads back as the same tree.
+    document = json.loads(dump_tree_json(tree))
+    written = await page.evaluate("t => IvrYaml.toYaml(t)", document)
+    assert parse_tree(written) == tree
+    odd: dict[str, Any] = {
+        "a": "Ligne 1\nligne 2 : « x » # pas un commentaire",
+        "1": "on",
+        "*": None,
+        "b": [],
+    }
+    assert await page.evaluate("o => IvrYaml.parseYaml(IvrYaml.toYaml(o))", odd) == odd
+    assert yaml.safe_load(await page.evaluate("o => IvrYaml.toYaml(o)", odd)) == odd
