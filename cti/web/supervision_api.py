@@ -1,0 +1,365 @@
+"""The supervisors' wallboard at the edge: its shell, its messages and its routes.
+
+``SupervisionFeed`` is the imperative shell around the pure ``cti.supervision`` fold: it feeds
+it the tracker's events, the router's agent states and the clock (a tick every second: times
+in state, waits past the maximum, the 30-minute window, opening hours), follows the routing
+configuration as it changes, refills today's counters from the interactions table at start,
+and publishes typed, versioned messages on a bus of its own. Pages get a ``snapshot``, then
+``board`` updates and ``alert.raised`` / ``alert.updated``.
+
+Routes: ``/supervision`` (the page), ``/ws/supervision`` (supervisors and admins),
+``/api/supervision`` (the same snapshot over HTTP), ``POST
+/api/supervision/alerts/{id}/ack`` (CSRF), ``/api/schema/supervision-messages.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import select
+
+from cti.bus import Bus
+from cti.db import Database
+from cti.supervision import (
+    Alert,
+    AlertEvent,
+    AlertRaised,
+    Board,
+    IsOpen,
+    PastCall,
+    SupervisionBoard,
+    UnknownAlert,
+)
+from cti.tracker.events import DomainEvent
+from cti.web.auth import SocketRefused, refuse_socket, require, websocket_user
+from cti.web.relay import relay
+from routing.engine import RoutingEngine
+from screenpop.accounts import Role, UserView
+from screenpop.models import Interaction
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+PROTOCOL_VERSION: Literal[1] = 1
+
+# -- messages -------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class ServiceOut(_Model):
+    service: str
+    label: str
+    open: bool = Field(description="within its opening hours")
+    waiting: int
+    longest_wait_s: float
+    offered: int
+    answered: int
+    answered_in_time: int
+    abandoned: int
+    overflowed: int
+    sl_today_pct: float | None = Field(description="None before any outcome today")
+    sl_30min_pct: float | None
+    sl_target_pct: float
+    sl_threshold_s: float
+    max_wait_s: float
+    agents_logged_in: int
+
+
+class CallOut(_Model):
+    call_id: str
+    caller_number: str | None
+    caller_withheld: bool
+    service: str | None
+    stage: str = Field(description="ringing, connected, ... (the page says it in French)")
+    since: float
+
+
+class AgentOut(_Model):
+    agent: str
+    name: str
+    state: str
+    reason: str | None
+    since: float = Field(description="epoch seconds, on the server's clock")
+    in_state_s: float
+    call: CallOut | None
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers"]
+    service: str | None
+    agent: str | None
+    message: str
+    raised_at: float
+    cleared_at: float | None
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+class BoardUpdated(_Message):
+    type: Literal["board"] = "board"
+    now: float = Field(description="the server's time: durations on the page count from it")
+    day: str
+    services: list[ServiceOut]
+    agents: list[AgentOut]
+
+
+class Snapshot(BoardUpdated):
+    type: Literal["snapshot"] = "snapshot"  # type: ignore[assignment]
+    alerts: list[AlertOut]
+
+
+class AlertRaisedOut(_Message):
+    type: Literal["alert.raised"] = "alert.raised"
+    alert: AlertOut
+
+
+class AlertUpdated(_Message):
+    """Cleared (the condition stopped holding) or acknowledged."""
+
+    type: Literal["alert.updated"] = "alert.updated"
+    alert: AlertOut
+
+
+SupervisionMessage = Annotated[
+    Snapshot | BoardUpdated | AlertRaisedOut | AlertUpdated, Field(discriminator="type")
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(SupervisionMessage)
+
+
+def parse_supervision_message(data: str | bytes) -> _Message:
+    """Parse a message received by a page (tests use it to hold the server to its schema)."""
+    message: _Message = _ADAPTER.validate_json(data)
+    return message
+
+
+def alert_out(alert: Alert) -> AlertOut:
+    return AlertOut(
+        id=alert.id,
+        kind=alert.kind.value,
+        service=alert.service,
+        agent=alert.agent,
+        message=alert.message,
+        raised_at=alert.raised_at,
+        cleared_at=alert.cleared_at,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+    )
+
+
+def _board_fields(board: Board) -> dict[str, Any]:
+    return {
+        "now": board.now,
+        "day": board.day.isoformat(),
+        "services": [ServiceOut.model_validate(t) for t in board.services],
+        "agents": [AgentOut.model_validate(a) for a in board.agents],
+    }
+
+
+# -- the shell ------------------------------------------------------------------------------
+
+
+def today_calls(db: Database, since: datetime) -> list[PastCall]:
+    """Calls recorded since ``since`` (today's local midnight) with a service: the refill."""
+    since = since.astimezone(UTC)  # rows hold UTC; SQLite compares them as naive text
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                Interaction.call_id,
+                Interaction.service,
+                Interaction.started_at,
+                Interaction.outcome,
+                Interaction.wait_seconds,
+            ).where(Interaction.started_at >= since, Interaction.service.is_not(None))
+        ).all()
+    out = []
+    for call_id, service, started_at, outcome, wait in rows:
+        if service is None:
+            continue
+        if started_at.tzinfo is None:  # SQLite gives back naive UTC
+            started_at = started_at.replace(tzinfo=UTC)
+        out.append(PastCall(call_id, service, started_at.timestamp(), outcome, wait))
+    return out
+
+
+class SupervisionFeed:
+    def __init__(
+        self,
+        engine: Callable[[], RoutingEngine],
+        clock: Callable[[], float],
+        *,
+        default_service: str | None = None,
+        is_open: IsOpen | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self.clock = clock
+        self.interval = interval
+        self.bus = Bus()
+        current = engine()
+        self._config = current.config
+        self.board = SupervisionBoard(
+            current.config,
+            states=self._states(current),
+            default_service=default_service,
+            is_open=is_open,
+            now=clock(),
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._flush_pending = False
+
+    @staticmethod
+    def _states(engine: RoutingEngine) -> dict[str, tuple[str, str | None]]:
+        return {view.agent: (view.state.value, view.reason) for view in engine.agents()}
+
+    async def refill(self, db: Database) -> None:
+        """Today's counters from the calls recorded before a restart."""
+        now = datetime.fromtimestamp(self.clock(), self.board.tz)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        past = await asyncio.to_thread(today_calls, db, midnight)
+        self.board.restore_today(past)
+        log.info("wallboard: %d calls of today read back", len(past))
+
+    # inputs
+
+    def on_event(self, event: DomainEvent) -> None:
+        self._publish(self.board.apply(event))
+
+    def on_agent_state(self, agent: str, state: str, reason: str | None) -> None:
+        self._publish(self.board.agent_state(agent, state, reason, self.clock()))
+
+    def acknowledge(self, alert_id: int, user: str) -> Alert:
+        """Raises ``UnknownAlert``."""
+        self._publish(self.board.acknowledge(alert_id, user, self.clock()))
+        return self.board.alerts[alert_id]
+
+    def tick(self) -> None:
+        engine = self._engine()
+        if engine.config is not self._config:  # the routing configuration changed
+            self._config = engine.config
+            self._publish(self.board.configure(engine.config, self._states(engine), self.clock()))
+        self._publish(self.board.tick(self.clock()))  # and the board, times moved on
+
+    # outputs
+
+    def snapshot(self) -> Snapshot:
+        board = self.board.board()
+        return Snapshot(**_board_fields(board), alerts=[alert_out(a) for a in board.alerts])
+
+    def _publish(self, changes: Sequence[AlertEvent]) -> None:
+        for change in changes:
+            message: _Message
+            if isinstance(change, AlertRaised):
+                message = AlertRaisedOut(alert=alert_out(change.alert))
+            else:
+                message = AlertUpdated(alert=alert_out(change.alert))
+            self.bus.publish(message.model_dump(mode="json"))
+        # A burst of events makes one board message, sent once the burst is handled.
+        if not self._flush_pending:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a test feeding it by hand): the tick sends it
+                return
+            self._flush_pending = True
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self.bus.subscriber_count:
+            message = BoardUpdated(**_board_fields(self.board.board()))
+            self.bus.publish(message.model_dump(mode="json"))
+
+    async def _ticking(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.tick()
+            except Exception:  # the board must keep moving; the next tick tries again
+                log.exception("wallboard tick failed")
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._ticking(), name="wallboard")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.bus.close()
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+router = APIRouter(tags=["supervision"])
+Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
+
+
+def _feed(request: Request) -> SupervisionFeed:
+    feed: SupervisionFeed = request.app.state.supervision
+    return feed
+
+
+Feed = Annotated[SupervisionFeed, Depends(_feed)]
+
+
+@router.get("/supervision", include_in_schema=False)
+async def supervision_page() -> FileResponse:
+    return FileResponse(STATIC / "supervision.html")
+
+
+@router.get("/api/supervision")
+async def supervision_snapshot(user: Supervisor, feed: Feed) -> Snapshot:
+    return feed.snapshot()
+
+
+@router.post("/api/supervision/alerts/{alert_id}/ack")
+async def acknowledge(alert_id: int, user: Supervisor, feed: Feed) -> AlertOut:
+    try:
+        return alert_out(feed.acknowledge(alert_id, user.username))
+    except UnknownAlert as exc:
+        raise HTTPException(404, f"L'alerte {alert_id} n'existe pas (ou plus).") from exc
+
+
+@router.get("/api/schema/supervision-messages.json", tags=["schema"])
+async def supervision_messages_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = _ADAPTER.json_schema()
+    schema["title"] = f"Messages du tableau de supervision, version {PROTOCOL_VERSION}"
+    return schema
+
+
+@router.websocket("/ws/supervision")
+async def supervision_socket(websocket: WebSocket) -> None:
+    try:
+        websocket_user(websocket, Role.SUPERVISOR)
+    except SocketRefused as exc:
+        await refuse_socket(websocket, exc)
+        return
+    feed: SupervisionFeed = websocket.app.state.supervision
+    await websocket.accept()
+    sub = feed.bus.subscribe()  # before the snapshot: nothing falls between the two
+    try:
+        await websocket.send_json(feed.snapshot().model_dump(mode="json"))
+        await relay(websocket, sub)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sub.close()

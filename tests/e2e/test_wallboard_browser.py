@@ -1,0 +1,90 @@
+"""The supervisors' wallboard in a real browser (Debian's chromium driven by Playwright).
+
+The product runs in-process on the simulated PBX with two agents, Marie (201, logged out) and
+Claire (205, ready), and no random traffic. The supervisor logs in; a citizen calls État civil,
+which nobody ready can take at once, and the tile shows the call waiting; the citizen hangs up:
+the service level falls under target, the alert appears and is announced, the supervisor
+acknowledges it. axe-core finds no serious or critical accessibility issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from cti.assembly import DEMO_PASSWORD, Product, running
+from cti.settings import Settings
+from tests.e2e.test_agent_page_browser import AXE, CHROMIUM, _need, browser, serious_violations
+
+__all__ = ["browser"]  # the fixture, shared with the agent's page test
+
+async_api = pytest.importorskip("playwright.async_api")
+
+
+@pytest.fixture
+async def product(tmp_path: Path) -> AsyncIterator[Product]:
+    _need(CHROMIUM, "Debian's chromium")
+    _need(AXE, "axe-core (npm ci)")
+    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
+    config["agents"] = {k: v for k, v in config["agents"].items() if k in ("201", "205")}
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
+        http_port=0,
+        demo_citizens=50,
+        sim_rate=0,
+        routing_config=routing,
+    )
+    async with running(settings, simulated=True, traffic=False) as product:
+        yield product
+
+
+async def test_the_board_moves_and_an_alert_is_raised_and_acknowledged(
+    product: Product, browser: Any
+) -> None:
+    assert product.pbx is not None
+    expect = async_api.expect
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(product.url + "supervision")
+    assert await serious_violations(page) == []
+    await page.get_by_label("Identifiant").fill("superviseur")
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_selector("body[data-socket=open]")
+
+    etat_civil = page.locator('.tile[data-service="etat-civil"]')
+    await expect(etat_civil.locator('[data-field="waiting"]')).to_have_text("0")
+    claire = page.locator('#agents tr[data-agent="205"]')
+    await expect(claire).to_contain_text("Claire Morin (205)")
+    await expect(claire).to_contain_text("Prêt")
+    await expect(page.locator('#agents tr[data-agent="201"]')).to_contain_text("Déconnecté")
+
+    call = product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    await expect(etat_civil.locator('[data-field="waiting"]')).to_have_text("1", timeout=10_000)
+    await expect(etat_civil.locator('[data-field="longest"]')).to_contain_text(" s")
+
+    # The citizen gives up: État civil is now under its target.
+    product.pbx.hangup_call(call)
+    await expect(etat_civil.locator('[data-field="abandoned"]')).to_have_text("1", timeout=10_000)
+    await expect(etat_civil.locator('[data-field="waiting"]')).to_have_text("0")
+    sl = etat_civil.locator('[data-field="sl"]')
+    await expect(sl).to_contain_text("0 %")
+    await expect(sl).to_contain_text("sous l'objectif")
+    alert = page.locator("#alerts li", has_text="État civil » : niveau de service de 0 %")
+    await expect(alert).to_be_visible(timeout=10_000)
+    await expect(page.locator("#announce")).to_contain_text("Nouvelle alerte")
+    assert await serious_violations(page) == []
+
+    button = alert.get_by_role("button", name="Acquitter")
+    await button.focus()
+    await page.keyboard.press("Enter")
+    await expect(alert).to_contain_text("acquittée par superviseur")
+    await expect(alert.get_by_role("button", name="Acquitter")).to_have_count(0)
+    await context.close()
