@@ -1,9 +1,11 @@
 """A line chart as a standalone SVG document, written by hand (no plotting dependency).
 
-Theory of operation: ``line_chart`` maps x (seconds since midnight) and y (seconds) linearly
-onto a fixed plot area, draws a light grid with round-number ticks, one ``<polyline>`` per
-series (broken where a value is missing: a slot without calls) and a legend. All text is
-XML-escaped. The output is deterministic: same data, same bytes.
+Theory of operation: ``line_chart`` maps x (seconds since midnight, or any numbers with
+``x_ticks`` naming their ticks, e.g. weeks) and y linearly onto a fixed plot area, draws a
+light grid with round-number ticks, one ``<polyline>`` per series (broken where a value is
+missing: a slot without calls) and a legend. All text is XML-escaped; the document carries
+``role="img"`` and its title for screen readers. The output is deterministic: same data,
+same bytes.
 """
 
 from __future__ import annotations
@@ -38,18 +40,23 @@ def line_chart(
     y_label: str,
     series: Mapping[str, Series],
     x_range: tuple[float, float] | None = None,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
+    y_max: float | None = None,
 ) -> str:
     """An SVG document plotting each named series of (time of day, value) points.
 
-    The x axis spans ``x_range`` if given, else the points' times.
+    The x axis spans ``x_range`` if given, else the points' times; its ticks are the hours,
+    or ``x_ticks`` (position, label) when given. The y axis goes up to ``y_max`` if given
+    (e.g. 100 for percentages), else to a round number above the highest value.
     """
     xs = [x for points in series.values() for x, _ in points]
     ys = [y for points in series.values() for _, y in points if y is not None]
     x0, x1 = x_range or ((min(xs), max(xs)) if xs else (0.0, 1.0))
     if x1 <= x0:
         x1 = x0 + 1.0
-    y_step = _nice_step(max(ys, default=1.0))
-    y1 = y_step * max(1, math.ceil(max(ys, default=1.0) / y_step))
+    top = y_max if y_max is not None else max(ys, default=1.0)
+    y_step = _nice_step(top)
+    y1 = y_step * max(1, math.ceil(top / y_step))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def px(x: float) -> float:
@@ -60,7 +67,9 @@ def line_chart(
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12" '
+        'role="img">',
+        f"<title>{escape(title)}</title>",
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
         f'<text x="{WIDTH / 2:.0f}" y="22" text-anchor="middle" font-size="15">'
         f"{escape(title)}</text>",
@@ -73,17 +82,15 @@ def line_chart(
         )
         out.append(f'<text x="{LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
         y += y_step
-    hour = math.ceil(x0 / 3600) * 3600
-    while hour <= x1:
+    for x, label in x_ticks if x_ticks is not None else _hour_ticks(x0, x1):
         out.append(
-            f'<line x1="{px(hour):.1f}" y1="{TOP}" x2="{px(hour):.1f}" y2="{TOP + plot_h}" '
+            f'<line x1="{px(x):.1f}" y1="{TOP}" x2="{px(x):.1f}" y2="{TOP + plot_h}" '
             'stroke="#eee"/>'
         )
         out.append(
-            f'<text x="{px(hour):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">'
-            f"{_hhmm(hour)}</text>"
+            f'<text x="{px(x):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">'
+            f"{escape(label)}</text>"
         )
-        hour += 3600
     out.append(
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#333"/>'
     )
@@ -108,6 +115,11 @@ def line_chart(
         out.append(f'<text x="{lx + 30}" y="{ly + 4}">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _hour_ticks(x0: float, x1: float) -> list[tuple[float, str]]:
+    first = math.ceil(x0 / 3600) * 3600
+    return [(float(h), _hhmm(h)) for h in range(first, int(x1) + 1, 3600)]
 
 
 def _runs(points: Series) -> list[list[tuple[float, float]]]:

@@ -1,0 +1,148 @@
+"""The reports and quality pages in a real browser (Debian's chromium driven by Playwright).
+
+The product runs in-process on the simulated PBX without traffic; calls are recorded the way
+the screen pop records them. The supervisor logs in with the keyboard, reads today's table,
+the last hour and the weekly quality; an agent is told the page is not for her. A service
+name is text, never markup; axe-core finds no serious or critical accessibility issue.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.assembly import DEMO_PASSWORD, Product, running
+from cti.settings import Settings
+from screenpop.directory import Directory
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EVIL = "<img src=x onerror=alert(1)>"
+
+async_api = pytest.importorskip("playwright.async_api")
+
+
+def _need(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} missing at {path}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run and make install provide it)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+async def product(tmp_path: Path) -> AsyncIterator[Product]:
+    _need(CHROMIUM, "Debian's chromium")
+    _need(AXE, "axe-core (npm ci)")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
+        http_port=0,
+        demo_citizens=10,
+        sim_rate=0,
+    )
+    async with running(settings, simulated=True, traffic=False) as product:
+        directory = Directory(product.database)
+        # Ten minutes ago (in the last hour, and today unless the test runs at midnight).
+        at = datetime.now(UTC) - timedelta(minutes=10)
+        for call_id, outcome, service, wait in [
+            ("r1", "answered", "etat-civil", 12.0),
+            ("r2", "abandoned", "etat-civil", 70.0),
+            ("r3", "answered", EVIL, 3.0),
+        ]:
+            directory.upsert_interaction(
+                call_id, started_at=at, outcome=outcome, service=service, wait_seconds=wait
+            )
+        yield product
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    assert shutil.which(str(CHROMIUM))
+    async with async_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_page(browser: Any, product: Product, path: str, username: str) -> Any:
+    context = await browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(product.url + path)
+    # Keyboard only: the login field has the focus, Tab to the password, Enter submits.
+    await page.get_by_label("Identifiant").wait_for()
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(DEMO_PASSWORD)
+    await page.keyboard.press("Enter")
+    return page
+
+
+async def serious_violations(page: Any) -> list[str]:
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not(
+    product: Product, browser: Any
+) -> None:
+    page = await open_page(browser, product, "rapports", "superviseur")
+    table = page.get_by_role("table", name="Appels par service")
+    row = table.get_by_role("row", name="État civil")
+    await row.wait_for()
+    cells = await row.get_by_role("cell").all_inner_texts()
+    assert cells[:4] == ["2", "2", "1", "1"]  # calls, offered, answered, within threshold
+    assert await table.get_by_role("rowheader", name=EVIL).count() == 1
+    assert await page.locator("#table img").count() == 0
+
+    await page.get_by_label("Regrouper par").select_option("hour")
+    await page.get_by_role("button", name="Dernière heure").click()
+    await page.get_by_role("table", name="Appels par heure").wait_for()
+    total = page.get_by_role("row", name="Total")
+    assert (await total.get_by_role("cell").all_inner_texts())[:2] == ["3", "3"]
+    await page.locator("#chart-box:not([hidden])").wait_for()
+    assert "par heure" in (await page.locator("#chart").get_attribute("alt") or "")
+    href = await page.get_by_role("link", name="Exporter en CSV").get_attribute("href")
+    assert href is not None and href.startswith("/api/reports.csv?") and "by=hour" in href
+    assert await serious_violations(page) == []
+
+    await page.get_by_role("link", name="Qualité par semaine").click()
+    trends = page.locator("#trends li", has_text="État civil")
+    await trends.wait_for()
+    assert "50 % la dernière semaine" in await trends.inner_text()
+    alt = await page.locator("#chart").get_attribute("alt") or ""
+    assert "État civil : 50 %" in alt
+    assert await page.get_by_role("link", name="Exporter en CSV").get_attribute("href") == (
+        "/api/quality.csv?weeks=8"
+    )
+    assert await serious_violations(page) == []
+
+    agent = await open_page(browser, product, "qualite", "marie")
+    await agent.get_by_role("alert").filter(has_text="réservée aux superviseurs").wait_for()
+    assert await agent.locator("#content").is_hidden()
