@@ -15,19 +15,26 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from fastapi import FastAPI
+
 from cti import routing_store
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.db import Database
 from cti.dispatch import Dispatcher
+from cti.ivr_admin import IvrAdmin
+from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
-from cti.pbxsim.traffic import demo_agents, drive, schedule, start_demo_menu
+from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings
+from cti.supervision import opening_hours
+from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
+from cti.web.supervision_api import SupervisionFeed
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
 from screenpop import accounts
@@ -67,6 +74,8 @@ class Product:
     hub: AgentHub
     agent_states: AgentStateStore
     port: int
+    app: FastAPI | None = None  # the web app served on ``port`` (tests walk its routes)
+    ivr: IvrAdmin | None = None  # the voice menu's versions and runs
 
     @property
     def url(self) -> str:
@@ -103,14 +112,29 @@ async def running(
             )
         agents = list(config.agents)
         directory = Directory(db)
+        dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
+        # The voice menu: the published tree (checked against the services of the routing
+        # configuration in force), each call's path to ivr_runs and to the agent's card.
+        ivr = IvrAdmin(
+            db,
+            lambda: dispatcher.engine.config.services,
+            case_lookup=lambda ref: case.status if (case := directory.case_status(ref)) else None,
+            on_menu_path=lambda call_id, path: pop.menu_path(call_id, path),
+        )
+        await ivr.start(DEFAULT_TREE)
+        stack.push_async_callback(ivr.close)
+        if simulated:
+            # Any free port, given to the simulated PBX; its menu lives on a Tuesday morning
+            # (DEMO_MENU_TIME) so that the demo's callers reach the agents at any hour.
+            menu = await start_voice_menu(
+                "127.0.0.1", 0, ivr, directory, clock=lambda: DEMO_MENU_TIME
+            )
+        else:
+            menu = await start_voice_menu(settings.agi_host, settings.agi_port, ivr, directory)
+        stack.push_async_callback(menu.wait_closed)
+        stack.callback(menu.close)
         pbx = None
         if simulated:
-            # The voice menu the simulated calls go through (FastAGI, any free port).
-            menu = await start_demo_menu(
-                lambda ref: case.status if (case := directory.case_status(ref)) else None
-            )
-            stack.push_async_callback(menu.wait_closed)
-            stack.callback(menu.close)
             pbx = SimulatedPbx(
                 secret=SIM_SECRET,
                 agents=demo_agents(agents, seed=settings.sim_seed),
@@ -145,16 +169,22 @@ async def running(
         stack.callback(pop_task.cancel)
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
         conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
+        metrics = Metrics(ami_reconnects=lambda: conn.reconnects)
+        service.add_listener(metrics.on_event)
+        service.on_handled = metrics.observe_received
 
         states = AgentStateStore(db)
         stack.callback(states.close)
         saved = await asyncio.to_thread(states.load)
 
+        supervision: SupervisionFeed | None = None
+
         def tell_agent(agent: str, state: str, reason: str | None) -> None:
             hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
             states.remember(agent, state, reason)
+            if supervision is not None:
+                supervision.on_agent_state(agent, state, reason)
 
-        dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         router = RouterShell(
             service,
             conn.send,
@@ -169,16 +199,33 @@ async def running(
             saved = {agent: ("ready", None) for agent in agents[1:]}
         # Before the AMI link is up: the resync's waiting callers find their agents.
         restore(router, saved)
+        # The wallboard, after the restore (it starts from the agents' states); opening hours
+        # come from the published menu, on the menu's clock.
+        supervision = SupervisionFeed(
+            lambda: router.engine,
+            time.time,
+            default_service=settings.default_service,
+            is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
+        )
+        service.add_listener(supervision.on_event)
+        await supervision.refill(db)
+        supervision.start()
+        stack.push_async_callback(supervision.close)
         stack.push_async_callback(router.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
-        app = create_app(service, DeskParts(db, directory, pop, hub, router, admin))
+        app = create_app(
+            service,
+            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision),
+            metrics=metrics,
+            metrics_token=settings.metrics_token,
+        )
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )
-        yield Product(settings, pbx, db, service, conn, router, pop, hub, states, bound)
+        yield Product(settings, pbx, db, service, conn, router, pop, hub, states, bound, app, ivr)
 
 
 async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
@@ -197,5 +244,9 @@ async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None
             )
             others = ", ".join(u[0] for u in DEMO_USERS[1:])
             print(f"Autres comptes de démonstration (même mot de passe) : {others}")
+            print(f"Supervision : {product.url}supervision  — identifiant « superviseur »")
+            print(f"Rapports et qualité : {product.url}rapports, {product.url}qualite")
+            print(f"Menu vocal (éditeur) : {product.url}ivr  — identifiant « telecom »")
+            print(f"Journal d'audit : {product.url}audit  — identifiant « admin »")
         print(f"CTI mairie : {product.url}  (Ctrl-C pour arrêter)", flush=True)
         await stop.wait()

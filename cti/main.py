@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 
 from pydantic import ValidationError
 
+from cti import json_logs
 from cti.assembly import run
 from cti.settings import Settings
 
@@ -18,10 +18,7 @@ def main(*, demo: bool) -> None:
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"Configuration invalide (variables CTI_*) :\n{exc}")
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    json_logs.configure(settings.log_level, settings.log_format)
     if not demo and not settings.ami_host:
         sys.exit(
             "CTI_AMI_HOST n'est pas défini : indiquez l'Asterisk à joindre "

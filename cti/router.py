@@ -142,6 +142,7 @@ class RouterShell:
                     decision.reason.value,
                     decision.target_kind.value,
                     decision.target or "",
+                    extra={"call_id": decision.call_id},
                 )
                 self._spawn(self._overflow(decision))
             elif isinstance(decision, AgentStateChanged):
@@ -219,7 +220,13 @@ class RouterShell:
         except AmiError as exc:
             # The caller hung up in between (the tracker will tell), or the link dropped.
             self.offers_failed += 1
-            log.warning("offer of %s to agent %s failed: %s", offer.call_id, offer.agent, exc)
+            log.warning(
+                "offer of %s to agent %s failed: %s",
+                offer.call_id,
+                offer.agent,
+                exc,
+                extra={"call_id": offer.call_id},
+            )
             self._carry_out(
                 self.dispatcher.offer_not_placed(offer.call_id, offer.agent, self.clock())
             )
@@ -247,7 +254,12 @@ class RouterShell:
             await self._setvars_and_redirect(channel, variables, contract.overflow_context)
         except AmiError as exc:
             # The dialplan's safety net still has the call: the citizen is not left alone.
-            log.warning("overflow of %s failed: %s", overflow.call_id, exc)
+            log.warning(
+                "overflow of %s failed: %s",
+                overflow.call_id,
+                exc,
+                extra={"call_id": overflow.call_id},
+            )
 
     # -- the agents' desk -----------------------------------------------------------------
 

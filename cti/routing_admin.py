@@ -19,6 +19,7 @@ from cti.routing_store import StoredConfig
 from routing.config import RoutingConfig, parse_config
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
+from screenpop.directory import Directory
 
 
 class RoutingAdmin:
@@ -64,6 +65,8 @@ class RoutingAdmin:
         async with self._lock:
             stored = await asyncio.to_thread(routing_store.save, self.db, config, author, comment)
             self.apply(stored.config)
+        detail = f"version {stored.version}" + (f" : {comment}" if comment else "")
+        await asyncio.to_thread(Directory(self.db).audit, author, "routing.update", None, detail)
         return stored
 
     async def restore(self, version: int, author: str) -> StoredConfig:

@@ -32,6 +32,8 @@ class CallService:
         self.events_seen = 0
         self._listeners: list[Listener] = []
         self._device_listeners: list[DeviceListener] = []
+        # Told each AMI event's arrival time once it is handled (the metrics' event lag).
+        self.on_handled: Callable[[float], None] | None = None
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -46,10 +48,12 @@ class CallService:
         if device is not None:
             for on_device in self._device_listeners:
                 on_device(device, received_at)
-            return
-        event = parse_event(headers)
-        if event is not None:
-            self._emit(self.tracker.handle(event, received_at))
+        else:
+            event = parse_event(headers)
+            if event is not None:
+                self._emit(self.tracker.handle(event, received_at))
+        if self.on_handled is not None:
+            self.on_handled(received_at)
 
     def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:
         self._emit(self.tracker.resync(channels, at))
@@ -66,7 +70,12 @@ class CallService:
                 try:
                     listener(event)
                 except Exception:  # one broken listener must not stop the others
-                    log.exception("listener %r failed on %s", listener, event.type)
+                    log.exception(
+                        "listener %r failed on %s",
+                        listener,
+                        event.type,
+                        extra={"call_id": event.call_id},
+                    )
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "snapshot", "link": self.link_state, **self.view.snapshot()}

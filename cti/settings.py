@@ -6,6 +6,7 @@ With no ``CTI_AMI_HOST``, ``make demo`` runs an embedded simulated PBX instead o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///cti.db"
+    agi_host: str = Field(default="127.0.0.1", description="address of the FastAGI server")
+    agi_port: int = Field(default=4573, ge=0, le=65535, description="FastAGI port (0: any)")
     routing_config: Path = Field(
         default=Path(__file__).resolve().parent.parent / "routing" / "demo.yaml",
         description="YAML routing configuration loaded into an empty database",
@@ -47,6 +50,21 @@ class Settings(BaseSettings):
     sim_seed: int = 1
     sim_time_scale: float = Field(default=1.0, gt=0, description="<1 makes simulated calls faster")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line (ts, level, logger, ...)"
+    )
+    retention_calls_days: int = Field(
+        default=365, ge=1, description="days before a call's caller and citizen are forgotten"
+    )
+    retention_notes_days: int = Field(
+        default=365, ge=1, description="days before an agent's note text is erased"
+    )
+    retention_ivr_days: int = Field(
+        default=90, ge=1, description="days before a call's voice-menu path is erased"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="bearer token for /metrics; unset: loopback only"
+    )
 
     def ami_params(self, host: str | None = None, port: int | None = None) -> AmiParams:
         return AmiParams(

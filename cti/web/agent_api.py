@@ -22,6 +22,7 @@ from cti.web.auth import (
     Sessions,
     SocketRefused,
     agent_of,
+    refuse_socket,
     require,
     websocket_user,
 )
@@ -38,6 +39,15 @@ from screenpop.pop import NotYourCall, ScreenPop
 router = APIRouter()
 
 AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
+
+
+def _desk_user(user: AgentUser) -> UserView:
+    agent_of(user)  # as a dependency: a user without a phone is refused before the form is read
+    return user
+
+
+# Routes acting on "my phone, my call": the user must have an extension.
+DeskUser = Annotated[UserView, Depends(_desk_user)]
 
 DISPOSITIONS = [
     "Renseignement donné",
@@ -175,11 +185,16 @@ async def login(form: LoginForm, request: Request, response: Response, desk: Des
             headers={"Retry-After": str(int(wait) + 1)},
         )
     db = request.app.state.database
+    directory: Directory = request.app.state.directory
     user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
     if user is None:
         limiter.failed(*keys)
+        await asyncio.to_thread(
+            directory.audit, form.username, "login.failed", None, f"depuis {address}"
+        )
         raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
     limiter.succeeded(*keys)
+    await asyncio.to_thread(directory.audit, user.username, "login", None, f"depuis {address}")
     session = sessions.open(user)
     response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", path="/")
     return _me(user, session.csrf, desk)
@@ -204,7 +219,7 @@ async def dispositions(user: AgentUser) -> list[str]:
 
 @router.post("/api/agent/state", tags=["agent"])
 async def set_state(
-    form: StateForm, user: AgentUser, session: CurrentSession, desk: Desk, request: Request
+    form: StateForm, user: DeskUser, session: CurrentSession, desk: Desk, request: Request
 ) -> Me:
     agent = agent_of(user)
     reason = form.reason if form.state == "paused" else None
@@ -263,7 +278,7 @@ async def _on_call(action: Any) -> Any:
 
 
 @router.post("/api/calls/{call_id}/citizen", tags=["agent"])
-async def pick_citizen(call_id: str, form: CitizenPick, user: AgentUser, pop: Pop) -> None:
+async def pick_citizen(call_id: str, form: CitizenPick, user: DeskUser, pop: Pop) -> None:
     await _on_call(pop.select_citizen(call_id, agent_of(user), form.citizen_id))
     await asyncio.to_thread(
         pop.directory.audit, user.username, "card.open", form.citizen_id, f"appel {call_id}"
@@ -271,18 +286,18 @@ async def pick_citizen(call_id: str, form: CitizenPick, user: AgentUser, pop: Po
 
 
 @router.post("/api/calls/{call_id}/note", tags=["agent"], status_code=201)
-async def add_note(call_id: str, form: NoteForm, user: AgentUser, pop: Pop) -> dict[str, str]:
+async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> dict[str, str]:
     note = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
     return {"agent": note.agent, "text": note.text, "at": note.at.isoformat(timespec="seconds")}
 
 
 @router.post("/api/calls/{call_id}/disposition", tags=["agent"])
-async def set_disposition(call_id: str, form: DispositionForm, user: AgentUser, pop: Pop) -> None:
+async def set_disposition(call_id: str, form: DispositionForm, user: DeskUser, pop: Pop) -> None:
     await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
 
 
 @router.post("/api/calls/{call_id}/transfer", tags=["agent"])
-async def transfer(call_id: str, form: TransferForm, user: AgentUser, desk: Desk) -> None:
+async def transfer(call_id: str, form: TransferForm, user: DeskUser, desk: Desk) -> None:
     try:
         await desk.transfer(call_id, agent_of(user), form.to_agent)
     except DeskError as exc:
@@ -290,7 +305,7 @@ async def transfer(call_id: str, form: TransferForm, user: AgentUser, desk: Desk
 
 
 @router.post("/api/calls/{call_id}/done", tags=["agent"])
-async def wrap_up_done(call_id: str, user: AgentUser, desk: Desk, request: Request) -> None:
+async def wrap_up_done(call_id: str, user: DeskUser, desk: Desk, request: Request) -> None:
     """The agent finished the call's paperwork: the card closes and wrap-up ends."""
     agent = agent_of(user)
     hub: AgentHub = request.app.state.hub
@@ -309,10 +324,10 @@ async def agent_socket(websocket: WebSocket) -> None:
         user = websocket_user(websocket, Role.AGENT, Role.SUPERVISOR)
         agent = agent_of(user)
     except SocketRefused as exc:
-        await websocket.close(code=exc.code, reason=exc.reason)
+        await refuse_socket(websocket, exc)
         return
     except HTTPException:
-        await websocket.close(code=4403, reason="aucun poste associé")
+        await refuse_socket(websocket, SocketRefused(4403, "aucun poste associé"))
         return
     hub: AgentHub = websocket.app.state.hub
     desk: AgentDesk = websocket.app.state.desk

@@ -16,11 +16,31 @@ from fastapi.staticfiles import StaticFiles
 
 from cti.db import Database
 from cti.desk import AgentDesk
+from cti.ivr_admin import IvrAdmin
+from cti.metrics import Metrics
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
-from cti.web import agent_api, routing_api
-from cti.web.auth import LoginLimiter, Sessions
+from cti.web import (
+    agent_api,
+    audit_api,
+    ivr_api,
+    metrics_api,
+    privacy_api,
+    reports_api,
+    routing_api,
+    supervision_api,
+)
+from cti.web.auth import (
+    LoginLimiter,
+    Sessions,
+    SocketRefused,
+    refuse_socket,
+    require,
+    websocket_user,
+)
 from cti.web.relay import relay
+from cti.web.supervision_api import SupervisionFeed
+from screenpop.accounts import Role, UserView
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.pop import ScreenPop
@@ -34,6 +54,8 @@ def get_service(request: Request) -> CallService:
 
 
 Service = Annotated[CallService, Depends(get_service)]
+# The live board shows callers' numbers: supervisors (and admins) only.
+Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 
 
 @dataclass
@@ -46,21 +68,42 @@ class DeskParts:
     hub: AgentHub
     desk: AgentDesk
     routing: RoutingAdmin | None = None
+    ivr: IvrAdmin | None = None
+    supervision: SupervisionFeed | None = None  # the supervisors' wallboard
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
 
-def create_app(service: CallService, parts: DeskParts | None = None) -> FastAPI:
+def create_app(
+    service: CallService,
+    parts: DeskParts | None = None,
+    *,
+    metrics: Metrics | None = None,
+    metrics_token: str | None = None,
+) -> FastAPI:
     app = FastAPI(title="CTI mairie", version="0.1.0")
     app.state.service = service
+    app.state.sessions = Sessions()  # no desk: nobody logs in, every protected route says 401
+    app.state.metrics = metrics or Metrics()
+    app.state.metrics_token = metrics_token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(metrics_api.router)
     if parts is not None:
         for name in ("database", "directory", "pop", "hub", "desk", "sessions", "login_limiter"):
             setattr(app.state, name, getattr(parts, name))
         app.include_router(agent_api.router)
+        app.include_router(audit_api.router)
+        app.include_router(privacy_api.router)
+        app.include_router(reports_api.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)
+        if parts.supervision is not None:
+            app.state.supervision = parts.supervision
+            app.include_router(supervision_api.router)
+        if parts.ivr is not None:
+            app.state.ivr = parts.ivr
+            app.include_router(ivr_api.router)
 
         @app.get("/agent", include_in_schema=False)
         async def agent_page() -> FileResponse:
@@ -80,11 +123,16 @@ def create_app(service: CallService, parts: DeskParts | None = None) -> FastAPI:
         }
 
     @app.get("/api/calls")
-    async def live_calls(service: Service) -> dict[str, Any]:
+    async def live_calls(service: Service, user: Supervisor) -> dict[str, Any]:
         return service.snapshot()
 
     @app.websocket("/ws/events")
     async def events(websocket: WebSocket) -> None:
+        try:
+            websocket_user(websocket, Role.SUPERVISOR)
+        except SocketRefused as exc:
+            await refuse_socket(websocket, exc)
+            return
         svc: CallService = websocket.app.state.service
         await websocket.accept()
         sub = svc.bus.subscribe()

@@ -155,6 +155,16 @@ class SocketRefused(Exception):
         self.reason = reason
 
 
+async def refuse_socket(websocket: WebSocket, refused: SocketRefused) -> None:
+    """Close a refused socket with its code (4401: log in, 4403: not allowed).
+
+    The handshake is accepted first: a handshake refused with HTTP 403 reaches the page as a
+    bare close 1006, and the page could not tell "log in again" from "network down".
+    """
+    await websocket.accept()
+    await websocket.close(code=refused.code, reason=refused.reason)
+
+
 def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
     """The user behind a WebSocket handshake; raises ``SocketRefused`` (close code 4401/4403)."""
     origin = websocket.headers.get("origin")

@@ -11,8 +11,11 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import websockets
+
+from cti.assembly import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,9 +62,14 @@ async def test_demo_shows_calls_flowing_then_stops_on_ctrl_c(
     demo: tuple[asyncio.subprocess.Process, str],
 ) -> None:
     proc, url = demo
+    # The live board shows callers' numbers: a supervisor logs in first.
+    async with httpx.AsyncClient(base_url=url) as client:
+        login = {"username": "superviseur", "password": DEMO_PASSWORD}
+        assert (await client.post("/api/login", json=login)).status_code == 200
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     ws_url = url.replace("http://", "ws://") + "ws/events"
     seen: list[str] = []
-    async with websockets.connect(ws_url) as ws:
+    async with websockets.connect(ws_url, additional_headers={"Cookie": cookie}) as ws:
         snapshot = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert snapshot["kind"] == "snapshot"
         while "CallAnswered" not in seen or "CallEnded" not in seen:

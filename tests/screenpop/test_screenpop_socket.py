@@ -205,9 +205,11 @@ async def test_sockets_and_routes_refuse_who_has_no_right(desk: Desk) -> None:
         ).status_code == 401
         bad = await anonymous.post("/api/login", json={"username": "marie", "password": "non"})
         assert bad.status_code == 401
-    with pytest.raises(websockets.exceptions.InvalidStatus):
+    # Accepted then closed with 4401, so that the page knows to log in again.
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
         async with websockets.connect(f"ws://127.0.0.1:{desk.port}/ws/agent") as ws:
             await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
     telecom = await desk.login("tel")
     assert (await telecom.post("/api/agent/state", json={"state": "ready"})).status_code == 403

@@ -1,5 +1,6 @@
 // Live calls page: a snapshot on connect, then one message per domain event.
 // Everything from the server is inserted as text (textContent), never as HTML.
+// Callers' numbers are shown: the page asks for a supervisor's login (session.js) first.
 "use strict";
 
 const LABELS = {
@@ -104,11 +105,19 @@ function connect(delay) {
     renderCalls();
   };
   ws.onopen = () => { delay = 500; };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     setLink("disconnected");
+    if (e.code === 4401) { ctiSession.showLogin("Session expirée : reconnectez-vous."); return; }
+    if (e.code === 4403) { ctiSession.showLogin("Page réservée aux superviseurs."); return; }
     setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
   };
 }
 
+function enter() {
+  ctiSession.showContent();
+  connect(500);
+}
+
 setInterval(renderCalls, 1000);
-connect(500);
+ctiSession.wireLogin(enter);
+ctiSession.load().then((me) => { if (me) enter(); else ctiSession.showLogin(); });

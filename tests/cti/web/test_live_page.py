@@ -1,4 +1,8 @@
-"""The live page's WebSocket, over a real server and a real WebSocket client."""
+"""The live page's WebSocket, over a real server and a real WebSocket client.
+
+The board shows callers' numbers, so it needs a supervisor's session: the app without a desk
+has no login route, the test opens the session on the app's own ``Sessions``.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,25 @@ from pathlib import Path
 
 import httpx
 import websockets
+from fastapi import FastAPI
 
 from cti.ami.frames import FrameSplitter
 from cti.replay import read_server_chunks
 from cti.service import CallService
 from cti.web.app import create_app
+from cti.web.auth import COOKIE
 from cti.web.serve import serving
+from screenpop.accounts import Role, UserView
 
 CAPTURES = Path(__file__).resolve().parents[4] / "shared" / "ami-captures"
+
+
+SUPERVISOR = UserView(1, "superviseur", "Nadia", Role.SUPERVISOR, None)
+
+
+def _cookie(app: FastAPI) -> dict[str, str]:
+    session = app.state.sessions.open(SUPERVISOR)
+    return {"Cookie": f"{COOKIE}={session.token}"}
 
 
 def _feed(service: CallService, name: str) -> None:
@@ -26,8 +41,10 @@ def _feed(service: CallService, name: str) -> None:
 
 async def test_page_receives_snapshot_then_each_domain_event() -> None:
     service = CallService()
-    async with serving(create_app(service)) as port:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/events") as ws:
+    app = create_app(service)
+    async with serving(app) as port:
+        url = f"ws://127.0.0.1:{port}/ws/events"
+        async with websockets.connect(url, additional_headers=_cookie(app)) as ws:
             first = json.loads(await ws.recv())
             assert first["kind"] == "snapshot" and first["calls"] == []
             _feed(service, "04-inbound-answered.jsonl")
@@ -49,12 +66,18 @@ async def test_a_reconnecting_page_gets_the_calls_in_progress() -> None:
             break
         for frame in splitter.feed(data):
             service.on_ami_event(frame.as_dict(), t)
-    async with serving(create_app(service)) as port:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/events") as ws:
+    app = create_app(service)
+    async with serving(app) as port:
+        url = f"ws://127.0.0.1:{port}/ws/events"
+        async with websockets.connect(url, additional_headers=_cookie(app)) as ws:
             snapshot = json.loads(await ws.recv())
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             page = await client.get("/")
             health = (await client.get("/healthz")).json()
+            anonymous = await client.get("/api/calls")
+            calls = await client.get("/api/calls", headers=_cookie(app))
+    assert anonymous.status_code == 401
+    assert calls.json()["calls"][0]["caller_number"] == "0611223344"
     assert [c["stage"] for c in snapshot["calls"]] == ["en attente"]
     assert snapshot["calls"][0]["caller_number"] == "0611223344"
     assert page.status_code == 200 and "Appels en direct" in page.text
