@@ -4,8 +4,9 @@ Theory of operation: each call that went through the menu leaves one ``MenuRun``
 it entered in order, how it ended, the nodes where the caller let a question time out).
 ``menu_run`` builds it from what the FastAGI edge reports; ``node_measures`` counts, per
 node, the calls that passed through it, hung up there and timed out there (each call once
-per node); ``day_measures`` gives, per local day, the calls and the share the menu answered
-fully by itself (self-service: the call ended in the menu after the caller got what they
+per node), and flags the nodes where a high share of callers hang up; ``day_measures``
+gives, per local day, the calls and the share the menu answered fully by itself
+(self-service: the call ended in the menu after the caller got what they
 wanted, e.g. the opening hours or a case's status, without going to an agent).
 """
 
@@ -23,6 +24,10 @@ PARIS = ZoneInfo("Europe/Paris")
 # The caller hung up while in the menu (no Outcome at all is counted the same way).
 CALLER_HUNG_UP = "caller_hung_up"
 SELF_SERVICE = "self_service"
+# A node where at least this share of the callers hang up (out of at least that many calls)
+# is pointed out to telecom staff: a prompt too long, a choice missing, a wait too long.
+HIGH_HANG_UP_SHARE = 0.2
+HIGH_HANG_UP_MIN_CALLS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,17 @@ class NodeMeasure:
     passed: int
     hung_up: int
     timed_out: int
+
+    @property
+    def hang_up_share(self) -> float:
+        """Callers who hung up here / calls that passed (0.0 when none passed)."""
+        return self.hung_up / self.passed if self.passed else 0.0
+
+    @property
+    def high_hang_up(self) -> bool:
+        """Worth a look: many of the callers who reached the node hung up there. A handful
+        of calls says nothing yet, hence the minimum."""
+        return self.passed >= HIGH_HANG_UP_MIN_CALLS and self.hang_up_share >= HIGH_HANG_UP_SHARE
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """The voice menu's editor over HTTP: versions, validation, simulation, publication, measures.
 
-Telecom staff (and admins) only; the contract is shared with the editor page
-(``cti/web/static/ivr.*``). A tree travels as the JSON object of ``ivr_scripts.tree.Tree`` or
-as YAML text; problems carry the dotted path in the tree, the node and a French message.
-A tree that does not read is 422 with its problems; a version that does not validate is not
-published (422, nothing changes).
+Telecom staff (and admins) only, except the measures, which supervisors read too (the weekly
+quality page); the contract is shared with the editor page (``cti/web/static/ivr*``). A tree
+travels as the JSON object of ``ivr_scripts.tree.Tree`` or as YAML text; problems carry the
+dotted path in the tree, the node and a French message. A tree that does not read is 422 with
+its problems; a version that does not validate is not published (422, nothing changes).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cti.ivr_admin import IvrAdmin, read_tree
 from cti.ivr_store import IvrVersionNotFound, StoredTree, TreeNotPublishable
 from cti.web.auth import require
 from ivr_scripts.errors import IvrError, Problem
+from ivr_scripts.measures import NodeMeasure
 from ivr_scripts.simulate import parse_at
 from ivr_scripts.tree import Tree, tree_json_schema
 from screenpop.accounts import Role, UserView
@@ -29,6 +30,20 @@ router = APIRouter(tags=["ivr"])
 PAGE = Path(__file__).parent / "static" / "ivr.html"
 
 Telecom = Annotated[UserView, Depends(require(Role.TELECOM))]
+MeasuresReader = Annotated[UserView, Depends(require(Role.TELECOM, Role.SUPERVISOR))]
+# The node kinds as the pages show them (same words as the editor's form).
+KIND_NAMES = {
+    "menu": "Menu à touches",
+    "message": "Message",
+    "hours_check": "Contrôle des horaires",
+    "case_status": "Suivi de dossier",
+    "route": "Mise en relation",
+    "voicemail": "Messagerie vocale",
+    "callback": "Demande de rappel",
+    "transfer": "Transfert externe",
+    "hangup": "Fin d'appel",
+}
+MAX_MEASURE_DAYS = 731  # the quality page's 104 weeks fit
 
 
 def _admin(request: Request) -> IvrAdmin:
@@ -120,9 +135,15 @@ class DiffOut(BaseModel):
 
 class NodeMeasureOut(BaseModel):
     node: str
+    label: str = Field(description="libellé du nœud dans la version publiée")
+    kind: str | None = Field(description="type du nœud ; null s'il n'est plus dans le menu publié")
+    kind_label: str = Field(description="type du nœud, en français")
+    order: int | None = Field(description="rang du nœud dans la version publiée (0 : le premier)")
     passed: int
     hung_up: int
     timed_out: int
+    hang_up_share: float
+    high_hang_up: bool = Field(description="beaucoup d'appelants raccrochent à ce nœud")
 
 
 class DayMeasureOut(BaseModel):
@@ -135,6 +156,31 @@ class DayMeasureOut(BaseModel):
 class MeasuresOut(BaseModel):
     nodes: list[NodeMeasureOut]
     days: list[DayMeasureOut]
+
+
+def _node_measure(measure: NodeMeasure, tree: Tree) -> NodeMeasureOut:
+    """A node's figures with what the published tree says of it (runs may name a node that
+    only an earlier version had)."""
+    node = tree.nodes.get(measure.node)
+    figures = {
+        "node": measure.node,
+        "passed": measure.passed,
+        "hung_up": measure.hung_up,
+        "timed_out": measure.timed_out,
+        "hang_up_share": measure.hang_up_share,
+        "high_hang_up": measure.high_hang_up,
+    }
+    if node is None:
+        return NodeMeasureOut(
+            **figures, label="", kind=None, kind_label="absent du menu publié", order=None
+        )
+    return NodeMeasureOut(
+        **figures,
+        label=node.label,
+        kind=node.kind,
+        kind_label=KIND_NAMES.get(node.kind, node.kind),
+        order=list(tree.nodes).index(measure.node),
+    )
 
 
 def _problem(p: Problem) -> ProblemOut:
@@ -280,14 +326,15 @@ async def schema(user: Telecom) -> dict[str, Any]:
 
 @router.get("/api/ivr/measures")
 async def measures(
-    user: Telecom, admin: Admin, days: Annotated[int, Query(ge=1, le=366)] = 7
+    user: MeasuresReader,
+    admin: Admin,
+    days: Annotated[int, Query(ge=1, le=MAX_MEASURE_DAYS)] = 7,
 ) -> MeasuresOut:
+    """Per node and per local day over the ``days`` days ending today (busiest node first)."""
     result = await admin.measures(days)
+    tree = admin.tree()
     return MeasuresOut(
-        nodes=[
-            NodeMeasureOut(node=n.node, passed=n.passed, hung_up=n.hung_up, timed_out=n.timed_out)
-            for n in result.nodes
-        ],
+        nodes=[_node_measure(n, tree) for n in result.nodes],
         days=[
             DayMeasureOut(
                 day=d.day.isoformat(), calls=d.calls, self_served=d.self_served, share=d.share

@@ -7,8 +7,9 @@ publishes, and the next simulated call hears the new words. A menu choice pointi
 that does not exist cannot be published, neither from the editor (refused before anything is
 sent) nor as a saved draft (the server refuses), and the problem names the node. Going back to
 version 1 gives the next call the old greeting. An agent gets no access. The form and the YAML
-tab give each other the same tree, and the page's YAML agrees with the server's. axe-core finds
-no serious or critical accessibility issue.
+tab give each other the same tree, and the page's YAML agrees with the server's. The "Mesures"
+panel shows the figures of the runs recorded, in the menu's order or busiest first. axe-core
+finds no serious or critical accessibility issue.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,13 @@ import pytest
 import pytest_asyncio
 import yaml  # type: ignore[import-untyped]
 
+from cti import ivr_store
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.pbxsim.pbx import SimCall
 from cti.settings import Settings
 from cti.voice_menu import DEFAULT_TREE
 from ivr_scripts.agi import alpha_text
+from ivr_scripts.measures import PARIS, MenuRun
 from ivr_scripts.tree import dump_tree, dump_tree_json, parse_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,6 +266,50 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     await expect(steps).to_contain_text("Bonjour et bonne année à la mairie.")
     await expect(steps).to_contain_text("annonce_horaires")
     await expect(page.locator("#sim-end")).to_contain_text("Fin de l'appel")
+    assert await serious_violations(page) == []
+
+
+async def test_the_measures_panel_shows_the_runs_recorded(product: Product, browser: Any) -> None:
+    # Five callers hang up in the main menu (the first after letting it time out), one more
+    # when asked for a case number; other tests' calls may add to what passed there.
+    now = datetime.now(PARIS)
+    entry = ("bienvenue", "horaires_mairie", "menu_principal")
+    for i, path in enumerate([entry] * 5 + [(*entry, "suivi_dossier")]):
+        run = MenuRun(
+            at=now - timedelta(seconds=i + 1),
+            uniqueid=f"mesure.{i}",
+            call_id=None,
+            path=path,
+            outcome="caller_hung_up",
+            last_node=path[-1],
+            timed_out_nodes=("menu_principal",) if i == 0 else (),
+            self_served=False,
+        )
+        await asyncio.to_thread(ivr_store.record_run, product.database, run)
+
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector('body[data-loaded="1"]')
+    table = page.get_by_role("table", name="Appels par nœud du menu vocal, les 7 derniers jours")
+    row = table.locator('tr[data-node="menu_principal"]')
+    await expect(row).to_contain_text("élevé")
+    answer = await page.request.get(product.url + "api/ivr/measures?days=7")
+    main = next(n for n in (await answer.json())["nodes"] if n["node"] == "menu_principal")
+    cells = await row.get_by_role("cell").all_inner_texts()
+    assert cells[:5] == ["—", "Menu à touches", str(main["passed"]), "5", "1"]
+    assert main["passed"] >= 6 and main["hung_up"] == 5
+
+    nodes = await table.locator("tbody tr th").all_inner_texts()
+    assert nodes[0] == "bienvenue" and nodes.index("menu_principal") < nodes.index("suivi_dossier")
+    await page.get_by_label("Ordre des nœuds").select_option("passed")
+    passed = [int(v) for v in await table.locator("tbody td:nth-child(4)").all_inner_texts()]
+    assert passed == sorted(passed, reverse=True)
+
+    days = page.get_by_role("table", name="Part des appels traités entièrement par le menu")
+    await expect(days.locator("tbody tr")).to_have_count(7)
+    await page.get_by_label("Période").select_option("1")
+    await page.get_by_role("button", name="Afficher les mesures").click()
+    await expect(days.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("#measures-summary")).to_contain_text("aujourd'hui")
     assert await serious_violations(page) == []
 
 

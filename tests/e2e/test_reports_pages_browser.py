@@ -2,8 +2,10 @@
 
 The product runs in-process on the simulated PBX without traffic; calls are recorded the way
 the screen pop records them. The supervisor logs in with the keyboard, reads today's table,
-the last hour and the weekly quality; an agent is told the page is not for her. A service
-name is text, never markup; axe-core finds no serious or critical accessibility issue.
+the last hour and the weekly quality, with the voice menu's self-service share and the node
+where callers hang up, from runs recorded in ivr_runs; an agent is told the page is not for
+her. A service name is text, never markup; axe-core finds no serious or critical
+accessibility issue.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from cti import ivr_store
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
+from ivr_scripts.measures import MenuRun
 from screenpop.directory import Directory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +73,24 @@ async def product(tmp_path: Path) -> AsyncIterator[Product]:
             directory.upsert_interaction(
                 call_id, started_at=at, outcome=outcome, service=service, wait_seconds=wait
             )
+        # Three calls through the voice menu: two hear the opening hours, one hangs up.
+        entry = ("bienvenue", "horaires_mairie", "menu_principal")
+        for uniqueid, path, outcome in [
+            ("m1", (*entry, "annonce_horaires"), "self_service"),
+            ("m2", (*entry, "annonce_horaires"), "self_service"),
+            ("m3", entry, "caller_hung_up"),
+        ]:
+            run = MenuRun(
+                at=at,
+                uniqueid=uniqueid,
+                call_id=None,
+                path=path,
+                outcome=outcome,
+                last_node=path[-1],
+                timed_out_nodes=(),
+                self_served=outcome == "self_service",
+            )
+            ivr_store.record_run(product.database, run)
         yield product
 
 
@@ -141,6 +163,21 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     assert await page.get_by_role("link", name="Exporter en CSV").get_attribute("href") == (
         "/api/quality.csv?weeks=8"
     )
+    menu = page.locator("#menu-summary")
+    await async_api.expect(menu).to_contain_text("traité seul 2 des 3 appels (66,7 %)")
+    self_service = page.get_by_role("table", name="traités entièrement par le menu vocal")
+    assert await self_service.locator("tbody tr").count() == 8  # one row per week
+    week = await self_service.locator("tbody tr").last.get_by_role("cell").all_inner_texts()
+    assert week[-1] == "66,7 % (2/3)" and week.count("66,7 % (2/3)") == 2  # the day, the week
+    hang_ups = page.get_by_role("table", name="où le plus d'appelants raccrochent")
+    top = hang_ups.get_by_role("row", name="menu_principal")
+    assert await top.get_by_role("cell").all_inner_texts() == [
+        "—",
+        "Menu à touches",
+        "1",
+        "3",
+        "33,3 %",
+    ]
     assert await serious_violations(page) == []
 
     agent = await open_page(browser, product, "qualite", "marie")

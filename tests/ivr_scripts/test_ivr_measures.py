@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from ivr_scripts.commands import Choice, Outcome
 from ivr_scripts.diff import unified_lines
-from ivr_scripts.measures import MenuRun, day_measures, menu_run, node_measures
+from ivr_scripts.measures import (
+    MenuRun,
+    NodeMeasure,
+    day_measures,
+    menu_run,
+    node_measures,
+)
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Paris
 
@@ -65,6 +71,14 @@ def test_days_are_local_days_with_their_self_service_share() -> None:
         ("2026-11-22", 0, 0, 0.0),
         ("2026-11-23", 2, 1, 0.5),
     ]
+
+
+def test_a_node_is_flagged_when_many_of_enough_callers_hang_up_there() -> None:
+    assert NodeMeasure("m", 5, 1, 0).high_hang_up  # 20 % of 5 calls
+    assert not NodeMeasure("m", 6, 1, 0).high_hang_up  # 17 %
+    assert not NodeMeasure("m", 4, 4, 0).high_hang_up  # too few calls to say
+    assert NodeMeasure("m", 4, 1, 0).hang_up_share == 0.25
+    assert NodeMeasure("m", 0, 0, 0).hang_up_share == 0.0
 
 
 _runs = st.lists(

@@ -178,6 +178,7 @@ async function enter() {
     return;
   }
   $("workspace").hidden = false;
+  if (window.IvrMeasures) IvrMeasures.load();
   if (tree !== null) return; // logged in again after the session expired: keep the edits
   const first = published !== null ? published : (versions[0] ? versions[0].version : null);
   if (first !== null) await openVersion(first); else newTree();

@@ -35,6 +35,7 @@ async function load() {
     $("table").tBodies[0].replaceChildren(...data.rows.map(qualityRow));
     $("csv").href = `/api/quality.csv?weeks=${encodeURIComponent(weeks)}`;
     showError("quality-error", null);
+    QualityMenu.load(data.weeks);
   } catch (error) {
     if (error.status === 401) { report.me = null; showLogin(); return; }
     showError("quality-error", error);

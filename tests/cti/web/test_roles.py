@@ -47,6 +47,7 @@ DESK = frozenset({AGENT})
 DESK_READ = frozenset({AGENT, SUPERVISOR, ADMIN})
 SUPERVISION = frozenset({SUPERVISOR, ADMIN})
 ROUTING_READ = frozenset({SUPERVISOR, TELECOM, ADMIN})
+MENU_MEASURES = frozenset({SUPERVISOR, TELECOM, ADMIN})  # the quality page reads them too
 TELECOM_ONLY = frozenset({TELECOM, ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
 
@@ -108,7 +109,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/ivr/versions/{number}/publish"): TELECOM_ONLY,
     ("GET", "/api/ivr/diff"): TELECOM_ONLY,
     ("GET", "/api/ivr/schema"): TELECOM_ONLY,
-    ("GET", "/api/ivr/measures"): TELECOM_ONLY,
+    ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
 }
