@@ -23,7 +23,7 @@ on the timed path. The AMI connection points at a closed port and never comes up
 
 The rate is a stress figure: 200 agents at ~4 min a call answer about one call a second, but
 the run must stay under a minute and give a few hundred samples: 25 calls/s, which keeps the
-screen pop's event loop (``ScreenPop.run``) busy about a third of the time on 2 cores. Every
+service's event loop busy about a third of the time on 2 cores. Every
 call's caller is announced as "Dupont" by the recording; the card comes from the directory.
 """
 
