@@ -34,8 +34,9 @@ from cti.pbxsim.channels import Channel, Headers
 
 AGI_VERSION = "22.10.1"
 SAMPLE_RATE = 8000  # endpos counts 8 kHz samples
-# Lengths of the sound files the recordings played (hello-world: endpos=8710).
-SOUND_SECONDS = {"hello-world": 8710 / SAMPLE_RATE}
+# Lengths of the sound files the recordings played (hello-world: endpos=8710). vm-intro was
+# cut at endpos=28000 by the caller hanging up (agi-01): longer than that, length not recorded.
+SOUND_SECONDS = {"hello-world": 8710 / SAMPLE_RATE, "vm-intro": 5.0}
 DEFAULT_SOUND_SECONDS = 3.0
 SAY_SECONDS_PER_CHAR = 0.08
 KEY_DELAY = 2.0  # the caller presses her first key this long into the prompt

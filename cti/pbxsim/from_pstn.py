@@ -17,6 +17,8 @@ from cti.pbxsim.channels import Channel, event
 if TYPE_CHECKING:
     from cti.pbxsim.pbx import SimCall, Telephony
 
+ANSWER_WAIT = 0.5  # simulated seconds
+
 
 async def voice_menu(tel: Telephony, call: SimCall, address: tuple[str, int], keys: str) -> bool:
     """Run ``from-pstn`` up to ``cti-wait``; False when the call ended there."""
@@ -28,6 +30,11 @@ async def voice_menu(tel: Telephony, call: SimCall, address: tuple[str, int], ke
 
     step(1, "NoOp", f"Appel entrant mairie {did} de {leg.cid_num} pres={call.pres}")
     step(2, "Answer", "")
+    # Answer() waits up to half a second for media, which a Local channel never sends: the
+    # next step came 0.5 s later in the recordings (04, 16).
+    if await tel._wait_any(call, ANSWER_WAIT) == "gone":
+        tel._citizen_hangs_up(call)
+        return False
     step(3, "Set", f"__CTI_DID={did}")
     tel._var(leg, "__CTI_DID", did)
     step(4, "Set", "__CTI_LANG=fr")

@@ -5,9 +5,10 @@ It plays the contract of asterisk-conf/extensions.conf the way the recordings sh
 is the citizen's handset, ``;2`` runs the dialplan), it waits in ``cti-wait`` announcing
 ``CtiWaiting``, the router's ``Setvar AGENT`` + ``Redirect`` to ``cti-connect`` dials
 ``Local/<AGENT>@agents``; no answer or busy says ``CtiNoAnswer`` and goes back to waiting;
-after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue. A
-Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail or callback message
-and hangs up.
+after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue
+(``safety_queue``). A Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail
+or callback message and hangs up (``overflow``). Originates other than a citizen's call are
+``originate``'s.
 
 With a FastAGI server configured (``agi_address``) and keys planned for the caller, the call
 first runs the project's ``from-pstn`` (asterisk-conf/extensions.conf) through the real voice
@@ -23,20 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import random
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import from_pstn, transfers
+from cti.pbxsim import from_pstn, overflow, safety_queue, transfers
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.switch import Switch
 
 RING_TIMEOUT = 20.0
-QUEUE_RING_TIMEOUT = 8.0  # the lab's queues.conf; asterisk-conf/ uses 15
-QUEUE_MEMBER_NAMES = {"201": "Agent Marie", "202": "Agent Paul (no answer)"}
 
 
 @dataclass(slots=True)
@@ -118,8 +116,9 @@ class Telephony(Switch):
         self.rng = random.Random(seed)
         self.agents = dict(LAB_AGENTS if agents is None else agents)
         self.safety_net = safety_net
-        self.queue_members = queue_members
+        self.queue = safety_queue.AccueilQueue(queue_members, int(clock()))
         self.calls: list[SimCall] = []
+        self.originations: set[asyncio.Task[None]] = set()  # Originates to agents' phones
         self.calls_processed = 0
 
     # ------------------------------------------------------------------ calls
@@ -219,9 +218,9 @@ class Telephony(Switch):
                 if outcome == "gone":
                     return self._citizen_hangs_up(call)
                 if outcome == "safety":
-                    return await self._safety_net(call)
+                    return await safety_queue.run(self, call)
                 if call.overflow:
-                    return await self._overflow(call)
+                    return await overflow.run(self, call)
                 agent = leg.variables.get("AGENT", "")
                 self._goto(leg, "cti-connect", "s", 2)
                 self._user_event(leg, "CtiConnecting", ("Agent", agent))
@@ -299,15 +298,6 @@ class Telephony(Switch):
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"
 
-    def _member(self, agent: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
-        name = QUEUE_MEMBER_NAMES.get(agent, f"Agent {agent}")
-        return (
-            ("Queue", "accueil"),
-            ("Interface", f"Local/{agent}@agents/n"),
-            ("MemberName", name),
-            *extra,
-        )
-
     async def _dial(self, call: SimCall, agent: str, cid_exten: str, queue: bool = False) -> str:
         """Dial the agent's phone from the caller's leg: ``Dial()`` or, as the safety net, the
         ``accueil`` queue (whose Agent* events and ring timeout differ)."""
@@ -328,7 +318,7 @@ class Telephony(Switch):
             self._set_connected(a2, cid_exten, leg.cid_name)
         self.emit(local_bridge(a1, a2, "agents", agent))
         if queue:
-            self.emit(dial_event("AgentCalled", leg, a1, *self._member(agent)))
+            safety_queue.agent_called(self, call, a1, agent)
         self.emit(
             dial_event(
                 "DialBegin",
@@ -355,7 +345,7 @@ class Telephony(Switch):
         self.emit(dial_event("DialState", leg, a1, ("DialStatus", "RINGING")))
         transfers.drop_transferer(self, call, 2)
         answers = phone.answers and not (phone.miss_ratio and self.rng.random() < phone.miss_ratio)
-        timeout = QUEUE_RING_TIMEOUT if queue else RING_TIMEOUT
+        timeout = safety_queue.QUEUE_RING_TIMEOUT if queue else RING_TIMEOUT
         ring = phone.ring if answers else timeout
         outcome = await self._wait_any(call, min(ring, timeout))
         if outcome == "gone":
@@ -371,14 +361,7 @@ class Telephony(Switch):
             return "GONE"
         if not answers or ring >= timeout:
             if queue:
-                ring_ms = str(int(timeout * 1000))
-                self.emit(
-                    dial_event(
-                        "AgentRingNoAnswer", leg, a1, *self._member(agent, ("RingTime", ring_ms))
-                    )
-                )
-                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
-                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "CANCEL")))
+                safety_queue.ring_no_answer(self, call, a1, agent)
             else:
                 self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
             self.emit(event("HangupRequest", a2, ("Cause", "0")))
@@ -391,22 +374,7 @@ class Telephony(Switch):
         self._state(a1, 6)
         self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
         if queue:
-            hold = str(int(self.clock()) - (call.wait_start or int(self.clock())))
-            self.emit(event("MusicOnHoldStop", leg))
-            self.emit(
-                event(
-                    "QueueCallerLeave", leg, ("Queue", "accueil"), ("Position", "1"), ("Count", "0")
-                )
-            )
-            self.emit(
-                dial_event(
-                    "AgentConnect",
-                    leg,
-                    a1,
-                    *self._member(agent, ("HoldTime", hold), ("RingTime", str(int(ring)))),
-                )
-            )
-            call.queued_agent = agent
+            safety_queue.connect(self, call, a1, agent, ring)
         bridge = str(uuid.uuid4())
         self.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
         if not queue:
@@ -465,22 +433,7 @@ class Telephony(Switch):
             self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
         self._hangup_requests(a2, a1)
         self._hangup(a2, 16)
-        if call.queued_agent is not None:
-            talk = str(int(self.clock() - (call.answered_at or self.clock())))
-            hold = str(int(call.answered_at or self.clock()) - (call.wait_start or 0))
-            self.emit(
-                dial_event(
-                    "AgentComplete",
-                    leg,
-                    a1,
-                    *self._member(
-                        call.queued_agent,
-                        ("HoldTime", hold),
-                        ("TalkTime", talk),
-                        ("Reason", "agent"),
-                    ),
-                )
-            )
+        safety_queue.complete(self, call, a1)
         leave(a1, 1)
         self._hangup(a1, 16)
         leave(leg, 0)
@@ -507,48 +460,6 @@ class Telephony(Switch):
         self._hangup(call.citizen, 16)
         self.emit(event("SoftHangupRequest", call.leg, ("Cause", "16")))
         self._hangup(call.leg, 16)
-
-    async def _safety_net(self, call: SimCall) -> None:
-        leg = call.leg
-        waited = int(self.clock()) - (call.wait_start or int(self.clock()))
-        self._user_event(leg, "CtiSafetyNet", ("Waited", str(waited)))
-        self.emit(
-            event("QueueCallerJoin", leg, ("Queue", "accueil"), ("Position", "1"), ("Count", "1"))
-        )
-        self.emit(event("MusicOnHoldStart", leg, ("Class", "default")))
-        for member in itertools.cycle(self.queue_members):
-            status = await self._dial(call, member, leg.cid_num, queue=True)
-            if status == "ANSWER":
-                target = await self._connected(call)
-                while target is not None:  # a transfer by the queue's agent
-                    if await self._dial(call, target, target) != "ANSWER":
-                        return  # the lab's queue calls are not transferred further
-                    target = await self._connected(call)
-                return
-            if status == "GONE":
-                return
-            if await self._wait_any(call, 2.0) == "gone":
-                return self._citizen_hangs_up(call)
-
-    async def _overflow(self, call: SimCall) -> None:
-        """``cti-overflow``: announce it, leave a message or hear the callback one, hang up."""
-        leg = call.leg
-        call.stage = "overflow"
-        kind = leg.variables.get("CTI_OVERFLOW", "")
-        target = leg.variables.get("CTI_OVERFLOW_TARGET", "")
-        self._goto(leg, "cti-overflow", "s", 1)
-        self._exten(leg, "UserEvent", f"CtiOverflow,Kind: {kind},Target: {target}")
-        self._user_event(leg, "CtiOverflow", ("Kind", kind), ("Target", target))
-        if kind == "callback":
-            self._goto(leg, "cti-overflow", "s", 5)
-            self._exten(leg, "Playback", "mairie/rappel-enregistre")
-            seconds = 4.0
-        else:
-            self._goto(leg, "cti-overflow", "s", 3)
-            self._exten(leg, "VoiceMail", f"{target or '100'}@mairie,u")
-            seconds = 20.0
-        await self._wait_any(call, seconds)
-        self._citizen_hangs_up(call)
 
     # ------------------------------------------------------------------ router actions
 
@@ -600,11 +511,11 @@ class Telephony(Switch):
     async def shutdown(self) -> None:
         """``core restart now``: every channel gets a soft hangup with the shutdown flag (cause
         4), then each Local pair is torn down as in recording 13 (cause 0)."""
-        for call in list(self.calls):
-            if call.task is not None:
-                call.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await call.task
+        tasks = [c.task for c in self.calls if c.task is not None] + list(self.originations)
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         channels = list(self.channels.values())
         for chan in channels:
             self.emit(event("SoftHangupRequest", chan, ("Cause", "4")))

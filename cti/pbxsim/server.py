@@ -4,7 +4,8 @@ Sessions follow the recordings byte for byte where it matters to a client: the b
 Challenge/Login (MD5 and plain), the one-second delay and the closed socket after a bad secret,
 ``Permission denied`` before login, ``Events`` masks, EventList responses, and the texts of every
 error. Actions act on :class:`~cti.pbxsim.pbx.Telephony`, whose events are fanned out here to
-every logged-in session whose read rights and event mask accept their class.
+every logged-in session whose read rights and event mask accept their class. What the EventList
+actions list is ``listings``'s; how an Originate goes is ``originate``'s.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import contextlib
 import hashlib
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass, field
 
 from cti.ami.frames import Frame, FrameSplitter, encode_frame
+from cti.pbxsim import listings, originate
 from cti.pbxsim.channels import Channel, Headers, event
+from cti.pbxsim.originate import Destination
 from cti.pbxsim.pbx import Telephony
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 VERSION = "Asterisk 22.10.1 built by cti @ pbxsim on a x86_64 running Linux"
 # asterisk-conf/manager.conf gives the CTI user these read classes; dialplan events stay out.
 DEFAULT_READ = frozenset({"system", "call", "user", "agent"})
-_CALLERID = re.compile(r'^\s*(?:"(?P<name>[^"]*)"\s*)?<(?P<num>[^>]*)>\s*$')
+_QUEUED = "Originate successfully queued"
 
 
 @dataclass(eq=False)
@@ -274,86 +276,33 @@ class AmiServer:
             self._reply(s, aid, ("Response", "Success"), ("Message", "Channel Hungup"))
             self.telephony.hangup_channel(chan)
 
-    def _core_show_channels(self, s: Session, f: Frame, aid: str | None) -> None:
+    def _event_list(self, s: Session, f: Frame, aid: str | None) -> None:
+        """The EventList actions (``listings``): start, the items, ``<X>Complete``."""
+        name = (f.get("Action", "") or "").lower()
+        tel, list_id = self.telephony, aid or ""
+        try:
+            if name == "coreshowchannels":
+                listing = listings.core_show_channels(tel, list_id)
+            elif name == "status":
+                channel, variables = f.get("Channel", "") or "", f.get("Variables", "") or ""
+                listing = listings.status(tel, channel, variables, list_id)
+            elif name == "bridgelist":
+                listing = listings.bridge_list(tel, list_id)
+            elif name == "bridgeinfo":
+                listing = listings.bridge_info(tel, f.get("BridgeUniqueid", "") or "", list_id)
+            elif name == "queuestatus":
+                listing = listings.queue_status(tel, f.get("Queue", "") or "", list_id)
+            else:
+                listing = listings.queue_summary(tel, f.get("Queue", "") or "", list_id)
+        except listings.NotListed as refused:
+            self._error(s, aid, str(refused))
+            return
         self._reply(
-            s,
-            aid,
-            ("Response", "Success"),
-            ("EventList", "start"),
-            ("Message", "Channels will follow"),
+            s, aid, ("Response", "Success"), ("EventList", "start"), ("Message", listing.message)
         )
-        now = self.telephony.clock()
-        channels = list(self.telephony.channels.values())
-        for chan in channels:
-            seconds = int(now - chan.created_at)
-            duration = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-            s.writer.write(
-                encode_frame(
-                    [("Event", "CoreShowChannel"), ("ActionID", aid or "")]
-                    + chan.snapshot()
-                    + [
-                        ("Application", chan.application),
-                        ("ApplicationData", chan.app_data),
-                        ("Duration", duration),
-                        ("BridgeId", chan.bridge),
-                    ]
-                )
-            )
-        s.writer.write(
-            encode_frame(
-                [
-                    ("Event", "CoreShowChannelsComplete"),
-                    ("ActionID", aid or ""),
-                    ("EventList", "Complete"),
-                    ("ListItems", str(len(channels))),
-                ]
-            )
-        )
-
-    def _status(self, s: Session, f: Frame, aid: str | None) -> None:
-        if f.get("Channel"):
-            chan = self._channel(s, f, aid, "No such channel")
-            if chan is None:
-                return
-            channels = [chan]
-        else:
-            channels = list(self.telephony.channels.values())
-        self._reply(
-            s,
-            aid,
-            ("Response", "Success"),
-            ("EventList", "start"),
-            ("Message", "Channel status will follow"),
-        )
-        wanted = [v.strip() for v in (f.get("Variables", "") or "").split(",") if v.strip()]
-        now = self.telephony.clock()
-        for chan in channels:
-            headers: Headers = [("Event", "Status"), ("Privilege", "Call")] + chan.snapshot()
-            headers += [
-                ("Type", "Local"),
-                ("DNID", ""),
-                ("EffectiveConnectedLineNum", chan.cl_num or "<unknown>"),
-                ("EffectiveConnectedLineName", chan.cl_name or "<unknown>"),
-                ("TimeToHangup", "0"),
-                ("BridgeID", chan.bridge),
-                ("Application", chan.application),
-                ("Data", chan.app_data),
-                ("Seconds", str(int(now - chan.created_at))),
-            ]
-            headers += [("Variable", f"{v}={chan.variables.get(v, '')}") for v in wanted]
-            headers += [("ActionID", aid or "")]
-            s.writer.write(encode_frame(headers))
-        s.writer.write(
-            encode_frame(
-                [
-                    ("Event", "StatusComplete"),
-                    ("ActionID", aid or ""),
-                    ("EventList", "Complete"),
-                    ("ListItems", str(len(channels))),
-                    ("Items", str(len(channels))),
-                ]
-            )
-        )
+        for item in listing.items:
+            s.writer.write(encode_frame(item))
+        s.writer.write(encode_frame(listings.complete_event(listing, list_id)))
 
     def _command(self, s: Session, f: Frame, aid: str | None) -> None:
         command = (f.get("Command", "") or "").strip()
@@ -403,71 +352,38 @@ class AmiServer:
         )
 
     def _originate(self, s: Session, f: Frame, aid: str | None) -> None:
-        target = f.get("Channel", "") or ""
-        match = re.fullmatch(r"Local/(?P<did>[^@]+)@from-pstn", target)
-        if f.get("Exten") and not (f.get("Context") and f.get("Priority")):
-            self._error(s, aid, "Originate with 'Exten' requires 'Context' and 'Priority'")
+        try:
+            request = originate.parse(f)
+        except originate.Refused as refused:
+            self._error(s, aid, str(refused))
             return
-        variables = dict(
-            item.split("=", 1)
-            for value in f.get_all("Variable")
-            for item in value.split(",")
-            if "=" in item
-        )
-        cid = _CALLERID.match(f.get("CallerID", "") or "")
-        num = cid.group("num") if cid else ""
-        name = (cid.group("name") or "") if cid else ""
-        asynchronous = (f.get("Async", "") or "").lower() in ("true", "yes", "1")
-        if match is None:
-            if not asynchronous:
-                self._error(s, aid, "Originate failed")
-                return
-            self._reply(
-                s, aid, ("Response", "Success"), ("Message", "Originate successfully queued")
-            )
-            self.emit(_originate_failure(f, aid, num, name))
+        if originate.destination(self.telephony, request) is not Destination.CITIZEN:
+
+            def outcome(success: bool, reason: int, chan: Channel | None) -> None:
+                if request.asynchronous:
+                    self.emit(originate.response_event(request, success, reason, chan))
+                elif success:
+                    self._reply(s, aid, ("Response", "Success"), ("Message", _QUEUED))
+                else:
+                    self._error(s, aid, "Originate failed")
+
+            if request.asynchronous:
+                self._reply(s, aid, ("Response", "Success"), ("Message", _QUEUED))
+            originate.run(self.telephony, request, outcome)
             return
-        talk = float(variables["TALK"]) if "TALK" in variables else 60.0
-        self._reply(s, aid, ("Response", "Success"), ("Message", "Originate successfully queued"))
+        variables = request.variables
+        self._reply(s, aid, ("Response", "Success"), ("Message", _QUEUED))
         call = self.telephony.place_call(
-            num,
-            name,
-            did=match.group("did"),
+            request.caller_num,
+            request.caller_name,
+            did=request.target.removeprefix("Local/").split("@", 1)[0],
             service=variables.get("SERVICE", "etat-civil"),
             withheld=variables.get("PRES", "") == "prohib",
-            talk=talk,
+            talk=float(variables["TALK"]) if "TALK" in variables else 60.0,
+            # the lab's per-call knob: through the voice menu (FastAGI), pressing nothing
+            keys="" if variables.get("USE_AGI") == "1" else None,
         )
-        self.emit(
-            [
-                ("Event", "OriginateResponse"),
-                ("Privilege", "call,all"),
-                ("ActionID", aid or ""),
-                ("Response", "Success"),
-                ("Channel", call.citizen.name),
-                ("Context", f.get("Context", "") or ""),
-                ("Exten", f.get("Exten", "") or ""),
-                ("Reason", "4"),
-                ("Uniqueid", call.citizen.uniqueid),
-                ("CallerIDNum", num or "<unknown>"),
-                ("CallerIDName", name or "<unknown>"),
-            ]
-        )
-
-
-def _originate_failure(f: Frame, aid: str | None, num: str, name: str) -> Headers:
-    return [
-        ("Event", "OriginateResponse"),
-        ("Privilege", "call,all"),
-        ("ActionID", aid or ""),
-        ("Response", "Failure"),
-        ("Channel", f.get("Channel", "") or ""),
-        ("Context", f.get("Context", "") or ""),
-        ("Exten", f.get("Exten", "") or ""),
-        ("Reason", "0"),
-        ("Uniqueid", "<unknown>"),
-        ("CallerIDNum", num or "<unknown>"),
-        ("CallerIDName", name or "<unknown>"),
-    ]
+        self.emit(originate.response_event(request, True, originate.REASON_ANSWERED, call.citizen))
 
 
 def _channel_value(chan: Channel, variable: str, telephony: Telephony) -> str:
@@ -506,8 +422,12 @@ _ACTIONS = {
     "hangup": AmiServer._hangup,
     "blindtransfer": AmiServer._blind_transfer,
     "atxfer": AmiServer._atxfer,
-    "coreshowchannels": AmiServer._core_show_channels,
-    "status": AmiServer._status,
+    "coreshowchannels": AmiServer._event_list,
+    "status": AmiServer._event_list,
+    "bridgelist": AmiServer._event_list,
+    "bridgeinfo": AmiServer._event_list,
+    "queuestatus": AmiServer._event_list,
+    "queuesummary": AmiServer._event_list,
     "command": AmiServer._command,
     "userevent": AmiServer._user_event,
     "originate": AmiServer._originate,

@@ -165,7 +165,7 @@ async def test_replay_of_agi_01_caller_hangs_up_during_the_playback(captures_dir
     tel = Telephony(events.emit, time_scale=1.0, safety_net=10_000, agi_address=address)
     async with server:
         call = tel.place_call("0699001122", "Lambert", talk=None, keys="")
-        # Playing vm-intro takes 3 s on the channel: she hangs up as soon as it starts.
+        # Playing vm-intro takes 5 s on the channel: she hangs up as soon as it starts.
         await asyncio.wait_for(script.when_sent('STREAM FILE vm-intro ""\n').wait(), 10)
         await events.until(lambda e: e.get("Command") == 'STREAM FILE vm-intro ""')
         tel.hangup_call(call)

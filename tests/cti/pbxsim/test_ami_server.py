@@ -297,3 +297,86 @@ async def test_demo_agents_pass_some_calls_on_to_a_colleague(pbx: SimulatedPbx) 
     await client.next_frame(lambda f: f.event == "DialEnd" and f.get("DialStatus") == "ANSWER")
     assert call.agent == "205"
     client.close()
+
+
+# EventLists and Originates beyond what recordings 10, 11 and 15 show (those are compared in
+# test_fidelity): the errors, another queue's empty list, the counters after a queue call.
+
+
+async def _listing(client: RawClient, action: str, **headers: str) -> tuple[Frame, list[Frame]]:
+    reply = await client.action(action, **headers)
+    items: list[Frame] = []
+    while reply.get("EventList") == "start":
+        frame = await client.next_frame(lambda f: f.event is not None and f.get("ActionID"))
+        if frame.get("EventList") == "Complete":
+            return reply, [*items, frame]
+        items.append(frame)
+    return reply, items
+
+
+async def test_bridge_and_queue_listings_answer_errors_and_empty_lists(pbx: SimulatedPbx) -> None:
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    reply, items = await _listing(client, "BridgeList")
+    assert reply.get("Message") == "Bridge listing will follow"
+    assert [(f.event, f.get("ListItems")) for f in items] == [("BridgeListComplete", "0")]
+    missing = await client.action("BridgeInfo")
+    assert (missing.response, missing.get("Message")) == (
+        "Error",
+        "BridgeUniqueid must be provided",
+    )
+    unknown = await client.action("BridgeInfo", BridgeUniqueid="nope")
+    assert unknown.get("Message") == "Bridge nope not found"
+    _, items = await _listing(client, "QueueStatus", Queue="other")
+    assert [(f.event, f.get("ListItems")) for f in items] == [("QueueStatusComplete", "0")]
+    client.close()
+
+
+async def test_queue_counters_after_a_call_the_safety_net_put_through() -> None:
+    sim = SimulatedPbx(
+        time_scale=0.01,
+        auth_delay=0.0,
+        safety_net=1,
+        agents={"201": AgentPhone(ring=1, talk=2), "202": AgentPhone(answers=False)},
+    )
+    await sim.start()
+    try:
+        client = await RawClient.connect(sim.port)
+        await client.login()
+        call = sim.place_call("0677889900", "Girard", talk=1000)
+        await client.event("AgentComplete")
+        _, items = await _listing(client, "QueueStatus", Queue="accueil")
+        params = next(f for f in items if f.event == "QueueParams")
+        assert (params.get("Calls"), params.get("Completed"), params.get("Abandoned")) == (
+            "0",
+            "1",
+            "0",
+        )
+        marie = next(f for f in items if f.get("Name") == "Agent Marie")
+        assert marie.get("CallsTaken") == "1" and marie.get("LastCall") != "0"
+        _, summary = await _listing(client, "QueueSummary")
+        assert (summary[0].get("Callers"), summary[0].get("LoggedIn")) == ("0", "2")
+        await asyncio.wait_for(call.ended.wait(), 10)
+        client.close()
+    finally:
+        await sim.close()
+
+
+async def test_originate_to_agents_phones_busy_sync_and_answered(pbx: SimulatedPbx) -> None:
+    pbx.telephony.agents["201"] = AgentPhone(ring=0.5, talk=100)
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    busy = await client.action("Originate", Channel="Local/203@agents", Application="Wait")
+    assert (busy.response, busy.get("Message")) == ("Error", "Originate failed")
+    await client.next_frame(lambda f: f.event == "Hangup" and f.get("Cause") == "17")
+    queued = await client.action(
+        "Originate", Channel="Local/201@agents", Application="Wait", Data="1", Async="true"
+    )
+    assert queued.get("Message") == "Originate successfully queued"
+    answered = await client.event("OriginateResponse")
+    assert (answered.get("Response"), answered.get("Reason")) == ("Success", "4")
+    assert (answered.get("Channel") or "").startswith("Local/201@agents-")
+    await client.next_frame(
+        lambda f: f.event == "Hangup" and f.get("Channel") == answered.get("Channel")
+    )
+    client.close()

@@ -14,19 +14,24 @@ Calls are compared one by one (events grouped by Linkedid), since simultaneous c
 as Asterisk's threads please, and so are the few events whose order differs between recordings
 of the same step (see ``RACING`` and ``TEARDOWN``).
 
-The replies to the actions are compared too (Response and Message), except for the
-actions the simulator does not do yet (``NOT_SIMULATED``: BridgeList/BridgeInfo in 10,
-QueueStatus/QueueSummary in 11). Recording 13's ``core restart now`` came from Asterisk's CLI:
-it is played where the recording shows its first effect. Not compared: 15 (Originate failures)
-and 16 (AGI on AMI), which the simulator does not model; logins and plain actions (01-03,
-12) are checked in test_ami_server.
+The replies to the actions are compared too (Response and Message), and so are the items of
+EventList replies (CoreShowChannels, Status, BridgeList, BridgeInfo in 10, QueueStatus and
+QueueSummary in 11): each list's items by name, header names in order and stable values, as a
+set, since Asterisk lists from hash containers. ``OriginateResponse`` events (15: Reasons 0, 5
+and 3) are compared apart, as a set. Recording 13's ``core restart now`` came from Asterisk's
+CLI: it is played where the recording shows its first effect. In 16 the lab's FastAGI script
+(agi-01's commands) is played by a small server here, and the ``agi`` class is read too so
+that AGIExecStart/AGIExecEnd are compared. Logins and plain actions (01-03, 12) are checked in
+test_ami_server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +62,8 @@ STABLE = (
     "Agent",
     "Service",
     "Queue",
+    "Command",
+    "ResultCode",
 )
 SCENARIOS = [
     "04-inbound-answered.jsonl",
@@ -71,12 +78,29 @@ SCENARIOS = [
     "14-two-simultaneous-calls.jsonl",
     "18-actions-on-dead-channel.jsonl",
     "13-asterisk-restart.jsonl",
+    "15-originate-failure.jsonl",
+    "16-agi-caller-hangup-mid-script.jsonl",
 ]
 SAFETY_NETS = {"11-queue-safety-net.jsonl": 5.0}  # the lab's SAFETY_NET for that recording
+# The FastAGI side of a recording: its script's commands are played by ``agi_script``.
+AGI_SCRIPTS = {"16-agi-caller-hangup-mid-script.jsonl": "agi-01-caller-hangup-mid-script.jsonl"}
+AGI_READ = DEFAULT_READ | {"agi"}  # the lab's user read all; AGI events are the point of 16
+# Values of list items that do not vary between runs (times, counters and ids do).
+ITEM_STABLE: tuple[str, ...] = (
+    "Channel",
+    "Context",
+    "Exten",
+    "ChannelState",
+    "Queue",
+    "Name",
+    "Status",
+)
+ITEM_STABLE += ("Calls", "Callers", "LoggedIn", "Available", "Position", "BridgeNumChannels")
+ITEM_STABLE += ("ListItems", "Items")
 
 # Where an event names its call: transfers have no plain Linkedid. Bridge-only events
 # (BridgeCreate/Destroy/Merge) name none and are compared among themselves.
-CALL_KEYS = ("Linkedid", "DestLinkedid", "LocalOneLinkedid", "TransfererLinkedid")
+CALL_KEYS: tuple[str, ...] = ("Linkedid", "DestLinkedid", "LocalOneLinkedid", "TransfererLinkedid")
 CALL_KEYS += ("OrigTransfererLinkedid",)
 
 Item = tuple[str, ...]
@@ -95,17 +119,45 @@ def _unnumbered(channel: str) -> str:
     return re.sub(r"-[0-9a-f]{8};", ";", channel)
 
 
-def _wanted(frame: Frame) -> bool:
+def _wanted(frame: Frame, read: frozenset[str] = DEFAULT_READ) -> bool:
     if frame.event is None or frame.event in IGNORED:
         return False
     classes = set((frame.get("Privilege") or "").split(",")) - {"all"}
-    return bool(classes & DEFAULT_READ)
+    return bool(classes & read)
+
+
+def _item(frame: Frame) -> str:
+    """An EventList item or terminator: name, header names, stable values."""
+    values = [f"{k}={_unnumbered(v)}" for k in ITEM_STABLE if (v := frame.get(k)) is not None]
+    fields = ",".join(k for k, _ in frame.headers)
+    return "|".join([frame.event or "", fields, *values])
+
+
+NAMES = ("Channel", "BridgeUniqueid")  # action headers naming what the stream showed
+
+
+def _note_names(frame: Frame, seen: list[str]) -> None:
+    """Channel names and bridge ids in order of first appearance (an OriginateResponse's
+    Channel may be a dial string, and its place in the stream is a race)."""
+    if frame.event == "OriginateResponse":
+        return
+    for key in NAMES:
+        if (name := frame.get(key)) and name not in seen:
+            seen.append(name)
+
+
+def _originate_response(frame: Frame) -> Item:
+    fields = ",".join(k for k, _ in frame.headers)
+    values = [f"{k}={frame.get(k)}" for k in ("Response", "Reason", "CallerIDNum")]
+    channel = frame.get("Channel") or ""
+    return (frame.get("ActionID") or "", _unnumbered(channel), *values, fields)
 
 
 Action = tuple[int, list[tuple[str, str]]]
-Reply = tuple[str, str]  # Response, Message (channel names without their numbers)
-# Actions the simulator does not do yet (it answers them as unknown): replies not compared.
-NOT_SIMULATED = {"BridgeList", "BridgeInfo", "QueueStatus", "QueueSummary"}
+# Response, Message (channel names without their numbers); for an EventList, its items too.
+Reply = tuple[str, ...]
+# Actions the simulator does not do (it answers them as unknown): replies not compared.
+NOT_SIMULATED: set[str] = set()
 
 
 # ``core restart now`` typed on Asterisk's CLI (recording 13): not on the AMI link, so played
@@ -117,16 +169,48 @@ def _reply(frame: Frame) -> Reply:
     return (frame.response or "", _unnumbered(frame.get("Message") or ""))
 
 
-def recorded(path: Path) -> tuple[list[Item], list[Action], list[Reply]]:
-    """The recording's wanted events, its actions with how many events preceded each, and the
-    replies to those actions.
+class Replies:
+    """The replies to our actions, each EventList with its items (a set) and terminator."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.lists: dict[str, int] = {}  # ActionID -> index of its reply, while listing
+
+    def add(self, frame: Frame) -> None:
+        aid = frame.get("ActionID") or ""
+        if frame.event is None:
+            if frame.get("EventList") == "start":
+                self.lists[aid] = len(self.replies)
+            self.replies.append(_reply(frame))
+            return
+        at = self.lists[aid]
+        reply = self.replies[at]
+        self.replies[at] = (*reply[:2], *sorted([*reply[2:], _item(frame)]))
+        if frame.get("EventList") == "Complete":
+            del self.lists[aid]
+
+    def expects(self, frame: Frame) -> bool:
+        """Whether ``frame`` is a reply or an item of a list being received."""
+        return frame.event is None or (frame.get("ActionID") or "") in self.lists
+
+    def __len__(self) -> int:
+        return len(self.replies) - len(self.lists)  # a list counts once it is complete
+
+
+def recorded(
+    path: Path, read: frozenset[str] = DEFAULT_READ
+) -> tuple[list[Item], list[Action], list[Reply], list[Item]]:
+    """The recording's wanted events, its actions with how many events preceded each, the
+    replies to those actions and its OriginateResponse events.
 
     Channel names in actions become ``#n``: the n-th channel the recording showed, so that
-    the simulator's own channel (the n-th it shows) can be put in their place.
+    the simulator's own channel (the n-th it shows) can be put in their place; bridge ids
+    likewise.
     """
     events: list[Item] = []
     actions: list[Action] = []
-    replies: list[Reply] = []
+    replies = Replies()
+    originated: list[Item] = []
     seen: list[str] = []
     sent: set[str | None] = set()
     splitter = FrameSplitter()
@@ -138,33 +222,77 @@ def recorded(path: Path) -> tuple[list[Item], list[Action], list[Reply]]:
                     if frame.action not in NOT_SIMULATED:
                         sent.add(frame.get("ActionID"))
                     headers = [
-                        (k, f"#{seen.index(v)}" if k == "Channel" and v in seen else v)
+                        (k, f"#{seen.index(v)}" if k in NAMES and v in seen else v)
                         for k, v in frame.headers
                     ]
                     actions.append((len(events), headers))
         elif record.get("dir") == "server":
             for frame in splitter.feed(record["data"]):
-                if (channel := frame.get("Channel")) and channel not in seen:
-                    seen.append(channel)
+                _note_names(frame, seen)
                 if frame.event == "SoftHangupRequest" and frame.get("Cause") == "4":
                     if RESTART not in (a for _, a in actions):
                         actions.append((len(events), RESTART))
-                if _wanted(frame):
+                if frame.event == "OriginateResponse":
+                    originated.append(_originate_response(frame))
+                if _wanted(frame, read):
                     events.append(_shape(frame))
-                elif frame.event is None and frame.get("ActionID") in sent:
-                    replies.append(_reply(frame))
-    return events, actions, replies
+                elif frame.get("ActionID") in sent and replies.expects(frame):
+                    replies.add(frame)
+    return events, actions, replies.replies, sorted(originated)
+
+
+@contextlib.asynccontextmanager
+async def agi_script(name: str | None) -> AsyncIterator[tuple[str, int] | None]:
+    """A FastAGI server sending a recording's commands, one per reply (None: no AGI)."""
+    if name is None:
+        yield None
+        return
+    records = [json.loads(line) for line in (CAPTURES / name).read_text().splitlines()]
+    commands = [r["data"] for r in records if r["dir"] == "agi"]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline() not in (b"\n", b""):  # the environment block
+            pass
+        for command in commands:
+            writer.write(command.encode())
+            while (line := await reader.readline()) and not line[:1].isdigit():
+                pass  # the unsolicited HANGUP line comes before the reply
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[:2]
 
 
 async def simulated(
-    actions: list[Action], total: int, replied: int, safety_net: float = 10_000
-) -> tuple[list[Item], list[Reply]]:
+    actions: list[Action],
+    total: int,
+    replied: int,
+    safety_net: float = 10_000,
+    agi: str | None = None,
+    read: frozenset[str] = DEFAULT_READ,
+) -> tuple[list[Item], list[Reply], list[Item]]:
+    async with agi_script(agi) as address:
+        return await _simulated(actions, total, replied, safety_net, address, read)
+
+
+async def _simulated(
+    actions: list[Action],
+    total: int,
+    replied: int,
+    safety_net: float,
+    agi_address: tuple[str, int] | None,
+    read: frozenset[str],
+) -> tuple[list[Item], list[Reply], list[Item]]:
     # Only recording 11 is about the safety net; in the others a slow machine must not reach it.
-    pbx = SimulatedPbx(time_scale=0.02, auth_delay=0.0, safety_net=safety_net)
+    pbx = SimulatedPbx(
+        time_scale=0.02, auth_delay=0.0, safety_net=safety_net, agi_address=agi_address, read=read
+    )
     await pbx.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
     events: list[Item] = []
-    replies: list[Reply] = []
+    replies = Replies()
+    originated: list[Item] = []
     seen: list[str] = []  # the simulator's channels in order of first appearance
     splitter = FrameSplitter()
     restarted = False
@@ -177,12 +305,13 @@ async def simulated(
                 assert restarted, "the simulated PBX closed the link"
                 return
             for frame in splitter.feed(data.decode()):
-                if (channel := frame.get("Channel")) and channel not in seen:
-                    seen.append(channel)
-                if _wanted(frame):
+                _note_names(frame, seen)
+                if frame.event == "OriginateResponse":
+                    originated.append(_originate_response(frame))
+                if _wanted(frame, read):
                     events.append(_shape(frame))
-                elif frame.event is None and frame.get("ActionID") not in unanswered:
-                    replies.append(_reply(frame))
+                elif frame.get("ActionID") not in unanswered and replies.expects(frame):
+                    replies.add(frame)
 
     try:
         await reader.readline()
@@ -198,13 +327,13 @@ async def simulated(
                 unanswered.add(dict(action).get("ActionID", ""))
             writer.write(
                 encode_frame(
-                    (k, seen[int(v[1:])] if k == "Channel" and v.startswith("#") else v)
+                    (k, seen[int(v[1:])] if k in NAMES and v.startswith("#") else v)
                     for k, v in action
                 )
             )
         await read_until(total, replied)
         await asyncio.sleep(0)  # nothing more may follow: checked by the length comparison
-        return events, replies
+        return events, replies.replies, sorted(originated)
     finally:
         writer.close()
         await pbx.close()
@@ -258,12 +387,19 @@ def per_call(events: list[Item]) -> list[list[Item]]:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 async def test_simulator_reproduces_the_recording(name: str) -> None:
-    expected, actions, replies = recorded(CAPTURES / name)
-    got, got_replies = await simulated(
-        actions, len(expected), len(replies), SAFETY_NETS.get(name, 10_000)
+    read = AGI_READ if name in AGI_SCRIPTS else DEFAULT_READ
+    expected, actions, replies, originated = recorded(CAPTURES / name, read)
+    got, got_replies, got_originated = await simulated(
+        actions,
+        len(expected),
+        len(replies),
+        SAFETY_NETS.get(name, 10_000),
+        AGI_SCRIPTS.get(name),
+        read,
     )
     assert per_call(got[: len(expected)]) == per_call(expected)
     assert got_replies == replies
+    assert got_originated == originated
 
 
 async def _frames_until_closed(reader: asyncio.StreamReader) -> list[Frame]:
