@@ -36,7 +36,7 @@ CONFIG: dict[str, Any] = {
             "overflow": {"kind": "voicemail", "target": "urba"},
         },
     },
-    # The first agent starts logged out: nobody takes accueil.
+    # The first agent starts logged out; the test pauses her: nobody takes accueil.
     "agents": {
         "201": {"name": "Marie", "skills": {"accueil": 5}},
         "202": {"name": "Paul", "skills": {"etat-civil": 5}},
@@ -102,6 +102,10 @@ async def test_the_last_hours_report_and_csv_match_the_calls_placed(product: Pro
     assert pbx is not None
     seen = Seen()
     product.service.add_listener(seen)
+    # Marie is at her desk but paused: accueil has someone logged in, so its caller waits
+    # (with nobody logged in the router would send her to the voicemail at once, racing the
+    # hang-up below).
+    product.router.set_agent_state("201", "paused", "réunion")
     # Madame Dupont (the demo's citizen who called 3 days ago) is answered by Paul...
     answered = pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=10)
     # ...someone waits for accueil, where nobody is logged in, and hangs up...
