@@ -96,39 +96,13 @@ function el(tag, text, cls) {
 
 // ------------------------------------------------------------------ talking to the server
 
-class ApiError extends Error {
-  constructor(status, message, problems) {
-    super(message);
-    this.status = status;
-    this.problems = problems || [];
-  }
-}
-
 async function api(method, path, body) {
-  const headers = { "Accept": "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (me) headers["X-CSRF-Token"] = me.csrf;
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const detail = data && data.detail;
-    let message = null;
-    let found = (data && Array.isArray(data.problems)) ? data.problems : [];
-    if (Array.isArray(detail)) {
-      message = detail.map((d) => d.msg).join(" ; ");
-    } else if (detail && typeof detail === "object") {
-      message = detail.message || null;
-      if (Array.isArray(detail.problems)) found = detail.problems;
-    } else if (detail) {
-      message = String(detail);
-    }
-    if (response.status === 401) onSessionLost();
-    throw new ApiError(response.status, message || `Erreur ${response.status}`, found);
+  try {
+    return await ctiFetch(method, path, body, me && me.csrf);
+  } catch (error) {
+    if (error.status === 401) onSessionLost();
+    throw error;
   }
-  return data;
 }
 
 function say(text) { $("status").textContent = text; }

@@ -19,24 +19,7 @@ function frNumber(value) {
   return typeof value === "number" ? FR.format(value) : String(value);
 }
 
-async function api(method, path, body) {
-  const headers = { "Accept": "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (report.me) headers["X-CSRF-Token"] = report.me.csrf;
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    let detail = data && data.detail;
-    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join(" ; ");
-    const error = new Error(detail || `Erreur ${response.status}`);
-    error.status = response.status;
-    throw error;
-  }
-  return data;
-}
+const api = (method, path, body) => ctiFetch(method, path, body, report.me && report.me.csrf);
 
 function showError(id, error) { $(id).textContent = error ? error.message || String(error) : ""; }
 

@@ -1,27 +1,43 @@
-// Shared by the live board and the audit page: who is logged in, the login form, JSON calls.
-// Messages from the server are shown with textContent, never as HTML.
+// Shared by every page: JSON calls to the API, and for the live board and the audit page who
+// is logged in and the login form. Messages from the server are shown with textContent, never
+// as HTML.
 "use strict";
+
+// One JSON call; ``csrf`` is the session's token (state-changing requests need it). A refusal
+// throws an Error with the server's message, its ``status`` and the ``problems`` it listed
+// (the voice menu's validator: in the body or in ``detail``).
+async function ctiFetch(method, path, body, csrf) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.ok) return data;
+  const detail = data && data.detail;
+  let message = null;
+  let problems = (data && Array.isArray(data.problems)) ? data.problems : [];
+  if (Array.isArray(detail)) {
+    message = detail.map((d) => d.msg).join(" ; ");
+  } else if (detail && typeof detail === "object") {
+    message = detail.message || null;
+    if (Array.isArray(detail.problems)) problems = detail.problems;
+  } else if (detail) {
+    message = String(detail);
+  }
+  const error = new Error(message || `Erreur ${response.status}`);
+  error.status = response.status;
+  error.problems = problems;
+  throw error;
+}
 
 const ctiSession = {
   me: null,
 
-  async call(method, path, body) {
-    const headers = { "Accept": "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (ctiSession.me) headers["X-CSRF-Token"] = ctiSession.me.csrf;
-    const response = await fetch(path, {
-      method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => null);
-    if (!response.ok) {
-      let detail = data && data.detail;
-      if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join(" ; ");
-      const error = new Error(detail || `Erreur ${response.status}`);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
+  call(method, path, body) {
+    return ctiFetch(method, path, body, ctiSession.me && ctiSession.me.csrf);
   },
 
   async load() {

@@ -33,22 +33,7 @@ function el(tag, text, cls) {
   return node;
 }
 
-async function api(method, path, body) {
-  const headers = { "Accept": "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (me) headers["X-CSRF-Token"] = me.csrf;
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    let detail = data && data.detail;
-    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join(" ; ");
-    throw new Error(detail || `Erreur ${response.status}`);
-  }
-  return data;
-}
+const api = (method, path, body) => ctiFetch(method, path, body, me && me.csrf);
 
 function showError(id, error) { $(id).textContent = error ? error.message || String(error) : ""; }
 
