@@ -8,54 +8,24 @@ note. Names are text, never markup; axe-core finds no serious or critical access
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
 from screenpop.directory import Directory
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# Chromium must not try to reach the network (closed here) or update itself.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-async_api = pytest.importorskip("playwright.async_api")
-
-
-def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    message = f"{what} missing at {path}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (.ci/run and make install provide it)")
-    pytest.skip(message)
+from tests.demo_routing import demo_routing_with
+from tests.e2e.browsing import need_browser, serious_violations
 
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    _need(CHROMIUM, "Debian's chromium")
-    _need(AXE, "axe-core (npm ci)")
+    need_browser()
     # The demo's routing with two agents: Marie (201) and Claire (205).
-    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
-    config["agents"] = {k: v for k, v in config["agents"].items() if k in ("201", "205")}
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    routing = demo_routing_with(tmp_path, ("201", "205"))
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,
@@ -65,19 +35,6 @@ async def product(tmp_path: Path) -> AsyncIterator[Product]:
     )
     async with running(settings, simulated=True, traffic=False) as product:
         yield product
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    assert shutil.which(str(CHROMIUM))
-    async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def open_desk(browser: Any, product: Product, username: str) -> Any:
@@ -90,16 +47,6 @@ async def open_desk(browser: Any, product: Product, username: str) -> Any:
     await page.get_by_role("button", name="Se connecter").click()
     await page.wait_for_selector("body[data-socket=open]")
     return page
-
-
-async def serious_violations(page: Any) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def test_card_pops_while_ringing_and_the_note_follows_the_transfer(

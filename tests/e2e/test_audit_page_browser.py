@@ -7,8 +7,6 @@ no serious or critical accessibility issue on either page.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,64 +15,17 @@ import pytest
 
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-async_api = pytest.importorskip("playwright.async_api")
-
-
-def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    message = f"{what} missing at {path}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (.ci/run and make install provide it)")
-    pytest.skip(message)
+from tests.e2e.browsing import async_api, need_browser, serious_violations
 
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    _need(CHROMIUM, "Debian's chromium")
-    _need(AXE, "axe-core (npm ci)")
+    need_browser()
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}", http_port=0, demo_citizens=10, sim_rate=0
     )
     async with running(settings, simulated=True, traffic=False) as product:
         yield product
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    assert shutil.which(str(CHROMIUM))
-    async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-async def serious_violations(page: Any) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def log_in(browser: Any, url: str, username: str) -> Any:

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,46 +32,23 @@ from cti.voice_menu import DEFAULT_TREE
 from ivr_scripts.agi import alpha_text
 from ivr_scripts.measures import PARIS, MenuRun
 from ivr_scripts.tree import dump_tree, dump_tree_json, parse_tree
+from tests.e2e.browsing import async_api, launched, need_browser, serious_violations
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# Chromium must not try to reach the network (closed here) or update itself.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NEW_GREETING = "Bienvenue à la mairie de Testville"
 OLD_GREETING_FILE = "mairie/bienvenue"
 # Keys 7: opening hours, then the menu hangs up by itself (the demo's menu lives on a
 # Tuesday morning, open).
 HOURS_KEYS = "7"
 
-async_api = pytest.importorskip("playwright.async_api")
 expect = async_api.expect
 # One product and one browser for the module (starting the product takes seconds); every
 # test leaves version 1 published, as it found it.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    message = f"{what} missing at {path}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (.ci/run and make install provide it)")
-    pytest.skip(message)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def product(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Product]:
-    _need(CHROMIUM, "Debian's chromium")
-    _need(AXE, "axe-core (npm ci)")
+    need_browser()
     settings = Settings(
         database_url=f"sqlite:///{tmp_path_factory.mktemp('ivr') / 'cti.db'}",
         http_port=0,
@@ -88,15 +62,8 @@ async def product(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pro
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Any]:
-    assert shutil.which(str(CHROMIUM))
-    async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def log_in(browser: Any, product: Product, username: str) -> Any:
@@ -108,16 +75,6 @@ async def log_in(browser: Any, product: Product, username: str) -> Any:
     await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
     return page
-
-
-async def serious_violations(page: Any) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def call_through_the_menu(product: Product) -> SimCall:

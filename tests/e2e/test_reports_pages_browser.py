@@ -10,8 +10,6 @@ accessibility issue.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,37 +22,14 @@ from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
 from ivr_scripts.measures import MenuRun
 from screenpop.directory import Directory
+from tests.e2e.browsing import async_api, need_browser, serious_violations
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EVIL = "<img src=x onerror=alert(1)>"
-
-async_api = pytest.importorskip("playwright.async_api")
-
-
-def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    message = f"{what} missing at {path}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (.ci/run and make install provide it)")
-    pytest.skip(message)
 
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    _need(CHROMIUM, "Debian's chromium")
-    _need(AXE, "axe-core (npm ci)")
+    need_browser()
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,
@@ -94,19 +69,6 @@ async def product(tmp_path: Path) -> AsyncIterator[Product]:
         yield product
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    assert shutil.which(str(CHROMIUM))
-    async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
 async def open_page(browser: Any, product: Product, path: str, username: str) -> Any:
     context = await browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
     page = await context.new_page()
@@ -119,16 +81,6 @@ async def open_page(browser: Any, product: Product, path: str, username: str) ->
     await page.keyboard.type(DEMO_PASSWORD)
     await page.keyboard.press("Enter")
     return page
-
-
-async def serious_violations(page: Any) -> list[str]:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not(

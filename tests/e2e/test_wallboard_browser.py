@@ -14,25 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
 
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.settings import Settings
-from tests.e2e.test_agent_page_browser import AXE, CHROMIUM, _need, browser, serious_violations
-
-__all__ = ["browser"]  # the fixture, shared with the agent's page test
-
-async_api = pytest.importorskip("playwright.async_api")
+from tests.demo_routing import demo_routing_with
+from tests.e2e.browsing import async_api, need_browser, serious_violations
 
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    _need(CHROMIUM, "Debian's chromium")
-    _need(AXE, "axe-core (npm ci)")
-    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
-    config["agents"] = {k: v for k, v in config["agents"].items() if k in ("201", "205")}
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    need_browser()
+    # The demo's routing with two agents: Marie (201) and Claire (205).
+    routing = demo_routing_with(tmp_path, ("201", "205"))
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,

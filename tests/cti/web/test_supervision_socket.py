@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import websockets
-import yaml  # type: ignore[import-untyped]
 
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.db import Database
@@ -28,14 +27,13 @@ from cti.settings import Settings
 from cti.supervision import PastCall
 from cti.web.supervision_api import parse_supervision_message, today_calls
 from screenpop.models import Interaction
+from tests.demo_routing import demo_routing_with
 
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
-    config["agents"] = {k: v for k, v in config["agents"].items() if k in ("201", "205")}
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    # The demo's routing with two agents: Marie (201) and Claire (205).
+    routing = demo_routing_with(tmp_path, ("201", "205"))
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'cti.db'}",
         http_port=0,
