@@ -13,15 +13,6 @@ import re
 
 # Reference prefix -> the service's digit (the default voice menu's key for that service).
 PREFIX_DIGITS = {"EC": "1", "URB": "2", "ECO": "3", "CCAS": "4", "ST": "5", "ACC": "9"}
-# Service -> its digit (screenpop.seed names services, references carry prefixes).
-SERVICE_DIGITS = {
-    "etat-civil": "1",
-    "urbanisme": "2",
-    "ecoles": "3",
-    "ccas": "4",
-    "techniques": "5",
-    "accueil": "9",
-}
 _PREFIXED = re.compile(r"^([A-Z]+)[-_ /.]?([0-9][0-9 ./_-]*)$")
 _SEPARATORS = re.compile(r"[ ./_-]")
 

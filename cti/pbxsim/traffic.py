@@ -29,7 +29,8 @@ from cti.pbxsim.pbx import AgentPhone
 from cti.pbxsim.simulator import SimulatedPbx
 from ivr_scripts.tree import HoursCheckNode, MenuNode, MessageNode, RouteNode, Tree
 from ivr_scripts.validate import load_tree
-from screenpop.case_keys import SERVICE_DIGITS
+from screenpop.case_keys import case_key
+from screenpop.seed import PREFIX
 
 # Callers of the demo directory (screenpop.seed) and a few strangers.
 DEFAULT_NUMBERS = ("0612345678", "0155512233", "0678901234", "0145678912", "0687654321")
@@ -107,8 +108,8 @@ def caller_keys(service: str, menu: Mapping[str, str], rng: random.Random) -> st
     if draw < HOURS_RATIO:
         return HOURS_KEYS
     if draw < HOURS_RATIO + CASE_RATIO:  # a case number; then an agent (1) or hang up
-        digit = SERVICE_DIGITS.get(service, "9")
-        return f"{CASE_KEYS}{digit}2026{rng.randrange(1, 400):05d}#" + rng.choice(("1", ""))
+        reference = f"{PREFIX.get(service, PREFIX['accueil'])}-2026-{rng.randrange(1, 400):05d}"
+        return f"{CASE_KEYS}{case_key(reference)}#" + rng.choice(("1", ""))
     if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO:
         return WRONG_KEY + path
     if draw < HOURS_RATIO + CASE_RATIO + WRONG_RATIO + SILENT_RATIO:
