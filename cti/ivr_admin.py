@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable, Collection
@@ -36,6 +37,7 @@ from ivr_scripts.measures import (
 from ivr_scripts.tree import RouteNode, Tree, parse_tree_problems
 from ivr_scripts.validate import errors_only, validate
 from ivr_scripts.walkthrough import Walkthrough, walk
+from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ class IvrAdmin:
         self._clock = clock
         self._published: StoredTree | None = None
         self._lock = asyncio.Lock()
-        self._runs: asyncio.Queue[MenuRun | None] = asyncio.Queue()
+        self._runs = OrderedWriter("voice menu runs")
         self._writer: asyncio.Task[None] | None = None
 
     # -- life ---------------------------------------------------------------------------
@@ -108,14 +110,15 @@ class IvrAdmin:
                 ", ".join(sorted(unknown)),
             )
         self._published = stored
-        self._writer = asyncio.create_task(self._write_runs(), name="ivr-runs")
+        self._writer = asyncio.create_task(self._runs.run(), name="ivr-runs")
         return stored
 
     async def close(self) -> None:
         """Write the runs already reported, then stop the writer."""
         if self._writer is None:
             return
-        self._runs.put_nowait(None)
+        await self._runs.idle.wait()
+        self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
@@ -149,23 +152,17 @@ class IvrAdmin:
                 self._on_menu_path(call_id, list(path))
             except Exception:
                 log.exception("appel %s : parcours du menu non transmis à la fiche", call_id)
-        self._runs.put_nowait(run)
+        self._runs.submit(functools.partial(self._record_run, run))
 
-    async def _write_runs(self) -> None:
-        while True:
-            run = await self._runs.get()
-            try:
-                if run is None:
-                    return
-                await asyncio.to_thread(ivr_store.record_run, self.db, run)
-            except Exception:
-                log.exception("appel %s : parcours du menu non enregistré", run and run.uniqueid)
-            finally:
-                self._runs.task_done()
+    def _record_run(self, run: MenuRun) -> None:
+        try:
+            ivr_store.record_run(self.db, run)
+        except Exception:
+            log.exception("appel %s : parcours du menu non enregistré", run.uniqueid)
 
     async def flush(self) -> None:
         """Wait until every run reported so far is written."""
-        await self._runs.join()
+        await self._runs.idle.wait()
 
     # -- editor -------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ _Job = tuple[Callable[[], Any], "asyncio.Future[Any] | None"]
 
 
 class OrderedWriter:
-    def __init__(self, max_batch: int = 200) -> None:
+    def __init__(self, name: str = "screen pop", max_batch: int = 200) -> None:
+        self.name = name  # for the log
         self.max_batch = max_batch
         self._jobs: list[_Job] = []
         self._wake = asyncio.Event()
@@ -75,6 +76,6 @@ class OrderedWriter:
             except Exception as exc:  # one failed write must not stop the ones behind it
                 if future is None:
                     self.errors += 1
-                    log.exception("screen pop: database write failed")
+                    log.exception("%s: database write failed", self.name)
                 outcomes.append((False, exc))
         return outcomes
