@@ -212,7 +212,7 @@ async def test_periods_are_read_in_paris_time_and_checked(app: FastAPI) -> None:
         ]
         hours = (await c.get("/api/reports", params={**PERIOD, "by": "hour"})).json()
         assert sum(r["calls"] for r in hours["rows"]) == 6
-        first = T0.astimezone(PARIS)
+        first = (T0 + timedelta(minutes=10)).astimezone(PARIS)  # a1, the first call
         assert hours["rows"][0]["label"] == f"{first:%d/%m/%Y %H}h"
         backwards = await c.get("/api/reports", params={"from": PERIOD["to"], "to": PERIOD["from"]})
         assert backwards.status_code == 422
