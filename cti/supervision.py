@@ -220,6 +220,12 @@ class SupervisionBoard:
         self._counted: set[tuple[str, str]] = set()  # (call, service) offered today
         self._settled: set[tuple[str, str]] = set()  # (call, service) with an outcome
         self._window: deque[tuple[float, str, bool]] = deque()  # outcomes: at, service, ok
+        # Per service, in the window: [outcomes in time, outcomes] (kept as the window slides).
+        self._window_counts: dict[str, list[int]] = {}
+        # Per service, agents logged in who can take its calls, and the agents paused for
+        # unanswered offers; None: to work out again (an agent's state or the setup changed).
+        self._staffed: dict[str, int] | None = None
+        self._missed_offers: list[str] = []
         self.alerts: dict[int, Alert] = {}
         self._active: dict[tuple[AlertKind, str], int] = {}
         self._next_id = 1
@@ -246,6 +252,7 @@ class SupervisionBoard:
                 self._set_state(row, *states[agent_id])
             agents[agent_id] = row
         self.agents = agents
+        self._staffed = None
         return self._evaluate()
 
     def restore_today(self, past: Iterable[PastCall]) -> None:
@@ -452,6 +459,9 @@ class SupervisionBoard:
             self.counters[service].answered += 1
             self.counters[service].answered_in_time += in_time
         self._window.append((at, service, in_time))
+        counts = self._window_counts.setdefault(service, [0, 0])
+        counts[0] += in_time
+        counts[1] += 1
 
     def _move(self, call: _Call, stage: Stage, at: float, agent: str | None) -> None:
         if stage is not call.stage or agent != call.agent:
@@ -461,19 +471,42 @@ class SupervisionBoard:
     def _set_state(self, row: _Agent, state: str, reason: str | None) -> None:
         if state != row.state or reason != row.reason:
             row.state, row.reason, row.since = state, reason, self.now
+            self._staffed = None
 
     def _waits_for(self, call: _Call, service: str) -> bool:
         return call.stage is Stage.WAITING and call.service == service
 
     def _window_pct(self, service: str) -> tuple[float | None, int]:
-        while self._window and self._window[0][0] < self.now - SL_WINDOW_S:
-            self._window.popleft()
-        outcomes = [ok for at, name, ok in self._window if name == service]
+        horizon = self.now - SL_WINDOW_S
+        while self._window and self._window[0][0] < horizon:
+            _at, name, ok = self._window.popleft()
+            counts = self._window_counts[name]
+            counts[0] -= ok
+            counts[1] -= 1
+        in_time, outcomes = self._window_counts.get(service, (0, 0))
         if not outcomes:
             return None, 0
-        return 100.0 * sum(outcomes) / len(outcomes), len(outcomes)
+        return 100.0 * in_time / outcomes, outcomes
+
+    def _staffing(self) -> dict[str, int]:
+        # Worked out again only when an agent's state or the configuration changed: every
+        # event asks, and there may be hundreds of agents.
+        if self._staffed is None:
+            self._staffed = {
+                name: self._count_logged_in(each) for name, each in self.config.services.items()
+            }
+            self._missed_offers = [
+                agent_id
+                for agent_id, row in self.agents.items()
+                if row.state == "paused" and row.reason == NO_ANSWER_REASON
+            ]
+        return self._staffed
 
     def _logged_in(self, spec: ServiceSpec) -> int:
+        count = self._staffing().get(spec.name)
+        return count if count is not None else self._count_logged_in(spec)
+
+    def _count_logged_in(self, spec: ServiceSpec) -> int:
         levels = requirements(spec)
         count = 0
         for agent_id, row in self.agents.items():
@@ -515,6 +548,12 @@ class SupervisionBoard:
     def _conditions(self) -> dict[tuple[AlertKind, str], tuple[str | None, str | None, str]]:
         """Every alert condition that holds now: key -> (service, agent, French message)."""
         out: dict[tuple[AlertKind, str], tuple[str | None, str | None, str]] = {}
+        longest: dict[str, float] = {}  # service -> longest wait, in one pass over the calls
+        for call in self.calls.values():
+            if call.stage is Stage.WAITING and call.service and call.queued_at is not None:
+                waited = self.now - call.queued_at
+                if waited > longest.get(call.service, -1.0):
+                    longest[call.service] = waited
         for name, spec in self.config.services.items():
             label = spec.label
             pct, count = self._window_pct(name)
@@ -525,16 +564,12 @@ class SupervisionBoard:
                     f"« {label} » : niveau de service de {pct:.0f} % sur les 30 dernières "
                     f"minutes, sous l'objectif de {spec.sl_target_pct:.0f} %",
                 )
-            waits = [
-                self.now - call.queued_at
-                for call in self.calls.values()
-                if self._waits_for(call, name) and call.queued_at is not None
-            ]
-            if waits and max(waits) > spec.max_wait_s:
+            wait = longest.get(name)
+            if wait is not None and wait > spec.max_wait_s:
                 out[(AlertKind.LONG_WAIT, name)] = (
                     name,
                     None,
-                    f"« {label} » : un appel attend depuis {_duration(max(waits))}, "
+                    f"« {label} » : un appel attend depuis {_duration(wait)}, "
                     f"au-delà du maximum de {_duration(spec.max_wait_s)}",
                 )
             if self.is_open(name, self.now) and self._logged_in(spec) == 0:
@@ -543,13 +578,14 @@ class SupervisionBoard:
                     None,
                     f"« {label} » est ouvert et aucun agent connecté ne peut prendre ses appels",
                 )
-        for agent_id, row in self.agents.items():
-            if row.state == "paused" and row.reason == NO_ANSWER_REASON:
-                out[(AlertKind.MISSED_OFFERS, agent_id)] = (
-                    None,
-                    agent_id,
-                    f"{row.name} ({agent_id}) a été mis(e) en pause après des appels sans réponse",
-                )
+        self._staffing()
+        for agent_id in self._missed_offers:
+            row = self.agents[agent_id]
+            out[(AlertKind.MISSED_OFFERS, agent_id)] = (
+                None,
+                agent_id,
+                f"{row.name} ({agent_id}) a été mis(e) en pause après des appels sans réponse",
+            )
         return out
 
     def _evaluate(self) -> list[AlertEvent]:
@@ -600,12 +636,22 @@ def opening_hours(
     else always open. ``moment`` turns the instant into the menu's time: the demo's menu lives
     on a fixed Tuesday morning, and so must its wallboard."""
 
+    # Asked for every service at every event: hours are whole minutes, so one answer per
+    # calendar and minute (a newly published menu brings new calendar objects).
+    known: dict[str, tuple[hours.Calendar, int, bool]] = {}
+
     def is_open(service: str, at: float) -> bool:
         calendars = tree().calendars
         calendar = calendars.get(service) or next(iter(calendars.values()), None)
         if calendar is None:
             return True
+        minute = int(at // 60)
+        cached = known.get(service)
+        if cached is not None and cached[0] is calendar and cached[1] == minute:
+            return cached[2]
         when = moment(at) if moment is not None else datetime.fromtimestamp(at, UTC)
-        return hours.is_open(calendar, when).open
+        answer = hours.is_open(calendar, when).open
+        known[service] = (calendar, minute, answer)
+        return answer
 
     return is_open

@@ -131,6 +131,7 @@ class OpenState:
     announcement: Prompt | None = None
 
 
+@lru_cache(maxsize=256)
 def parse_range(text: str) -> tuple[time, time]:
     """Parse ``"08:30-12:00"``; raise ``IvrError`` (French message) when malformed."""
     m = _RANGE_RE.match(text)

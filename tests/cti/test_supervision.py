@@ -384,13 +384,16 @@ def test_invariants_hold_for_any_sequence(
     waiting_in: dict[str, str | None] = {}
     service_of: dict[str, str | None] = {}
     queued: set[str] = set()
+    states = dict.fromkeys(AGENTS, "ready")
+    qualified = {"accueil": {"201", "202"}, "etat-civil": {"202"}}  # from CONFIG's skills
     for kind, call, service, agent, dt in sequence:
         now += dt
         known = service if service in SERVICES else None
         if kind == "tick":
             b.tick(now)
         elif kind == "agent":
-            b.agent_state(agent, "paused" if dt > 2000 else "offline", NO_ANSWER_REASON, now)
+            states[agent] = "paused" if dt > 2000 else "offline"
+            b.agent_state(agent, states[agent], NO_ANSWER_REASON, now)
         else:
             b.apply(build(kind, call, service, agent, now))
             if kind == "arrive":
@@ -426,8 +429,17 @@ def test_invariants_hold_for_any_sequence(
             assert sorted(b.waiting(t.service)) == expected
             assert t.waiting == len(expected)
             assert t.longest_wait_s >= 0.0
+            staffed = {a for a in qualified[t.service] if states[a] != "offline"}
+            assert t.agents_logged_in == len(staffed)
         live = [(a.kind, a.service, a.agent) for a in view.alerts if a.cleared_at is None]
         assert len(live) == len(set(live))  # one live alert per condition
+        # Agents' states are summed up once per change, not per event: still right after any.
+        assert {s for k, s, _ in live if k is AlertKind.NO_AGENT} == {
+            name for name, who in qualified.items() if all(states[a] == "offline" for a in who)
+        }
+        assert {a for k, _, a in live if k is AlertKind.MISSED_OFFERS} == {
+            a for a, state in states.items() if state == "paused"
+        }
         for a in view.alerts:
             assert a.cleared_at is None or a.cleared_at >= a.raised_at
         for row in view.agents:
