@@ -5,7 +5,8 @@ and returns frozen views (no lazy loading behind the caller's back). The hot pat
 ``citizens_by_number``: one query on the ``phone_numbers.e164`` index joined to the citizens
 and to all their numbers, whatever the size of the household, read without the ORM.
 Writes to a call's record create it if needed with INSERT .. ON CONFLICT DO NOTHING, so that
-two threads reporting the same call never make two.
+two threads reporting the same call never make two; ``save_interactions`` writes many calls'
+changes in one transaction (the screen pop's bulk path).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -96,6 +97,35 @@ _INTERACTION_FIELDS = frozenset(
 )
 
 
+@dataclass(slots=True)
+class InteractionUpdate:
+    """What the database must learn about one call: the fields to set (``None`` leaves a
+    field as it is) and the agents it was offered to, in order, each once."""
+
+    call_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    agents: list[str] = field(default_factory=list)
+
+    def add(self, add_agent: str | None = None, **fields: Any) -> None:
+        """Merge a later change in: its fields win, its agent joins the list."""
+        unknown = set(fields) - _INTERACTION_FIELDS
+        if unknown:
+            raise TypeError(f"unknown interaction fields: {sorted(unknown)}")
+        self.fields.update((name, value) for name, value in fields.items() if value is not None)
+        if add_agent and add_agent not in self.agents:
+            self.agents.append(add_agent)
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """UPDATE of ``columns`` of one call's record, for executemany (cached per set)."""
+    return (
+        update(Interaction)
+        .where(Interaction.call_id == bindparam("the_call"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
 def search_key(*names: str | None) -> str:
     """Lower case without accents: "Éloïse Lefèvre" and "eloise lefevre" compare equal."""
     return " ".join(_fold(n) for n in names if n).strip()
@@ -130,7 +160,7 @@ def citizen_view(citizen: Citizen) -> CitizenView:
     )
 
 
-def _case_view(case: Case) -> CaseView:
+def _case_view(case: Any) -> CaseView:  # a Case, or a row of _OPEN_CASES
     return CaseView(
         reference=case.reference,
         service=case.service,
@@ -142,11 +172,12 @@ def _case_view(case: Case) -> CaseView:
     )
 
 
-def _note_view(note: InteractionNote) -> NoteView:
+def _note_view(note: Any) -> NoteView:  # an InteractionNote, or a row of _NOTES_OF
     return NoteView(agent=note.agent, text=note.text, at=_utc(note.at))
 
 
-def _interaction_view(row: Interaction) -> InteractionView:
+def _interaction_view(row: Any, notes: Sequence[Any]) -> InteractionView:
+    """From an Interaction or a row of _RECENT_CALLS, and its notes."""
     return InteractionView(
         call_id=row.call_id,
         started_at=_utc(row.started_at),
@@ -158,7 +189,7 @@ def _interaction_view(row: Interaction) -> InteractionView:
         wait_seconds=row.wait_seconds,
         talk_seconds=row.talk_seconds,
         ivr_path=tuple(row.ivr_path or ()),
-        notes=tuple(_note_view(n) for n in row.notes),
+        notes=tuple(_note_view(n) for n in notes),
     )
 
 
@@ -181,6 +212,51 @@ _BY_NUMBER = (
     .join(_OWN, _OWN.citizen_id == Citizen.id)
     .where(PhoneNumber.e164 == bindparam("e164"))
     .order_by(Citizen.last_name, Citizen.first_name, Citizen.id, _OWN.id)
+)
+
+
+# The card's history of a citizen, read with plain statements (no ORM objects): every call
+# from a known number runs these.
+_OPEN_CASES = (
+    select(
+        Case.reference,
+        Case.service,
+        Case.subject,
+        Case.status,
+        Case.owner_agent,
+        Case.opened_at,
+        Case.updated_at,
+    )
+    .where(Case.citizen_id == bindparam("citizen"), Case.status != "clos")
+    .order_by(Case.updated_at.desc(), Case.id.desc())
+)
+_RECENT_CALLS = (
+    select(
+        Interaction.id,
+        Interaction.call_id,
+        Interaction.started_at,
+        Interaction.caller_e164,
+        Interaction.service,
+        Interaction.agents,
+        Interaction.outcome,
+        Interaction.disposition,
+        Interaction.wait_seconds,
+        Interaction.talk_seconds,
+        Interaction.ivr_path,
+    )
+    .where(Interaction.citizen_id == bindparam("citizen"))
+    .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+    .limit(bindparam("limit"))
+)
+_NOTES_OF = (
+    select(
+        InteractionNote.interaction_id,
+        InteractionNote.agent,
+        InteractionNote.text,
+        InteractionNote.at,
+    )
+    .where(InteractionNote.interaction_id.in_(bindparam("calls", expanding=True)))
+    .order_by(InteractionNote.id)
 )
 
 
@@ -271,13 +347,8 @@ class Directory:
     # -- cases ----------------------------------------------------------------------------
 
     def open_cases(self, citizen_id: int) -> list[CaseView]:
-        with self.db.session() as session, session.begin():
-            rows = session.scalars(
-                select(Case)
-                .where(Case.citizen_id == citizen_id, Case.status != "clos")
-                .order_by(Case.updated_at.desc(), Case.id.desc())
-            )
-            return [_case_view(c) for c in rows]
+        with self.db.engine.connect() as conn:
+            return [_case_view(row) for row in conn.execute(_OPEN_CASES, {"citizen": citizen_id})]
 
     def case_status(self, reference: str) -> CaseView | None:
         """For the voice menu's "où en est mon dossier": the case by its reference, or by the
@@ -293,15 +364,27 @@ class Directory:
     # -- calls ----------------------------------------------------------------------------
 
     def recent_interactions(self, citizen_id: int, limit: int = 5) -> list[InteractionView]:
-        with self.db.session() as session, session.begin():
-            rows = session.scalars(
-                select(Interaction)
-                .where(Interaction.citizen_id == citizen_id)
-                .options(selectinload(Interaction.notes))
-                .order_by(Interaction.started_at.desc(), Interaction.id.desc())
-                .limit(limit)
-            )
-            return [_interaction_view(r) for r in rows]
+        with self.db.engine.connect() as conn:
+            return self._recent_interactions(conn, citizen_id, limit)
+
+    def history(self, citizen_id: int, recent: int) -> tuple[list[CaseView], list[InteractionView]]:
+        """A citizen's open cases and ``recent`` last calls (with notes), for her card: one
+        connection, three plain statements."""
+        with self.db.engine.connect() as conn:
+            cases = [_case_view(row) for row in conn.execute(_OPEN_CASES, {"citizen": citizen_id})]
+            return cases, self._recent_interactions(conn, citizen_id, recent)
+
+    @staticmethod
+    def _recent_interactions(
+        conn: Connection, citizen_id: int, limit: int
+    ) -> list[InteractionView]:
+        calls = conn.execute(_RECENT_CALLS, {"citizen": citizen_id, "limit": limit}).all()
+        if not calls:
+            return []
+        notes: dict[int, list[Any]] = {row.id: [] for row in calls}
+        for note in conn.execute(_NOTES_OF, {"calls": list(notes)}):
+            notes[note.interaction_id].append(note)
+        return [_interaction_view(row, notes[row.id]) for row in calls]
 
     def interaction(self, call_id: str) -> InteractionView | None:
         with self.db.session() as session, session.begin():
@@ -310,36 +393,64 @@ class Directory:
                 .where(Interaction.call_id == call_id)
                 .options(selectinload(Interaction.notes))
             )
-            return _interaction_view(row) if row is not None else None
+            return _interaction_view(row, row.notes) if row is not None else None
 
     def upsert_interaction(
         self, call_id: str, *, add_agent: str | None = None, **fields: Any
     ) -> None:
         """Create the record of ``call_id`` or update the given fields; ``add_agent`` appends
         an agent who was offered the call (each agent once)."""
-        unknown = set(fields) - _INTERACTION_FIELDS
-        if unknown:
-            raise TypeError(f"unknown interaction fields: {sorted(unknown)}")
-        with self.db.session() as session, session.begin():
-            row = self._interaction_row(session, call_id)
-            for name, value in fields.items():
-                if value is not None:
-                    setattr(row, name, value)
-            if add_agent and add_agent not in (row.agents or []):
-                row.agents = [*(row.agents or []), add_agent]
+        change = InteractionUpdate(call_id)
+        change.add(add_agent, **fields)
+        self.save_interactions([change])
 
-    def _interaction_row(self, session: Session, call_id: str) -> Interaction:
-        """The row of ``call_id``, created if needed, locked for this transaction.
+    def save_interactions(self, changes: Sequence[InteractionUpdate]) -> None:
+        """Create or update the records of several calls in one transaction.
 
-        INSERT .. ON CONFLICT DO NOTHING first: two threads reporting the same call cannot
-        both create it, and on SQLite the write lock is taken before the row is read.
+        Statements, not ORM objects: one INSERT .. ON CONFLICT DO NOTHING for all the calls
+        (two threads reporting the same call cannot both create it, and on SQLite it takes
+        the write lock before anything is read), the agents lists read back locked, then one
+        UPDATE per set of changed columns. The screen pop writes its calls this way, in bulk.
         """
+        if not changes:
+            return
+        with self.db.engine.begin() as conn:
+            conn.execute(self._create_records, [{"call_id": c.call_id} for c in changes])
+            offered = {c.call_id: c.agents for c in changes if c.agents}
+            agents: dict[str, list[str]] = {}
+            if offered:
+                stored = conn.execute(
+                    select(Interaction.call_id, Interaction.agents)
+                    .where(Interaction.call_id.in_(offered))
+                    .with_for_update()
+                )
+                for call_id, known in stored:
+                    known = list(known or [])
+                    agents[call_id] = known + [a for a in offered[call_id] if a not in known]
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for change in changes:
+                values = dict(change.fields)
+                if change.call_id in agents:
+                    values["agents"] = agents[change.call_id]
+                if values:
+                    row = {f"new_{name}": value for name, value in values.items()}
+                    row["the_call"] = change.call_id
+                    by_columns.setdefault(tuple(sorted(values)), []).append(row)
+            for columns, rows in by_columns.items():
+                conn.execute(_update_statement(columns), rows)
+
+    @functools.cached_property
+    def _create_records(self) -> Any:
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-        session.execute(
+        return (
             insert(Interaction)
-            .values(call_id=call_id, ivr_path=[], agents=[], caller_withheld=False)
+            .values(call_id=bindparam("call_id"), ivr_path=[], agents=[], caller_withheld=False)
             .on_conflict_do_nothing(index_elements=["call_id"])
         )
+
+    def _interaction_row(self, session: Session, call_id: str) -> Interaction:
+        """The row of ``call_id``, created if needed, locked for this transaction."""
+        session.execute(self._create_records, {"call_id": call_id})
         row = session.scalars(
             select(Interaction)
             .where(Interaction.call_id == call_id)
