@@ -167,6 +167,7 @@ async def running(
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
         stack.callback(pop_task.cancel)
+        stack.push_async_callback(pop.close)  # before the cancel: pending records are written
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
         conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
         metrics = Metrics(ami_reconnects=lambda: conn.reconnects)

@@ -18,9 +18,11 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
 
 What the database must learn (the call's record, the audit trail of opened cards) goes to an
 ``OrderedWriter``: one task writes it in order, in batches, off the event loop; ``run`` is
-that task. Notes written by an agent go through the same writer (after the call's earlier
-writes) and are pushed to whoever has the call now: after a transfer the next agent reads
-the first agent's note.
+that task. A call's record changes are merged in memory first (``CallRecords``) and written
+together a moment later: one transaction for many changes keeps the writer's thread, and
+the event loop's wait for it, short. Notes written by an agent go through the same writer
+(after the call's earlier writes) and are pushed to whoever has the call now: after a
+transfer the next agent reads the first agent's note.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cti.tracker import events as ev
+from screenpop.call_records import CallRecords
 from screenpop.card import CallFacts, CitizenRecord, build_card
 from screenpop.directory import CitizenView, Directory, NoteView
 from screenpop.errors import ScreenPopError
@@ -50,6 +53,8 @@ from screenpop.phones import CallerNumber, normalise
 from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RECENT_CALLS = 5
 # Menu paths reported for calls not announced yet (bounded: a path for a call we never
@@ -98,6 +103,7 @@ class ScreenPop:
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
         self.writer = OrderedWriter()
+        self.records = CallRecords(self.writer, directory.save_interactions)
         self._lookups: set[asyncio.Task[None]] = set()
         self._lookups_done = asyncio.Event()
         self._lookups_done.set()
@@ -110,9 +116,20 @@ class ScreenPop:
 
     async def drained(self) -> None:
         """Wait until every lookup has answered and every write is done (tests, shutdown)."""
-        while not (self.writer.idle.is_set() and self._lookups_done.is_set()):
+        while not (
+            self.writer.idle.is_set() and self._lookups_done.is_set() and not self.records.pending
+        ):
             await self._lookups_done.wait()
+            self.records.flush()
             await self.writer.idle.wait()
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Write what is pending before the process stops; a dead database must not hold the
+        stop for ever, so give up after ``timeout`` seconds (and say so)."""
+        try:
+            await asyncio.wait_for(self.drained(), timeout)
+        except TimeoutError:
+            log.error("arrêt : écritures des fiches d'appel abandonnées après %g s", timeout)
 
     # -- the event side ------------------------------------------------------------------
 
@@ -222,11 +239,8 @@ class ScreenPop:
         return [self._record_of(c) for c in self.directory.citizens_by_number(e164)]
 
     def _record_of(self, citizen: CitizenView) -> CitizenRecord:
-        return CitizenRecord(
-            citizen,
-            self.directory.open_cases(citizen.id),
-            self.directory.recent_interactions(citizen.id, limit=RECENT_CALLS + 1),
-        )
+        cases, calls = self.directory.history(citizen.id, recent=RECENT_CALLS + 1)
+        return CitizenRecord(citizen, cases, calls)
 
     def _offered(self, call: _Call, event: ev.CallOffered) -> None:
         facts = call.facts
@@ -242,7 +256,7 @@ class ScreenPop:
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
         if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
             citizen_id = card.selected_citizen_id
-            self.writer.submit(
+            self._write(
                 lambda: self.directory.audit(
                     f"poste {event.agent}", "card.open", citizen_id, f"appel {facts.call_id}"
                 )
@@ -288,7 +302,17 @@ class ScreenPop:
         )
 
     def _record(self, call_id: str, **fields: Any) -> None:
-        self.writer.submit(lambda: self.directory.upsert_interaction(call_id, **fields))
+        self.records.update(call_id, **fields)
+
+    def _write(self, work: Callable[[], Any]) -> None:
+        """Queue a write after the calls' pending changes (in the order of events)."""
+        self.records.flush()
+        self.writer.submit(work)
+
+    async def _ask(self, work: Callable[[], T]) -> T:
+        """Run ``work`` after every change so far is written; its result or exception."""
+        self.records.flush()
+        return await self.writer.call(work)
 
     def _card(self, call: _Call) -> Card:
         return build_card(call.facts, call.caller, call.records, call.notes, self.service_labels)
@@ -300,14 +324,14 @@ class ScreenPop:
         if call is not None and agent in call.offered_to:
             return
         # An ended call (wrap-up): its record, read after every write queued so far.
-        stored = await self.writer.call(lambda: self.directory.interaction(call_id))
+        stored = await self._ask(lambda: self.directory.interaction(call_id))
         if stored is None or agent not in stored.agents:
             raise NotYourCall(agent, call_id)
 
     async def add_note(self, call_id: str, agent: str, text: str) -> NoteView:
         """Save ``agent``'s note on the call; whoever has the call now sees it at once."""
         await self._check_agent(call_id, agent)
-        note = await self.writer.call(lambda: self.directory.add_note(call_id, agent, text))
+        note = await self._ask(lambda: self.directory.add_note(call_id, agent, text))
         call = self.calls.get(call_id)
         if call is not None:
             call.notes.append(note)
@@ -316,7 +340,7 @@ class ScreenPop:
 
     async def set_disposition(self, call_id: str, agent: str, disposition: str) -> None:
         await self._check_agent(call_id, agent)
-        await self.writer.call(lambda: self.directory.set_disposition(call_id, disposition))
+        await self._ask(lambda: self.directory.set_disposition(call_id, disposition))
         call = self.calls.get(call_id)
         if call is not None:
             call.facts.disposition = disposition
@@ -324,7 +348,7 @@ class ScreenPop:
     async def select_citizen(self, call_id: str, agent: str, citizen_id: int) -> Card | None:
         """The agent says who is calling: one of a household, or someone found by search."""
         await self._check_agent(call_id, agent)
-        await self.writer.call(lambda: self.directory.attach_citizen(call_id, citizen_id))
+        await self._ask(lambda: self.directory.attach_citizen(call_id, citizen_id))
         call = self.calls.get(call_id)
         if call is None:
             return None

@@ -125,3 +125,15 @@ async def test_events_during_the_lookup_wait_for_it_and_keep_their_order(
     assert kinds == ["card.offered", "card.answered", "card.ended"]
     await pop.drained()
     assert pop.calls == {}
+
+
+async def test_records_still_in_memory_are_written_when_the_service_stops(
+    pop: ScreenPop, recording: Recording
+) -> None:
+    events = recording("06-caller-abandons-while-waiting.jsonl")
+    for event in events:
+        pop.on_event(event)
+    assert pop.records.pending == 1  # merged in memory, waiting for its delay
+    await pop.close()
+    record = pop.directory.interaction(events[0].call_id)
+    assert record is not None and record.outcome == "abandoned"

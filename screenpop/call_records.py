@@ -1,0 +1,85 @@
+"""The screen pop's call records: changes merged per call in memory, written in bulk.
+
+A call's record changes six to eight times in its life (arrival, who called, the service,
+each offer, the answer, the end). Written one by one, each change cost a transaction and a
+slice of Python in the writer's thread, and the event loop waited for that thread (the GIL)
+before it could send the next card. Here the changes of every call are merged and handed to
+the writer as one batch ``FLUSH_AFTER`` later, or at once when something else must be
+written after them (``flush``): the order of writes is the order of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from screenpop.directory import InteractionUpdate
+from screenpop.writer import OrderedWriter
+
+log = logging.getLogger(__name__)
+
+# Seconds a change may wait in memory: the reports and the wallboard's refill read the
+# records, a fraction of a second late is invisible to them.
+FLUSH_AFTER = 0.25
+
+Save = Callable[[Sequence[InteractionUpdate]], None]
+
+
+class RecordsNotSaved(Exception):
+    """Some calls' records could not be written (the others were)."""
+
+    def __init__(self, call_ids: list[str]) -> None:
+        super().__init__(f"fiches d'appel non enregistrées : {', '.join(call_ids)}")
+        self.call_ids = call_ids
+
+
+class CallRecords:
+    def __init__(self, writer: OrderedWriter, save: Save, flush_after: float = FLUSH_AFTER):
+        self._writer = writer
+        self._save = save
+        self.flush_after = flush_after
+        self._pending: dict[str, InteractionUpdate] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def pending(self) -> int:
+        """Calls whose changes are not handed to the writer yet."""
+        return len(self._pending)
+
+    def update(self, call_id: str, add_agent: str | None = None, **fields: Any) -> None:
+        change = self._pending.get(call_id) or InteractionUpdate(call_id)
+        change.add(add_agent, **fields)  # raises on an unknown field: nothing kept
+        self._pending[call_id] = change
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.flush_after, self.flush)
+
+    def flush(self) -> None:
+        """Hand every pending change to the writer now, as one write."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            batch = list(self._pending.values())
+            self._pending = {}
+            self._writer.submit(functools.partial(self._write, batch))
+
+    def _write(self, batch: list[InteractionUpdate]) -> None:
+        try:
+            self._save(batch)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            # One bad record (a citizen deleted meanwhile...) must not lose the others.
+            log.warning("écriture groupée de %d fiches d'appel refusée : une par une", len(batch))
+            failed = []
+            for change in batch:
+                try:
+                    self._save([change])
+                except Exception:
+                    log.exception("fiche de l'appel %s non enregistrée", change.call_id)
+                    failed.append(change.call_id)
+            if failed:
+                raise RecordsNotSaved(failed) from None

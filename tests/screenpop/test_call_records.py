@@ -1,0 +1,119 @@
+"""The screen pop's call records: changes merged per call, written in bulk, nothing lost.
+
+A real database (SQLite file, and PostgreSQL when CTI_TEST_DATABASE_URL is set) behind a real
+``OrderedWriter`` task; the batches the directory receives are watched through its own
+``save_interactions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from cti.db import Database
+from screenpop.call_records import CallRecords
+from screenpop.directory import Directory, InteractionUpdate
+from screenpop.writer import OrderedWriter
+
+T = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+class Watched:
+    """``Directory.save_interactions``, telling the test (on its loop) about each batch."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.batches: list[list[str]] = []
+        self.saved = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def __call__(self, changes: Sequence[InteractionUpdate]) -> None:
+        self.batches.append([c.call_id for c in changes])
+        try:
+            self.directory.save_interactions(changes)
+        finally:
+            self._loop.call_soon_threadsafe(self.saved.set)
+
+
+@pytest.fixture
+async def writer() -> AsyncIterator[OrderedWriter]:
+    writer = OrderedWriter("test")
+    task = asyncio.create_task(writer.run())
+    try:
+        yield writer
+    finally:
+        task.cancel()
+
+
+async def test_a_calls_changes_are_merged_and_written_once_when_the_delay_is_up(
+    database: Database, writer: OrderedWriter
+) -> None:
+    directory = Directory(database)
+    save = Watched(directory)
+    records = CallRecords(writer, save, flush_after=0.0)
+    records.update("c1", started_at=T, caller_raw="0612345678", outcome="in_progress")
+    records.update("c1", service="etat-civil")
+    records.update("c1", add_agent="201", wait_seconds=12.0)
+    records.update("c1", add_agent="202", service=None)  # None: leave the service alone
+    records.update("c2", started_at=T, outcome="in_progress")
+    assert records.pending == 2
+    await asyncio.wait_for(save.saved.wait(), 10)  # the timer handed them over
+    await writer.idle.wait()
+    assert save.batches == [["c1", "c2"]]  # one write for five changes of two calls
+    assert records.pending == 0
+    c1 = directory.interaction("c1")
+    assert c1 is not None
+    assert (c1.service, c1.agents, c1.wait_seconds, c1.outcome) == (
+        "etat-civil",
+        ("201", "202"),
+        12.0,
+        "in_progress",
+    )
+    assert c1.started_at == T
+    assert directory.interaction("c2") is not None
+
+
+async def test_later_changes_update_the_stored_record_and_keep_its_agents(
+    database: Database, writer: OrderedWriter
+) -> None:
+    directory = Directory(database)
+    directory.upsert_interaction("c1", started_at=T, add_agent="201", ivr_path=["accueil"])
+    records = CallRecords(writer, directory.save_interactions)
+    records.update("c1", add_agent="202")
+    records.update("c1", add_agent="201", outcome="answered", talk_seconds=42.0)
+    records.flush()
+    await writer.idle.wait()
+    c1 = directory.interaction("c1")
+    assert c1 is not None
+    assert c1.agents == ("201", "202") and c1.outcome == "answered"
+    assert c1.talk_seconds == 42.0 and c1.ivr_path == ("accueil",)  # untouched fields stay
+
+
+async def test_a_refused_record_does_not_lose_the_others_of_its_batch(
+    database: Database, writer: OrderedWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = Directory(database)
+    jeanne = directory.create_citizen("madame", "Dupont", "Jeanne", "+33612345678")
+    records = CallRecords(writer, directory.save_interactions)
+    records.update("good-1", started_at=T, citizen_id=jeanne.id)
+    records.update("bad", started_at=T, citizen_id=999_999)  # no such citizen: refused
+    records.update("good-2", started_at=T, outcome="answered")
+    with caplog.at_level(logging.WARNING):
+        records.flush()
+        await writer.idle.wait()
+    good_1, good_2 = directory.interaction("good-1"), directory.interaction("good-2")
+    assert good_1 is not None and good_2 is not None and good_2.outcome == "answered"
+    assert directory.interaction("bad") is None
+    assert writer.errors == 1
+    assert "fiches d'appel non enregistrées : bad" in caplog.text
+
+
+async def test_unknown_fields_are_refused_at_once() -> None:
+    records = CallRecords(OrderedWriter("test"), lambda changes: None)
+    with pytest.raises(TypeError, match="colour"):
+        records.update("c1", colour="blue")
+    assert records.pending == 0
