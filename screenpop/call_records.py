@@ -5,7 +5,8 @@ each offer, the answer, the end). Written one by one, each change cost a transac
 slice of Python in the writer's thread, and the event loop waited for that thread (the GIL)
 before it could send the next card. Here the changes of every call are merged and handed to
 the writer as one batch ``FLUSH_AFTER`` later, or at once when something else must be
-written after them (``flush``): the order of writes is the order of events.
+written after them (``flush``): the order of writes is the order of events. Writes that can
+wait as well (``also``: the audit trail) ride with the batch.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from screenpop.writer import OrderedWriter
 log = logging.getLogger(__name__)
 
 # Seconds a change may wait in memory: the reports and the wallboard's refill read the
-# records, a fraction of a second late is invisible to them.
-FLUSH_AFTER = 0.25
+# records, a second late is invisible to them; fewer, larger batches keep the writer's
+# thread (and the GIL) away from the event loop most of the time.
+FLUSH_AFTER = 1.0
 
 Save = Callable[[Sequence[InteractionUpdate]], None]
 
@@ -42,17 +44,27 @@ class CallRecords:
         self._save = save
         self.flush_after = flush_after
         self._pending: dict[str, InteractionUpdate] = {}
+        self._later: list[Callable[[], Any]] = []
         self._timer: asyncio.TimerHandle | None = None
 
     @property
     def pending(self) -> int:
-        """Calls whose changes are not handed to the writer yet."""
-        return len(self._pending)
+        """Calls (and other writes) not handed to the writer yet."""
+        return len(self._pending) + len(self._later)
 
     def update(self, call_id: str, add_agent: str | None = None, **fields: Any) -> None:
         change = self._pending.get(call_id) or InteractionUpdate(call_id)
         change.add(add_agent, **fields)  # raises on an unknown field: nothing kept
         self._pending[call_id] = change
+        self._arm()
+
+    def also(self, write: Callable[[], Any]) -> None:
+        """A write that need not be made at once (the audit trail of opened cards): it goes
+        to the writer with the next batch, after it."""
+        self._later.append(write)
+        self._arm()
+
+    def _arm(self) -> None:
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.flush_after, self.flush)
 
@@ -65,6 +77,9 @@ class CallRecords:
             batch = list(self._pending.values())
             self._pending = {}
             self._writer.submit(functools.partial(self._write, batch))
+        later, self._later = self._later, []
+        for write in later:
+            self._writer.submit(write)  # the same trip to the writer's thread as the batch
 
     def _write(self, batch: list[InteractionUpdate]) -> None:
         try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import JSON, Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -116,14 +116,22 @@ class InteractionUpdate:
             self.agents.append(add_agent)
 
 
-@functools.cache
-def _update_statement(columns: tuple[str, ...]) -> Any:
-    """UPDATE of ``columns`` of one call's record, for executemany (cached per set)."""
-    return (
-        update(Interaction)
-        .where(Interaction.call_id == bindparam("the_call"))
-        .values({name: bindparam(f"new_{name}") for name in columns})
-    )
+_UPDATED = tuple(f"new_{name}" for name in sorted(_INTERACTION_FIELDS | {"agents"}))
+
+
+def _unchanged_if_null(name: str) -> Any:
+    column = Interaction.__table__.c[name]
+    # JSON's None is the JSON null by default: here it must be SQL NULL, "no change".
+    kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
+    return func.coalesce(bindparam(f"new_{name}", type_=kind), column)
+
+
+# One statement for any change: a column given NULL keeps its value (None means "unchanged").
+_UPDATE_RECORD = (
+    update(Interaction)
+    .where(Interaction.call_id == bindparam("the_call"))
+    .values({name: _unchanged_if_null(name) for name in sorted(_INTERACTION_FIELDS | {"agents"})})
+)
 
 
 def search_key(*names: str | None) -> str:
@@ -407,10 +415,11 @@ class Directory:
     def save_interactions(self, changes: Sequence[InteractionUpdate]) -> None:
         """Create or update the records of several calls in one transaction.
 
-        Statements, not ORM objects: one INSERT .. ON CONFLICT DO NOTHING for all the calls
-        (two threads reporting the same call cannot both create it, and on SQLite it takes
-        the write lock before anything is read), the agents lists read back locked, then one
-        UPDATE per set of changed columns. The screen pop writes its calls this way, in bulk.
+        Three statements whatever the batch: one INSERT .. ON CONFLICT DO NOTHING for all the
+        calls (two threads reporting the same call cannot both create it, and on SQLite it
+        takes the write lock before anything is read), the agents lists read back locked
+        (when some call was offered), one UPDATE where each column keeps its value unless the
+        change gives one. The screen pop writes its calls this way, in bulk.
         """
         if not changes:
             return
@@ -427,17 +436,14 @@ class Directory:
                 for call_id, known in stored:
                     known = list(known or [])
                     agents[call_id] = known + [a for a in offered[call_id] if a not in known]
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            rows = []
             for change in changes:
-                values = dict(change.fields)
-                if change.call_id in agents:
-                    values["agents"] = agents[change.call_id]
-                if values:
-                    row = {f"new_{name}": value for name, value in values.items()}
-                    row["the_call"] = change.call_id
-                    by_columns.setdefault(tuple(sorted(values)), []).append(row)
-            for columns, rows in by_columns.items():
-                conn.execute(_update_statement(columns), rows)
+                row: dict[str, Any] = dict.fromkeys(_UPDATED, None)
+                row.update((f"new_{name}", value) for name, value in change.fields.items())
+                row["new_agents"] = agents.get(change.call_id)
+                row["the_call"] = change.call_id
+                rows.append(row)
+            conn.execute(_UPDATE_RECORD, rows)
 
     @functools.cached_property
     def _create_records(self) -> Any:
@@ -487,9 +493,11 @@ class Directory:
     def audit(
         self, username: str, action: str, citizen_id: int | None = None, detail: str = ""
     ) -> None:
-        with self.db.session() as session, session.begin():
-            session.add(
-                AuditEntry(username=username, action=action, citizen_id=citizen_id, detail=detail)
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                insert(AuditEntry).values(
+                    username=username, action=action, citizen_id=citizen_id, detail=detail
+                )
             )
 
     def audit_count(self, action: str | None = None) -> int:

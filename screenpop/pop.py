@@ -256,7 +256,7 @@ class ScreenPop:
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
         if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
             citizen_id = card.selected_citizen_id
-            self._write(
+            self.records.also(
                 lambda: self.directory.audit(
                     f"poste {event.agent}", "card.open", citizen_id, f"appel {facts.call_id}"
                 )
@@ -303,11 +303,6 @@ class ScreenPop:
 
     def _record(self, call_id: str, **fields: Any) -> None:
         self.records.update(call_id, **fields)
-
-    def _write(self, work: Callable[[], Any]) -> None:
-        """Queue a write after the calls' pending changes (in the order of events)."""
-        self.records.flush()
-        self.writer.submit(work)
 
     async def _ask(self, work: Callable[[], T]) -> T:
         """Run ``work`` after every change so far is written; its result or exception."""

@@ -117,3 +117,18 @@ async def test_unknown_fields_are_refused_at_once() -> None:
     with pytest.raises(TypeError, match="colour"):
         records.update("c1", colour="blue")
     assert records.pending == 0
+
+
+async def test_an_audit_entry_rides_with_the_next_batch(
+    database: Database, writer: OrderedWriter
+) -> None:
+    directory = Directory(database)
+    save = Watched(directory)
+    records = CallRecords(writer, save, flush_after=0.0)
+    records.update("c1", started_at=T)
+    records.also(lambda: directory.audit("poste 201", "card.open", None, "appel c1"))
+    assert records.pending == 2
+    await asyncio.wait_for(save.saved.wait(), 10)
+    await writer.idle.wait()
+    assert writer.batches == 1  # one trip to the writer's thread for both
+    assert directory.audit_count("card.open") == 1 and records.pending == 0
