@@ -5,8 +5,8 @@ each offer, the answer, the end). Written one by one, each change cost a transac
 slice of Python in the writer's thread, and the event loop waited for that thread (the GIL)
 before it could send the next card. Here the changes of every call are merged and handed to
 the writer as one batch ``FLUSH_AFTER`` later, or at once when something else must be
-written after them (``flush``): the order of writes is the order of events. Writes that can
-wait as well (``also``: the audit trail) ride with the batch.
+written after them (``flush``): the order of writes is the order of events. The audit trail
+of opened cards can wait as well: its entries ride with the batch, in one statement.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from screenpop.directory import InteractionUpdate
+from screenpop.directory import AuditRecord, InteractionUpdate
 from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 FLUSH_AFTER = 1.0
 
 Save = Callable[[Sequence[InteractionUpdate]], None]
+SaveAudits = Callable[[Sequence[AuditRecord]], None]
 
 
 class RecordsNotSaved(Exception):
@@ -39,18 +40,25 @@ class RecordsNotSaved(Exception):
 
 
 class CallRecords:
-    def __init__(self, writer: OrderedWriter, save: Save, flush_after: float = FLUSH_AFTER):
+    def __init__(
+        self,
+        writer: OrderedWriter,
+        save: Save,
+        save_audits: SaveAudits,
+        flush_after: float = FLUSH_AFTER,
+    ) -> None:
         self._writer = writer
         self._save = save
+        self._save_audits = save_audits
         self.flush_after = flush_after
         self._pending: dict[str, InteractionUpdate] = {}
-        self._later: list[Callable[[], Any]] = []
+        self._audits: list[AuditRecord] = []
         self._timer: asyncio.TimerHandle | None = None
 
     @property
     def pending(self) -> int:
-        """Calls (and other writes) not handed to the writer yet."""
-        return len(self._pending) + len(self._later)
+        """Calls' changes and audit entries not handed to the writer yet."""
+        return len(self._pending) + len(self._audits)
 
     def update(self, call_id: str, add_agent: str | None = None, **fields: Any) -> None:
         change = self._pending.get(call_id) or InteractionUpdate(call_id)
@@ -58,10 +66,10 @@ class CallRecords:
         self._pending[call_id] = change
         self._arm()
 
-    def also(self, write: Callable[[], Any]) -> None:
-        """A write that need not be made at once (the audit trail of opened cards): it goes
-        to the writer with the next batch, after it."""
-        self._later.append(write)
+    def audit(self, entry: AuditRecord) -> None:
+        """An audit entry (an opened card) need not be written at once: it goes to the
+        writer with the next batch, all of them in one statement."""
+        self._audits.append(entry)
         self._arm()
 
     def _arm(self) -> None:
@@ -77,9 +85,10 @@ class CallRecords:
             batch = list(self._pending.values())
             self._pending = {}
             self._writer.submit(functools.partial(self._write, batch))
-        later, self._later = self._later, []
-        for write in later:
-            self._writer.submit(write)  # the same trip to the writer's thread as the batch
+        if self._audits:
+            audits, self._audits = self._audits, []
+            # The same trip to the writer's thread as the batch.
+            self._writer.submit(functools.partial(self._save_audits, audits))
 
     def _write(self, batch: list[InteractionUpdate]) -> None:
         try:

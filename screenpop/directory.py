@@ -11,6 +11,7 @@ changes in one transaction (the screen pop's bulk path).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import unicodedata
 from collections.abc import Sequence
@@ -95,6 +96,16 @@ _INTERACTION_FIELDS = frozenset(
         "disposition",
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Who did what, about which citizen: one line of the audit trail."""
+
+    username: str
+    action: str
+    citizen_id: int | None = None
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -493,12 +504,14 @@ class Directory:
     def audit(
         self, username: str, action: str, citizen_id: int | None = None, detail: str = ""
     ) -> None:
+        self.audit_many([AuditRecord(username, action, citizen_id, detail)])
+
+    def audit_many(self, entries: Sequence[AuditRecord]) -> None:
+        """Several audit entries in one statement (the screen pop's opened cards, in bulk)."""
+        if not entries:
+            return
         with self.db.engine.begin() as conn:
-            conn.execute(
-                insert(AuditEntry).values(
-                    username=username, action=action, citizen_id=citizen_id, detail=detail
-                )
-            )
+            conn.execute(insert(AuditEntry), [dataclasses.asdict(e) for e in entries])
 
     def audit_count(self, action: str | None = None) -> int:
         with self.db.session() as session, session.begin():

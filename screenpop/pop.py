@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from cti.tracker import events as ev
 from screenpop.call_records import CallRecords
 from screenpop.card import CallFacts, CitizenRecord, build_card
-from screenpop.directory import CitizenView, Directory, NoteView
+from screenpop.directory import AuditRecord, CitizenView, Directory, NoteView
 from screenpop.errors import ScreenPopError
 from screenpop.hub import AgentHub
 from screenpop.messages import (
@@ -103,7 +103,7 @@ class ScreenPop:
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
         self.writer = OrderedWriter()
-        self.records = CallRecords(self.writer, directory.save_interactions)
+        self.records = CallRecords(self.writer, directory.save_interactions, directory.audit_many)
         self._lookups: set[asyncio.Task[None]] = set()
         self._lookups_done = asyncio.Event()
         self._lookups_done.set()
@@ -256,8 +256,8 @@ class ScreenPop:
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
         if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
             citizen_id = card.selected_citizen_id
-            self.records.also(
-                lambda: self.directory.audit(
+            self.records.audit(
+                AuditRecord(
                     f"poste {event.agent}", "card.open", citizen_id, f"appel {facts.call_id}"
                 )
             )

@@ -16,7 +16,7 @@ import pytest
 
 from cti.db import Database
 from screenpop.call_records import CallRecords
-from screenpop.directory import Directory, InteractionUpdate
+from screenpop.directory import AuditRecord, Directory, InteractionUpdate
 from screenpop.writer import OrderedWriter
 
 T = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -54,7 +54,7 @@ async def test_a_calls_changes_are_merged_and_written_once_when_the_delay_is_up(
 ) -> None:
     directory = Directory(database)
     save = Watched(directory)
-    records = CallRecords(writer, save, flush_after=0.0)
+    records = CallRecords(writer, save, directory.audit_many, flush_after=0.0)
     records.update("c1", started_at=T, caller_raw="0612345678", outcome="in_progress")
     records.update("c1", service="etat-civil")
     records.update("c1", add_agent="201", wait_seconds=12.0)
@@ -82,7 +82,7 @@ async def test_later_changes_update_the_stored_record_and_keep_its_agents(
 ) -> None:
     directory = Directory(database)
     directory.upsert_interaction("c1", started_at=T, add_agent="201", ivr_path=["accueil"])
-    records = CallRecords(writer, directory.save_interactions)
+    records = CallRecords(writer, directory.save_interactions, directory.audit_many)
     records.update("c1", add_agent="202")
     records.update("c1", add_agent="201", outcome="answered", talk_seconds=42.0)
     records.flush()
@@ -98,7 +98,7 @@ async def test_a_refused_record_does_not_lose_the_others_of_its_batch(
 ) -> None:
     directory = Directory(database)
     jeanne = directory.create_citizen("madame", "Dupont", "Jeanne", "+33612345678")
-    records = CallRecords(writer, directory.save_interactions)
+    records = CallRecords(writer, directory.save_interactions, directory.audit_many)
     records.update("good-1", started_at=T, citizen_id=jeanne.id)
     records.update("bad", started_at=T, citizen_id=999_999)  # no such citizen: refused
     records.update("good-2", started_at=T, outcome="answered")
@@ -113,22 +113,23 @@ async def test_a_refused_record_does_not_lose_the_others_of_its_batch(
 
 
 async def test_unknown_fields_are_refused_at_once() -> None:
-    records = CallRecords(OrderedWriter("test"), lambda changes: None)
+    records = CallRecords(OrderedWriter("test"), lambda changes: None, lambda entries: None)
     with pytest.raises(TypeError, match="colour"):
         records.update("c1", colour="blue")
     assert records.pending == 0
 
 
-async def test_an_audit_entry_rides_with_the_next_batch(
+async def test_audit_entries_ride_with_the_next_batch(
     database: Database, writer: OrderedWriter
 ) -> None:
     directory = Directory(database)
     save = Watched(directory)
-    records = CallRecords(writer, save, flush_after=0.0)
+    records = CallRecords(writer, save, directory.audit_many, flush_after=0.0)
     records.update("c1", started_at=T)
-    records.also(lambda: directory.audit("poste 201", "card.open", None, "appel c1"))
-    assert records.pending == 2
+    records.audit(AuditRecord("poste 201", "card.open", None, "appel c1"))
+    records.audit(AuditRecord("poste 202", "card.open", None, "appel c1"))
+    assert records.pending == 3
     await asyncio.wait_for(save.saved.wait(), 10)
     await writer.idle.wait()
     assert writer.batches == 1  # one trip to the writer's thread for both
-    assert directory.audit_count("card.open") == 1 and records.pending == 0
+    assert directory.audit_count("card.open") == 2 and records.pending == 0
