@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, func, insert, select, update
+from sqlalchemy import JSON, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -267,46 +268,77 @@ _RECENT_CALLS = (
     .order_by(Interaction.started_at.desc(), Interaction.id.desc())
     .limit(bindparam("limit"))
 )
-_NOTES_OF = (
-    select(
-        InteractionNote.interaction_id,
-        InteractionNote.agent,
-        InteractionNote.text,
-        InteractionNote.at,
-    )
-    .where(InteractionNote.interaction_id.in_(bindparam("calls", expanding=True)))
-    .order_by(InteractionNote.id)
+_RECENT = _RECENT_CALLS.subquery("recent")
+_RECENT_WITH_NOTES = (
+    select(_RECENT, InteractionNote.agent, InteractionNote.text, InteractionNote.at)
+    .outerjoin(InteractionNote, InteractionNote.interaction_id == _RECENT.c.id)
+    .order_by(_RECENT.c.started_at.desc(), _RECENT.c.id.desc(), InteractionNote.id)
 )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A SELECT compiled once for the database's driver, sent on the thread's reader."""
+
+    sql: str
+    defaults: dict[str, Any]  # the statement's own literals ("clos")
+    order: tuple[str, ...] | None  # parameter names in order (positional drivers)
+
+    @classmethod
+    def of(cls, statement: Any, db: Database) -> _Read:
+        compiled = statement.compile(dialect=db.engine.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        return cls(str(compiled), dict(compiled.params), order)
+
+    def params(self, **values: Any) -> Any:
+        given = {**self.defaults, **values}
+        return tuple(given[name] for name in self.order) if self.order is not None else given
+
+
+def _moment(value: datetime | str) -> datetime:
+    # The driver's own types: SQLite gives the text SQLAlchemy wrote, PostgreSQL a datetime.
+    return _utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+
+def _names(value: list[str] | str | None) -> tuple[str, ...]:
+    # A JSON list: text from SQLite, already decoded by PostgreSQL's driver.
+    return tuple(json.loads(value) if isinstance(value, str) else value or ())
 
 
 class Directory:
     def __init__(self, db: Database) -> None:
         self.db = db
-        compiled = _BY_NUMBER.compile(dialect=db.engine.dialect)
-        self._by_number_sql = str(compiled)
-        self._positional = compiled.positional
+        self._by_number = _Read.of(_BY_NUMBER, db)
+        self._open_cases = _Read.of(_OPEN_CASES, db)
+        self._recent = _Read.of(_RECENT_WITH_NOTES, db)
+
+    def _fetch(self, read: _Read, **values: Any) -> list[Any]:
+        """Rows of ``read``, on the thread's own driver connection in autocommit
+        (``Database.reader``: a lone SELECT is its own transaction), without the ORM: the
+        card's reads run for every incoming call."""
+        params = read.params(**values)
+        driver_error = self.db.engine.dialect.loaded_dbapi.Error
+        try:
+            cursor = self.db.reader().cursor()
+            try:
+                cursor.execute(read.sql, params)
+                rows: list[Any] = cursor.fetchall()
+            finally:
+                cursor.close()
+        except driver_error as exc:  # the same exceptions as through SQLAlchemy
+            self.db.drop_reader()  # a broken link (server restarted) is not used again
+            raise DBAPIError.instance(read.sql, params, exc, driver_error) from exc
+        return rows
 
     # -- citizens -------------------------------------------------------------------------
 
     def citizens_by_number(self, e164: str) -> list[CitizenView]:
         """Everyone with this number (a household shares a landline), with all their numbers.
 
-        One query on the ``phone_numbers.e164`` index, sent on the thread's own driver
-        connection in autocommit (``Database.reader``: a lone SELECT is its own transaction),
-        rows turned into views without the ORM: this runs for every incoming call.
+        One query on the ``phone_numbers.e164`` index, joined to the citizens and all their
+        numbers.
         """
-        params: Any = (e164,) if self._positional else {"e164": e164}
-        driver_error = self.db.engine.dialect.loaded_dbapi.Error
-        try:
-            cursor = self.db.reader().cursor()
-            try:
-                cursor.execute(self._by_number_sql, params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        except driver_error as exc:  # the same exceptions as through SQLAlchemy
-            self.db.drop_reader()  # a broken link (server restarted) is not used again
-            raise DBAPIError.instance(self._by_number_sql, params, exc, driver_error) from exc
+        rows = self._fetch(self._by_number, e164=e164)
         # Rows come sorted by citizen: one per (citizen, own number).
         views: list[CitizenView] = []
         start = 0
@@ -366,8 +398,20 @@ class Directory:
     # -- cases ----------------------------------------------------------------------------
 
     def open_cases(self, citizen_id: int) -> list[CaseView]:
-        with self.db.engine.connect() as conn:
-            return [_case_view(row) for row in conn.execute(_OPEN_CASES, {"citizen": citizen_id})]
+        return [
+            CaseView(
+                reference=reference,
+                service=service,
+                subject=subject,
+                status=status,
+                owner_agent=owner,
+                opened_at=_moment(opened),
+                updated_at=_moment(updated),
+            )
+            for reference, service, subject, status, owner, opened, updated in self._fetch(
+                self._open_cases, citizen=citizen_id
+            )
+        ]
 
     def case_status(self, reference: str) -> CaseView | None:
         """For the voice menu's "où en est mon dossier": the case by its reference, or by the
@@ -383,27 +427,33 @@ class Directory:
     # -- calls ----------------------------------------------------------------------------
 
     def recent_interactions(self, citizen_id: int, limit: int = 5) -> list[InteractionView]:
-        with self.db.engine.connect() as conn:
-            return self._recent_interactions(conn, citizen_id, limit)
+        """The last ``limit`` calls of a citizen, newest first, each with its notes."""
+        rows = self._fetch(self._recent, citizen=citizen_id, limit=limit)
+        calls: dict[int, tuple[Any, list[NoteView]]] = {}  # in the rows' order
+        for row in rows:
+            call = calls.setdefault(row[0], (row, []))
+            if row[11] is not None:  # a note (the outer join gives None without one)
+                call[1].append(NoteView(agent=row[11], text=row[12], at=_moment(row[13])))
+        return [
+            InteractionView(
+                call_id=row[1],
+                started_at=_moment(row[2]),
+                caller_e164=row[3],
+                service=row[4],
+                agents=_names(row[5]),
+                outcome=row[6],
+                disposition=row[7],
+                wait_seconds=row[8],
+                talk_seconds=row[9],
+                ivr_path=_names(row[10]),
+                notes=tuple(notes),
+            )
+            for row, notes in calls.values()
+        ]
 
     def history(self, citizen_id: int, recent: int) -> tuple[list[CaseView], list[InteractionView]]:
-        """A citizen's open cases and ``recent`` last calls (with notes), for her card: one
-        connection, three plain statements."""
-        with self.db.engine.connect() as conn:
-            cases = [_case_view(row) for row in conn.execute(_OPEN_CASES, {"citizen": citizen_id})]
-            return cases, self._recent_interactions(conn, citizen_id, recent)
-
-    @staticmethod
-    def _recent_interactions(
-        conn: Connection, citizen_id: int, limit: int
-    ) -> list[InteractionView]:
-        calls = conn.execute(_RECENT_CALLS, {"citizen": citizen_id, "limit": limit}).all()
-        if not calls:
-            return []
-        notes: dict[int, list[Any]] = {row.id: [] for row in calls}
-        for note in conn.execute(_NOTES_OF, {"calls": list(notes)}):
-            notes[note.interaction_id].append(note)
-        return [_interaction_view(row, notes[row.id]) for row in calls]
+        """A citizen's open cases and ``recent`` last calls with their notes, for her card."""
+        return self.open_cases(citizen_id), self.recent_interactions(citizen_id, recent)
 
     def interaction(self, call_id: str) -> InteractionView | None:
         with self.db.session() as session, session.begin():
