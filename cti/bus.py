@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+#: A message: a dict (sent as JSON), or JSON text already serialised once for every page.
+Message = dict[str, Any] | str
+
 
 class Subscription:
     def __init__(self, bus: Bus, maxsize: int) -> None:
         self._bus = bus
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize)
         self.overflowed = False
 
-    async def get(self) -> dict[str, Any] | None:
+    async def get(self) -> Message | None:
         """Next message, or None when the bus dropped this subscriber (too slow) or closed."""
         return await self.queue.get()
 
@@ -41,7 +44,7 @@ class Bus:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, message: Message) -> None:
         for sub in list(self._subscribers):
             try:
                 sub.queue.put_nowait(message)

@@ -7,16 +7,23 @@ blip, reload) is shown the call in progress at once instead of an empty screen.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cti.bus import Bus, Subscription
-from screenpop.messages import PROTOCOL_VERSION
+from screenpop.messages import (
+    AgentStateChanged,
+    CardAnswered,
+    CardEnded,
+    CardOffered,
+    CardTransferred,
+    CardUpdated,
+)
+
+CardMessage = CardOffered | CardAnswered | CardUpdated | CardTransferred | CardEnded
 
 
 class AgentHub:
     def __init__(self, queue_size: int = 100) -> None:
         self._buses: dict[str, Bus] = {}
-        self._current: dict[str, dict[str, Any]] = {}
+        self._current: dict[str, tuple[CardMessage, str]] = {}  # agent -> (message, its JSON)
         self._queue_size = queue_size
         self.sent = 0
 
@@ -37,32 +44,34 @@ class AgentHub:
     def page_count(self) -> int:
         return sum(bus.subscriber_count for bus in self._buses.values())
 
-    def send(self, agent: str, message: Any, *, keep: bool = True) -> None:
-        """Send a pydantic message to every page of ``agent``; ``keep`` it for reconnects."""
-        data: dict[str, Any] = message.model_dump(mode="json")
-        assert data["v"] == PROTOCOL_VERSION
-        if keep:
-            self._current[agent] = data
+    def send(
+        self, agent: str, message: CardMessage | AgentStateChanged, *, keep: bool = True
+    ) -> None:
+        """Send a message to every page of ``agent``, serialised once (the same JSON text for
+        all her pages and for a reconnect); ``keep`` a card message for reconnects."""
+        text = message.model_dump_json()
+        if keep and not isinstance(message, AgentStateChanged):
+            self._current[agent] = (message, text)
         self.sent += 1
         bus = self._buses.get(agent)
         if bus is not None:
-            bus.publish(data)
+            bus.publish(text)
 
-    def current(self, agent: str) -> dict[str, Any] | None:
-        """The last card message of ``agent``'s call, if a call is still on their screen."""
-        return self._current.get(agent)
+    def current(self, agent: str) -> str | None:
+        """The last card message of ``agent``'s call (JSON), if a call is still on her screen."""
+        kept = self._current.get(agent)
+        return kept[1] if kept is not None else None
 
     def current_call(self, agent: str) -> str | None:
-        message = self._current.get(agent)
-        if message is None or message["type"] == "card.ended":
+        kept = self._current.get(agent)
+        if kept is None or isinstance(kept[0], CardEnded):
             return None
-        call_id: str = message["card"]["call_id"]
-        return call_id
+        return kept[0].card.call_id
 
     def dismiss(self, agent: str, call_id: str) -> None:
         """The agent closed the card of ``call_id`` (wrap-up done)."""
-        message = self._current.get(agent)
-        if message is not None and message["card"]["call_id"] == call_id:
+        kept = self._current.get(agent)
+        if kept is not None and kept[0].card.call_id == call_id:
             del self._current[agent]
 
     def close(self) -> None:

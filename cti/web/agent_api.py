@@ -345,7 +345,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         await websocket.send_json(hello.model_dump(mode="json"))
         current = hub.current(agent)
         if current is not None:
-            await websocket.send_json(current)
+            await websocket.send_text(current)
         await relay(websocket, sub)
     except WebSocketDisconnect:
         pass

@@ -18,7 +18,10 @@ async def relay(websocket: WebSocket, sub: Subscription) -> None:
 
     async def pump() -> None:
         while (message := await sub.get()) is not None:
-            await websocket.send_json(message)
+            if isinstance(message, str):
+                await websocket.send_text(message)
+            else:
+                await websocket.send_json(message)
         await websocket.close(code=1013, reason="trop lent : reconnectez-vous")
 
     async def watch() -> None:

@@ -7,6 +7,7 @@ a real database and its own writer task; the agent's pages are the hub's subscri
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ def recording(captures_dir: Path) -> Recording:
 
 
 async def next_message(sub: Any) -> dict[str, Any]:
-    message: dict[str, Any] = await asyncio.wait_for(sub.get(), 10)
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(sub.get(), 10))
     return message
 
 
