@@ -40,11 +40,12 @@ class LiveView:
 
     def __init__(self, history: int = 200) -> None:
         self.calls: dict[str, LiveCall] = {}
-        self.recent: deque[dict[str, Any]] = deque(maxlen=history)
+        # The events themselves: turned into dicts only when a page asks for the snapshot.
+        self.recent: deque[ev.DomainEvent] = deque(maxlen=history)
         self.ended_today = 0
 
     def apply(self, event: ev.DomainEvent) -> None:
-        self.recent.append(event.to_dict())
+        self.recent.append(event)
         if isinstance(event, ev.CallEnded):
             self.calls.pop(event.call_id, None)
             self.ended_today += 1
@@ -77,6 +78,6 @@ class LiveView:
     def snapshot(self) -> dict[str, Any]:
         return {
             "calls": [asdict(c) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
-            "recent": list(self.recent),
+            "recent": [event.to_dict() for event in self.recent],
             "ended": self.ended_today,
         }
