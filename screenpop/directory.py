@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -128,6 +128,7 @@ class InteractionUpdate:
             self.agents.append(add_agent)
 
 
+SAVE_SLICE = 8  # calls per statement in save_interactions
 _UPDATED = tuple(f"new_{name}" for name in sorted(_INTERACTION_FIELDS | {"agents"}))
 
 
@@ -476,35 +477,41 @@ class Directory:
     def save_interactions(self, changes: Sequence[InteractionUpdate]) -> None:
         """Create or update the records of several calls in one transaction.
 
-        Three statements whatever the batch: one INSERT .. ON CONFLICT DO NOTHING for all the
-        calls (two threads reporting the same call cannot both create it, and on SQLite it
+        Per slice of ``SAVE_SLICE`` calls, three statements: one INSERT .. ON CONFLICT DO
+        NOTHING (two threads reporting the same call cannot both create it, and on SQLite it
         takes the write lock before anything is read), the agents lists read back locked
         (when some call was offered), one UPDATE where each column keeps its value unless the
-        change gives one. The screen pop writes its calls this way, in bulk.
+        change gives one. The screen pop writes its calls this way, in bulk. Slices, because
+        preparing a statement's rows is Python holding the GIL: short stretches let the event
+        loop's thread in between.
         """
         if not changes:
             return
         with self.db.engine.begin() as conn:
-            conn.execute(self._create_records, [{"call_id": c.call_id} for c in changes])
-            offered = {c.call_id: c.agents for c in changes if c.agents}
-            agents: dict[str, list[str]] = {}
-            if offered:
-                stored = conn.execute(
-                    select(Interaction.call_id, Interaction.agents)
-                    .where(Interaction.call_id.in_(offered))
-                    .with_for_update()
-                )
-                for call_id, known in stored:
-                    known = list(known or [])
-                    agents[call_id] = known + [a for a in offered[call_id] if a not in known]
-            rows = []
-            for change in changes:
-                row: dict[str, Any] = dict.fromkeys(_UPDATED, None)
-                row.update((f"new_{name}", value) for name, value in change.fields.items())
-                row["new_agents"] = agents.get(change.call_id)
-                row["the_call"] = change.call_id
-                rows.append(row)
-            conn.execute(_UPDATE_RECORD, rows)
+            for start in range(0, len(changes), SAVE_SLICE):
+                self._save_slice(conn, changes[start : start + SAVE_SLICE])
+
+    def _save_slice(self, conn: Connection, changes: Sequence[InteractionUpdate]) -> None:
+        conn.execute(self._create_records, [{"call_id": c.call_id} for c in changes])
+        offered = {c.call_id: c.agents for c in changes if c.agents}
+        agents: dict[str, list[str]] = {}
+        if offered:
+            stored = conn.execute(
+                select(Interaction.call_id, Interaction.agents)
+                .where(Interaction.call_id.in_(offered))
+                .with_for_update()
+            )
+            for call_id, known in stored:
+                known = list(known or [])
+                agents[call_id] = known + [a for a in offered[call_id] if a not in known]
+        rows = []
+        for change in changes:
+            row: dict[str, Any] = dict.fromkeys(_UPDATED, None)
+            row.update((f"new_{name}", value) for name, value in change.fields.items())
+            row["new_agents"] = agents.get(change.call_id)
+            row["the_call"] = change.call_id
+            rows.append(row)
+        conn.execute(_UPDATE_RECORD, rows)
 
     @functools.cached_property
     def _create_records(self) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from cti.db import Database
 from screenpop import accounts
 from screenpop.accounts import Role, authenticate, create_user
-from screenpop.directory import Directory
+from screenpop.directory import SAVE_SLICE, Directory, InteractionUpdate
 from screenpop.errors import CitizenNotFound, UserExists
 from screenpop.models import Case, Citizen, User
 from screenpop.seed import seed_demo
@@ -121,6 +121,24 @@ def test_a_call_is_recorded_step_by_step_and_shown_with_its_notes(database: Data
         directory.attach_citizen("1700000000.42", 999_999)
     with pytest.raises(TypeError, match="colour"):
         directory.upsert_interaction("1700000000.42", colour="blue")
+
+
+def test_many_calls_saved_at_once_each_get_their_own_changes(database: Database) -> None:
+    directory = Directory(database)
+    directory.upsert_interaction("call-0", add_agent="201", outcome="in_progress")
+    changes = []
+    for n in range(3 * SAVE_SLICE + 1):  # several slices, the stored call in the first
+        change = InteractionUpdate(f"call-{n}")
+        change.add(add_agent=f"{300 + n}", wait_seconds=float(n), service="accueil")
+        if n % 2:
+            change.add(outcome="answered")
+        changes.append(change)
+    directory.save_interactions(changes)
+    for n in range(3 * SAVE_SLICE + 1):
+        call = directory.interaction(f"call-{n}")
+        assert call is not None and call.wait_seconds == float(n) and call.service == "accueil"
+        assert call.outcome == ("answered" if n % 2 else "in_progress")
+        assert call.agents == ((("201",) if n == 0 else ()) + (f"{300 + n}",))
 
 
 def test_recent_interactions_newest_first_limited(database: Database) -> None:
