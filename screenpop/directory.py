@@ -292,8 +292,9 @@ class _Read:
         return cls(str(compiled), dict(compiled.params), order)
 
     def params(self, **values: Any) -> Any:
-        given = {**self.defaults, **values}
-        return tuple(given[name] for name in self.order) if self.order is not None else given
+        if self.defaults:
+            values = {**self.defaults, **values}
+        return tuple(values[name] for name in self.order) if self.order is not None else values
 
 
 def _moment(value: datetime | str) -> datetime:
