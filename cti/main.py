@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from cti import json_logs
 from cti.assembly import run
-from cti.settings import Settings
+from cti.settings import Settings, StartupError
+from routing.errors import ConfigError
 
 
 def main(*, demo: bool) -> None:
@@ -24,7 +25,10 @@ def main(*, demo: bool) -> None:
             "CTI_AMI_HOST n'est pas défini : indiquez l'Asterisk à joindre "
             "(CTI_AMI_HOST, CTI_AMI_SECRET...), ou lancez `make demo` pour le PBX simulé."
         )
-    asyncio.run(_serve(settings, simulated=demo and not settings.ami_host))
+    try:
+        asyncio.run(_serve(settings, simulated=demo and not settings.ami_host))
+    except (StartupError, ConfigError) as exc:
+        sys.exit(f"Démarrage impossible : {exc}")
 
 
 async def _serve(settings: Settings, *, simulated: bool) -> None:

@@ -14,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from cti.ami.connection import AmiParams
 
 
+class StartupError(Exception):
+    """The product cannot start as configured (a port already taken...): the message says
+    what to change, for the technician who reads it."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CTI_", extra="ignore")
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cti.ivr_admin import IvrAdmin
+from cti.settings import StartupError
 from ivr_scripts.fastagi import serve
 from ivr_scripts.measures import PARIS
 from screenpop.directory import Directory
@@ -39,4 +40,11 @@ async def start_voice_menu(
         case = directory.case_status(reference)
         return None if case is None else case.status
 
-    return await serve(host, port, ivr.tree, case_status, ivr.on_path_recorded, clock=clock)
+    try:
+        return await serve(host, port, ivr.tree, case_status, ivr.on_path_recorded, clock=clock)
+    except OSError as exc:
+        raise StartupError(
+            f"le serveur FastAGI du menu vocal ne peut pas écouter sur {host}:{port} "
+            f"({exc.strerror or exc}) : un autre programme utilise-t-il ce port ? "
+            "Arrêtez-le ou choisissez-en un autre (CTI_AGI_PORT, et le dialplan d'Asterisk)."
+        ) from exc

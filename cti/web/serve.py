@@ -4,26 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
 
+from cti.settings import StartupError
+
 
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
     """Serve ``app`` until the block exits; yields the bound port."""
+    # Bound here, not by uvicorn: on a taken port uvicorn exits the whole process.
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise StartupError(
+            f"le serveur web ne peut pas écouter sur {host}:{port} ({exc.strerror or exc}) : "
+            "un autre programme utilise-t-il ce port ? Arrêtez-le ou choisissez-en un autre "
+            "(CTI_HTTP_PORT, CTI_HTTP_HOST)."
+        ) from exc
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if task.done():
-                task.result()  # raises the bind error, if any
-                raise RuntimeError("the web server stopped during start-up")
+                task.result()  # the app's start-up error, if any
+                raise StartupError("le serveur web s'est arrêté pendant le démarrage")
             await asyncio.sleep(0.01)
-        sockets = [s for srv in server.servers for s in srv.sockets]
-        yield sockets[0].getsockname()[1]
+        yield listener.getsockname()[1]
     finally:
         server.should_exit = True
-        await task
+        if not task.done():  # a failed start-up was read above
+            await task
+        listener.close()
