@@ -503,8 +503,7 @@ class SupervisionBoard:
         return self._staffed
 
     def _logged_in(self, spec: ServiceSpec) -> int:
-        count = self._staffing().get(spec.name)
-        return count if count is not None else self._count_logged_in(spec)
+        return self._staffing()[spec.name]  # every caller walks config.services
 
     def _count_logged_in(self, spec: ServiceSpec) -> int:
         levels = requirements(spec)

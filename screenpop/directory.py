@@ -181,7 +181,7 @@ def citizen_view(citizen: Citizen) -> CitizenView:
     )
 
 
-def _case_view(case: Any) -> CaseView:  # a Case, or a row of _OPEN_CASES
+def _case_view(case: Case) -> CaseView:
     return CaseView(
         reference=case.reference,
         service=case.service,
@@ -193,12 +193,11 @@ def _case_view(case: Any) -> CaseView:  # a Case, or a row of _OPEN_CASES
     )
 
 
-def _note_view(note: Any) -> NoteView:  # an InteractionNote, or a row of _NOTES_OF
+def _note_view(note: InteractionNote) -> NoteView:
     return NoteView(agent=note.agent, text=note.text, at=_utc(note.at))
 
 
-def _interaction_view(row: Any, notes: Sequence[Any]) -> InteractionView:
-    """From an Interaction or a row of _RECENT_CALLS, and its notes."""
+def _interaction_view(row: Interaction) -> InteractionView:
     return InteractionView(
         call_id=row.call_id,
         started_at=_utc(row.started_at),
@@ -210,7 +209,7 @@ def _interaction_view(row: Any, notes: Sequence[Any]) -> InteractionView:
         wait_seconds=row.wait_seconds,
         talk_seconds=row.talk_seconds,
         ivr_path=tuple(row.ivr_path or ()),
-        notes=tuple(_note_view(n) for n in notes),
+        notes=tuple(_note_view(n) for n in row.notes),
     )
 
 
@@ -464,7 +463,7 @@ class Directory:
                 .where(Interaction.call_id == call_id)
                 .options(selectinload(Interaction.notes))
             )
-            return _interaction_view(row, row.notes) if row is not None else None
+            return _interaction_view(row) if row is not None else None
 
     def upsert_interaction(
         self, call_id: str, *, add_agent: str | None = None, **fields: Any
