@@ -148,21 +148,23 @@ def citizen_item(record: CitizenRecord, *, exclude_call: str | None = None) -> C
 def build_card(
     facts: CallFacts,
     caller: CallerNumber,
-    citizens: Sequence[CitizenRecord],
+    citizens: Sequence[CitizenItem],
     notes: Sequence[NoteView],
     service_labels: Mapping[str, str],
 ) -> Card:
-    """The card for ``facts``; ``notes`` are those already written on this very call."""
+    """The card for ``facts``; ``citizens`` are the items of the caller's citizens (built once
+    per call with ``citizen_item``: they do not change while the phone rings), ``notes`` those
+    already written on this very call."""
     selected = facts.selected_citizen_id
     if selected is None and len(citizens) == 1:
-        selected = citizens[0].citizen.id
-    chosen = next((r.citizen for r in citizens if r.citizen.id == selected), None)
+        selected = citizens[0].id
+    chosen = next((c for c in citizens if c.id == selected), None)
     return Card(
         call_id=facts.call_id,
         stage=facts.stage,
-        greeting=greeting(chosen),
+        greeting=chosen.greeting if chosen is not None else greeting(None),
         caller=caller_item(caller),
-        citizens=[citizen_item(r, exclude_call=facts.call_id) for r in citizens],
+        citizens=list(citizens),
         selected_citizen_id=chosen.id if chosen is not None else None,
         did=facts.did,
         service=facts.service,

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from cti.tracker import events as ev
 from screenpop.call_records import CallRecords
-from screenpop.card import CallFacts, CitizenRecord, build_card
+from screenpop.card import CallFacts, CitizenRecord, build_card, citizen_item
 from screenpop.directory import AuditRecord, CitizenView, Directory, NoteView
 from screenpop.errors import ScreenPopError
 from screenpop.hub import AgentHub
@@ -48,6 +48,7 @@ from screenpop.messages import (
     CardOffered,
     CardTransferred,
     CardUpdated,
+    CitizenItem,
 )
 from screenpop.phones import CallerNumber, normalise
 from screenpop.writer import OrderedWriter
@@ -76,6 +77,7 @@ class _Call:
     facts: CallFacts
     caller: CallerNumber
     records: list[CitizenRecord] = field(default_factory=list)
+    items: list[CitizenItem] = field(default_factory=list)  # the records as the card shows them
     notes: list[NoteView] = field(default_factory=list)
     answered_at: float | None = None
     offered_to: set[str] = field(default_factory=set)
@@ -220,7 +222,9 @@ class ScreenPop:
 
     async def _look_up(self, call: _Call, e164: str) -> None:
         try:
-            call.records = await asyncio.to_thread(self._load_records, e164)
+            call.records, call.items = await asyncio.to_thread(
+                self._load_records, e164, call.facts.call_id
+            )
         except Exception:  # the card says "Bonjour" rather than not popping at all
             self.errors += 1
             log.exception("screen pop: directory lookup of %s failed", e164)
@@ -235,8 +239,13 @@ class ScreenPop:
         if not self._lookups:
             self._lookups_done.set()
 
-    def _load_records(self, e164: str) -> list[CitizenRecord]:
-        return [self._record_of(c) for c in self.directory.citizens_by_number(e164)]
+    def _load_records(
+        self, e164: str, call_id: str
+    ) -> tuple[list[CitizenRecord], list[CitizenItem]]:
+        """The caller's citizens, and their items for the card: built here, in the lookup's
+        thread, once per call rather than on the event loop at every card message."""
+        records = [self._record_of(c) for c in self.directory.citizens_by_number(e164)]
+        return records, [citizen_item(r, exclude_call=call_id) for r in records]
 
     def _record_of(self, citizen: CitizenView) -> CitizenRecord:
         cases, calls = self.directory.history(citizen.id, recent=RECENT_CALLS + 1)
@@ -310,7 +319,7 @@ class ScreenPop:
         return await self.writer.call(work)
 
     def _card(self, call: _Call) -> Card:
-        return build_card(call.facts, call.caller, call.records, call.notes, self.service_labels)
+        return build_card(call.facts, call.caller, call.items, call.notes, self.service_labels)
 
     # -- the agent's side (called by the web app) -----------------------------------------
 
@@ -351,7 +360,9 @@ class ScreenPop:
             citizen = await asyncio.to_thread(self.directory.citizen, citizen_id)
             if citizen is None:
                 raise ScreenPopError(f"aucun administré n'a l'identifiant {citizen_id}")
-            call.records.append(await asyncio.to_thread(self._record_of, citizen))
+            record = await asyncio.to_thread(self._record_of, citizen)
+            call.records.append(record)
+            call.items.append(citizen_item(record, exclude_call=call_id))
         call.facts.selected_citizen_id = citizen_id
         return self._push_update(call, also=agent)
 
