@@ -156,7 +156,7 @@ async def running(
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService()
-        hub = AgentHub()
+        hub = AgentHub(on_send=service.send_first)  # a card leaves before the rest is done
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}
 

@@ -3,11 +3,20 @@
 The AMI connection calls ``on_ami_event``/``on_resync``/``on_link_state``; the tracker
 (pure) turns events into domain events; the live view and the bus carry them to the web.
 Listeners (the router, the screen pop, the history writer) subscribe with ``add_listener``.
+
+A listener that has just queued something a person is waiting for (the card of the agent
+whose phone rings) calls ``send_first``: the rest of the work (the other listeners, the other
+events of the frame, the frames after it) waits one turn of the event loop, so that the card
+leaves before the wallboard's fold and the rest of the AMI chunk are done. The order of
+events is kept: frames that come meanwhile queue behind the deferred work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -34,6 +43,11 @@ class CallService:
         self._device_listeners: list[DeviceListener] = []
         # Told each AMI event's arrival time once it is handled (the metrics' event lag).
         self.on_handled: Callable[[float], None] | None = None
+        # Work put off by ``send_first``, in order; run at the loop's next turn.
+        self._later: deque[Callable[[], None]] = deque()
+        self._dispatching = False
+        self._yield = False
+        self._resume: asyncio.Handle | None = None
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -43,6 +57,59 @@ class CallService:
         self._device_listeners.append(listener)
 
     def on_ami_event(self, headers: Mapping[str, Any], received_at: float) -> None:
+        if self._later:  # earlier work is waiting for its turn: keep the order
+            self._later.append(functools.partial(self._handle, headers, received_at))
+            return
+        self._dispatch(functools.partial(self._handle, headers, received_at))
+
+    def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:
+        self.settle()
+        self._dispatch(lambda: self._emit(self.tracker.resync(channels, at)))
+
+    def on_link_state(self, state: str) -> None:
+        self.settle()
+        self.link_state = state
+        self.bus.publish({"kind": "link", "state": state})
+
+    def send_first(self) -> None:
+        """Let the event loop send what was just queued before the service goes on (see the
+        module's docstring). Outside the service's own dispatch it does nothing."""
+        if self._dispatching:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a replay, a test): nothing to let through
+                return
+            self._yield = True
+
+    def settle(self) -> None:
+        """Do now any work put off by ``send_first``."""
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        while self._later:
+            self._later.popleft()()
+
+    def _dispatch(self, work: Callable[[], None]) -> None:
+        self._dispatching = True
+        try:
+            work()
+        finally:
+            self._dispatching = self._yield = False
+
+    def _run_later(self) -> None:
+        self._resume = None
+        while self._later:
+            self._dispatch(self._later.popleft())
+            if self._resume is not None:  # put off again: the rest at the next turn
+                return
+
+    def _put_off(self, work: Callable[[], None]) -> None:
+        """``work`` (what remained of the current dispatch) runs before anything queued."""
+        self._later.appendleft(work)
+        if self._resume is None:
+            self._resume = asyncio.get_running_loop().call_soon(self._run_later)
+
+    def _handle(self, headers: Mapping[str, Any], received_at: float) -> None:
         self.events_seen += 1
         device = parse_device_state(headers)
         if device is not None:
@@ -55,28 +122,26 @@ class CallService:
         if self.on_handled is not None:
             self.on_handled(received_at)
 
-    def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:
-        self._emit(self.tracker.resync(channels, at))
-
-    def on_link_state(self, state: str) -> None:
-        self.link_state = state
-        self.bus.publish({"kind": "link", "state": state})
-
-    def _emit(self, events: list[DomainEvent]) -> None:
-        for event in events:
-            self.view.apply(event)
-            if self.bus.subscriber_count:  # no live page open: no need to serialise it
-                self.bus.publish({"kind": "event", "event": event.to_dict()})
-            for listener in self._listeners:
+    def _emit(self, events: list[DomainEvent], first_listener: int = 0) -> None:
+        for i, event in enumerate(events):
+            if i or not first_listener:
+                self.view.apply(event)
+                if self.bus.subscriber_count:  # no live page open: no need to serialise it
+                    self.bus.publish({"kind": "event", "event": event.to_dict()})
+            for n in range(first_listener if not i else 0, len(self._listeners)):
                 try:
-                    listener(event)
+                    self._listeners[n](event)
                 except Exception:  # one broken listener must not stop the others
                     log.exception(
                         "listener %r failed on %s",
-                        listener,
+                        self._listeners[n],
                         event.type,
                         extra={"call_id": event.call_id},
                     )
+                if self._yield:
+                    self._yield = False
+                    self._put_off(functools.partial(self._emit, events[i:], n + 1))
+                    return
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "snapshot", "link": self.link_state, **self.view.snapshot()}
