@@ -2,34 +2,38 @@
 
 (a) ours: the product wired as in production (``cti.assembly.running``: call service and
     tracker, router, screen pop, agent hub, FastAPI on uvicorn, SQLite), with 200 agents logged
-    in over HTTP and one real WebSocket client each (session cookie, ``Origin``). Each call is
-    the recording ``04-inbound-answered`` (arrival, voice menu, ``CtiWaiting``, ``DialBegin`` to
-    the agent, answer, hang-up) with ids, channels, caller and agent of its own, fed frame by
-    frame to ``CallService.on_ami_event`` as the AMI connection does, chunk by chunk as
-    Asterisk sent them (the recording's 40 chunks, its 6.5 s of menu squeezed into the call's
-    own). Calls arrive as a seeded Poisson process, round robin over the agents; the chunk
-    with the agent's ``DialBegin`` comes ``RING_AFTER`` after the arrival, the answer and
-    hang-up within ``END_AFTER`` after that. Timed: ``perf_counter`` just before the
+    in over HTTP and one real WebSocket client each (session cookie, ``Origin``). The clients
+    are opened and read by a process of their own, as the agents' browsers are
+    (``bench/pop_clients.py``): a client in the server's loop would read its card only once
+    the server is done with whatever it does after sending it, which no agent waits for.
+    Each call is the recording ``04-inbound-answered`` (arrival, voice menu, ``CtiWaiting``,
+    ``DialBegin`` to the agent, answer, hang-up) with ids, channels, caller and agent of its
+    own, fed frame by frame to ``CallService.on_ami_event`` as the AMI connection does, chunk
+    by chunk as Asterisk sent them (the recording's 40 chunks, its 6.5 s of menu squeezed into
+    the call's own). Calls arrive as a seeded Poisson process, round robin over the agents;
+    the chunk with the agent's ``DialBegin`` comes ``RING_AFTER`` after the arrival, the answer
+    and hang-up within ``END_AFTER`` after that. Timed: ``perf_counter`` just before the
     ``DialBegin`` goes in (the frames before it in its chunk are handled first, the ones after
-    it before the loop can send anything: as with a real chunk), and as soon as the agent's
-    client has read the ``card.offered``. A second run feeds every frame before the ring in
-    one burst at the arrival (about 120 frames at once): a stress beyond what Asterisk does,
-    printed for reference.
+    it in the same callback: as with a real chunk), and, in the clients' process (the same
+    system-wide clock), as soon as the agent's client has read the ``card.offered``. A second
+    run feeds every frame before the ring in one burst at the arrival (about 120 frames at
+    once): a stress beyond what Asterisk does, printed for reference.
 (b) bare: a FastAPI app of one WebSocket route on the same uvicorn, 200 clients connected; at
     the same instants, the text of the same card (the bytes the agent's client read in (a)) is
     put on that client's server-side queue, which one loop sends with ``send_text``. Timed the
-    same way.
+    same way, its clients in a process of their own too.
 
-Both run in one process and one event loop, clients included: the two figures share every cost
-but ours. The agents are put on Pause first: with no PBX behind it the router must not try to
-offer calls itself; the ``DialBegin`` fed here is the offer. Password hashing is made cheap for
-the set-up only (400 argon2 rounds at 64 MiB would take longer than the whole bench): it is not
-on the timed path. The AMI connection points at a closed port and never comes up.
+Both servers run in this process and its event loop, their clients in a child process: the
+two figures share every cost but ours. The agents are put on Pause first: with no PBX behind
+it the router must not try to offer calls itself; the ``DialBegin`` fed here is the offer.
+Password hashing is made cheap for the set-up only (400 argon2 rounds at 64 MiB would take
+longer than the whole bench): it is not on the timed path. The AMI connection points at a
+closed port and never comes up.
 
 The rate is a stress figure: 200 agents at ~4 min a call answer about one call a second, but
 the run must stay under a minute and give a few hundred samples: 25 calls/s, which keeps the
-service's event loop busy about a third of the time on 2 cores. Every
-call's caller is announced as "Dupont" by the recording; the card comes from the directory.
+service's event loop busy about a third of the time on 2 cores. Every call's caller is
+announced as "Dupont" by the recording; the card comes from the directory.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import random
 import re
@@ -50,15 +53,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 import httpx
-import websockets
 import yaml  # type: ignore[import-untyped]
 from argon2 import PasswordHasher
 from fastapi import FastAPI, WebSocket
 
+from bench.pop_clients import ClientSocket, Received, client_process
 from cti.ami.frames import FrameSplitter
 from cti.assembly import running
 from cti.db import Database
@@ -248,8 +250,8 @@ def _quiet(name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def _log_in(port: int, ext: str, tls: ssl.SSLContext) -> Any:
-    """Log in as the agent, go on Pause, open the agent's socket; returns it, hello read."""
+async def _log_in(port: int, ext: str, tls: ssl.SSLContext) -> ClientSocket:
+    """Log in as the agent and go on Pause; the agent's socket, to be opened by the clients."""
     # A client (cookie jar) per agent, one TLS context for all: unused, but costly to build.
     http = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=http, verify=tls) as client:
@@ -264,15 +266,8 @@ async def _log_in(port: int, ext: str, tls: ssl.SSLContext) -> Any:
             headers={"X-CSRF-Token": response.json()["csrf"]},
         )
         response.raise_for_status()
-    ws = await websockets.connect(
-        f"ws://127.0.0.1:{port}/ws/agent",
-        additional_headers={"Cookie": f"{COOKIE}={token}", "Origin": f"http://127.0.0.1:{port}"},
-        ping_interval=None,
-    )
-    hello = json.loads(await ws.recv())
-    if hello.get("type") != "hello" or hello.get("agent") != ext:
-        raise RuntimeError(f"agent {ext}: expected a hello, got {hello}")
-    return ws
+    headers = {"Cookie": f"{COOKIE}={token}", "Origin": http}
+    return ClientSocket(f"ws://127.0.0.1:{port}/ws/agent", headers, hello=ext)
 
 
 # ------------------------------------------------------------------ measuring
@@ -299,39 +294,17 @@ def schedule(calls: int, rate: float, seed: int = 3) -> list[Timing]:
 
 
 @dataclass
-class Receiver:
-    """The clients' side: when each call's card was asked for and when it was read."""
+class Marks:
+    """When each call's card was asked for (``perf_counter``), by call id."""
 
-    expected: int
-    sent: dict[str, float] = field(default_factory=dict)
-    numbers: dict[str, int] = field(default_factory=dict)  # call id -> call number
-    latencies: dict[int, float] = field(default_factory=dict)  # call number -> seconds
-    texts: dict[str, str] = field(default_factory=dict)  # call id -> card.offered frame
-    complete: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (number, time)
 
     def mark(self, cid: str, n: int) -> None:
-        self.numbers[cid] = n
-        self.sent[cid] = time.perf_counter()
+        self.sent[cid] = (n, time.perf_counter())
 
-    async def read(self, ws: Any) -> None:
-        async for text in ws:
-            received = time.perf_counter()
-            message = json.loads(text)
-            if message.get("type") != "card.offered":
-                continue
-            cid = message["card"]["call_id"]
-            start = self.sent.pop(cid, None)
-            if start is None:
-                continue
-            self.latencies[self.numbers[cid]] = received - start
-            self.texts[cid] = text
-            if len(self.latencies) >= self.expected:
-                self.complete.set()
-
-    async def wait(self, timeout: float) -> None:
-        """Until every card is in, or ``timeout`` (the missing ones are reported)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.complete.wait(), timeout)
+    def latencies(self, received: Received) -> dict[int, float]:
+        """Seconds from the mark to the card's receipt, by call number."""
+        return {n: received[cid][0] - t for cid, (n, t) in self.sent.items() if cid in received}
 
 
 async def _drive(agenda: list[tuple[float, Callable[[], None]]]) -> None:
@@ -380,57 +353,56 @@ async def measure(
             database_url=f"sqlite:///{db_path}",
             routing_config=_routing_config(workdir / "routing.yaml", extensions),
             http_port=0,
+            agi_port=0,
             ami_host="127.0.0.1",
             ami_port=stack.enter_context(_closed_port()),
             ami_reconnect_min=3600,
             ami_reconnect_max=3600,
         )
-        ours = Receiver(calls)
+        marks = Marks()
         async with running(settings, simulated=False, traffic=False) as product:
             with _cheap_hashing():
                 tls = ssl.create_default_context()
                 sockets = await asyncio.gather(
                     *(_log_in(product.port, ext, tls) for ext in extensions)
                 )
-            setup_s = time.perf_counter() - start
-            readers = [asyncio.create_task(ours.read(ws)) for ws in sockets]
-            await _drive(
-                _call_agenda(product.service, template, timings, extensions, callers, ours, paced)
-            )
-            await ours.wait(timeout=10)
-            await product.pop.drained()
-            pop_errors = product.pop.errors
-            for ws in sockets:
-                await ws.close()
-            await asyncio.gather(*readers)
-
-        bare = Receiver(len(ours.texts))
-        async with _bare_server() as (port, queues):
-            sockets = await asyncio.gather(
-                *(
-                    websockets.connect(f"ws://127.0.0.1:{port}/ws/{ext}", ping_interval=None)
-                    for ext in extensions
-                )
-            )
-            while len(queues) < agents:
-                await asyncio.sleep(0.01)
-            readers = [asyncio.create_task(bare.read(ws)) for ws in sockets]
-            agenda: list[tuple[float, Callable[[], None]]] = []
-            for n, timing in enumerate(timings):
-                text = ours.texts.get(call_id(n))
-                if text is not None:
-                    queue = queues[extensions[n % agents]]
-                    agenda.append(
-                        (timing.ring, functools.partial(_bare_send, bare, n, queue, text))
+            async with client_process(sockets, expected=calls) as clients:
+                setup_s = time.perf_counter() - start
+                await _drive(
+                    _call_agenda(
+                        product.service, template, timings, extensions, callers, marks, paced
                     )
-            await _drive(agenda)
-            await bare.wait(timeout=10)
-            for queue in queues.values():
-                queue.put_nowait(None)
-            await asyncio.gather(*readers)
-            for ws in sockets:
-                await ws.close()
-        return Measured(ours.latencies, bare.latencies, calls, unknown, pop_errors, setup_s)
+                )
+                await clients.complete(timeout=10)
+                await product.pop.drained()
+                pop_errors = product.pop.errors
+                received = await clients.close()
+        ours = marks.latencies(received)
+
+        texts = {cid: text for cid, (_at, text) in received.items()}
+        bare_marks = Marks()
+        async with _bare_server() as (port, queues):
+            bare_sockets = [
+                ClientSocket(f"ws://127.0.0.1:{port}/ws/{ext}", {}) for ext in extensions
+            ]
+            async with client_process(bare_sockets, expected=len(texts)) as clients:
+                while len(queues) < agents:
+                    await asyncio.sleep(0.01)
+                agenda: list[tuple[float, Callable[[], None]]] = []
+                for n, timing in enumerate(timings):
+                    text = texts.get(call_id(n))
+                    if text is not None:
+                        queue = queues[extensions[n % agents]]
+                        step = functools.partial(_bare_send, bare_marks, n, queue, text)
+                        agenda.append((timing.ring, step))
+                await _drive(agenda)
+                await clients.complete(timeout=10)
+                for queue in queues.values():
+                    queue.put_nowait(None)
+                bare_received = await clients.close()
+        return Measured(
+            ours, bare_marks.latencies(bare_received), calls, unknown, pop_errors, setup_s
+        )
 
 
 def _call_agenda(
@@ -439,7 +411,7 @@ def _call_agenda(
     timings: list[Timing],
     extensions: list[str],
     callers: list[str],
-    receiver: Receiver,
+    marks: Marks,
     paced: bool,
 ) -> list[tuple[float, Callable[[], None]]]:
     """Each call's frames, fed to the service at their times as the AMI connection does.
@@ -457,7 +429,7 @@ def _call_agenda(
     def ring(n: int, frames: list[Frame], at: int, values: dict[str, str]) -> None:
         feed(frames[:at], values)
         frame = instantiate(frames[at], values)
-        receiver.mark(values["u0"], n)
+        marks.mark(values["u0"], n)
         service.on_ami_event(frame, time.time())
         feed(frames[at + 1 :], values)
 
@@ -487,8 +459,8 @@ def _call_agenda(
     return agenda
 
 
-def _bare_send(receiver: Receiver, n: int, queue: asyncio.Queue[str | None], text: str) -> None:
-    receiver.mark(call_id(n), n)
+def _bare_send(marks: Marks, n: int, queue: asyncio.Queue[str | None], text: str) -> None:
+    marks.mark(call_id(n), n)
     queue.put_nowait(text)
 
 
