@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import operator
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from sqlalchemy import Column, Connection, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Dialect,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from cti.db import Database
 from cti.settings import Settings
@@ -45,6 +57,7 @@ _COMPARED = (
     Citizen.email,
     Citizen.language,
 )
+_READS = {"known": _COMPARED, "ids": (Citizen.external_ref, Citizen.id)}
 
 
 @dataclass(slots=True)
@@ -109,9 +122,7 @@ def _write_batch(db: Database, batch: list[CitizenRow], report: ImportReport) ->
         stamp = _driver_value(conn, _CITIZENS.c.created_at, now)
         known = {
             row.external_ref: row
-            for row in conn.execute(
-                select(*_COMPARED).where(Citizen.external_ref.in_([r.external_ref for r in batch]))
-            )
+            for row in _by_refs(conn, "known", [r.external_ref for r in batch])
         }
         ids: dict[str, int] = {}
         new = [row for row in batch if row.external_ref not in known]
@@ -121,9 +132,7 @@ def _write_batch(db: Database, batch: list[CitizenRow], report: ImportReport) ->
             ]
             _insert_many(conn, _CITIZENS, values)
             refs = [row.external_ref for row in new]
-            for ref, cid in conn.execute(
-                select(Citizen.external_ref, Citizen.id).where(Citizen.external_ref.in_(refs))
-            ):
+            for ref, cid in _by_refs(conn, "ids", refs):
                 ids[str(ref)] = cid
         changed: list[dict[str, Any]] = []
         for row in batch:
@@ -161,6 +170,26 @@ def _write_batch(db: Database, batch: list[CitizenRow], report: ImportReport) ->
             _insert_many(conn, _PHONES, phones)
 
 
+def _by_refs(conn: Connection, read: str, refs: list[str]) -> Any:
+    """Rows of ``_READS[read]`` for the citizens whose ``external_ref`` is in ``refs``.
+
+    Sent as one statement straight to the driver: SQLAlchemy's expanding ``IN`` names and
+    processes each of a batch's 5,000 parameters at every execution, a tenth of the import.
+    """
+    sql, positional = _refs_statement(conn.dialect, read, len(refs))
+    if positional:
+        return conn.exec_driver_sql(sql, tuple(refs))
+    return conn.exec_driver_sql(sql, {f"r{n}": ref for n, ref in enumerate(refs)})
+
+
+@functools.lru_cache(maxsize=16)
+def _refs_statement(dialect: Dialect, read: str, count: int) -> tuple[str, bool]:
+    marks = [bindparam(f"r{n}", type_=String) for n in range(count)]
+    statement = select(*_READS[read]).where(Citizen.external_ref.in_(marks))
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), compiled.positional
+
+
 def _driver_value(conn: Connection, column: Column[Any], value: Any) -> Any:
     """``value`` as the driver must receive it for ``column`` (SQLite: dates as text)."""
     process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
@@ -177,7 +206,11 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
     if compiled.positional:
         order = compiled.positiontup or []
-        conn.exec_driver_sql(str(compiled), [tuple(row[k] for k in order) for row in rows])
+        values = operator.itemgetter(*order)  # one key would give a value, not a tuple
+        params = (
+            [values(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+        )
+        conn.exec_driver_sql(str(compiled), params)
     else:
         conn.exec_driver_sql(str(compiled), rows)
 
