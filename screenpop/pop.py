@@ -7,9 +7,9 @@ and then, in memory: when the agent's phone rings the card is built and put on h
 queues before ``on_event`` returns. Nothing on that path waits for the database.
 
 * ``CallArrived``: normalise the number and look the citizens up — the one read the cards
-  need — and build their part of the card. It runs in a thread of its own; the call's next events are held (in order) until it
-  answers, so a card is never built from half the facts. The menu takes seconds, the lookup
-  milliseconds: in practice nothing is held.
+  need — and build their part of the card. It runs in a thread of its own; the call's next
+  events are held (in order) until it answers, so a card is never built from half the facts.
+  The menu takes seconds, the lookup milliseconds: in practice nothing is held.
 * ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
   FastAGI server, same process) says which nodes the caller went through.
 * ``CallOffered``: the card pops on that agent's pages only (``card.offered``); the hub tells
