@@ -78,8 +78,7 @@ class NotYourCall(ScreenPopError):
 class _Call:
     facts: CallFacts
     caller: CallerNumber
-    records: list[CitizenRecord] = field(default_factory=list)
-    items: list[CitizenItem] = field(default_factory=list)  # the records as the card shows them
+    citizens: list[CitizenItem] = field(default_factory=list)  # as the card shows them
     notes: list[NoteView] = field(default_factory=list)
     answered_at: float | None = None
     offered_to: set[str] = field(default_factory=set)
@@ -224,14 +223,12 @@ class ScreenPop:
 
     async def _look_up(self, call: _Call, e164: str) -> None:
         try:
-            call.records, call.items = await asyncio.to_thread(
-                self._load_records, e164, call.facts.call_id
-            )
+            call.citizens = await asyncio.to_thread(self._load_citizens, e164, call.facts.call_id)
         except Exception:  # the card says "Bonjour" rather than not popping at all
             self.errors += 1
             log.exception("screen pop: directory lookup of %s failed", e164)
-        if len(call.records) == 1:
-            self._record(call.facts.call_id, citizen_id=call.records[0].citizen.id)
+        if len(call.citizens) == 1:
+            self._record(call.facts.call_id, citizen_id=call.citizens[0].id)
         held, call.held = call.held or [], None
         for event in held:
             self.on_event(event)
@@ -241,17 +238,14 @@ class ScreenPop:
         if not self._lookups:
             self._lookups_done.set()
 
-    def _load_records(
-        self, e164: str, call_id: str
-    ) -> tuple[list[CitizenRecord], list[CitizenItem]]:
-        """The caller's citizens, and their items for the card: built here, in the lookup's
-        thread, once per call rather than on the event loop at every card message."""
-        records = [self._record_of(c) for c in self.directory.citizens_by_number(e164)]
-        return records, [citizen_item(r, exclude_call=call_id) for r in records]
+    def _load_citizens(self, e164: str, call_id: str) -> list[CitizenItem]:
+        """The caller's citizens as the card shows them: built here, in the lookup's thread,
+        once per call rather than on the event loop at every card message."""
+        return [self._item_of(c, call_id) for c in self.directory.citizens_by_number(e164)]
 
-    def _record_of(self, citizen: CitizenView) -> CitizenRecord:
+    def _item_of(self, citizen: CitizenView, call_id: str) -> CitizenItem:
         cases, calls = self.directory.history(citizen.id, recent=RECENT_CALLS + 1)
-        return CitizenRecord(citizen, cases, calls)
+        return citizen_item(CitizenRecord(citizen, cases, calls), exclude_call=call_id)
 
     def _offered(self, call: _Call, event: ev.CallOffered) -> None:
         facts = call.facts
@@ -321,7 +315,7 @@ class ScreenPop:
         return await self.writer.call(work)
 
     def _card(self, call: _Call) -> Card:
-        return build_card(call.facts, call.caller, call.items, call.notes, self.service_labels)
+        return build_card(call.facts, call.caller, call.citizens, call.notes, self.service_labels)
 
     # -- the agent's side (called by the web app) -----------------------------------------
 
@@ -358,13 +352,11 @@ class ScreenPop:
         call = self.calls.get(call_id)
         if call is None:
             return None
-        if all(r.citizen.id != citizen_id for r in call.records):
+        if all(c.id != citizen_id for c in call.citizens):
             citizen = await asyncio.to_thread(self.directory.citizen, citizen_id)
             if citizen is None:
                 raise ScreenPopError(f"aucun administré n'a l'identifiant {citizen_id}")
-            record = await asyncio.to_thread(self._record_of, citizen)
-            call.records.append(record)
-            call.items.append(citizen_item(record, exclude_call=call_id))
+            call.citizens.append(await asyncio.to_thread(self._item_of, citizen, call_id))
         call.facts.selected_citizen_id = citizen_id
         return self._push_update(call, also=agent)
 
