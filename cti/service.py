@@ -122,26 +122,37 @@ class CallService:
         if self.on_handled is not None:
             self.on_handled(received_at)
 
-    def _emit(self, events: list[DomainEvent], first_listener: int = 0) -> None:
+    def _emit(self, events: list[DomainEvent]) -> None:
         for i, event in enumerate(events):
-            if i or not first_listener:
-                self.view.apply(event)
-                if self.bus.subscriber_count:  # no live page open: no need to serialise it
-                    self.bus.publish({"kind": "event", "event": event.to_dict()})
-            for n in range(first_listener if not i else 0, len(self._listeners)):
-                try:
-                    self._listeners[n](event)
-                except Exception:  # one broken listener must not stop the others
-                    log.exception(
-                        "listener %r failed on %s",
-                        self._listeners[n],
-                        event.type,
-                        extra={"call_id": event.call_id},
-                    )
-                if self._yield:
-                    self._yield = False
-                    self._put_off(functools.partial(self._emit, events[i:], n + 1))
-                    return
+            self.view.apply(event)
+            if self.bus.subscriber_count:  # no live page open: no need to serialise it
+                self.bus.publish({"kind": "event", "event": event.to_dict()})
+            if not self._notify(event, events[i + 1 :]):
+                return
+
+    def _notify(self, event: DomainEvent, after: list[DomainEvent], first: int = 0) -> bool:
+        """Tell the listeners from ``first`` on; False if one asked to send first, the rest
+        (the other listeners, then the events ``after``) being put off to the next turn."""
+        for n in range(first, len(self._listeners)):
+            listener = self._listeners[n]
+            try:
+                listener(event)
+            except Exception:  # one broken listener must not stop the others
+                log.exception(
+                    "listener %r failed on %s",
+                    listener,
+                    event.type,
+                    extra={"call_id": event.call_id},
+                )
+            if self._yield:
+                self._yield = False
+                self._put_off(functools.partial(self._go_on, event, after, n + 1))
+                return False
+        return True
+
+    def _go_on(self, event: DomainEvent, after: list[DomainEvent], first: int) -> None:
+        if self._notify(event, after, first):
+            self._emit(after)
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "snapshot", "link": self.link_state, **self.view.snapshot()}
