@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from cti.db import Database
 from cti.settings import Settings
@@ -176,18 +177,15 @@ def _by_refs(conn: Connection, read: str, refs: list[str]) -> Any:
     Sent as one statement straight to the driver: SQLAlchemy's expanding ``IN`` names and
     processes each of a batch's 5,000 parameters at every execution, a tenth of the import.
     """
-    sql, positional = _refs_statement(conn.dialect, read, len(refs))
-    if positional:
-        return conn.exec_driver_sql(sql, tuple(refs))
-    return conn.exec_driver_sql(sql, {f"r{n}": ref for n, ref in enumerate(refs)})
+    compiled = _refs_statement(conn.dialect, read, len(refs))
+    (params,) = _driver_params(compiled, [{f"r{n}": ref for n, ref in enumerate(refs)}])
+    return conn.exec_driver_sql(str(compiled), params)
 
 
 @functools.lru_cache(maxsize=16)
-def _refs_statement(dialect: Dialect, read: str, count: int) -> tuple[str, bool]:
+def _refs_statement(dialect: Dialect, read: str, count: int) -> SQLCompiler:
     marks = [bindparam(f"r{n}", type_=String) for n in range(count)]
-    statement = select(*_READS[read]).where(Citizen.external_ref.in_(marks))
-    compiled = statement.compile(dialect=dialect)
-    return str(compiled), compiled.positional
+    return select(*_READS[read]).where(Citizen.external_ref.in_(marks)).compile(dialect=dialect)
 
 
 def _driver_value(conn: Connection, column: Column[Any], value: Any) -> Any:
@@ -204,15 +202,18 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     """
     keys = list(rows[0])
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    if compiled.positional:
-        order = compiled.positiontup or []
-        values = operator.itemgetter(*order)  # one key would give a value, not a tuple
-        params = (
-            [values(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
-        )
-        conn.exec_driver_sql(str(compiled), params)
-    else:
-        conn.exec_driver_sql(str(compiled), rows)
+    conn.exec_driver_sql(str(compiled), _driver_params(compiled, rows))
+
+
+def _driver_params(compiled: SQLCompiler, rows: list[dict[str, Any]]) -> list[Any]:
+    """``rows`` as the driver takes them for ``compiled``: tuples in its order, or as they are."""
+    if not compiled.positional:
+        return rows
+    order = compiled.positiontup or []
+    if len(order) == 1:  # itemgetter of one key gives a value, not a tuple
+        return [(row[order[0]],) for row in rows]
+    values = operator.itemgetter(*order)
+    return [values(row) for row in rows]
 
 
 class Progress:
