@@ -147,12 +147,19 @@ def is_seeded(db: Database) -> bool:
         return session.get(Setting, MARKER) is not None
 
 
-def seed_demo(db: Database, citizens: int = 50_000, seed: int = 1) -> bool:
-    """Fill the directory once; returns False (and does nothing) if it was already seeded."""
+def seed_demo(
+    db: Database, citizens: int = 50_000, seed: int = 1, now: datetime | None = None
+) -> bool:
+    """Fill the directory once; returns False (and does nothing) if it was already seeded.
+
+    Cases and past calls are dated back from ``now`` (the moment of seeding by default), so a
+    demo's cards show calls of a few days ago whatever the day it is started.
+    """
     if is_seeded(db):
         return False
     rng = random.Random(seed)
-    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    if now is None:
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with db.engine.begin() as conn:
         next_id = (conn.scalar(select(Citizen.id).order_by(Citizen.id.desc()).limit(1)) or 0) + 1
         citizen_rows: list[dict[str, Any]] = []
