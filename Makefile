@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo run test bench lint clean
+# A real Asterisk 22 for tests/asterisk/, built once from ../shared/asterisk into a cache outside
+# the clone (reused by later runs on the same machine).
+ASTERISK_PREFIX ?= $(or $(CTI_ASTERISK_PREFIX),/var/cache/cti-asterisk/22.10.1)
+ASTERISK_BUILD := ../shared/asterisk/build.sh
+
+.PHONY: install demo run test test-asterisk asterisk bench lint clean
 
 install: $(STAMP)
 
@@ -22,8 +27,21 @@ demo: install
 run: install
 	$(BIN)/python -m cti.app
 
-test: install
-	$(BIN)/python -m pytest -q
+# Every test; the real-Asterisk suite runs wherever Asterisk can be built (else it is skipped,
+# with the reason printed).
+test: install asterisk
+	CTI_ASTERISK_PREFIX=$(ASTERISK_PREFIX) $(BIN)/python -m pytest -q
+
+# The real-Asterisk suite alone; fails if Asterisk cannot be built here.
+test-asterisk: install
+	CTI_ASTERISK_PREFIX=$(ASTERISK_PREFIX) bash $(ASTERISK_BUILD)
+	CTI_ASTERISK_PREFIX=$(ASTERISK_PREFIX) $(BIN)/python -m pytest -q tests/asterisk
+
+asterisk:
+	@if [ -x $(ASTERISK_PREFIX)/sbin/asterisk ]; then :; \
+	elif [ ! -f $(ASTERISK_BUILD) ]; then echo "real Asterisk: $(ASTERISK_BUILD) not found, suite skipped"; \
+	elif ! tests/asterisk/can_build.sh; then echo "real Asterisk: build tools missing (see asterisk-conf/README.md), suite skipped"; \
+	else CTI_ASTERISK_PREFIX=$(ASTERISK_PREFIX) bash $(ASTERISK_BUILD) || echo "real Asterisk: build failed, suite skipped"; fi
 
 bench: install
 	$(BIN)/python -m bench

@@ -1,0 +1,113 @@
+"""Fixtures of the real-Asterisk suite: a lab per test, set up as the install guide says.
+
+Skipped, with the reason, where no Asterisk build or no sipp is available (``make
+test-asterisk`` builds it; ``make test`` runs this suite wherever the build exists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cti.db import Database
+from screenpop import accounts
+from tests.asterisk.lab import PASSWORD, ROOT, Lab, LabError, unavailable
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# username, display name, extension, role: the accounts a town hall creates at install.
+STAFF = (
+    ("marie", "Marie Lambert", "201", accounts.Role.AGENT),
+    ("paul", "Paul Girard", "202", accounts.Role.AGENT),
+    ("sophie", "Sophie Caron", "203", accounts.Role.AGENT),
+    ("luc", "Luc Fabre", "204", accounts.Role.AGENT),
+    ("claire", "Claire Morin", "205", accounts.Role.AGENT),
+    ("hugo", "Hugo Renaud", "206", accounts.Role.AGENT),
+    ("superviseur", "Nadia Superviseure", None, accounts.Role.SUPERVISOR),
+    ("telecom", "Thierry Télécom", None, accounts.Role.TELECOM),
+)
+
+MakeLab = Callable[..., Awaitable[Lab]]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reason = unavailable()
+    for item in items:
+        if "tests/asterisk/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(300))
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"real Asterisk: {reason}"))
+
+
+def _install(lab: Lab) -> None:
+    """What the technician does once: migrate, create the accounts, import the directory."""
+    db = Database(lab.product.database)
+    db.migrate()
+    for username, name, extension, role in STAFF:
+        accounts.create_user(db, username, PASSWORD, role, name, extension)
+    db.close()
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "screenpop.import_citizens",
+            str(DATA / "citizens.csv"),
+            "--database",
+            lab.product.database,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if imported.returncode != 0:
+        raise LabError(f"citizens' import failed: {imported.stdout}{imported.stderr}")
+
+
+async def publish_tree(lab: Lab, tree: Path) -> None:
+    """Telecom staff publish the lab's voice menu through the API, as the editor does."""
+    async with httpx.AsyncClient(base_url=lab.product.url) as client:
+        login = await client.post("/api/login", json={"username": "telecom", "password": PASSWORD})
+        headers = {"X-CSRF-Token": login.json()["csrf"]}
+        draft = await client.post(
+            "/api/ivr/drafts",
+            json={"yaml": tree.read_text(encoding="utf-8"), "comment": "labo"},
+            headers=headers,
+        )
+        if draft.status_code != 201:
+            raise LabError(f"draft refused: {draft.text}")
+        number = draft.json()["version"]
+        published = await client.post(
+            f"/api/ivr/versions/{number}/publish", json={"comment": "labo"}, headers=headers
+        )
+        if published.status_code != 200:
+            raise LabError(f"publish refused: {published.text}")
+
+
+@pytest.fixture
+async def make_lab(tmp_path: Path) -> AsyncIterator[MakeLab]:
+    labs: list[Lab] = []
+
+    async def make(agents: tuple[str, ...] = ("201",), safety_net: int = 60) -> Lab:
+        lab = Lab(tmp_path, DATA / "routing.yaml", safety_net=safety_net)
+        labs.append(lab)
+        await asyncio.to_thread(_install, lab)
+        lab.asterisk.write_config()
+        await lab.asterisk.start()
+        await lab.product.start()
+        await publish_tree(lab, DATA / "lab_tree.yaml")
+        for extension in agents:
+            await lab.phone(extension)
+        return lab
+
+    try:
+        yield make
+    finally:
+        for lab in labs:
+            await lab.close()
