@@ -94,8 +94,10 @@ async def publish_tree(lab: Lab, tree: Path) -> None:
 async def make_lab(tmp_path: Path) -> AsyncIterator[MakeLab]:
     labs: list[Lab] = []
 
-    async def make(agents: tuple[str, ...] = ("201",), safety_net: int = 60) -> Lab:
-        lab = Lab(tmp_path, DATA / "routing.yaml", safety_net=safety_net)
+    async def make(
+        agents: tuple[str, ...] = ("201",), safety_net: int = 60, agent_ring: int = 8
+    ) -> Lab:
+        lab = Lab(tmp_path, DATA / "routing.yaml", safety_net=safety_net, agent_ring=agent_ring)
         labs.append(lab)
         await asyncio.to_thread(_install, lab)
         lab.asterisk.write_config()

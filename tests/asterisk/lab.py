@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,8 +72,12 @@ class LabError(AssertionError):
 
 
 class LabAmi:
-    def __init__(self, port: int) -> None:
+    """Also writes what it reads to ``recording`` in the format of ../shared/ami-captures, so
+    that ``python -m cti.replay`` shows what the tracker makes of a failed test's calls."""
+
+    def __init__(self, port: int, recording: Path | None = None) -> None:
         self.port = port
+        self.recording = recording
         self.events: list[dict[str, str]] = []
         self._changed = asyncio.Event()
         self._responses: dict[str, asyncio.Future[dict[str, str]]] = {}
@@ -99,8 +104,30 @@ class LabAmi:
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         frame: dict[str, str] = {}
+        raw: list[str] = []
+        out = open(self.recording, "a", encoding="utf-8") if self.recording else None  # noqa: SIM115
+        loop = asyncio.get_running_loop()
+        try:
+            await self._frames(reader, frame, raw, out, loop.time)
+        finally:
+            if out is not None:
+                out.close()
+
+    async def _frames(
+        self,
+        reader: asyncio.StreamReader,
+        frame: dict[str, str],
+        raw: list[str],
+        out: Any,
+        clock: Callable[[], float],
+    ) -> None:
         while line := await reader.readline():
             text = line.decode("utf-8", "replace").rstrip("\r\n")
+            raw.append(line.decode("utf-8", "replace"))
+            if not text and out is not None:
+                out.write(json.dumps({"t": clock(), "dir": "server", "data": "".join(raw)}) + "\n")
+            if not text:
+                raw.clear()
             if text:
                 key, _, value = text.partition(":")
                 key, value = key.strip(), value.strip()
@@ -171,12 +198,13 @@ class Ports:
 
 
 class Asterisk:
-    def __init__(self, folder: Path, ports: Ports, safety_net: int) -> None:
+    def __init__(self, folder: Path, ports: Ports, safety_net: int, agent_ring: int) -> None:
         self.folder = folder
         self.ports = ports
         self.etc = folder / "etc"
         self.run = folder / "var"
         self.safety_net = safety_net
+        self.agent_ring = agent_ring
         self.process: asyncio.subprocess.Process | None = None
         self.ami = LabAmi(ports.ami)
 
@@ -195,6 +223,7 @@ class Asterisk:
             "rtp_start": self.ports.rtp_start,
             "rtp_end": self.ports.rtp_end,
             "safety_net": self.safety_net,
+            "agent_ring": self.agent_ring,
         }
         for shipped in SHIPPED.glob("*.conf"):
             shutil.copy(shipped, self.etc / shipped.name)
@@ -223,7 +252,7 @@ class Asterisk:
             if self.process is not None and self.process.returncode is not None:
                 raise LabError(f"Asterisk exited: {self.log_tail()}")
             try:
-                self.ami = LabAmi(self.ports.ami)
+                self.ami = LabAmi(self.ports.ami, self.folder / "ami-lab.jsonl")
                 await self.ami.connect()
                 break
             except OSError:
@@ -323,6 +352,25 @@ class Product:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        """Rows of the product's own SQLite database, read as a technician would."""
+        path = self.database.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+            db.row_factory = sqlite3.Row
+            return list(db.execute(sql, params))
+
+    async def until_rows(
+        self, sql: str, check: Callable[[list[sqlite3.Row]], bool], what: str, *params: Any
+    ) -> list[sqlite3.Row]:
+        """Records reach the database up to a second after the event (by design): read
+        until they are there."""
+        for _ in range(int(WAIT * 10)):
+            found = await asyncio.to_thread(self.rows, sql, *params)
+            if check(found):
+                return found
+            await asyncio.sleep(0.1)
+        raise LabError(f"the database never showed {what}: {[dict(r) for r in found]}")
 
     def log_tail(self, lines: int = 60) -> str:
         logs = sorted(self.folder.glob("product-*.log"))
@@ -453,6 +501,37 @@ class Caller:
         if reply.get("Response") != "Success":
             raise LabError(f"PJSIPNotify to {self._channel}: {reply}")
 
+    async def menu_listens(self, since: int = 0) -> None:
+        """Wait until the voice menu asks her for keys (the AGI's GET DATA on her channel)."""
+        channel = await self.channel()
+        await self.lab.ami.until(
+            lambda e: (
+                e.get("Event") == "AGIExecStart"
+                and e.get("Channel") == channel
+                and e.get("Command", "").startswith("GET DATA")
+            ),
+            f"the menu asking {self.number} for keys",
+            since=since or self.since,
+        )
+
+    async def press(self, keys: str) -> None:
+        """Press ``keys`` one by one (her scenario must hold them), each heard by Asterisk
+        (DTMFEnd received on her channel) before the next."""
+        channel = await self.channel()
+        for key in keys:
+            mark = self.lab.ami.mark()
+            await self.tell()
+            await self.lab.ami.until(
+                lambda e: (
+                    e.get("Event") == "DTMFEnd"
+                    and e.get("Channel") == channel
+                    and e.get("Direction") == "Received"
+                    and e.get("Digit") == key
+                ),
+                f"key {key} from {self.number}",
+                since=mark,
+            )
+
     async def hang_up(self) -> None:
         await self.tell()
         if await self.sipp.wait() != 0:
@@ -463,10 +542,12 @@ class Caller:
 
 
 class Lab:
-    def __init__(self, folder: Path, routing: Path, safety_net: int = 60) -> None:
+    def __init__(
+        self, folder: Path, routing: Path, safety_net: int = 60, agent_ring: int = 8
+    ) -> None:
         self.folder = folder
         self.ports = Ports()
-        self.asterisk = Asterisk(folder / "asterisk", self.ports, safety_net)
+        self.asterisk = Asterisk(folder / "asterisk", self.ports, safety_net, agent_ring)
         self.product = Product(folder, self.ports, routing, safety_net)
         self.phones: dict[str, Sipp] = {}
         self.callers: list[Sipp] = []

@@ -1,0 +1,103 @@
+"""On a real Asterisk: offers that fail, transfers, callers who leave."""
+
+from __future__ import annotations
+
+import json
+
+from tests.asterisk.conftest import MakeLab
+
+
+def _types(messages: list[dict[str, object]]) -> list[object]:
+    return [m["type"] for m in messages if str(m["type"]).startswith("card.")]
+
+
+async def test_no_answer_goes_to_the_next_agent_who_gets_the_card(make_lab: MakeLab) -> None:
+    lab = await make_lab(agents=("201", "202"))
+    await lab.phone("201", answer_after_ms=None)  # Marie is away from her desk
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    await marie.ready()  # longest idle: she is offered the call first
+    await paul.ready()
+    caller = await lab.call("0698765432")
+
+    first = await marie.until(lambda m: m["type"] == "card.offered", "the first offer")
+    call_id = first["card"]["call_id"]
+    ended = await marie.until(lambda m: m["type"] == "card.ended", "the end of her offer")
+    assert ended["reason"] == "no_answer"
+    offered = await paul.until(lambda m: m["type"] == "card.offered", "the second offer")
+    assert offered["card"]["call_id"] == call_id
+    assert offered["card"]["greeting"] == "Bonjour monsieur Martin"
+    await paul.until(lambda m: m["type"] == "card.answered", "Paul's answer")
+    await caller.hang_up()
+    await paul.until(lambda m: m["type"] == "card.ended", "the end of the call")
+    rows = await lab.product.until_rows(
+        "SELECT outcome, agents, service FROM interactions WHERE call_id = ?",
+        lambda r: bool(r) and r[0]["outcome"] == "answered",
+        "the answered call",
+        call_id,
+    )
+    assert json.loads(rows[0]["agents"])[-1] == "202"
+    assert rows[0]["service"] == "accueil"
+
+
+async def test_a_transferred_call_carries_the_first_agents_note(make_lab: MakeLab) -> None:
+    lab = await make_lab(agents=("201", "202"))
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    await marie.ready()
+    caller = await lab.call("0612345678")
+    answered = await marie.until(lambda m: m["type"] == "card.answered", "Marie's answer")
+    call_id = answered["card"]["call_id"]
+    note = await marie.post(f"/api/calls/{call_id}/note", {"text": "Demande d'acte de naissance"})
+    assert note.status_code == 201, note.text
+
+    transfer = await marie.post(f"/api/calls/{call_id}/transfer", {"to_agent": "202"})
+    assert transfer.status_code == 200, transfer.text
+    offered = await paul.until(lambda m: m["type"] == "card.offered", "Paul's card")
+    assert offered["card"]["call_id"] == call_id
+    assert [n["text"] for n in offered["card"]["notes"]] == ["Demande d'acte de naissance"]
+    assert offered["card"]["greeting"] == "Bonjour madame Dupont"
+    await paul.until(lambda m: m["type"] == "card.answered", "Paul's answer")
+    await marie.until(lambda m: m["type"] == "card.transferred", "Marie's card handed on")
+    await caller.hang_up()
+    await paul.until(lambda m: m["type"] == "card.ended", "the end of the call")
+
+
+async def test_a_caller_who_leaves_while_waiting_is_recorded_abandoned(make_lab: MakeLab) -> None:
+    lab = await make_lab(agents=("201",))
+    marie = await lab.agent("marie", "201")  # logged in, not ready: nobody takes the call
+    caller = await lab.call("0698765432")
+    channel = await caller.channel()
+    await lab.ami.until(
+        lambda e: (
+            e.get("Event") == "UserEvent"
+            and e.get("UserEvent") == "CtiWaiting"
+            and e.get("Channel") == channel
+        ),
+        "the caller waiting",
+    )
+    await caller.hang_up()
+    rows = await lab.product.until_rows(
+        "SELECT outcome FROM interactions WHERE caller_e164 = ?",
+        lambda r: bool(r) and r[0]["outcome"] == "abandoned",
+        "the abandoned call",
+        "+33698765432",
+    )
+    assert len(rows) == 1
+    assert _types(marie.messages) == []
+
+
+async def test_a_caller_who_leaves_while_the_phone_rings(make_lab: MakeLab) -> None:
+    lab = await make_lab(agents=("201",), agent_ring=30)
+    await lab.phone("201", answer_after_ms=None)
+    marie = await lab.agent("marie", "201")
+    await marie.ready()
+    caller = await lab.call("0698765432")
+    offered = await marie.until(lambda m: m["type"] == "card.offered", "the card")
+    await caller.hang_up()
+    ended = await marie.until(lambda m: m["type"] == "card.ended", "the end")
+    assert ended["reason"] == "abandoned"
+    assert ended["card"]["call_id"] == offered["card"]["call_id"]
+    # Not her fault: no missed offer, she is still ready for the next caller.
+    me = (await marie.client.get("/api/me")).json()
+    assert me["state"] in ("ready", "wrap_up"), me
