@@ -522,11 +522,11 @@ class Caller:
             mark = self.lab.ami.mark()
             await self.tell()
             await self.lab.ami.until(
-                lambda e: (
+                lambda e, pressed=key: (
                     e.get("Event") == "DTMFEnd"
                     and e.get("Channel") == channel
                     and e.get("Direction") == "Received"
-                    and e.get("Digit") == key
+                    and e.get("Digit") == pressed
                 ),
                 f"key {key} from {self.number}",
                 since=mark,
