@@ -123,7 +123,9 @@ class IvrAdmin:
 
     async def _prepare(self, tree: Tree) -> None:
         if self.sounds is not None:
-            await self.sounds.prepare(prompt for _path, prompt in tree_prompts(tree))
+            # A holiday's announcement names the day only when said: rendered at first need.
+            prompts = (p for _path, p in tree_prompts(tree) if "{jour_ferie}" not in p.text)
+            await self.sounds.prepare(prompts)
 
     async def close(self) -> None:
         """Write the runs already reported, then stop the writer."""
