@@ -26,7 +26,9 @@ from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
 from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
+from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule
+from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
@@ -116,11 +118,20 @@ async def running(
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         # The voice menu: the published tree (checked against the services of the routing
         # configuration in force), each call's path to ivr_runs and to the agent's card.
+        # Its prompts are voiced by recordings or speech synthesis, written where Asterisk
+        # reads them (CTI_SOUNDS_DIR) or served to it over HTTP (CTI_SOUNDS_URL).
+        sounds = SoundLibrary(
+            settings.sounds_dir,
+            settings.sounds_url,
+            settings.tts_voice,
+            settings.recording_max_seconds,
+        )
         ivr = IvrAdmin(
             db,
             lambda: dispatcher.engine.config.services,
             case_lookup=lambda ref: case.status if (case := directory.case_status(ref)) else None,
             on_menu_path=lambda call_id, path: pop.menu_path(call_id, path),
+            sounds=sounds,
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
@@ -142,6 +153,8 @@ async def running(
                 time_scale=settings.sim_time_scale,
                 seed=settings.sim_seed,
                 agi_address=menu.sockets[0].getsockname()[:2],
+                # Same machine: it reads our sounds directory; else it fetches our URLs.
+                sounds=PbxSounds(() if settings.sounds_url else (settings.sounds_dir,)),
             )
             await pbx.start()
             stack.push_async_callback(pbx.close)

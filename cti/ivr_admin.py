@@ -4,7 +4,9 @@
 start of every call, so a publication (or a rollback) applies from the next call. Trees are
 checked against the services of the routing configuration in force. Each call's run reported
 by the FastAGI server is handed to the screen pop at once (``on_menu_path``) and written to
-``ivr_runs`` by one writer task, off the event loop, in order.
+``ivr_runs`` by one writer task, off the event loop, in order. The prompts' sounds
+(``cti.prompts``) are prepared for the published tree at start and before each publication
+takes effect; the editor's checks and /healthz name the prompts whose sound is missing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from cti import ivr_store
 from cti.db import Database
 from cti.ivr_store import StoredTree
+from cti.prompts.library import MissingSound, Recording, SoundLibrary
 from ivr_scripts.commands import CaseLookup, Choice, Outcome
 from ivr_scripts.errors import Problem
 from ivr_scripts.measures import (
@@ -35,7 +38,7 @@ from ivr_scripts.measures import (
     node_measures,
 )
 from ivr_scripts.tree import RouteNode, Tree, parse_tree_problems
-from ivr_scripts.validate import errors_only, validate
+from ivr_scripts.validate import errors_only, tree_prompts, validate
 from ivr_scripts.walkthrough import Walkthrough, walk
 from screenpop.writer import OrderedWriter
 
@@ -76,8 +79,10 @@ class IvrAdmin:
         case_lookup: CaseLookup | None = None,
         on_menu_path: MenuPathListener | None = None,
         clock: Clock = _now,
+        sounds: SoundLibrary | None = None,
     ) -> None:
         self.db = db
+        self.sounds = sounds
         self._services = services
         self._case_lookup = case_lookup
         self._on_menu_path = on_menu_path
@@ -86,6 +91,7 @@ class IvrAdmin:
         self._lock = asyncio.Lock()
         self._runs = OrderedWriter("voice menu runs")
         self._writer: asyncio.Task[None] | None = None
+        self._preparing: asyncio.Task[None] | None = None
 
     # -- life ---------------------------------------------------------------------------
 
@@ -111,10 +117,23 @@ class IvrAdmin:
             )
         self._published = stored
         self._writer = asyncio.create_task(self._runs.run(), name="ivr-runs")
+        if self.sounds is not None:  # the first calls need not wait for the synthesis
+            self._preparing = asyncio.create_task(self._prepare(stored.tree), name="ivr-sounds")
         return stored
+
+    async def _prepare(self, tree: Tree) -> None:
+        if self.sounds is not None:
+            # A holiday's announcement names the day only when said: rendered at first need.
+            prompts = (p for _path, p in tree_prompts(tree) if "{jour_ferie}" not in p.text)
+            await self.sounds.prepare(prompts)
 
     async def close(self) -> None:
         """Write the runs already reported, then stop the writer."""
+        if self._preparing is not None:
+            self._preparing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._preparing
+            self._preparing = None
         if self._writer is None:
             return
         await self._runs.idle.wait()
@@ -170,8 +189,28 @@ class IvrAdmin:
         return set(self._services())
 
     def check(self, tree: Tree) -> list[Problem]:
-        """Every problem of ``tree`` against the routing configuration's services."""
-        return validate(tree, self.known_services())
+        """Every problem of ``tree`` against the routing configuration's services and the
+        recordings we have."""
+        return validate(tree, self.known_services(), self._recordings(tree))
+
+    def _recordings(self, tree: Tree) -> set[str] | None:
+        if self.sounds is None:
+            return None
+        files = {p.file for _path, p in tree_prompts(tree) if p.file is not None}
+        return {f for f in files if self.sounds.has(f)}
+
+    def missing_sounds(self) -> list[MissingSound]:
+        """The published menu's prompts whose sound is missing (and the sounds Asterisk
+        could not play)."""
+        if self.sounds is None or self._published is None:
+            return []
+        return self.sounds.missing_prompts(tree_prompts(self._published.tree))
+
+    async def add_recording(self, data: bytes, filename: str) -> Recording:
+        """Keep an uploaded recording. Raises ``RecordingRejected``."""
+        if self.sounds is None:
+            raise RuntimeError("no sound library")
+        return await self.sounds.add_recording(data, filename)
 
     def is_valid(self, tree: Tree) -> bool:
         return not errors_only(self.check(tree))
@@ -197,6 +236,8 @@ class IvrAdmin:
             stored = await asyncio.to_thread(
                 ivr_store.publish, self.db, number, author, self.known_services(), comment
             )
+            # Its speech is rendered before the next call goes through it.
+            await self._prepare(stored.tree)
             self._published = stored
         log.info("menu vocal : version %d publiée par %s", number, author)
         return stored

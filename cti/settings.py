@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///cti.db"
     agi_host: str = Field(default="127.0.0.1", description="address of the FastAGI server")
     agi_port: int = Field(default=4573, ge=0, le=65535, description="FastAGI port (0: any)")
+    sounds_dir: Path = Field(
+        default=Path("sounds"),
+        description="where the voice menu's sounds are written (<dir>/cti/<hash>.wav); "
+        "Asterisk's sounds directory when it runs on this machine",
+    )
+    sounds_url: str | None = Field(
+        default=None,
+        description="base URL at which Asterisk fetches this product's /sounds (another "
+        "machine); unset: Asterisk reads sounds_dir",
+    )
+    tts_voice: str = Field(default="fr", description="espeak-ng voice of the speech synthesis")
+    recording_max_seconds: float = Field(
+        default=120.0, gt=0, le=600, description="longest recording the editor accepts"
+    )
     routing_config: Path = Field(
         default=Path(__file__).resolve().parent.parent / "routing" / "demo.yaml",
         description="YAML routing configuration loaded into an empty database",

@@ -2,8 +2,10 @@
 
 The tree comes from ``IvrAdmin`` (the published version, swapped on publication), a case's
 status from the directory (the caller keys the reference's digits), and each call's path goes
-back to ``IvrAdmin`` (``ivr_runs`` and the agent's card). ``clock`` is the menu's time for its
-opening hours: the real one, except on the simulated PBX (see ``cti.pbxsim.traffic``).
+back to ``IvrAdmin`` (``ivr_runs`` and the agent's card). Prompts are voiced by the sound
+library (``cti.prompts``): recordings, else speech synthesis, delivered where Asterisk reads.
+``clock`` is the menu's time for its opening hours: the real one, except on the simulated
+PBX (see ``cti.pbxsim.traffic``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cti.ivr_admin import IvrAdmin
 from cti.settings import StartupError
 from ivr_scripts.fastagi import serve
 from ivr_scripts.measures import PARIS
+from ivr_scripts.sounds import Voice
 from screenpop.directory import Directory
 
 # The menu an installation starts with (published as version 1 into an empty database).
@@ -33,6 +36,7 @@ async def start_voice_menu(
     ivr: IvrAdmin,
     directory: Directory,
     clock: Callable[[], datetime] = _paris_now,
+    voice: Voice | None = None,
 ) -> asyncio.Server:
     """Listen on ``host:port`` (``0``: any free port, see ``server.sockets``)."""
 
@@ -41,7 +45,15 @@ async def start_voice_menu(
         return None if case is None else case.status
 
     try:
-        return await serve(host, port, ivr.tree, case_status, ivr.on_path_recorded, clock=clock)
+        return await serve(
+            host,
+            port,
+            ivr.tree,
+            case_status,
+            ivr.on_path_recorded,
+            clock=clock,
+            voice=voice if voice is not None else ivr.sounds,
+        )
     except OSError as exc:
         raise StartupError(
             f"le serveur FastAGI du menu vocal ne peut pas écouter sur {host}:{port} "

@@ -4,9 +4,12 @@ Theory of operation (as recorded on Asterisk 22, see ``ami-captures/agi-0*.jsonl
 connect Asterisk sends ``agi_key: value`` lines ending with ``\\n``, then an empty line; the
 block may arrive in several TCP reads. Each command is one line; each reply is one line
 ``<code> result=<value> [(<data>)] [endpos=<n>]`` — ``200 result=1 (0612345678)``,
-``200 result= (timeout)``, ``200 result=-1 endpos=28000``. When the caller hangs up,
-Asterisk sends an unsolicited ``HANGUP`` line before the next reply, and commands on the
-dead channel answer ``511 Command Not Permitted on a dead channel or intercept routine``.
+``200 result= (timeout)``, ``200 result=-1 endpos=28000``. ``result=-1`` only says the
+command failed: the caller hung up (agi-01) *or* the sound file does not exist (``STREAM FILE``
+of a missing file answers ``200 result=-1 endpos=0`` on a live channel). When the caller hangs
+up, Asterisk sends an unsolicited ``HANGUP`` line before the next reply, and commands on the
+dead channel answer ``511 Command Not Permitted on a dead channel or intercept routine``;
+``CHANNEL STATUS`` on a live channel answers ``200 result=6`` (up, agi-02).
 Usage errors are multi-line ``520-...`` ending with a ``520 End of proper usage.`` line.
 """
 
@@ -47,8 +50,8 @@ class AgiReply:
         return self.code == DEAD_CHANNEL
 
     @property
-    def hung_up(self) -> bool:
-        """``result=-1`` on a 200 reply: the command failed because the caller left."""
+    def failed(self) -> bool:
+        """``result=-1`` on a 200 reply: the caller left, or the sound file is missing."""
         return self.code == 200 and self.result == "-1"
 
 
@@ -93,8 +96,3 @@ def quote(arg: str) -> str:
 def app_arg(text: str) -> str:
     """Escape commas so an application receives ``text`` as one argument."""
     return text.replace("\\", " ").replace(",", "\\,")
-
-
-def alpha_text(text: str) -> str:
-    """Text SayAlpha can spell: letters, digits and spaces only."""
-    return "".join(c if c.isalnum() or c == " " else " " for c in text).strip()

@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-SayMode = Literal["tts", "alpha", "digits"]
+SayMode = Literal["tts", "digits"]
 
 
 @dataclass(frozen=True)
 class Play:
-    """Play a recorded sound file (text given for logs and the simulator)."""
+    """Say a prompt that has a recording: the edge plays ``file`` when the PBX has it, else
+    speaks ``text`` (the recording's words) with speech synthesis."""
 
     file: str
     text: str
@@ -28,7 +29,9 @@ class Play:
 
 @dataclass(frozen=True)
 class Say:
-    """Say text without a recording: text-to-speech, spelled (SayAlpha) or digits."""
+    """Say text without a recording: speech synthesis (``tts``) or digit by digit (``digits``).
+
+    Text is never spelled letter by letter: a sentence spelled takes a minute to hear."""
 
     text: str
     mode: SayMode
@@ -36,7 +39,8 @@ class Say:
 
 @dataclass(frozen=True)
 class GetDigits:
-    """Collect up to ``max_digits`` DTMF keys (``#`` ends early), playing ``file`` if any."""
+    """Collect up to ``max_digits`` DTMF keys (``#`` ends early) while the prompt is said:
+    its recording ``file`` if any and present, else ``text`` by speech synthesis."""
 
     max_digits: int
     timeout_s: int
@@ -169,16 +173,14 @@ class Choice:
 class CallContext:
     """What the interpreter knows about the call (from the AGI environment).
 
-    ``recordings``: sound files present on the PBX; None means "assume every file exists".
-    ``tts``: whether a text-to-speech application is configured (else SayAlpha is used).
+    Which sound voices a prompt (its recording, or speech synthesis of its text) is the
+    edge's choice: the interpreter hands over both.
     """
 
     uniqueid: str = ""
     caller: str | None = None
     did: str | None = None
     language: str = "fr"
-    recordings: frozenset[str] | None = None
-    tts: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -5,8 +5,11 @@ connection we read the environment block, fetch the *currently published* tree f
 ``tree_provider()`` (so a newly published tree applies from the next call), start the pure
 ``Interpreter`` and execute its commands as AGI commands, feeding the answers back:
 
-* ``Play`` -> ``STREAM FILE f ""``; ``Say`` -> ``EXEC <tts app>`` or ``EXEC SayAlpha`` /
-  ``EXEC SayDigits``; ``GetDigits`` -> ``GET DATA <file|beep> <ms> <n>``;
+* ``Play``/``Say`` -> ``STREAM FILE <sound> ""``: the sound comes from the ``Voice``
+  (``ivr_scripts.sounds``): the prompt's recording, else its words by speech synthesis
+  rendered by the product; ``Say`` of digits -> ``EXEC SayDigits``; ``GetDigits`` ->
+  ``GET DATA <sound> <ms> <n>`` (a key pressed during the prompt is taken). Text is never
+  spelled letter by letter (SayAlpha took a minute per sentence);
 * ``SetVariable`` -> ``SET VARIABLE`` (``__`` prefix when inherited);
 * ``LookupCase`` -> ``case_lookup`` (run in a thread: it may query a database);
 * ``GotoWait`` -> nothing: we close the connection and the dialplan goes on to ``cti-wait``
@@ -14,8 +17,12 @@ connection we read the environment block, fetch the *currently published* tree f
 * ``Voicemail`` -> ``EXEC VoiceMail``, ``Transfer`` -> ``EXEC Dial``, ``Hangup`` -> ``HANGUP``
   (``IVR_RESULT=done`` was set so the dialplan hangs up too).
 
-A caller hanging up shows as ``result=-1``, an unsolicited ``HANGUP`` line, a ``511`` reply
-or EOF: the interpreter is fed ``CallerHungUp`` and the script ends cleanly. In every case
+A caller hanging up shows as an unsolicited ``HANGUP`` line, a ``511`` reply or EOF: the
+interpreter is fed ``CallerHungUp`` and the script ends cleanly. ``result=-1`` alone is not a
+hang-up: a missing sound file gives it too (``200 result=-1 endpos=0``), so the edge asks
+``CHANNEL STATUS``. A hung-up channel answers with ``HANGUP``/``511``/EOF; a live one with
+its state: the sound was missing, the voice is told (``missing``, for the log, the editor and
+/healthz), the speech of the same words is tried instead, and the menu goes on. In every case
 ``on_path_recorded(uniqueid, call_id, path, outcome, choices)`` is called once per call.
 If anything fails before the menu sets its variables, the dialplan's defaults route the
 call to ``accueil``.
@@ -32,15 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr_scripts.agi import (
-    HANGUP_LINE,
-    AgiReply,
-    alpha_text,
-    app_arg,
-    parse_env,
-    parse_reply,
-    quote,
-)
+from ivr_scripts.agi import HANGUP_LINE, AgiReply, app_arg, parse_env, parse_reply, quote
 from ivr_scripts.commands import (
     CallContext,
     CallerHungUp,
@@ -67,6 +66,7 @@ from ivr_scripts.commands import (
 )
 from ivr_scripts.errors import IvrError
 from ivr_scripts.interpreter import Interpreter
+from ivr_scripts.sounds import FilesOnly, Voice
 from ivr_scripts.tree import Tree
 from ivr_scripts.validate import load_tree
 
@@ -84,12 +84,10 @@ Clock = Callable[[], datetime]
 class AgiConfig:
     """How commands become AGI commands on this PBX."""
 
-    tts_application: str | None = None  # e.g. "Flite"; None: no TTS, spell with SayAlpha
-    prompt_after_speech: str = "beep"  # file GET DATA plays after a spoken (TTS) prompt
+    silent_prompt: str = "beep"  # what GET DATA plays for a question with no sound at all
     transfer_dial: str = "PJSIP/{number}@trunk"
     transfer_timeout_s: int = 60
     voicemail_options: str = "s"
-    recordings: frozenset[str] | None = None  # sound files on the PBX; None: assume all
 
 
 def _paris_now() -> datetime:
@@ -97,7 +95,7 @@ def _paris_now() -> datetime:
 
 
 class CallerGone(Exception):
-    """The channel is dead (HANGUP line, 511, result=-1 or EOF)."""
+    """The channel is dead (HANGUP line, 511 or EOF)."""
 
 
 class AgiChannel:
@@ -138,12 +136,22 @@ class AgiChannel:
                 self.hung_up = True
             text = await self._read_line()
         reply = parse_reply(text)
-        if reply.dead_channel or reply.hung_up:
+        if reply.dead_channel:
             self.hung_up = True
             raise CallerGone(f"canal mort : {text}")
         if not reply.ok:
             log.warning("AGI %r -> %s", line, text)
         return reply
+
+    async def check_alive(self) -> None:
+        """After a ``result=-1``: raise ``CallerGone`` unless the channel is still up.
+
+        A hung-up channel makes Asterisk send ``HANGUP`` before the next reply (then ``511``),
+        or close the connection; a live one answers ``CHANNEL STATUS`` with its state."""
+        reply = await self.command("CHANNEL STATUS")
+        if self.hung_up or not reply.ok or reply.failed:
+            self.hung_up = True
+            raise CallerGone(f"canal raccroché (CHANNEL STATUS : {reply.text})")
 
     async def close(self) -> None:
         self._writer.close()
@@ -163,10 +171,12 @@ class CallSession:
         case_lookup: CaseLookup,
         on_callback: CallbackRecorder | None,
         uniqueid: str,
+        voice: Voice,
     ) -> None:
         self.channel, self.config = channel, config
         self.case_lookup, self.on_callback = case_lookup, on_callback
         self.uniqueid = uniqueid
+        self.voice = voice
 
     async def run(self, interp: Interpreter, batch: list[Command]) -> None:
         while batch:
@@ -183,14 +193,22 @@ class CallSession:
     async def execute(self, cmd: Command) -> Input | None:
         chan, cfg = self.channel, self.config
         if isinstance(cmd, Play):
-            await chan.command(f'STREAM FILE {cmd.file} ""')
+            await self._say(cmd.text, cmd.file)
             return PlaybackDone()
         if isinstance(cmd, Say):
-            await chan.command(self._say_line(cmd))
+            if cmd.mode == "digits":
+                digits = "".join(c for c in cmd.text if c.isdigit() or c in "*#")
+                await chan.command(f"EXEC SayDigits {quote(digits)}")
+            else:
+                await self._say(cmd.text, None)
             return PlaybackDone()
         if isinstance(cmd, GetDigits):
-            prompt = cmd.file or cfg.prompt_after_speech
+            sound = await self.voice.sound(cmd.text, cmd.file) if cmd.text else None
+            prompt = sound or cfg.silent_prompt
             reply = await chan.command(f"GET DATA {prompt} {cmd.timeout_s * 1000} {cmd.max_digits}")
+            if reply.failed:
+                await chan.check_alive()  # raises CallerGone: the caller left
+                return Timeout()
             digits = reply.result if reply.ok else ""
             return DigitsEntered(digits) if digits else Timeout()
         if isinstance(cmd, SetVariable):
@@ -218,13 +236,27 @@ class CallSession:
             return None
         raise IvrError(f"commande inconnue {cmd!r}")
 
-    def _say_line(self, cmd: Say) -> str:
-        if cmd.mode == "digits":
-            digits = "".join(c for c in cmd.text if c.isdigit() or c in "*#")
-            return f"EXEC SayDigits {quote(digits)}"
-        if cmd.mode == "tts" and self.config.tts_application is not None:
-            return f"EXEC {self.config.tts_application} {quote(app_arg(cmd.text))}"
-        return f"EXEC SayAlpha {quote(alpha_text(cmd.text))}"
+    async def _say(self, text: str, file: str | None) -> None:
+        """Play a prompt; a sound Asterisk lacks is reported and its speech tried instead.
+        Raises ``CallerGone``."""
+        sound = await self.voice.sound(text, file)
+        if sound is None:
+            log.warning("appel %s : rien à faire entendre pour « %s »", self.uniqueid, text[:60])
+            return
+        if await self._stream(sound):
+            return
+        self.voice.missing(sound, text)
+        speech = await self.voice.speech(text)
+        if speech is not None and speech != sound and not await self._stream(speech):
+            self.voice.missing(speech, text)
+
+    async def _stream(self, sound: str) -> bool:
+        """``STREAM FILE``; False when the file is missing. Raises ``CallerGone``."""
+        reply = await self.channel.command(f'STREAM FILE {sound} ""')
+        if not reply.failed:
+            return True
+        await self.channel.check_alive()
+        return False
 
     async def _lookup(self, reference: str) -> Input:
         try:
@@ -245,9 +277,11 @@ async def serve(
     config: AgiConfig | None = None,
     on_callback: CallbackRecorder | None = None,
     clock: Clock = _paris_now,
+    voice: Voice | None = None,
 ) -> asyncio.Server:
     """Start the FastAGI server (``port=0``: any free port, see ``server.sockets``)."""
     cfg = config or AgiConfig()
+    sounds: Voice = voice or FilesOnly()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         channel = AgiChannel(reader, writer)
@@ -257,11 +291,11 @@ async def serve(
         try:
             env = await channel.read_env()
             uniqueid = env.get("agi_uniqueid", "")
-            ctx = _context(env, cfg)
+            ctx = _context(env)
             linked = await channel.command("GET VARIABLE CHANNEL(linkedid)")
             call_id = linked.data
             tree = tree_provider()
-            session = CallSession(channel, cfg, case_lookup, on_callback, uniqueid)
+            session = CallSession(channel, cfg, case_lookup, on_callback, uniqueid, sounds)
             batch = interp.start(tree, ctx, clock())
             started = True
             await session.run(interp, batch)
@@ -283,7 +317,7 @@ async def serve(
     return await asyncio.start_server(handle, host, port)
 
 
-def _context(env: dict[str, str], cfg: AgiConfig) -> CallContext:
+def _context(env: dict[str, str]) -> CallContext:
     caller = env.get("agi_callerid", "")
     did = env.get("agi_arg_1") or env.get("agi_extension") or None
     return CallContext(
@@ -291,8 +325,6 @@ def _context(env: dict[str, str], cfg: AgiConfig) -> CallContext:
         caller=None if caller in ("", "unknown", "anonymous") else caller,
         did=did,
         language=env.get("agi_language", "fr") or "fr",
-        recordings=cfg.recordings,
-        tts=cfg.tts_application is not None,
     )
 
 
@@ -324,9 +356,12 @@ def _log_path(
 
 
 async def _main(args: argparse.Namespace) -> None:
+    # The product's sound library (speech synthesis, Asterisk's sounds directory or a URL).
+    from cti.prompts.library import SoundLibrary
+
     provider = FileTreeProvider(Path(args.tree))
-    cfg = AgiConfig(tts_application=args.tts_app)
-    server = await serve(args.host, args.port, provider, lambda ref: None, _log_path, config=cfg)
+    voice = SoundLibrary(Path(args.sounds_dir), args.sounds_url, args.voice)
+    server = await serve(args.host, args.port, provider, lambda ref: None, _log_path, voice=voice)
     log.info("FastAGI en écoute sur %s:%s", args.host, args.port)
     async with server:
         await server.serve_forever()
@@ -337,7 +372,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4573)
     parser.add_argument("--tree", required=True, help="fichier YAML du menu vocal")
-    parser.add_argument("--tts-app", default=None, help="application TTS Asterisk (ex. Flite)")
+    parser.add_argument(
+        "--sounds-dir", default="/var/lib/asterisk/sounds", help="répertoire des sons d'Asterisk"
+    )
+    parser.add_argument("--sounds-url", default=None, help="URL des sons si Asterisk est ailleurs")
+    parser.add_argument("--voice", default="fr", help="voix espeak-ng de la synthèse vocale")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     asyncio.run(_main(args))

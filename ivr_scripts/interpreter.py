@@ -203,7 +203,7 @@ class Interpreter:
             return self._say_then(self._speak(node.not_found_prompt), node.not_found)
         cmds = self._speak(node.found_prompt)
         cmds.append(Say(self._reference, "digits"))
-        cmds.append(Say(result.status, self._text_mode()))
+        cmds.append(Say(result.status, "tts"))
         return self._say_then(cmds, node.found)
 
     def _guard(self) -> list[Command]:
@@ -222,26 +222,18 @@ class Interpreter:
             raise InterpreterError("interpréteur non démarré")
         return self._tree
 
-    def _text_mode(self) -> Literal["tts", "alpha"]:
-        return "tts" if self._ctx.tts else "alpha"
-
-    def _playable(self, prompt: Prompt) -> bool:
-        rec = self._ctx.recordings
-        return prompt.file is not None and (rec is None or prompt.file in rec)
-
     def _speak(self, prompt: Prompt) -> list[Command]:
-        if prompt.file is not None and self._playable(prompt):
+        if prompt.file is not None:
             return [Play(prompt.file, prompt.text)]
-        return [Say(prompt.text, self._text_mode())]
+        return [Say(prompt.text, "tts")]
 
     def _speak_opt(self, prompt: Prompt | None) -> list[Command]:
         return [] if prompt is None else self._speak(prompt)
 
     def _ask(self, prompt: Prompt, max_digits: int, timeout_s: int) -> list[Command]:
+        # One command: the caller may key her choice while the prompt is still being said.
         self._waiting = "digits"
-        if self._playable(prompt):
-            return [GetDigits(max_digits, timeout_s, prompt.file, prompt.text)]
-        return [Say(prompt.text, self._text_mode()), GetDigits(max_digits, timeout_s, None)]
+        return [GetDigits(max_digits, timeout_s, prompt.file, prompt.text)]
 
     def _say_then(self, cmds: list[Command], target: str | None) -> list[Command]:
         if not cmds:

@@ -113,13 +113,14 @@ def _execute(
         return PlaybackDone()
     if isinstance(cmd, Say):
         out.said.append(cmd.text)
-        how = {"tts": "synthèse", "alpha": "épelé", "digits": "chiffres"}[cmd.mode]
+        how = {"tts": "synthèse", "digits": "chiffres"}[cmd.mode]
         out.lines.append(f"  [{how}] {cmd.text}")
         return PlaybackDone()
     if isinstance(cmd, GetDigits):
-        if cmd.file is not None:
+        if cmd.text:
             out.said.append(cmd.text)
-            out.lines.append(f"  [enregistrement {cmd.file}] {cmd.text}")
+            how = f"enregistrement {cmd.file}" if cmd.file is not None else "synthèse"
+            out.lines.append(f"  [{how}] {cmd.text}")
         key = pending.pop(0) if pending else "t"
         if key == "h":
             out.lines.append("  << l'appelant raccroche")
@@ -190,7 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--case-status", action="append", default=[], metavar="REF=STATUT", help="dossier connu"
     )
     parser.add_argument("--caller", default="0612345678", help="numéro de l'appelant")
-    parser.add_argument("--no-tts", action="store_true", help="pas de synthèse : SayAlpha")
     args = parser.parse_args(argv)
     try:
         tree = load_tree(args.tree)
@@ -205,9 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases[ref.strip()] = status.strip()
     at = parse_at(args.at) if args.at else datetime.now(PARIS)
     keys = [k.strip() for k in args.keys.split(",")] if args.keys else []
-    ctx = CallContext(
-        uniqueid="simulation", caller=args.caller, did="0140000000", tts=not args.no_tts
-    )
+    ctx = CallContext(uniqueid="simulation", caller=args.caller, did="0140000000")
     transcript = run_script(tree, keys, at, lambda ref: cases.get(ref), ctx)
     print(f"Appel simulé le {at:%d/%m/%Y à %H:%M} ({tree.name or args.tree})")
     for line in transcript.lines:

@@ -47,7 +47,7 @@ _SILENT_EDGES = {"next", "open", "closed", "default", "not_found"}
 def validate(
     tree: Tree, known_services: Collection[str], recordings: Collection[str] | None = None
 ) -> list[Problem]:
-    """Problems of a tree. ``recordings``: sound files present on the PBX (None = unknown)."""
+    """Problems of a tree. ``recordings``: recordings present (None = unknown)."""
     problems: list[Problem] = []
     problems += _check_references(tree)
     problems += _check_nodes(tree, known_services)
@@ -208,7 +208,8 @@ def _closure(seeds: set[str], edges: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def _prompts(tree: Tree) -> Iterator[tuple[str, Prompt]]:
+def tree_prompts(tree: Tree) -> Iterator[tuple[str, Prompt]]:
+    """Every prompt of a tree with its dotted path (nodes' messages, calendars' announcements)."""
     for node_id, node in tree.nodes.items():
         base = f"nodes.{node_id}"
         for field in ("prompt", "invalid_prompt", "found_prompt", "not_found_prompt"):
@@ -230,18 +231,17 @@ def _prompts(tree: Tree) -> Iterator[tuple[str, Prompt]]:
 
 
 def _check_prompts(tree: Tree, recordings: Collection[str] | None) -> Iterator[Problem]:
-    for path, prompt in _prompts(tree):
+    for path, prompt in tree_prompts(tree):
         if not prompt.text.strip():
             yield Problem("error", f"{path}.text", "texte du message manquant")
-        if prompt.file is None:
-            yield Problem(
-                "warning", path, "prompt enregistré manquant : le texte sera lu par synthèse"
-            )
-        elif recordings is not None and prompt.file not in recordings:
+        # No recording is fine (speech synthesis says the text); a recording named but
+        # absent is not: the caller would hear the synthesis instead of it.
+        if prompt.file is not None and recordings is not None and prompt.file not in recordings:
             yield Problem(
                 "warning",
                 f"{path}.file",
-                f"prompt enregistré manquant : « {prompt.file} » absent du serveur",
+                f"enregistrement manquant : « {prompt.file} » introuvable, le texte sera lu "
+                "par synthèse vocale",
             )
     for node_id, node in tree.nodes.items():
         if isinstance(node, CaseStatusNode) and node.max_digits < 1:

@@ -84,7 +84,7 @@ def walk(
                 said.append(cmd.text)
                 answer = PlaybackDone()
             elif isinstance(cmd, GetDigits):
-                if cmd.file is not None:
+                if cmd.text:
                     said.append(cmd.text)
                 answer = _key(pending.pop(0) if pending else "t", cmd.max_digits)
             elif isinstance(cmd, LookupCase):

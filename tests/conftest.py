@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the recordings live, and databases to run against.
+"""Shared test fixtures: where the recordings live, databases to run against, and where the
+voice menu's sounds go.
 
 ``database`` runs a test on a fresh SQLite file and, when ``CTI_TEST_DATABASE_URL`` names a
 PostgreSQL server, again on PostgreSQL, in a schema of its own that is dropped afterwards.
@@ -18,6 +19,20 @@ from cti.db import Database, engine_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT.parent / "shared" / "ami-captures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sounds_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The products the tests start write the voice menu's sounds here, not in the checkout
+    (one directory for the session: speech rendered once serves every test)."""
+    path = tmp_path_factory.mktemp("sounds")
+    before = os.environ.get("CTI_SOUNDS_DIR")
+    os.environ["CTI_SOUNDS_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("CTI_SOUNDS_DIR", None)
+    else:
+        os.environ["CTI_SOUNDS_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ The pure part (``env_block``, ``respond``, ``dead_reply``, ``take_keys``) turns 
 what the channel knows and the keys the simulated caller still has to press into a ``Step``:
 the reply, how long the command lasts (simulated seconds) and its effect. ``run_agi`` is the
 socket shell around it; it knows the call only through an ``AgiLeg``. What the caller heard
-(``heard``: sound files played, text spelled or spoken) is appended to ``AgiLeg.heard``, the
-call's ``SimCall.heard``, so a test can check the menu's words; Asterisk keeps no such record
-and the replies do not change.
+(``heard``: sound files actually played, text said by an application) is appended to
+``AgiLeg.heard``, the call's ``SimCall.heard``, so a test can check the menu's words;
+Asterisk keeps no such record and the replies do not change.
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from cti.pbxsim.channels import Channel, Headers
+from cti.pbxsim.sounds import PbxSounds, is_url
 
 AGI_VERSION = "22.10.1"
 SAMPLE_RATE = 8000  # endpos counts 8 kHz samples
-# Lengths of the sound files the recordings played (hello-world: endpos=8710). vm-intro was
-# cut at endpos=28000 by the caller hanging up (agi-01): longer than that, length not recorded.
-SOUND_SECONDS = {"hello-world": 8710 / SAMPLE_RATE, "vm-intro": 5.0}
-DEFAULT_SOUND_SECONDS = 3.0
+DEFAULT_SOUND_SECONDS = 3.0  # Playback of a file whose length the simulation does not know
 SAY_SECONDS_PER_CHAR = 0.08
 KEY_DELAY = 2.0  # the caller presses her first key this long into the prompt
 DIGIT_GAP = 0.4  # and each further key this long after the previous one
@@ -173,10 +171,6 @@ def take_keys(keys: str, max_digits: int) -> tuple[str, bool, str]:
     return "".join(digits), True, ""
 
 
-def sound_seconds(file: str) -> float:
-    return SOUND_SECONDS.get(file, DEFAULT_SOUND_SECONDS)
-
-
 def _command(words: list[str]) -> tuple[str, list[str]]:
     """The command's name (upper case, as res_agi matches it) and its arguments."""
     upper = [w.upper() for w in words]
@@ -204,6 +198,8 @@ _KNOWN = frozenset(
 )
 
 Lookup = Callable[[str], str | None]
+SoundLength = Callable[[str], float | None]  # a sound's seconds, None when the PBX lacks it
+_CORE = PbxSounds()
 
 
 def _variable(name: str, lookup: Lookup) -> str:
@@ -222,7 +218,9 @@ def _int(text: str, default: int) -> int:
         return default
 
 
-def respond(line: str, lookup: Lookup, keys: str, state: int = 6) -> tuple[Step, str]:
+def respond(
+    line: str, lookup: Lookup, keys: str, state: int = 6, sounds: SoundLength = _CORE.seconds
+) -> tuple[Step, str]:
     """One command on a live channel: its step and the caller's keys left afterwards."""
     name, args = _command(split_args(line))
     if name == "ANSWER":  # from-pstn answered already
@@ -238,7 +236,10 @@ def respond(line: str, lookup: Lookup, keys: str, state: int = 6) -> tuple[Step,
             return Step(BAD_SYNTAX), keys
         return Step("200 result=1", set_var=(args[0], args[1])), keys
     if name == "STREAM FILE" and args:
-        seconds = sound_seconds(args[0])
+        found = sounds(args[0])
+        if found is None:  # res_agi: the stream does not open, nothing played
+            return Step("200 result=-1 endpos=0"), keys
+        seconds = found
         endpos = round(seconds * SAMPLE_RATE)
         return Step(f"200 result=0 endpos={endpos}", seconds, stream=True), keys
     if name == "GET DATA" and args:
@@ -246,7 +247,7 @@ def respond(line: str, lookup: Lookup, keys: str, state: int = 6) -> tuple[Step,
         timeout_ms = timeout_ms if timeout_ms > 0 else DEFAULT_GET_DATA_TIMEOUT_MS
         max_digits = _int(args[2], 1024) if len(args) > 2 else 1024
         digits, timed_out, rest = take_keys(keys, max(1, max_digits))
-        prompt = sound_seconds(args[0])
+        prompt = sounds(args[0]) or 0.0  # a missing prompt: silence, then the wait
         if timed_out:
             seconds = prompt + timeout_ms / 1000 + DIGIT_GAP * len(digits)
             reply = f"200 result={digits} (timeout)"
@@ -290,7 +291,7 @@ def _app_seconds(app: str, data: str) -> float:
     if app.startswith("say"):
         return max(1.0, len(data) * SAY_SECONDS_PER_CHAR)
     if app == "playback":
-        return sound_seconds(data.split(",", 1)[0])
+        return _CORE.seconds(data.split(",", 1)[0]) or DEFAULT_SOUND_SECONDS
     return APP_SECONDS.get(app, 0.0)
 
 
@@ -359,6 +360,7 @@ class AgiLeg:
     on_caller_gone: Callable[[], None]  # the caller's half hangs up (noticed by the AGI)
     time_scale: float = 1.0
     heard: list[str] = field(default_factory=list)  # what the caller heard, in order
+    sounds: PbxSounds = field(default_factory=PbxSounds)  # the PBX's sound files
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,9 +441,16 @@ class _Session:
             await self._write(reply + "\n")
             leg.emit(exec_end(leg.chan, command_id, line, reply))
             return
-        step, self.keys = respond(line, leg.lookup, self.keys, leg.chan.state)
+        said = heard(line)
+        language = leg.chan.language
+        if said is not None and is_url(said):
+            await leg.sounds.fetch(said)
+        step, self.keys = respond(
+            line, leg.lookup, self.keys, leg.chan.state, lambda n: leg.sounds.seconds(n, language)
+        )
         leg.emit(exec_start(leg.chan, command_id, line))
-        if (said := heard(line)) is not None:
+        played = not line.upper().startswith(("STREAM FILE", "GET DATA"))
+        if said is not None and (played or leg.sounds.seconds(said, language) is not None):
             leg.heard.append(said)
         reply = step.reply
         if step.seconds > 0:

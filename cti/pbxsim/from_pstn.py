@@ -56,6 +56,7 @@ async def voice_menu(tel: Telephony, call: SimCall, address: tuple[str, int], ke
             on_caller_gone=lambda: citizen_leaves(tel, call),
             time_scale=tel.time_scale,
             heard=call.heard,
+            sounds=tel.sounds,
         ),
     )
     tel._var(leg, "AGISTATUS", result.status.value)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from cti.pbxsim import from_pstn, overflow, safety_queue, transfers
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
+from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
 
 RING_TIMEOUT = 20.0
@@ -110,9 +111,11 @@ class Telephony(Switch):
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         agi_address: tuple[str, int] | None = None,
+        sounds: PbxSounds | None = None,
     ) -> None:
         super().__init__(emit, time_scale, clock)
         self.agi_address = agi_address  # the voice menu's FastAGI server, if any
+        self.sounds = sounds or PbxSounds()  # the sound files the menu can play
         self.rng = random.Random(seed)
         self.agents = dict(LAB_AGENTS if agents is None else agents)
         self.safety_net = safety_net

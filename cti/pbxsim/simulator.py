@@ -12,6 +12,7 @@ from collections.abc import Callable
 from cti.pbxsim.channels import Headers
 from cti.pbxsim.pbx import LAB_AGENTS, AgentPhone, SimCall, Telephony
 from cti.pbxsim.server import DEFAULT_READ, AmiServer
+from cti.pbxsim.sounds import PbxSounds
 
 
 class SimulatedPbx:
@@ -30,6 +31,7 @@ class SimulatedPbx:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         agi_address: tuple[str, int] | None = None,
+        sounds: PbxSounds | None = None,
     ) -> None:
         self.telephony = Telephony(
             self._emit,
@@ -39,6 +41,7 @@ class SimulatedPbx:
             clock=clock,
             seed=seed,
             agi_address=agi_address,
+            sounds=sounds,
         )
         self.ami = AmiServer(
             self.telephony,

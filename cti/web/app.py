@@ -6,6 +6,7 @@ screen pop, router desk, sessions) it also serves the agent's page at ``/agent``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from cti.web import (
     privacy_api,
     reports_api,
     routing_api,
+    sounds_api,
     supervision_api,
 )
 from cti.web.auth import (
@@ -104,6 +106,9 @@ def create_app(
         if parts.ivr is not None:
             app.state.ivr = parts.ivr
             app.include_router(ivr_api.router)
+            if parts.ivr.sounds is not None:
+                app.state.sounds = parts.ivr.sounds
+                app.include_router(sounds_api.router)
 
         @app.get("/agent", include_in_schema=False)
         async def agent_page() -> FileResponse:
@@ -114,13 +119,19 @@ def create_app(
         return FileResponse(STATIC / "live.html")
 
     @app.get("/healthz")
-    async def health(service: Service) -> dict[str, Any]:
-        return {
+    async def health(request: Request, service: Service) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "status": "ok",
             "ami": service.link_state,
             "live_calls": len(service.view.calls),
             "ami_events": service.events_seen,
         }
+        ivr: IvrAdmin | None = getattr(request.app.state, "ivr", None)
+        if ivr is not None:  # prompts callers cannot hear as meant (menu texts only)
+            body["voice_menu_missing_sounds"] = [
+                dataclasses.asdict(m) for m in ivr.missing_sounds()
+            ]
+        return body
 
     @app.get("/api/calls")
     async def live_calls(service: Service, user: Supervisor) -> dict[str, Any]:

@@ -5,6 +5,9 @@ quality page); the contract is shared with the editor page (``cti/web/static/ivr
 travels as the JSON object of ``ivr_scripts.tree.Tree`` or as YAML text; problems carry the
 dotted path in the tree, the node and a French message. A tree that does not read is 422 with
 its problems; a version that does not validate is not published (422, nothing changes).
+A recording is uploaded as the request's body (``POST /api/ivr/recordings?filename=...``),
+converted for Asterisk and named; the editor puts that name in the prompt's ``file``. A file
+that is not a sound, empty or too long is refused (422, French message, nothing kept).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cti.ivr_admin import IvrAdmin, read_tree
 from cti.ivr_store import IvrVersionNotFound, StoredTree, TreeNotPublishable
+from cti.prompts.errors import RecordingRejected
 from cti.web.auth import require
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import NodeMeasure
@@ -44,6 +48,7 @@ KIND_NAMES = {
     "hangup": "Fin d'appel",
 }
 MAX_MEASURE_DAYS = 731  # the quality page's 104 weeks fit
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a WAV of several minutes at CD quality
 
 
 def _admin(request: Request) -> IvrAdmin:
@@ -131,6 +136,12 @@ class DiffOut(BaseModel):
     from_: int = Field(alias="from")
     to: int
     lines: list[str]
+
+
+class RecordingOut(BaseModel):
+    file: str = Field(description="à mettre dans le champ file du message (ex. cti/9f2c...)")
+    seconds: float
+    url: str = Field(description="pour l'écouter")
 
 
 class NodeMeasureOut(BaseModel):
@@ -341,4 +352,37 @@ async def measures(
             )
             for d in result.days
         ],
+    )
+
+
+@router.post("/api/ivr/recordings", status_code=201)
+async def upload_recording(
+    request: Request,
+    user: Telecom,
+    admin: Admin,
+    filename: Annotated[str, Query(max_length=200)] = "enregistrement",
+) -> RecordingOut:
+    """The request's body is the sound file (WAV preferred; FLAC, OGG...)."""
+    if admin.sounds is None:
+        raise HTTPException(503, "Les enregistrements ne sont pas disponibles sur ce serveur.")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(
+                413,
+                {
+                    "message": f"« {filename} » refusé : le fichier dépasse "
+                    f"{MAX_UPLOAD_BYTES // (1024 * 1024)} Mo."
+                },
+            )
+    if not data:
+        raise HTTPException(422, {"message": f"« {filename} » refusé : le fichier est vide."})
+    try:
+        recording = await admin.add_recording(bytes(data), filename)
+    except RecordingRejected as exc:
+        raise HTTPException(422, {"message": str(exc)}) from exc
+    key = recording.file.removeprefix("cti/")
+    return RecordingOut(
+        file=recording.file, seconds=round(recording.seconds, 2), url=f"/sounds/cti/{key}.wav"
     )

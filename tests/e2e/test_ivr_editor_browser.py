@@ -2,20 +2,22 @@
 
 The whole product runs in-process on the simulated PBX, whose calls go through the product's
 FastAGI server and the published tree. Thierry (telecom) rewrites the greeting of the start
-node (the recording no longer matches it, so he removes it: the editor says it is missing),
-publishes, and the next simulated call hears the new words. A menu choice pointing at a node
+node and uploads its recording (a file that is not a sound is refused in French first),
+publishes, and the next simulated call hears that recording. A menu choice pointing at a node
 that does not exist cannot be published, neither from the editor (refused before anything is
 sent) nor as a saved draft (the server refuses), and the problem names the node. Going back to
-version 1 gives the next call the old greeting. An agent gets no access. The form and the YAML
-tab give each other the same tree, and the page's YAML agrees with the server's. The "Mesures"
-panel shows the figures of the runs recorded, in the menu's order or busiest first. axe-core
-finds no serious or critical accessibility issue.
+version 1 gives the next call the old greeting, said by speech synthesis. An agent gets no
+access. The form and the YAML tab give each other the same tree, and the page's YAML agrees
+with the server's. The "Mesures" panel shows the figures of the runs recorded, in the menu's
+order or busiest first. axe-core finds no serious or critical accessibility issue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,13 +31,12 @@ from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.pbxsim.pbx import SimCall
 from cti.settings import Settings
 from cti.voice_menu import DEFAULT_TREE
-from ivr_scripts.agi import alpha_text
 from ivr_scripts.measures import PARIS, MenuRun
 from ivr_scripts.tree import dump_tree, dump_tree_json, parse_tree
 from tests.e2e.browsing import async_api, launched, need_browser, serious_violations
 
 NEW_GREETING = "Bienvenue à la mairie de Testville"
-OLD_GREETING_FILE = "mairie/bienvenue"
+OLD_GREETING = "Bonjour et bienvenue à la mairie."
 # Keys 7: opening hours, then the menu hangs up by itself (the demo's menu lives on a
 # Tuesday morning, open).
 HOURS_KEYS = "7"
@@ -104,12 +105,30 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
     await expect(start).to_contain_text("départ")
     await expect(start).to_have_attribute("aria-current", "true")
     editor = page.locator("#node-editor")
-    await expect(editor.locator(".missing")).to_be_hidden()  # its recording exists
+    await expect(editor.locator(".missing")).to_be_hidden()  # said by speech synthesis
 
-    # The new greeting: new words, so the old recording goes.
+    # The new greeting, and its recording: a file that is not a sound is refused first.
     await editor.get_by_label("Texte dit à l'appelant").fill(NEW_GREETING)
-    await editor.get_by_label("Fichier enregistré").fill("")
-    await expect(editor.locator(".missing")).to_have_text("enregistrement manquant")
+    upload = editor.get_by_label("Déposer un enregistrement")
+    await upload.set_input_files(
+        files={"name": "accueil.mp3", "mimeType": "audio/mpeg", "buffer": b"pas un son"}
+    )
+    await expect(page.locator("#alert")).to_contain_text(
+        "« accueil.mp3 » refusé : ce n'est pas un fichier son lisible"
+    )
+    await expect(editor.get_by_label("Fichier enregistré")).to_have_value("")
+    studio = subprocess.run(
+        ["sox", "-n", "-r", "44100", "-c", "2", "-t", "wav", "-", "synth", "1", "sine", "440"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    await upload.set_input_files(
+        files={"name": "accueil.wav", "mimeType": "audio/wav", "buffer": studio}
+    )
+    await expect(page.locator("#status")).to_contain_text("« accueil.wav » déposé")
+    recording = await editor.get_by_label("Fichier enregistré").input_value()
+    assert recording.startswith("cti/")
+    await expect(editor.locator(".missing")).to_be_hidden()
     await page.get_by_label("Commentaire de la version").fill("Nouvel accueil")
     await page.get_by_role("button", name="Publier", exact=True).click()
     await expect(page.locator("#status")).to_contain_text("Version 2 publiée")
@@ -119,8 +138,7 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
     await expect(version_row(page, 1)).to_contain_text("archivée")
 
     call = await call_through_the_menu(product)
-    assert call.heard[0] == alpha_text(NEW_GREETING)
-    assert OLD_GREETING_FILE not in call.heard
+    assert call.heard[0] == recording
 
     # A menu choice that leads nowhere: the editor refuses to publish, naming the node.
     await page.locator('#node-list button[data-node="menu_principal"]').click()
@@ -151,20 +169,21 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
         "erreur"
     )
 
-    # Back to version 1: the next call hears the recorded greeting again.
+    # Back to version 1: the next call hears the old greeting again (speech synthesis).
     await version_row(page, 1).get_by_role("button", name="Revenir à cette version").click()
     await expect(page.locator("#status")).to_contain_text("Version 1 publiée")
     await expect(version_row(page, 1)).to_contain_text("publiée")
     await expect(version_row(page, 2)).to_contain_text("archivée")
     call = await call_through_the_menu(product)
-    assert call.heard[0] == OLD_GREETING_FILE
+    assert product.ivr is not None and product.ivr.sounds is not None
+    assert product.ivr.sounds.words(call.heard[0]) == OLD_GREETING
 
     # What changed between 1 and 2, line by line.
     await page.get_by_label("Version de départ").select_option("1")
     await page.get_by_label("Version d'arrivée").select_option("2")
     await page.get_by_role("button", name="Comparer").click()
     await expect(page.locator("#diff .add", has_text=NEW_GREETING)).to_have_count(1)
-    await expect(page.locator("#diff .del", has_text=OLD_GREETING_FILE)).to_have_count(1)
+    await expect(page.locator("#diff .del", has_text=OLD_GREETING)).to_have_count(1)
 
     assert await serious_violations(page) == []
 
@@ -195,6 +214,11 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     text = await yaml_text.input_value()
     assert "bienvenue:" in text and "Bonjour et bienvenue à la mairie." in text
     assert '"0": au_revoir' in text and "essai" not in text
+    # ...and names a recording for the holiday announcement that nobody uploaded.
+    holiday_line = re.search(r"^( *)holiday_announcement:\n", text, re.M)
+    assert holiday_line is not None
+    named = f"{holiday_line.group(1)}  file: mairie/jour-ferie\n"
+    text = text[: holiday_line.end()] + named + text[holiday_line.end() :]
     await yaml_text.fill(text.replace("Bonjour et bienvenue", "Bonjour et bonne année"))
     await page.get_by_role("tab", name="Formulaire").click()
     await page.locator('#node-list button[data-node="bienvenue"]').click()
@@ -209,7 +233,7 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     await expect(page.get_by_role("tab", name="YAML")).to_have_attribute("aria-selected", "true")
     await expect(yaml_text).to_be_focused()
     selected = await yaml_text.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)")
-    assert selected.strip() == "holiday_announcement:"
+    assert selected.strip() == "file: mairie/jour-ferie"
     await page.get_by_role("tab", name="YAML").focus()
     await page.keyboard.press("ArrowLeft")  # the tabs follow the arrow keys
     await expect(page.get_by_role("tab", name="Formulaire")).to_be_focused()

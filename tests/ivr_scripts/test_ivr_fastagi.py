@@ -2,7 +2,9 @@
 
 The environment block is taken from the recordings (agi-01/agi-02), sent in the two TCP
 writes they show; replies use the recorded formats, including the hangup sequence
-``200 result=-1 endpos=28000`` and ``HANGUP`` followed by a 511 reply.
+``200 result=-1 endpos=28000`` and ``HANGUP`` followed by a 511 reply, and res_agi's answer to
+a sound file it does not have (``200 result=-1 endpos=0``, the channel still up). Prompts are
+voiced by the product's sound library (real speech synthesis into a temporary directory).
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cti.prompts.library import SoundLibrary
 from ivr_scripts.commands import Choice, Outcome
 from ivr_scripts.fastagi import AgiConfig, serve
 from ivr_scripts.tree import Tree, parse_tree
-from ivr_scripts.validate import load_tree
+from ivr_scripts.validate import load_tree, tree_prompts
 
 PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_TREE = Path(__file__).resolve().parents[2] / "ivr_scripts" / "default_tree.yaml"
 OPEN = datetime(2026, 3, 10, 10, 0, tzinfo=PARIS)
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
-Responder = Callable[[str], list[str]]
+Responder = Callable[[str], list[str] | None]  # None: Asterisk closes the connection
 
 
 @dataclass
@@ -56,16 +59,28 @@ def env_chunks(captures_dir: Path, name: str) -> list[str]:
     return chunks
 
 
-def normal_replies(digits: dict[str, str]) -> Responder:
-    """Recorded-style answers; ``digits`` maps a GET DATA prompt file to the keys typed."""
+VOICE = SoundLibrary(Path("unused"))  # replaced per test by the ``voice`` fixture
+
+
+def said(voice: SoundLibrary, line: str) -> str:
+    """The words of the sound a STREAM FILE / GET DATA line plays ("" if none of ours)."""
+    return voice.words(line.split()[2]) or ""
+
+
+def normal_replies(digits: dict[str, str], voice: SoundLibrary = VOICE) -> Responder:
+    """Recorded-style answers; ``digits`` maps the start of a question's words to the keys
+    typed while it is said."""
 
     def respond(line: str) -> list[str]:
         if line.startswith("GET VARIABLE CHANNEL(linkedid)"):
             return ["200 result=1 (1795378979.12)\n"]
         if line.startswith("STREAM FILE"):
             return ["200 result=0 endpos=8710\n"]
+        if line == "CHANNEL STATUS":
+            return ["200 result=6\n"]
         if line.startswith("GET DATA"):
-            typed = digits.get(line.split()[2], "")
+            words = said(voice, line)
+            typed = next((k for start, k in digits.items() if words.startswith(start)), "")
             return [f"200 result={typed}\n" if typed else "200 result= (timeout)\n"]
         if line.startswith("SET VARIABLE") or line == "HANGUP":
             return ["200 result=1\n"]
@@ -87,7 +102,10 @@ async def asterisk_call(port: int, chunks: list[str], respond: Responder) -> lis
             break
         line = raw.decode().rstrip("\n")
         received.append(line)
-        for reply in respond(line):
+        replies = respond(line)
+        if replies is None:
+            break
+        for reply in replies:
             writer.write(reply.encode())
             await writer.drain()
     writer.close()
@@ -109,8 +127,21 @@ def tree() -> Tree:
     return load_tree(DEFAULT_TREE)
 
 
+@pytest.fixture
+def voice(sounds_dir: Path) -> SoundLibrary:
+    return SoundLibrary(sounds_dir)
+
+
+MAIN_MENU = "Pour l'état civil"
+CASE_PROMPT = "Veuillez saisir le numéro de votre dossier"
+CLOSED_MENU = "Pour laisser un message à nos services"
+
+
 async def start(
-    tree_provider: Callable[[], Tree], rec: Recorded, config: AgiConfig | None = None
+    tree_provider: Callable[[], Tree],
+    rec: Recorded,
+    voice: SoundLibrary,
+    config: AgiConfig | None = None,
 ) -> tuple[asyncio.Server, int]:
     cases = {"12345": "accepté"}
     server = await serve(
@@ -122,26 +153,30 @@ async def start(
         config=config,
         on_callback=lambda u, n, t: rec.callbacks.append((u, n, t)),
         clock=lambda: OPEN,
+        voice=voice,
     )
     port = server.sockets[0].getsockname()[1]
     return server, port
 
 
-async def test_normal_call_routes_to_urbanisme(captures_dir: Path, tree: Tree) -> None:
+async def test_normal_call_routes_to_urbanisme(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
     rec = Recorded()
-    server, port = await start(lambda: tree, rec)
+    server, port = await start(lambda: tree, rec, voice)
     async with server:
         commands = await asterisk_call(
             port,
             env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"),
-            normal_replies({"mairie/menu-principal": "2"}),
+            normal_replies({MAIN_MENU: "2"}, voice),
         )
         await rec.event.wait()
-    assert commands[:3] == [
-        "GET VARIABLE CHANNEL(linkedid)",
-        'STREAM FILE mairie/bienvenue ""',
-        "GET DATA mairie/menu-principal 5000 1",
-    ]
+    assert commands[0] == "GET VARIABLE CHANNEL(linkedid)"
+    # Every prompt is a sound file of speech in Asterisk's sounds directory, whole sentences.
+    assert commands[1].startswith("STREAM FILE cti/") and commands[1].endswith(' ""')
+    assert said(voice, commands[1]) == "Bonjour et bienvenue à la mairie."
+    assert commands[2].startswith("GET DATA cti/") and commands[2].endswith(" 5000 1")
+    assert said(voice, commands[2]).startswith(MAIN_MENU)
     assert set_variables(commands) == {
         "__CTI_IVR_PATH": "bienvenue/horaires_mairie/menu_principal/horaires_urbanisme/"
         "vers_urbanisme",
@@ -149,7 +184,8 @@ async def test_normal_call_routes_to_urbanisme(captures_dir: Path, tree: Tree) -
         "CTI_PRIORITY": "0",
         "IVR_RESULT": "route",
     }
-    assert commands[-1].startswith("EXEC SayAlpha")  # no TTS configured: spelled fallback
+    assert said(voice, commands[-1]) == "Nous vous mettons en relation avec le service urbanisme."
+    assert not [c for c in commands if "SayAlpha" in c]
     [(uniqueid, call_id, path, outcome, choices)] = rec.calls
     assert (uniqueid, call_id) == ("1795378979.13", "1795378979.12")
     assert path[-1] == "vers_urbanisme"
@@ -157,19 +193,22 @@ async def test_normal_call_routes_to_urbanisme(captures_dir: Path, tree: Tree) -
     assert choices == [Choice("menu_principal", "2")]
 
 
-async def test_case_status_with_tts(captures_dir: Path, tree: Tree) -> None:
+async def test_case_status_is_said_in_words_and_digits(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
     rec = Recorded()
-    server, port = await start(lambda: tree, rec, AgiConfig(tts_application="Flite"))
-    replies = normal_replies({"mairie/menu-principal": "6", "mairie/saisir-dossier": "12345"})
+    server, port = await start(lambda: tree, rec, voice)
+    replies = normal_replies({MAIN_MENU: "6", CASE_PROMPT: "12345"}, voice)
     async with server:
         commands = await asterisk_call(
             port, env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"), replies
         )
         await rec.event.wait()
-    assert "GET DATA mairie/saisir-dossier 8000 10" in commands
+    asked = [c for c in commands if c.startswith("GET DATA") and c.endswith(" 8000 10")]
+    assert len(asked) == 1 and said(voice, asked[0]).startswith(CASE_PROMPT)
     assert 'EXEC SayDigits "12345"' in commands
-    assert 'EXEC Flite "accepté"' in commands
-    assert 'EXEC Flite "Merci de votre appel. Au revoir."' not in commands  # recorded file
+    streamed = [said(voice, c) for c in commands if c.startswith("STREAM FILE")]
+    assert "accepté" in streamed  # the case's status, by speech synthesis
     assert commands[-1] == "HANGUP"
     variables = set_variables(commands)
     assert variables["IVR_RESULT"] == "done"
@@ -177,56 +216,146 @@ async def test_case_status_with_tts(captures_dir: Path, tree: Tree) -> None:
     assert rec.calls[0][3] == Outcome("self_service", None, "merci_dossier")
 
 
-async def test_caller_hangs_up_during_playback(captures_dir: Path, tree: Tree) -> None:
-    """As recorded in agi-01: STREAM FILE interrupted, result=-1 endpos=28000."""
+async def test_caller_hangs_up_during_playback(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
+    """As recorded in agi-01: STREAM FILE interrupted, result=-1 endpos=28000; the next
+    command (our CHANNEL STATUS) gets HANGUP then 511."""
     rec = Recorded()
 
     def respond(line: str) -> list[str]:
         if line.startswith("STREAM FILE"):
             return ["200 result=-1 endpos=28000\n"]
-        if line.startswith("GET DATA"):  # what Asterisk says next: HANGUP, then 511
+        if line == "CHANNEL STATUS":
             return ["HANGUP\n", DEAD]
-        return normal_replies({})(line)
+        return normal_replies({}, voice)(line)
 
-    server, port = await start(lambda: tree, rec)
+    server, port = await start(lambda: tree, rec, voice)
     async with server:
         commands = await asterisk_call(
             port, env_chunks(captures_dir, "agi-01-caller-hangup-mid-script.jsonl"), respond
         )
         await rec.event.wait()
-    assert commands == ["GET VARIABLE CHANNEL(linkedid)", 'STREAM FILE mairie/bienvenue ""']
+    assert commands[0] == "GET VARIABLE CHANNEL(linkedid)"
+    assert commands[1].startswith("STREAM FILE cti/")
+    assert commands[2:] == ["CHANNEL STATUS"]
     [(uniqueid, _, path, outcome, choices)] = rec.calls
     assert uniqueid == "1795379162.72"
     assert path == ["bienvenue"]
     assert outcome == Outcome("caller_hung_up", None, "bienvenue")
     assert choices == []
+    assert voice.missing_prompts([]) == []  # a hang-up is not a missing sound
 
 
-async def test_hangup_line_then_511_mid_menu(captures_dir: Path, tree: Tree) -> None:
+async def test_connection_closed_after_result_minus_one_is_a_hang_up(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
+    rec = Recorded()
+
+    def respond(line: str) -> list[str] | None:
+        if line.startswith("STREAM FILE"):
+            return ["200 result=-1 endpos=12000\n"]
+        if line == "CHANNEL STATUS":
+            return None  # Asterisk closes the FastAGI connection
+        return normal_replies({}, voice)(line)
+
+    server, port = await start(lambda: tree, rec, voice)
+    async with server:
+        await asterisk_call(
+            port, env_chunks(captures_dir, "agi-01-caller-hangup-mid-script.jsonl"), respond
+        )
+        await rec.event.wait()
+    assert rec.calls[0][3] == Outcome("caller_hung_up", None, "bienvenue")
+
+
+async def test_a_sound_file_asterisk_lacks_is_not_a_hang_up(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
+    """res_agi answers STREAM FILE of a file it does not have with result=-1 endpos=0 on a
+    live channel: the menu goes on, the sound is reported missing."""
+    rec = Recorded()
+
+    def respond(line: str) -> list[str]:
+        if line.startswith("STREAM FILE"):
+            return ["200 result=-1 endpos=0\n"]
+        return normal_replies({MAIN_MENU: "1"}, voice)(line)
+
+    server, port = await start(lambda: tree, rec, voice)
+    async with server:
+        commands = await asterisk_call(
+            port, env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"), respond
+        )
+        await rec.event.wait()
+    assert commands[2] == "CHANNEL STATUS"
+    assert set_variables(commands)["CTI_IVR_CHOICE"] == "etat-civil"
+    assert rec.calls[0][3] == Outcome("routed", "etat-civil", "vers_etat_civil")
+    missing = voice.missing_prompts(tree_prompts(tree))
+    assert [m.path for m in missing] == ["nodes.bienvenue.prompt", "nodes.vers_etat_civil.prompt"]
+    assert all("Asterisk ne trouve pas" in m.reason for m in missing)
+
+
+async def test_a_recording_asterisk_lacks_gives_way_to_speech(
+    captures_dir: Path, voice: SoundLibrary, sounds_dir: Path
+) -> None:
+    """A prompt naming one of Asterisk's own files: played by name; when Asterisk says it
+    lacks it, the same words are said by speech synthesis and the call goes on."""
+    own = sounds_dir / "fr" / "mairie" / "accueil-test.wav"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_bytes(b"RIFF")  # what Asterisk will not read: it answers result=-1
+    tree = parse_tree(
+        "format_version: 1\nstart: m\nnodes:\n"
+        "  m: {kind: message, prompt: {text: Bienvenue., file: mairie/accueil-test}, next: r}\n"
+        "  r: {kind: route, service: ccas}\n"
+    )
+    rec = Recorded()
+
+    def respond(line: str) -> list[str]:
+        if line == 'STREAM FILE mairie/accueil-test ""':
+            return ["200 result=-1 endpos=0\n"]
+        return normal_replies({}, voice)(line)
+
+    server, port = await start(lambda: tree, rec, voice)
+    async with server:
+        commands = await asterisk_call(
+            port, env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"), respond
+        )
+        await rec.event.wait()
+    assert commands[1:3] == ['STREAM FILE mairie/accueil-test ""', "CHANNEL STATUS"]
+    assert commands[3].startswith("STREAM FILE cti/") and said(voice, commands[3]) == "Bienvenue."
+    assert rec.calls[0][3] == Outcome("routed", "ccas", "r")
+    [missing] = voice.missing_prompts(tree_prompts(tree))
+    assert missing.path == "nodes.m.prompt" and missing.file == "mairie/accueil-test"
+
+
+async def test_hangup_line_then_511_mid_menu(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
     rec = Recorded()
 
     def respond(line: str) -> list[str]:
         if line.startswith("GET DATA"):
             return ["HANGUP\n", DEAD]
-        return normal_replies({})(line)
+        return normal_replies({}, voice)(line)
 
-    server, port = await start(lambda: tree, rec)
+    server, port = await start(lambda: tree, rec, voice)
     async with server:
         commands = await asterisk_call(
             port, env_chunks(captures_dir, "agi-01-caller-hangup-mid-script.jsonl"), respond
         )
         await rec.event.wait()
-    assert commands[-1] == "GET DATA mairie/menu-principal 5000 1"
+    assert commands[-1].startswith("GET DATA cti/") and commands[-1].endswith(" 5000 1")
     assert set_variables(commands) == {}
     _, _, path, outcome, _ = rec.calls[0]
     assert path == ["bienvenue", "horaires_mairie", "menu_principal"]
     assert outcome == Outcome("caller_hung_up", None, "menu_principal")
 
 
-async def test_new_tree_applies_on_next_call(captures_dir: Path, tree: Tree) -> None:
+async def test_new_tree_applies_on_next_call(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
     published = [tree]
     rec = Recorded()
-    server, port = await start(lambda: published[-1], rec)
+    server, port = await start(lambda: published[-1], rec, voice)
     chunks = env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl")
     async with server:
         await asterisk_call(port, chunks, normal_replies({}))
@@ -242,13 +371,15 @@ async def test_new_tree_applies_on_next_call(captures_dir: Path, tree: Tree) -> 
     assert set_variables(commands)["CTI_IVR_CHOICE"] == "ccas"
 
 
-async def test_broken_tree_provider_lets_dialplan_default(captures_dir: Path) -> None:
+async def test_broken_tree_provider_lets_dialplan_default(
+    captures_dir: Path, voice: SoundLibrary
+) -> None:
     rec = Recorded()
 
     def broken() -> Tree:
         raise RuntimeError("base indisponible")
 
-    server, port = await start(broken, rec)
+    server, port = await start(broken, rec, voice)
     async with server:
         commands = await asterisk_call(
             port, env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"), normal_replies({})
@@ -258,7 +389,7 @@ async def test_broken_tree_provider_lets_dialplan_default(captures_dir: Path) ->
     assert rec.calls[0][2:4] == ([], None)
 
 
-async def test_callback_is_recorded(captures_dir: Path, tree: Tree) -> None:
+async def test_callback_is_recorded(captures_dir: Path, tree: Tree, voice: SoundLibrary) -> None:
     rec = Recorded()
     server = await serve(
         "127.0.0.1",
@@ -268,13 +399,14 @@ async def test_callback_is_recorded(captures_dir: Path, tree: Tree) -> None:
         rec.record,
         on_callback=lambda u, n, t: rec.callbacks.append((u, n, t)),
         clock=lambda: datetime(2026, 12, 25, 10, 0, tzinfo=PARIS),
+        voice=voice,
     )
     port = server.sockets[0].getsockname()[1]
     async with server:
         commands = await asterisk_call(
             port,
             env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"),
-            normal_replies({"mairie/ferme-menu": "2"}),
+            normal_replies({CLOSED_MENU: "2"}, voice),
         )
         await rec.event.wait()
     assert rec.callbacks == [("1795378979.13", "0612345678", "rappel à la réouverture")]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr_scripts.commands import CallContext, GetDigits, GotoWait, Say
+from ivr_scripts.commands import CallContext, GetDigits, GotoWait, Play, Say
 from ivr_scripts.interpreter import MAX_NODES, Interpreter
 from ivr_scripts.simulate import main, run_script
 from ivr_scripts.tree import Tree, parse_tree
@@ -113,11 +113,23 @@ def test_self_service_hours(tree: Tree) -> None:
     assert t.outcome is not None and t.outcome.kind == "self_service"
 
 
-def test_missing_recording_falls_back_to_tts_or_alpha(tree: Tree) -> None:
-    ctx = CallContext(recordings=frozenset(), tts=False)
-    t = run_script(tree, ["1"], OPEN, context=ctx)
-    assert Say("Bonjour et bienvenue à la mairie.", "alpha") in t.commands
-    assert GetDigits(1, 5, None) in t.commands
+def test_prompts_are_handed_to_the_edge_with_their_words_never_spelled() -> None:
+    """The interpreter says what to say; which sound voices it is the edge's choice."""
+    menu = parse_tree(
+        """format_version: 1
+start: hello
+nodes:
+  hello: {kind: message, prompt: {text: Bonjour., file: cti/0123456789abcdef}, next: ask}
+  ask: {kind: menu, prompt: {text: Tapez 1.}, choices: {"1": bye}, default: bye}
+  bye: {kind: hangup, prompt: {text: Au revoir.}}
+"""
+    )
+    t = run_script(menu, ["1"], OPEN, context=CallContext())
+    assert Play("cti/0123456789abcdef", "Bonjour.") in t.commands
+    # The question is one command, so a key pressed while it is said is taken.
+    assert GetDigits(1, 5, None, "Tapez 1.") in t.commands
+    assert Say("Au revoir.", "tts") in t.commands
+    assert all(c.mode in ("tts", "digits") for c in t.commands if isinstance(c, Say))
 
 
 def test_guard_ends_silent_loops() -> None:

@@ -23,21 +23,31 @@ def test_default_tree_has_no_errors() -> None:
     tree = load_tree(DEFAULT_TREE)
     problems = validate(tree, DEFAULT_SERVICES)
     assert [p for p in problems if p.severity == "error"] == []
-    # prompts without recordings are warnings only
-    assert any("prompt enregistré manquant" in p.message for p in problems)
+    # Every prompt is said by speech synthesis: no recording is missing.
+    assert not any("manquant" in p.message for p in problems)
 
 
-def test_missing_recording_on_server_is_a_warning() -> None:
-    tree = load_tree(DEFAULT_TREE)
-    problems = validate(tree, DEFAULT_SERVICES, recordings={"mairie/bienvenue"})
-    assert (
+def test_missing_recording_is_a_warning() -> None:
+    text = (
+        HEAD
+        + "nodes:\n"
+        + (
+            "  m: {kind: message, prompt: {text: Bonjour, file: cti/00aa}, next: r}\n"
+            "  n: {kind: message, prompt: {text: Re, file: cti/11bb}, next: r}\n"
+            "  s: {kind: message, prompt: {text: Sans}, next: r}\n"
+            "  r: {kind: route, service: accueil}\n"
+        )
+    )
+    tree = parse_tree(text)
+    problems = validate(tree, DEFAULT_SERVICES, recordings={"cti/11bb"})
+    assert [p for p in problems if "manquant" in p.message] == [
         Problem(
             "warning",
-            "nodes.menu_principal.prompt.file",
-            "prompt enregistré manquant : « mairie/menu-principal » absent du serveur",
+            "nodes.m.prompt.file",
+            "enregistrement manquant : « cti/00aa » introuvable, le texte sera lu par "
+            "synthèse vocale",
         )
-        in problems
-    )
+    ]
 
 
 def test_unknown_node_and_unreachable_and_dead_end() -> None:

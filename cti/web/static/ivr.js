@@ -531,16 +531,23 @@ function promptInput(node, spec, path) {
     touched();
     showMissing();
   };
+  // Without a recording the text is said by speech synthesis: only a recording named but
+  // absent is worth a mark.
   const showMissing = () => {
     const current = node[spec.key];
-    const absent = current && (!current.file || missing.has(path));
+    const absent = Boolean(current && current.file && missing.has(path));
     mark.textContent = absent ? "enregistrement manquant" : "";
     mark.hidden = !absent;
   };
+  const upload = document.createElement("input");
+  upload.type = "file";
+  upload.accept = "audio/*,.wav";
+  upload.addEventListener("change", () => uploadRecording(upload, file, update));
   text.addEventListener("input", update);
   file.addEventListener("input", () => { missing.delete(path); update(); });
   fieldset.append(labelled("Texte dit à l'appelant", text, `${path}.text`));
-  fieldset.append(labelled("Fichier enregistré (facultatif, sans extension)", file, `${path}.file`));
+  fieldset.append(labelled("Fichier enregistré (facultatif ; sinon synthèse vocale)", file, `${path}.file`));
+  fieldset.append(labelled("Déposer un enregistrement (WAV de préférence, 2 minutes au plus)", upload));
   mark.id = fieldId();
   file.setAttribute("aria-describedby", mark.id);
   fieldset.append(mark);
@@ -548,6 +555,37 @@ function promptInput(node, spec, path) {
   fieldset.refreshMissing = showMissing;
   showMissing();
   return fieldset;
+}
+
+// Sends the chosen sound file; the server converts it for Asterisk and names it (cti/...):
+// that name becomes the prompt's recording. A refusal (not a sound, too long) is shown as is.
+async function uploadRecording(upload, file, update) {
+  const chosen = upload.files && upload.files[0];
+  if (!chosen) return;
+  showAlert(null);
+  say(`Envoi de « ${chosen.name} »…`);
+  try {
+    const response = await fetch(`/api/ivr/recordings?filename=${encodeURIComponent(chosen.name)}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": me ? me.csrf : "" },
+      body: chosen,
+    });
+    const data = await response.json().catch(() => null);
+    if (response.status === 401) onSessionLost();
+    if (!response.ok) {
+      const detail = data && data.detail;
+      throw new Error((detail && detail.message) || String(detail || `Erreur ${response.status}`));
+    }
+    file.value = data.file;
+    update();
+    say(`Enregistrement « ${chosen.name} » déposé (${Math.round(data.seconds)} s) : enregistrez le brouillon ou publiez.`);
+  } catch (error) {
+    say("");
+    showAlert(new Error(`Enregistrement refusé : ${error.message}`));
+  } finally {
+    upload.value = "";
+  }
 }
 
 function choicesInput(node, spec, path) {

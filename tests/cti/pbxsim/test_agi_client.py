@@ -25,15 +25,17 @@ import pytest
 
 from cti.ami.connection import AmiConnection, AmiParams
 from cti.pbxsim import SimulatedPbx
-from cti.pbxsim.agi_client import env_block, heard, new_env, take_keys
+from cti.pbxsim.agi_client import env_block, heard, new_env, respond, take_keys
 from cti.pbxsim.channels import Headers
 from cti.pbxsim.pbx import SimCall, Telephony
+from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.traffic import DEFAULT_TREE, DEMO_MENU_TIME, default_menu, schedule
+from cti.prompts.library import SoundLibrary
 from cti.service import CallService
 from cti.tracker.events import CallWaiting, DomainEvent
 from ivr_scripts.commands import Choice, Outcome
 from ivr_scripts.fastagi import serve
-from ivr_scripts.validate import load_tree
+from ivr_scripts.validate import load_tree, tree_prompts
 
 Recorded = list[tuple[str, str]]  # (dir, data)
 
@@ -277,7 +279,13 @@ class Desk:
 
 
 @pytest.fixture
-async def menu() -> AsyncIterator[tuple[MenuLog, tuple[str, int]]]:
+def voice(sounds_dir: Path) -> SoundLibrary:
+    """The product's sounds: speech synthesis written where the simulated PBX reads."""
+    return SoundLibrary(sounds_dir)
+
+
+@pytest.fixture
+async def menu(voice: SoundLibrary) -> AsyncIterator[tuple[MenuLog, tuple[str, int]]]:
     log = MenuLog()
     tree = load_tree(DEFAULT_TREE)
     server = await serve(
@@ -287,14 +295,19 @@ async def menu() -> AsyncIterator[tuple[MenuLog, tuple[str, int]]]:
         lambda ref: "en cours d'instruction" if ref == "202600001" else None,
         log.record,
         clock=lambda: DEMO_MENU_TIME,
+        voice=voice,
     )
     async with server:
         yield log, server.sockets[0].getsockname()[:2]
 
 
 @contextlib.asynccontextmanager
-async def desk_on(address: tuple[str, int]) -> AsyncIterator[tuple[SimulatedPbx, Desk]]:
-    pbx = SimulatedPbx(time_scale=0.01, auth_delay=0.05, safety_net=10_000, agi_address=address)
+async def desk_on(
+    address: tuple[str, int], sounds: PbxSounds | None = None
+) -> AsyncIterator[tuple[SimulatedPbx, Desk]]:
+    pbx = SimulatedPbx(
+        time_scale=0.01, auth_delay=0.05, safety_net=10_000, agi_address=address, sounds=sounds
+    )
     await pbx.start()
     desk = Desk(pbx)
     desk.conn.start()
@@ -306,9 +319,10 @@ async def desk_on(address: tuple[str, int]) -> AsyncIterator[tuple[SimulatedPbx,
 
 @pytest.fixture
 async def desk(
-    menu: tuple[MenuLog, tuple[str, int]],
+    menu: tuple[MenuLog, tuple[str, int]], sounds_dir: Path
 ) -> AsyncIterator[tuple[SimulatedPbx, Desk]]:
-    async with desk_on(menu[1]) as pair:
+    # Asterisk on the same machine: its sounds directory is where the product writes.
+    async with desk_on(menu[1], PbxSounds((sounds_dir,))) as pair:
         yield pair
 
 
@@ -353,7 +367,7 @@ async def test_case_then_agent_waits_with_priority(desk: tuple[SimulatedPbx, Des
 
 
 async def test_opening_hours_end_in_the_menu(
-    desk: tuple[SimulatedPbx, Desk], menu: tuple[MenuLog, tuple[str, int]]
+    desk: tuple[SimulatedPbx, Desk], menu: tuple[MenuLog, tuple[str, int]], voice: SoundLibrary
 ) -> None:
     pbx, d = desk
     call = pbx.place_call("0612345678", "Dupont", talk=None, keys="7")
@@ -364,16 +378,44 @@ async def test_opening_hours_end_in_the_menu(
     outcome = menu[0].outcomes[call.linkedid]
     assert outcome is not None and outcome.kind == "self_service"
     assert not pbx.telephony.channels
-    # What she heard: the recordings (the menu assumes they all exist), and the text spelled
-    # by SayAlpha (punctuation dropped) where a prompt has none, then GET DATA's beep.
-    assert call.heard == [
-        "mairie/bienvenue",
-        "mairie/menu-principal",
-        "mairie/horaires",
-        "Pour revenir au menu principal  tapez étoile  Sinon  vous pouvez raccrocher",
-        "beep",
-        "mairie/au-revoir",
+    # What she heard: every prompt, whole sentences in a voice (speech synthesis played from
+    # Asterisk's sounds directory), never spelled.
+    said = [voice.words(sound) for sound in call.heard]
+    assert [s[:40] if s else s for s in said] == [
+        "Bonjour et bienvenue à la mairie.",
+        "Pour l'état civil, les actes de naissanc",
+        "La mairie vous accueille du lundi au ven",
+        "Pour revenir au menu principal, tapez ét",
+        "Merci de votre appel. Au revoir.",
     ]
+    assert all(sound.startswith("cti/") for sound in call.heard)
+
+
+async def test_a_sound_asterisk_lacks_is_not_a_hang_up(
+    menu: tuple[MenuLog, tuple[str, int]], voice: SoundLibrary
+) -> None:
+    """Asterisk on another machine without CTI_SOUNDS_URL: it has none of the files. Each
+    STREAM FILE answers result=-1 endpos=0 on a live channel; the menu goes on (the caller
+    keys 1 in silence) and the call waits for état civil; the sounds are reported."""
+    async with desk_on(menu[1], PbxSounds()) as (pbx, d):
+        call = pbx.place_call("0612345678", "Dupont", talk=None, keys="1")
+        await d.until(lambda: bool(d.of(call, "CallWaiting")))
+    waiting = d.of(call, "CallWaiting")[0]
+    assert isinstance(waiting, CallWaiting) and waiting.service == "etat-civil"
+    outcome = menu[0].outcomes[call.linkedid]
+    assert outcome is not None and (outcome.kind, outcome.target) == ("routed", "etat-civil")
+    assert call.heard == []
+    missing = voice.missing_prompts(tree_prompts(load_tree(DEFAULT_TREE)))
+    welcome = [m for m in missing if m.path == "nodes.bienvenue.prompt"]
+    assert welcome and "Asterisk ne trouve pas" in welcome[0].reason
+
+
+def test_a_missing_sound_file_fails_on_a_live_channel() -> None:
+    """res_agi: a stream that does not open answers at once, endpos 0; the channel is up."""
+    step, _ = respond('STREAM FILE mairie/absent ""', lambda _n: None, "", sounds=lambda _n: None)
+    assert (step.reply, step.seconds) == ("200 result=-1 endpos=0", 0.0)
+    status, _ = respond("CHANNEL STATUS", lambda _n: None, "")
+    assert status.reply == "200 result=6"
 
 
 def test_heard_is_the_file_played_or_the_text_said() -> None:
@@ -391,7 +433,7 @@ async def test_caller_hanging_up_mid_menu_ends_cleanly(
 ) -> None:
     pbx, d = desk
     log = menu[0]
-    # Her patience (2 s) runs out while the welcome message (3 s) plays.
+    # Her patience (2 s) runs out early in the menu, while it speaks to her.
     call = pbx.place_call("0612345678", "Dupont", talk=2.0, keys="1")
     await d.until(lambda: bool(d.of(call, "CallEnded")))
 

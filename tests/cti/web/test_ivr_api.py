@@ -4,7 +4,10 @@ newly published version: roles, CSRF, every endpoint of the contract, rollback."
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
+import subprocess
+import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 
 from cti import ivr_store
 from cti.assembly import DEMO_PASSWORD, Product, prepare_database, running
+from cti.pbxsim.sounds import PbxSounds
 from cti.settings import Settings
 
 IVR_PAGE = Path(__file__).resolve().parents[3] / "cti" / "web" / "static" / "ivr.html"
@@ -119,10 +123,10 @@ async def test_versions_validate_simulate_drafts_publish_diff_schema_measures(
         assert tree["start"] == "bienvenue" and "menu_principal:" in detail["yaml"]
         assert (await client.get("/api/ivr/versions/9")).status_code == 404
 
-        # validate: a JSON tree or YAML text; warnings (no recording) do not make it invalid
+        # validate: a JSON tree or YAML text; prompts without a recording are said by speech
+        # synthesis, which is no problem
         checked = (await client.post("/api/ivr/validate", json={"tree": tree})).json()
-        assert checked["valid"] is True
-        assert {p["severity"] for p in checked["problems"]} == {"warning"}
+        assert checked == {"valid": True, "problems": []}
         bad = {**tree, "nodes": {**tree["nodes"]}}
         bad["nodes"]["menu_principal"] = {
             **tree["nodes"]["menu_principal"],
@@ -221,8 +225,7 @@ async def test_a_published_version_takes_effect_on_the_next_call_and_rollback_wo
         await login(client, "telecom")
         tree = (await client.get("/api/ivr/versions/1")).json()["tree"]
         tree["nodes"]["bienvenue"]["prompt"] = {
-            "text": "Bonjour, la mairie vous souhaite de bonnes fêtes.",
-            "file": "mairie/bienvenue-fetes",
+            "text": "Bonjour, la mairie vous souhaite de bonnes fêtes."
         }
         draft = (
             await client.post("/api/ivr/drafts", json={"tree": tree, "comment": "fêtes"})
@@ -238,8 +241,10 @@ async def test_a_published_version_takes_effect_on_the_next_call_and_rollback_wo
             return any(r.call_id == call.linkedid for r in runs)
 
         await eventually(run_recorded, "the call's run in ivr_runs")
-        assert "mairie/bienvenue-fetes" in call.heard
-        assert "mairie/bienvenue" not in call.heard
+        sounds = product.ivr.sounds
+        assert sounds is not None
+        heard = [sounds.words(sound) for sound in call.heard]
+        assert heard[0] == "Bonjour, la mairie vous souhaite de bonnes fêtes."
         runs = await asyncio.to_thread(ivr_store.runs, product.database, _long_ago())
         [run] = [r for r in runs if r.call_id == call.linkedid]
         assert run.version == draft["version"]
@@ -275,8 +280,79 @@ async def test_a_published_version_takes_effect_on_the_next_call_and_rollback_wo
             return any(r.call_id == again.linkedid for r in runs)
 
         await eventually(second_recorded, "the second call's run")
-        assert "mairie/bienvenue" in again.heard and "mairie/bienvenue-fetes" not in again.heard
+        assert sounds.words(again.heard[0]) == "Bonjour et bienvenue à la mairie."
 
 
 def _long_ago() -> datetime:
     return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def test_recordings_are_uploaded_heard_and_missing_ones_are_reported(
+    product: Product, tmp_path: Path
+) -> None:
+    assert product.pbx is not None and product.ivr is not None
+    studio = tmp_path / "accueil.wav"  # as a studio makes it: 44.1 kHz stereo
+    args = ["-n", "-r", "44100", "-c", "2", str(studio), "synth", "1.5", "sine", "440"]
+    subprocess.run(["sox", *args], check=True)
+    async with client_of(product) as client:
+        await login(client, "telecom")
+        upload = await client.post(
+            "/api/ivr/recordings", params={"filename": "accueil.wav"}, content=studio.read_bytes()
+        )
+        assert upload.status_code == 201, upload.text
+        recording = upload.json()
+        assert recording["file"].startswith("cti/") and 1.4 < recording["seconds"] < 1.6
+        # What Asterisk on another machine (or the editor) fetches: 8 kHz mono 16-bit WAV.
+        served = await client.get(recording["url"])
+        assert served.status_code == 200 and served.headers["content-type"] == "audio/wav"
+        with wave.open(io.BytesIO(served.content)) as w:
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+
+        refused = await client.post(
+            "/api/ivr/recordings", params={"filename": "menu.mp3"}, content=b"pas un son"
+        )
+        assert refused.status_code == 422
+        assert (
+            "« menu.mp3 » refusé : ce n'est pas un fichier son lisible"
+            in (refused.json()["detail"]["message"])
+        )
+
+        tree = (await client.get("/api/ivr/versions/1")).json()["tree"]
+        tree["nodes"]["bienvenue"]["prompt"] = {
+            "text": "Bonjour et bienvenue.",
+            "file": recording["file"],
+        }
+        tree["nodes"]["au_revoir"]["prompt"] = {
+            "text": "Merci de votre appel. Au revoir.",
+            "file": "mairie/au-revoir",  # a recording nobody gave
+        }
+        checked = (await client.post("/api/ivr/validate", json={"tree": tree})).json()
+        assert checked["valid"] is True
+        assert [(p["path"], p["severity"]) for p in checked["problems"]] == [
+            ("nodes.au_revoir.prompt.file", "warning")
+        ]
+        assert "« mairie/au-revoir » introuvable" in checked["problems"][0]["message"]
+        draft = (await client.post("/api/ivr/drafts", json={"tree": tree})).json()
+        published = await client.post(f"/api/ivr/versions/{draft['version']}/publish", json={})
+        assert published.status_code == 200, published.text
+
+        health = (await client.get("/healthz")).json()
+        [missing] = health["voice_menu_missing_sounds"]
+        assert missing["path"] == "nodes.au_revoir.prompt"
+        assert missing["file"] == "mairie/au-revoir"
+        assert "lu par synthèse vocale" in missing["reason"]
+
+        call = product.pbx.place_call("0612345678", "Dupont", keys="7")
+
+        async def run_recorded() -> bool:
+            runs = await asyncio.to_thread(ivr_store.runs, product.database, _long_ago())
+            return any(r.call_id == call.linkedid for r in runs)
+
+        await eventually(run_recorded, "the call's run in ivr_runs")
+        assert call.heard[0] == recording["file"]  # the staff's recording, by name
+
+        # An Asterisk on another machine fetches the same file over HTTP (CTI_SOUNDS_URL).
+        elsewhere = PbxSounds()
+        url = product.url.rstrip("/") + recording["url"]
+        await elsewhere.fetch(url)
+        assert 1.4 < (elsewhere.seconds(url) or 0.0) < 1.6

@@ -64,6 +64,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/ivr"): PAGE,
     ("GET", "/static"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    # The voice menu's sounds for an Asterisk on another machine (menu prompts only).
+    ("GET", "/sounds/cti/{name}"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -109,6 +111,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/ivr/versions/{number}/publish"): TELECOM_ONLY,
     ("GET", "/api/ivr/diff"): TELECOM_ONLY,
     ("GET", "/api/ivr/schema"): TELECOM_ONLY,
+    ("POST", "/api/ivr/recordings"): TELECOM_ONLY,
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
@@ -122,6 +125,7 @@ PATH_VALUES = {
     "number": "999999",
     "alert_id": "999999",
     "citizen_id": "1",
+    "name": "000000000000000000000000.wav",
 }
 
 
@@ -270,7 +274,10 @@ async def test_pages_are_shells_that_ask_for_a_login_and_public_routes_hold_no_p
                 if path in ("/", "/agent", "/audit"):
                     assert 'type="password"' in page.text, f"{path} offers no login form"
         health = (await anonymous.get("/healthz")).json()
-    assert set(health) == {"status", "ami", "live_calls", "ami_events"}
+    assert set(health) == {"status", "ami", "live_calls", "ami_events", "voice_menu_missing_sounds"}
+    # Only the menu's own texts: which prompts cannot be heard, and why.
+    for missing in health["voice_menu_missing_sounds"]:
+        assert set(missing) == {"path", "file", "text", "reason"}
 
 
 async def _first_message_or_close(url: str, cookie: str | None) -> int | dict[str, object]:
