@@ -78,7 +78,7 @@ def test_sip_call_answered_then_agent_hangs_up() -> None:
         Service="urbanisme",
         Pres="allowed_not_screened",
         Since="1700000002",
-    ) == ["CallWaiting"]
+    ) == ["CallerIdSettled", "CallWaiting"]
     call = feed.tracker.call(LINKED)
     assert call is not None and call.stage is Stage.WAITING and call.service == "urbanisme"
 
@@ -134,8 +134,8 @@ def test_sip_caller_hangs_up_while_waiting_is_an_abandon() -> None:
 def test_withheld_sip_caller_is_flagged_from_the_start() -> None:
     feed = Feed()
     feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "anonymous", 4))
-    assert feed.events[0]["caller_withheld"] is True
-    assert feed.events[0]["caller_number"] == "anonymous"
+    assert [e["type"] for e in feed.events] == ["CallArrived", "CallerIdSettled"]
+    assert all(e["caller_withheld"] is True and "caller_number" not in e for e in feed.events)
 
 
 def test_presentation_prohibited_in_waiting_event_marks_the_call_withheld() -> None:
@@ -150,8 +150,9 @@ def test_presentation_prohibited_in_waiting_event_marks_the_call_withheld() -> N
         Service="ccas",
         Pres="prohib",
     )
+    assert [e["type"] for e in feed.events[-2:]] == ["CallerIdSettled", "CallWaiting"]
     assert feed.events[-1]["caller_withheld"] is True
-    assert feed.events[-1]["caller_number"] == "0612345678"  # as received
+    assert all("caller_number" not in e and "caller_name" not in e for e in feed.events)
 
 
 def test_renamed_caller_channel_is_still_the_same_call() -> None:
