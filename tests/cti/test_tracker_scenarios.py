@@ -207,3 +207,45 @@ def test_shutdown_ends_every_live_call() -> None:
     assert feed(2.0, "Shutdown", Shutdown="Cleanly", Restart="True") == ["CallEnded"]
     assert feed.events[-1]["reason"] == "shutdown"
     assert feed.tracker.tracked_channel_count == 0
+
+
+def test_the_dialplan_says_withheld_as_the_call_enters_and_it_stays_withheld() -> None:
+    """A trunk with ``Privacy: id``: the number is in ``Newchannel``, no AMI event says it is
+    withheld; ``CtiCallerId`` does, and a later "allowed" does not undo it."""
+    feed = Feed()
+    assert feed(
+        0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4)
+    ) == ["CallArrived"]
+    assert "caller_number" not in feed.events[0]  # not known yet: not given
+    assert feed(
+        0.01, "UserEvent", **caller(), UserEvent="CtiCallerId", Pres="prohib_not_screened"
+    ) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_withheld"] is True
+    feed(
+        5.0,
+        "UserEvent",
+        **caller("cti-wait", "s"),
+        UserEvent="CtiWaiting",
+        Service="ccas",
+        Pres="allowed_not_screened",
+    )
+    assert [e["type"] for e in feed.events] == ["CallArrived", "CallerIdSettled", "CallWaiting"]
+    assert feed.events[-1]["caller_withheld"] is True
+    assert all("caller_number" not in e and "caller_name" not in e for e in feed.events)
+
+
+def test_an_allowed_caller_is_given_once_then_withheld_by_a_later_restriction() -> None:
+    feed = Feed()
+    feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4))
+    assert feed(
+        0.01, "UserEvent", **caller(), UserEvent="CtiCallerId", Pres="allowed_not_screened"
+    ) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_number"] == "0612345678"
+    assert feed.events[-1]["caller_name"] == "Dupont"
+    restricted = {"CID-CallingPres": "35 (Presentation Prohibited, Network Number)"}
+    assert feed(1.0, "NewCallerid", **caller(), **restricted) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_withheld"] is True
+    assert "caller_number" not in feed.events[-1]
+    # Said again, or "unavailable" (Asterisk's own bookkeeping, recording 08): nothing new.
+    assert feed(1.5, "NewCallerid", **caller(), **restricted) == []
+    assert feed(2.0, "NewCallerid", **caller(), **{"CID-CallingPres": "67 (Unavailable)"}) == []
