@@ -61,7 +61,12 @@ class LiveView:
                 event.at,
             )
             self.calls[event.call_id] = call
+        # The number comes once the presentation is known, and goes for good if withheld.
         call.caller_withheld = event.caller_withheld
+        if event.caller_withheld:
+            call.caller_number = None
+        elif event.caller_number is not None:
+            call.caller_number = event.caller_number
         stage = _STAGE_BY_EVENT.get(type(event))
         if stage is not None and stage != call.stage:
             call.stage, call.since = stage, event.at

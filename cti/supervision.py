@@ -290,7 +290,9 @@ class SupervisionBoard:
             call = _Call(event.call_id, event.caller_number, event.caller_withheld, since=at)
             self.calls[event.call_id] = call
         call.caller_withheld = event.caller_withheld
-        if event.caller_number is not None:
+        if event.caller_withheld:  # for good: the number it may have shown goes
+            call.caller_number = None
+        elif event.caller_number is not None:
             call.caller_number = event.caller_number
         if isinstance(event, ev.CallWaiting):
             service = self._service(event.service, call.service)

@@ -84,7 +84,9 @@ def caller_item(number: CallerNumber) -> CallerItem:
         display = f"{number.raw} (numéro non reconnu)"
     else:
         display = _CALLER_EXPLANATIONS[number.status]
-    return CallerItem(raw=number.raw, status=number.status, e164=number.e164, display=display)
+    # A withheld number is not shown, not even as received.
+    raw = None if number.status == "withheld" else number.raw
+    return CallerItem(raw=raw, status=number.status, e164=number.e164, display=display)
 
 
 def _iso(value: datetime) -> str:

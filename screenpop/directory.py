@@ -553,6 +553,16 @@ class Directory:
                 raise CitizenNotFound(citizen_id)
             self._interaction_row(session, call_id).citizen_id = citizen_id
 
+    def forget_caller(self, call_id: str, *, keep_citizen: bool = False) -> None:
+        """The caller turned out to withhold her number: her call keeps no number, and no
+        citizen found by it (one the agent picked herself stays, with ``keep_citizen``)."""
+        with self.db.session() as session, session.begin():
+            row = self._interaction_row(session, call_id)
+            row.caller_raw = row.caller_e164 = None
+            row.caller_withheld = True
+            if not keep_citizen:
+                row.citizen_id = None
+
     def record_ivr_path(self, call_id: str, path: Sequence[str]) -> None:
         self.upsert_interaction(call_id, ivr_path=list(path))
 

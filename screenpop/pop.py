@@ -6,10 +6,18 @@ The call service calls ``on_event`` for every domain event, and the card work is
 and then, in memory: when the agent's phone rings the card is built and put on her pages'
 queues before ``on_event`` returns. Nothing on that path waits for the database.
 
-* ``CallArrived``: normalise the number and look the citizens up — the one read the cards
-  need — and build their part of the card. It runs in a thread of its own; the call's next
-  events are held (in order) until it answers, so a card is never built from half the facts.
-  The menu takes seconds, the lookup milliseconds: in practice nothing is held.
+* ``CallArrived``: the call's record begins, without the caller's number: nothing is known
+  yet of what she lets us show (a trunk's ``Privacy: id`` raises no event of its own).
+* ``CallerIdSettled``: the presentation is known. Allowed: normalise the number and look the
+  citizens up — the one read the cards need — and build their part of the card. It runs in
+  a thread of its own; the call's next events are held (in order) until it answers, so a
+  card is never built from half the facts. Our dialplan says it as the call enters and the
+  menu takes seconds, the lookup milliseconds: in practice nothing is held. Withheld: the
+  call is anonymous from then on, at once (even while a lookup runs): no number, no name,
+  no case, no history on the card; its record keeps no number; nothing is audited as
+  opened; a card already on a page is replaced. Withheld is never undone.
+  A call offered before its presentation is known is shown as withheld: the rule is to show
+  nothing from the directory unless the caller is known to allow it.
 * ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
   FastAGI server, same process) says which nodes the caller went through.
 * ``CallOffered``: the card pops on that agent's pages only (``card.offered``); the hub tells
@@ -30,6 +38,7 @@ transfer the next agent reads the first agent's note.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -74,10 +83,14 @@ class NotYourCall(ScreenPopError):
         self.call_id = call_id
 
 
+# The caller as shown until her presentation is known, and once it is known withheld.
+_WITHHELD = normalise(None, withheld=True)
+
+
 @dataclass(slots=True)
 class _Call:
     facts: CallFacts
-    caller: CallerNumber
+    caller: CallerNumber = _WITHHELD
     citizens: list[CitizenItem] = field(default_factory=list)  # as the card shows them
     notes: list[NoteView] = field(default_factory=list)
     answered_at: float | None = None
@@ -144,6 +157,9 @@ class ScreenPop:
             call = self.calls.get(event.call_id)
             if call is None:
                 return  # began before we started and never announced: nothing to show
+            if isinstance(event, ev.CallerIdSettled) and event.caller_withheld:
+                self._withhold(call)  # never held back behind a lookup: it only takes away
+                return
             if call.held is not None:
                 call.held.append(event)
                 return
@@ -165,7 +181,9 @@ class ScreenPop:
 
     def _apply(self, call: _Call, event: ev.DomainEvent) -> None:
         facts = call.facts
-        if isinstance(event, ev.CallWaiting):
+        if isinstance(event, ev.CallerIdSettled):
+            self._presented(call, event)
+        elif isinstance(event, ev.CallWaiting):
             facts.service = event.service or facts.service
             if facts.waiting_since is None:
                 facts.waiting_since = event.at
@@ -192,21 +210,18 @@ class ScreenPop:
             self._ended(call, event)
 
     def _arrived(self, event: ev.CallArrived) -> None:
-        caller = normalise(event.caller_number, withheld=event.caller_withheld)
         facts = CallFacts(
             call_id=event.call_id,
-            caller_raw=event.caller_number,
+            caller_raw=None,
             caller_withheld=event.caller_withheld,
             arrived_at=event.at,
             did=event.did,
         )
-        call = _Call(facts, caller)
+        call = _Call(facts)
         self.calls[event.call_id] = call
         self._record(
             event.call_id,
             started_at=_when(event.at),
-            caller_raw=event.caller_number,
-            caller_e164=caller.e164,
             caller_withheld=event.caller_withheld,
             did=event.did,
             outcome="in_progress",
@@ -214,6 +229,20 @@ class ScreenPop:
         early = self._early_paths.pop(event.call_id, None)
         if early is not None:
             self.menu_path(event.call_id, early)
+
+    def _presented(self, call: _Call, event: ev.CallerIdSettled) -> None:
+        """The caller lets us show her number: who is she?"""
+        facts = call.facts
+        if facts.caller_withheld:
+            return  # withheld is for good
+        caller = normalise(event.caller_number)
+        call.caller, facts.caller_raw = caller, event.caller_number
+        self._record(
+            facts.call_id,
+            caller_raw=event.caller_number,
+            caller_e164=caller.e164,
+            caller_withheld=False,
+        )
         if caller.e164 is not None:
             call.held = []
             task = asyncio.create_task(self._look_up(call, caller.e164), name="pop-lookup")
@@ -221,14 +250,38 @@ class ScreenPop:
             self._lookups_done.clear()
             task.add_done_callback(self._lookup_finished)
 
+    def _withhold(self, call: _Call) -> None:
+        """The caller withholds her number: the call is anonymous from now on."""
+        facts = call.facts
+        if facts.caller_withheld and call.caller is _WITHHELD:
+            return
+        was_shown = call.caller is not _WITHHELD
+        facts.caller_withheld, facts.caller_raw, call.caller = True, None, _WITHHELD
+        # Only a citizen the agent picked herself (the caller said who she is) stays.
+        picked = facts.selected_citizen_id
+        call.citizens = [c for c in call.citizens if c.id == picked]
+        self._record(facts.call_id, caller_withheld=True)
+        if was_shown:  # its record may hold the number already: erase it, in order
+            self.records.flush()
+            self.writer.submit(
+                functools.partial(
+                    self.directory.forget_caller, facts.call_id, keep_citizen=picked is not None
+                )
+            )
+        if facts.agent is not None:
+            self._push_update(call)
+
     async def _look_up(self, call: _Call, e164: str) -> None:
         try:
-            call.citizens = await asyncio.to_thread(self._load_citizens, e164, call.facts.call_id)
+            citizens = await asyncio.to_thread(self._load_citizens, e164, call.facts.call_id)
         except Exception:  # the card says "Bonjour" rather than not popping at all
             self.errors += 1
             log.exception("screen pop: directory lookup of %s failed", e164)
-        if len(call.citizens) == 1:
-            self._record(call.facts.call_id, citizen_id=call.citizens[0].id)
+            citizens = []
+        if not call.facts.caller_withheld:  # withheld while the lookup ran: forget it
+            call.citizens = citizens
+            if len(citizens) == 1:
+                self._record(call.facts.call_id, citizen_id=citizens[0].id)
         held, call.held = call.held or [], None
         for event in held:
             self.on_event(event)

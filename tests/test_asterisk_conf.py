@@ -70,6 +70,17 @@ def test_waiting_event_carries_what_the_tracker_reads() -> None:
     assert user_events(EXT[c.connect_context])[c.no_answer_event] == ["Agent", "DialStatus"]
 
 
+def test_the_presentation_is_announced_first_as_the_call_enters() -> None:
+    """A trunk's ``Privacy: id`` raises no AMI event: the first step of every inbound
+    context says ``CALLERID(pres)``, before the menu (AGI) and anything else."""
+    c = Contract()
+    for context in c.inbound_contexts:
+        first = next(line for line in EXT[context].splitlines() if line.strip())
+        assert first.startswith("exten =>") and ",1,UserEvent(" + c.caller_id_event in first
+        assert user_events(first)[c.caller_id_event] == ["DID", "Pres"]
+        assert "Pres: ${CALLERID(pres)}" in first
+
+
 def test_connect_context_dials_the_agent_variable() -> None:
     c = Contract()
     assert "${" + c.agent_variable + "}@" + c.agents_context in EXT[c.connect_context]

@@ -1,11 +1,13 @@
 """The project's ``from-pstn`` (asterisk-conf/extensions.conf) with the voice menu, simulated.
 
-Priorities as in the project's dialplan: NoOp, Answer, ``__CTI_DID``, ``__CTI_LANG``,
-``CHANNEL(language)``, ``AGI(${AGI_URL},${CTI_DID})`` (``agi_client``), then the defaults
-(``CTI_IVR_CHOICE`` accueil, ``CTI_PRIORITY`` 0), ``GotoIf IVR_RESULT = done ? bye``,
-``Goto(cti-wait,s,1)`` / ``bye: Hangup()``. A citizen hanging up during the menu ends the call
-as recording 16 shows: her half goes at once, the dialplan's half when the AGI returns.
-"""
+Priorities as in the project's dialplan: ``UserEvent(CtiCallerId)`` (said by
+``Telephony.place_call`` as the call enters; the lab's dialplan, which the Originates of the
+recordings play, had no such step and its AGI ran at priority 6), NoOp, Answer, ``__CTI_DID``,
+``__CTI_LANG``, ``CHANNEL(language)``, ``AGI(${AGI_URL},${CTI_DID})`` (``agi_client``), then
+the defaults (``CTI_IVR_CHOICE`` accueil, ``CTI_PRIORITY`` 0), ``GotoIf IVR_RESULT = done ?
+bye``, ``Goto(cti-wait,s,1)`` / ``bye: Hangup()``. A citizen hanging up during the menu ends
+the call as recording 16 shows: her half goes at once, the dialplan's half when the AGI
+returns."""
 
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ async def voice_menu(tel: Telephony, call: SimCall, address: tuple[str, int], ke
     """Run ``from-pstn`` up to ``cti-wait``; False when the call ended there."""
     leg, did = call.leg, call.did
 
+    shift = 1 if call.announces else 0  # CtiCallerId is the project's first step
+
     def step(priority: int, app: str, data: str) -> None:
-        tel._goto(leg, "from-pstn", did, priority)
+        tel._goto(leg, "from-pstn", did, priority + shift)
         tel._exten(leg, app, data)
 
-    step(1, "NoOp", f"Appel entrant mairie {did} de {leg.cid_num} pres={call.pres}")
+    step(1, "NoOp", f"Appel entrant mairie {did} pres={call.pres}")
     step(2, "Answer", "")
     # Answer() waits up to half a second for media, which a Local channel never sends: the
     # next step came 0.5 s later in the recordings (04, 16).

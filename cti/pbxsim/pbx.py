@@ -2,7 +2,12 @@
 
 It plays the contract of asterisk-conf/extensions.conf the way the recordings show Asterisk
 22 doing it with Local channels: the citizen's call is a ``Local/<DID>@from-pstn`` pair (``;1``
-is the citizen's handset, ``;2`` runs the dialplan), it waits in ``cti-wait`` announcing
+is the citizen's handset, ``;2`` runs the dialplan), or with ``trunk`` one
+``PJSIP/trunk-...`` channel whose ``Newchannel`` carries the caller ID while its presentation
+may be restricted (a trunk's ``Privacy: id``, which raises no event: ``citizen`` and ``leg``
+are then the same channel). The project's ``from-pstn`` first says the presentation
+(``CtiCallerId``); the lab's dialplan, which Originates play (``announce=False``), did not.
+It waits in ``cti-wait`` announcing
 ``CtiWaiting``, the router's ``Setvar AGENT`` + ``Redirect`` to ``cti-connect`` dials
 ``Local/<AGENT>@agents``; no answer or busy says ``CtiNoAnswer`` and goes back to waiting;
 after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue
@@ -71,6 +76,7 @@ class SimCall:
     pres: str
     talk: float | None  # the citizen hangs up this long after the call is answered by the PBX
     keys: str | None = None  # DTMF the citizen will type in the voice menu (None: no menu)
+    announces: bool = True  # from-pstn said the presentation first (CtiCallerId)
     heard: list[str] = field(default_factory=list)  # the voice menu's words and sound files
     priority: str | None = None  # CTI_PRIORITY, once the voice menu's dialplan has set it
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -135,31 +141,43 @@ class Telephony(Switch):
         withheld: bool = False,
         talk: float | None = 60.0,
         keys: str | None = None,
+        trunk: bool = False,
+        announce: bool = True,
     ) -> SimCall:
         """A citizen calls the town hall (what the lab's Originate did).
 
         With ``keys`` and a FastAGI server, she goes through the voice menu typing them
         (``agi_client.take_keys``) and ``service`` is what the menu chooses; otherwise she
-        is put straight into ``service``.
+        is put straight into ``service``. ``trunk``: she comes from a SIP trunk (one channel,
+        the number in its ``Newchannel`` even when ``withheld``); ``announce``: the dialplan
+        says the presentation as the call enters (``CtiCallerId``, the project's from-pstn).
         """
-        one, two = self._local_pair(f"{did}@from-pstn", None)
-        pres = (
-            "prohib" if withheld else ("allowed_not_screened" if caller_number else "unavailable")
-        )
-        call = SimCall(one.linkedid, one, two, service, did, pres, talk, keys)
+        if withheld:
+            pres = "prohib_not_screened" if trunk else "prohib"
+        else:
+            pres = "allowed_not_screened" if caller_number else "unavailable"
+        if trunk:
+            one = two = self._trunk_channel(did, caller_number, caller_name)
+        else:
+            one, two = self._local_pair(f"{did}@from-pstn", None)
+        call = SimCall(one.linkedid, one, two, service, did, pres, talk, keys, announces=announce)
         self.calls.append(call)
         self.calls_processed += 1
-        if caller_number or caller_name:
-            self._set_caller_id(one, caller_number, caller_name, "allowed_not_screened")
-            self._set_connected(one, caller_number, caller_name)
-            self._set_caller_id(two, caller_number, caller_name, "allowed_not_screened")
-            self._set_connected(two, caller_number, caller_name)
-        self.emit(local_bridge(one, two, "from-pstn", did))
-        self.emit(dial_event("DialBegin", None, one, ("DialString", f"{did}@from-pstn")))
+        if not trunk:
+            if caller_number or caller_name:
+                self._set_caller_id(one, caller_number, caller_name, "allowed_not_screened")
+                self._set_connected(one, caller_number, caller_name)
+                self._set_caller_id(two, caller_number, caller_name, "allowed_not_screened")
+                self._set_connected(two, caller_number, caller_name)
+            self.emit(local_bridge(one, two, "from-pstn", did))
+            self.emit(dial_event("DialBegin", None, one, ("DialString", f"{did}@from-pstn")))
+        if announce:  # from-pstn's first step, before the menu
+            self._user_event(two, "CtiCallerId", ("DID", did), ("Pres", pres))
         self._state(two, 6)
-        self._state(one, 6)
-        self.emit(dial_event("DialEnd", None, one, ("DialStatus", "ANSWER")))
-        self._goto(one, "citizen", "talk", 1)
+        if not trunk:
+            self._state(one, 6)
+            self.emit(dial_event("DialEnd", None, one, ("DialStatus", "ANSWER")))
+            self._goto(one, "citizen", "talk", 1)
         call.task = asyncio.create_task(self._run(call), name=f"call-{call.linkedid}")
         return call
 
@@ -525,7 +543,9 @@ class Telephony(Switch):
         for chan in channels:
             if not chan.alive:
                 continue
-            other = self.channels.get(chan.name[:-1] + ("2" if chan.name.endswith("1") else "1"))
+            other = None
+            if chan.name[-2:] in (";1", ";2"):  # a Local half: its partner goes with it
+                other = self.channels.get(chan.name[:-1] + ("2" if chan.name[-1] == "1" else "1"))
             if other is None:
                 self._hangup(chan, 0)
                 continue

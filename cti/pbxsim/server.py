@@ -382,6 +382,7 @@ class AmiServer:
             talk=float(variables["TALK"]) if "TALK" in variables else 60.0,
             # the lab's per-call knob: through the voice menu (FastAGI), pressing nothing
             keys="" if variables.get("USE_AGI") == "1" else None,
+            announce=False,  # the lab's dialplan did not say the presentation as it entered
         )
         self.emit(originate.response_event(request, True, originate.REASON_ANSWERED, call.citizen))
 

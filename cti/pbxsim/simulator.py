@@ -108,8 +108,10 @@ class SimulatedPbx:
         withheld: bool = False,
         talk: float | None = 60.0,
         keys: str | None = None,
+        trunk: bool = False,
     ) -> SimCall:
-        """A citizen calls; with ``keys`` (and a FastAGI server) through the voice menu."""
+        """A citizen calls; with ``keys`` (and a FastAGI server) through the voice menu;
+        ``trunk``: from a SIP trunk, the number in ``Newchannel`` even when ``withheld``."""
         return self.telephony.place_call(
             caller_number,
             caller_name,
@@ -118,6 +120,7 @@ class SimulatedPbx:
             withheld=withheld,
             talk=talk,
             keys=keys,
+            trunk=trunk,
         )
 
     def hangup_call(self, call: SimCall) -> None:

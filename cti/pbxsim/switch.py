@@ -16,6 +16,7 @@ from cti.pbxsim.channels import Channel, Headers, bridge_fields, event
 PRES_TEXT = {
     "allowed_not_screened": "0 (Presentation Allowed, Not Screened)",
     "prohib": "35 (Presentation Prohibited, Network Number)",
+    "prohib_not_screened": "32 (Presentation Prohibited, Not Screened)",
     "unavailable": "67 (Number Unavailable)",
 }
 HANGUP_CAUSES = {
@@ -72,6 +73,25 @@ class Switch:
         self.emit(event("Newchannel", one))
         self.emit(event("Newchannel", two))
         return one, two
+
+    def _trunk_channel(self, did: str, num: str, name: str) -> Channel:
+        """A call from the town hall's SIP trunk: one channel, whose ``Newchannel`` already
+        carries the caller ID (../shared/asterisk/README.md); no event says its presentation."""
+        chan = Channel(
+            f"PJSIP/trunk-{next(self._local_seq):08x}",
+            self._uniqueid(),
+            "",
+            4,
+            cid_num=num,
+            cid_name=name,
+            context="from-pstn",
+            exten=did,
+        )
+        chan.linkedid = chan.uniqueid
+        chan.created_at = self.clock()
+        self.channels[chan.name] = chan
+        self.emit(event("Newchannel", chan))
+        return chan
 
     def _set_caller_id(self, chan: Channel, num: str, name: str, pres: str) -> None:
         chan.cid_num, chan.cid_name = num, name

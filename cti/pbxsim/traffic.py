@@ -2,6 +2,7 @@
 
 ``schedule`` is pure (same seed, same calls): exponential gaps between arrivals at the given
 rate, caller numbers drawn from a list (the directory's, so that cards pop), a share of withheld
+callers (from the SIP trunk, their number in the channel but their presentation restricted)
 and of unknown callers, a menu choice and a patience per call. ``drive`` places them on a
 :class:`~cti.pbxsim.simulator.SimulatedPbx` in real time (scaled).
 
@@ -65,6 +66,8 @@ class PlannedCall:
     service: str
     talk: float  # the citizen hangs up this long after calling (patience + conversation)
     keys: str | None = None  # typed in the voice menu (None: put straight into ``service``)
+    # From the SIP trunk: the number in Newchannel, the presentation said by the dialplan only.
+    trunk: bool = False
 
 
 def menu_keys(tree: Tree) -> dict[str, str]:
@@ -154,7 +157,11 @@ def schedule(
         service = rng.choices(services, weights)[0]
         patience = rng.uniform(25.0, 240.0)
         keys = caller_keys(service, menu, keys_rng)
-        calls.append(PlannedCall(round(at, 3), number, name, withheld, service, patience, keys))
+        # Withheld callers come as a real trunk gives them (Privacy: id): the number is in
+        # the channel, only the presentation hides it.
+        calls.append(
+            PlannedCall(round(at, 3), number, name, withheld, service, patience, keys, withheld)
+        )
         at += rng.expovariate(rate_per_minute / 60.0)
     return calls
 
@@ -192,5 +199,6 @@ async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
             withheld=planned.withheld,
             talk=planned.talk,
             keys=planned.keys,
+            trunk=planned.trunk,
         )
     return len(calls)

@@ -17,6 +17,8 @@ class Contract:
     transfer_context: str = "transfer"
     overflow_context: str = "cti-overflow"
     agents_context: str = "agents"
+    # Said by from-pstn as the call enters, before the menu: the caller's presentation.
+    caller_id_event: str = "CtiCallerId"
     waiting_event: str = "CtiWaiting"
     no_answer_event: str = "CtiNoAnswer"
     safety_net_event: str = "CtiSafetyNet"
@@ -60,5 +62,11 @@ class Contract:
     @property
     def user_events(self) -> frozenset[str]:
         return frozenset(
-            {self.waiting_event, self.no_answer_event, self.safety_net_event, self.overflow_event}
+            {
+                self.caller_id_event,
+                self.waiting_event,
+                self.no_answer_event,
+                self.safety_net_event,
+                self.overflow_event,
+            }
         )

@@ -5,6 +5,11 @@ immutable and named in the past tense (h2's ``events.py`` is the model). Every e
 its call (``call_id`` = Asterisk's Linkedid of the inbound channel), the time it happened
 (``at``, seconds on the clock the tracker was fed) and what is known of the caller.
 
+What is known of the caller follows one rule: ``caller_number`` is given only once the
+caller's presentation is known to allow it (``CallerIdSettled``), never while it is unknown
+and never again once it is known withheld; ``caller_withheld`` says it is withheld. Withheld
+is for good: no later event makes a call un-withheld.
+
 ``to_dict()`` is the wire/JSON form used by ``python -m cti.replay`` and the web app:
 ``type`` plus every field that applies (``None`` fields are left out).
 """
@@ -48,6 +53,21 @@ class CallArrived(CallEvent):
     caller_name: str | None = None
     did: str | None = None
     restored: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerIdSettled(CallEvent):
+    """The caller's presentation is known: ``caller_withheld`` says whether her number (and
+    name) may be shown, and when it may, ``caller_number``/``caller_name`` are given.
+
+    Said once when it becomes known (the dialplan's ``CtiCallerId`` as the call enters, at the
+    latest ``CtiWaiting``'s ``Pres``, a number that is no number, a restricted
+    ``NewCallerid``, a resync's ``Getvar``), and once more if the call turns withheld later.
+    Nothing from the directory may be looked up or shown for a call before this event.
+    """
+
+    type: ClassVar[str] = "CallerIdSettled"
+    caller_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +174,7 @@ class CallEnded(CallEvent):
 
 DomainEvent = (
     CallArrived
+    | CallerIdSettled
     | CallWaiting
     | CallOffered
     | CallAnswered

@@ -32,8 +32,12 @@ A call goes through stages (``Stage``); the table ``TRANSITIONS`` lists the lega
   afterwards (``NewCallerid`` after ``Hangup``, ``DialEnd CANCEL``, the agent's legs going
   down) is recognised and ignored. The reason depends on the stage and on who went first.
 * Withheld caller ID is known from the number (empty, ``anonymous``...), from
-  ``CID-CallingPres``, or from the ``Pres`` our dialplan puts in ``CtiWaiting`` (setting
-  ``CALLERID(pres)`` in the dialplan raises no event at all).
+  ``CID-CallingPres``, from the ``Pres`` our dialplan says as the call enters
+  (``CtiCallerId``) and in ``CtiWaiting``, or from a resync's ``Getvar CALLERID(pres)``:
+  setting ``CALLERID(pres)`` in the dialplan, or a trunk's ``Privacy: id``, raises no event
+  at all (``presentation``). Until one of them has spoken the presentation is *unsettled*
+  and the events give no number; ``CallerIdSettled`` says when it is known, and again if the
+  call turns withheld later. Withheld is for good: nothing makes a call un-withheld.
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ from cti.ami.events import ListedChannel
 from cti.tracker import events as ev
 from cti.tracker.channels import interface_id, local_half
 from cti.tracker.contract import Contract
+from cti.tracker.presentation import (
+    code_restricted,
+    code_withheld,
+    number_withheld,
+    text_withheld,
+)
 
 
 class Stage(enum.Enum):
@@ -80,18 +90,6 @@ class Role(enum.Enum):
     OTHER = "other"
 
 
-_WITHHELD_NUMBERS = frozenset({"", "anonymous", "restricted", "private", "unavailable", "unknown"})
-
-
-def _number_withheld(number: str) -> bool:
-    return number.lower() in _WITHHELD_NUMBERS
-
-
-def _pres_withheld(pres: int) -> bool:
-    # Q.931 presentation indicator in bits 6-7: 0 allowed, 1 restricted, 2 unavailable.
-    return (pres & 0x60) != 0
-
-
 @dataclass(slots=True)
 class Leg:
     call_id: str
@@ -108,7 +106,8 @@ class Call:
     caller_number: str | None = None
     caller_name: str | None = None
     number_withheld: bool = False
-    pres_withheld: bool = False
+    pres_withheld: bool = False  # only ever set: withheld is for good
+    presentation_known: bool = False
     did: str | None = None
     service: str | None = None
     priority: int = 0
@@ -264,9 +263,27 @@ class CallTracker:
         return {
             "call_id": call.call_id,
             "at": at,
-            "caller_number": call.caller_number,
+            "caller_number": call.caller_number if _shown(call) else None,
             "caller_withheld": call.withheld,
         }
+
+    def _settle(self, call: Call, at: float, out: list[ev.DomainEvent], *, withheld: bool) -> None:
+        """The presentation became known (``withheld`` or not): say it once, and once more if
+        the call turns withheld; a later "allowed" changes nothing."""
+        turns_withheld = withheld and not call.withheld
+        if withheld:
+            call.pres_withheld = True
+        if call.presentation_known and not turns_withheld:
+            return
+        call.presentation_known = True
+        if call.announced:
+            out.append(self._settled(call, at))
+
+    def _settled(self, call: Call, at: float) -> ev.CallerIdSettled:
+        return ev.CallerIdSettled(
+            **self._base(call, at),  # type: ignore[arg-type]
+            caller_name=call.caller_name if _shown(call) else None,
+        )
 
     def _move(self, call: Call, stage: Stage) -> None:
         if stage not in TRANSITIONS[call.stage]:
@@ -288,17 +305,21 @@ class CallTracker:
         call.announced = True
         call.caller_number = chan.caller_num or None
         call.caller_name = chan.caller_name or None
-        call.number_withheld = _number_withheld(chan.caller_num)
+        call.number_withheld = number_withheld(chan.caller_num)
+        if call.withheld:
+            call.presentation_known = True
         if call.did is None and chan.context in self.contract.inbound_contexts:
             call.did = chan.exten or None
         out.append(
             ev.CallArrived(
                 **self._base(call, at),  # type: ignore[arg-type]
-                caller_name=call.caller_name,
+                caller_name=call.caller_name if _shown(call) else None,
                 did=call.did,
                 restored=restored,
             )
         )
+        if call.presentation_known:
+            out.append(self._settled(call, at))
 
     def _touch(
         self, call: Call, chan: ami.ChannelInfo, at: float, out: list[ev.DomainEvent]
@@ -348,9 +369,15 @@ class CallTracker:
         call = self._caller_call(e.chan, at)
         if call is None:
             return
-        if not call.announced and _pres_withheld(e.pres):
-            call.pres_withheld = True
-        self._touch(call, e.chan, at, out)
+        if not call.announced:
+            if code_withheld(e.pres):
+                call.pres_withheld = call.presentation_known = True
+            self._touch(call, e.chan, at, out)
+        elif code_restricted(e.pres):
+            self._touch(call, e.chan, at, out)
+            self._settle(call, at, out, withheld=True)
+        else:
+            self._touch(call, e.chan, at, out)
 
     def _on_state(self, e: ami.ChannelStateChanged, at: float, out: list[ev.DomainEvent]) -> None:
         call = self._caller_call(e.chan, at)
@@ -562,10 +589,10 @@ class CallTracker:
             return
         self._touch(call, e.chan, at, out)
         body = e.body
+        pres = body.get("Pres", "")
+        if pres and e.name in (c.caller_id_event, c.waiting_event):
+            self._settle(call, at, out, withheld=text_withheld(pres))
         if e.name == c.waiting_event:
-            pres = body.get("Pres", "")
-            if pres:
-                call.pres_withheld = not pres.startswith("allowed")
             call.did = body.get("DID") or call.did
             call.service = body.get("Service") or call.service
             # Not "Priority": a UserEvent's channel snapshot has a header of that name already.
@@ -765,7 +792,8 @@ class CallTracker:
         call.did = variables.get(c.did_variable) or None
         pres = variables.get("CALLERID(pres)", "")
         if pres:
-            call.pres_withheld = not pres.startswith("allowed")
+            call.pres_withheld = text_withheld(pres)
+            call.presentation_known = True
         call.priority = _to_int(variables.get(c.priority_variable), 0)
         # The dialplan's WAIT_START (epoch seconds): a restored caller keeps her wait.
         since = _to_int(variables.get(c.wait_start_variable), 0)
@@ -783,6 +811,9 @@ class CallTracker:
         if dialplan is None:
             return
         call.dialplan_context = dialplan.chan.context
+        pres = dialplan.variables.get("CALLERID(pres)", "")
+        if pres:  # the link was down: the restriction may have come meanwhile
+            self._settle(call, at, out, withheld=text_withheld(pres))
         for lc in group:
             if lc.chan.uniqueid not in call.channels:
                 self._register(call, lc.chan.uniqueid, Role.OTHER)
@@ -817,6 +848,11 @@ class CallTracker:
                 call.offers.clear()
                 call.stage = Stage.IVR  # so that _wait may move it
                 self._wait(call, at, out)
+
+
+def _shown(call: Call) -> bool:
+    """The caller's number and name may be shown: known allowed, not withheld."""
+    return call.presentation_known and not call.withheld
 
 
 def _not_half1(lc: ListedChannel) -> bool:

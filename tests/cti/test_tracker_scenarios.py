@@ -78,7 +78,7 @@ def test_sip_call_answered_then_agent_hangs_up() -> None:
         Service="urbanisme",
         Pres="allowed_not_screened",
         Since="1700000002",
-    ) == ["CallWaiting"]
+    ) == ["CallerIdSettled", "CallWaiting"]
     call = feed.tracker.call(LINKED)
     assert call is not None and call.stage is Stage.WAITING and call.service == "urbanisme"
 
@@ -134,8 +134,8 @@ def test_sip_caller_hangs_up_while_waiting_is_an_abandon() -> None:
 def test_withheld_sip_caller_is_flagged_from_the_start() -> None:
     feed = Feed()
     feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "anonymous", 4))
-    assert feed.events[0]["caller_withheld"] is True
-    assert feed.events[0]["caller_number"] == "anonymous"
+    assert [e["type"] for e in feed.events] == ["CallArrived", "CallerIdSettled"]
+    assert all(e["caller_withheld"] is True and "caller_number" not in e for e in feed.events)
 
 
 def test_presentation_prohibited_in_waiting_event_marks_the_call_withheld() -> None:
@@ -150,8 +150,9 @@ def test_presentation_prohibited_in_waiting_event_marks_the_call_withheld() -> N
         Service="ccas",
         Pres="prohib",
     )
+    assert [e["type"] for e in feed.events[-2:]] == ["CallerIdSettled", "CallWaiting"]
     assert feed.events[-1]["caller_withheld"] is True
-    assert feed.events[-1]["caller_number"] == "0612345678"  # as received
+    assert all("caller_number" not in e and "caller_name" not in e for e in feed.events)
 
 
 def test_renamed_caller_channel_is_still_the_same_call() -> None:
@@ -206,3 +207,45 @@ def test_shutdown_ends_every_live_call() -> None:
     assert feed(2.0, "Shutdown", Shutdown="Cleanly", Restart="True") == ["CallEnded"]
     assert feed.events[-1]["reason"] == "shutdown"
     assert feed.tracker.tracked_channel_count == 0
+
+
+def test_the_dialplan_says_withheld_as_the_call_enters_and_it_stays_withheld() -> None:
+    """A trunk with ``Privacy: id``: the number is in ``Newchannel``, no AMI event says it is
+    withheld; ``CtiCallerId`` does, and a later "allowed" does not undo it."""
+    feed = Feed()
+    assert feed(
+        0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4)
+    ) == ["CallArrived"]
+    assert "caller_number" not in feed.events[0]  # not known yet: not given
+    assert feed(
+        0.01, "UserEvent", **caller(), UserEvent="CtiCallerId", Pres="prohib_not_screened"
+    ) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_withheld"] is True
+    feed(
+        5.0,
+        "UserEvent",
+        **caller("cti-wait", "s"),
+        UserEvent="CtiWaiting",
+        Service="ccas",
+        Pres="allowed_not_screened",
+    )
+    assert [e["type"] for e in feed.events] == ["CallArrived", "CallerIdSettled", "CallWaiting"]
+    assert feed.events[-1]["caller_withheld"] is True
+    assert all("caller_number" not in e and "caller_name" not in e for e in feed.events)
+
+
+def test_an_allowed_caller_is_given_once_then_withheld_by_a_later_restriction() -> None:
+    feed = Feed()
+    feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4))
+    assert feed(
+        0.01, "UserEvent", **caller(), UserEvent="CtiCallerId", Pres="allowed_not_screened"
+    ) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_number"] == "0612345678"
+    assert feed.events[-1]["caller_name"] == "Dupont"
+    restricted = {"CID-CallingPres": "35 (Presentation Prohibited, Network Number)"}
+    assert feed(1.0, "NewCallerid", **caller(), **restricted) == ["CallerIdSettled"]
+    assert feed.events[-1]["caller_withheld"] is True
+    assert "caller_number" not in feed.events[-1]
+    # Said again, or "unavailable" (Asterisk's own bookkeeping, recording 08): nothing new.
+    assert feed(1.5, "NewCallerid", **caller(), **restricted) == []
+    assert feed(2.0, "NewCallerid", **caller(), **{"CID-CallingPres": "67 (Unavailable)"}) == []

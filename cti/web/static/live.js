@@ -4,8 +4,8 @@
 "use strict";
 
 const LABELS = {
-  CallArrived: "Appel reçu", CallWaiting: "En attente", CallOffered: "Proposé à l'agent",
-  CallAnswered: "Décroché", CallNoAnswer: "Sans réponse", CallTransferred: "Transféré",
+  CallArrived: "Appel reçu", CallerIdSettled: "Présentation du numéro connue",
+  CallWaiting: "En attente", CallOffered: "Proposé à l'agent", CallAnswered: "Décroché", CallNoAnswer: "Sans réponse", CallTransferred: "Transféré",
   CallSafetyNet: "File de secours", CallAbandoned: "Abandonné", CallEnded: "Terminé",
 };
 const LINK = {
@@ -70,7 +70,10 @@ function apply(e) {
           stage: "arrivé", since: e.at };
     calls.set(e.call_id, c);
   }
+  // The number comes once the presentation is known, and goes for good if withheld.
   c.caller_withheld = e.caller_withheld;
+  if (e.caller_withheld) c.caller_number = null;
+  else if (e.caller_number) c.caller_number = e.caller_number;
   const stage = STAGES[e.type];
   if (stage && stage !== c.stage) { c.stage = stage; c.since = e.at; }
   if (e.service) c.service = e.service;

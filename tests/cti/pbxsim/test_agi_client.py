@@ -147,7 +147,8 @@ async def test_replay_of_agi_02_gives_the_recorded_replies(captures_dir: Path) -
         for c in env_block(new_env(call.leg, address, "", ("0140000000", "normal")))
     ] == [len(c.splitlines()) for c in env]
     assert normalise_env("".join(script.env)) == normalise_env("".join(env))
-    assert "agi_priority: 6\n" in "".join(script.env)  # the AGI() line in asterisk-conf/
+    # The AGI() line in asterisk-conf/ (after CtiCallerId; 6 in the lab's dialplan).
+    assert "agi_priority: 7\n" in "".join(script.env)
     # The script set IVR_RESULT but no CTI_IVR_CHOICE: the dialplan's default, accueil.
     assert (call.service, call.priority, call.leg.variables["AGISTATUS"]) == (
         "accueil",

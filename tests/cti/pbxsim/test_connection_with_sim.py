@@ -120,6 +120,7 @@ async def test_a_routed_call_lives_and_ends(harness: Harness, pbx: SimulatedPbx)
     await harness.until(lambda: "CallEnded" in harness.types())
     assert harness.types() == [
         "CallArrived",
+        "CallerIdSettled",  # from-pstn says the presentation as the call enters
         "CallWaiting",
         "CallOffered",
         "CallNoAnswer",
@@ -162,11 +163,11 @@ async def test_a_blind_transfer_reaches_the_colleague_or_comes_back_to_waiting(
     reply = await blind_transfer(harness, call.linkedid, target)
     assert reply["Message"] == "Transfer succeeded"
     after = ["CallAnswered"] if answered else ["CallNoAnswer", "CallWaiting"]
-    start = ["CallArrived", "CallWaiting", "CallOffered", "CallAnswered"]
+    start = ["CallArrived", "CallerIdSettled", "CallWaiting", "CallOffered", "CallAnswered"]
     expected = [*start, "CallTransferred", "CallOffered", *after]
     await harness.until(lambda: len(harness.types()) >= len(expected))
     assert harness.types() == expected
-    transferred, offered = harness.events[4], harness.events[5]
+    transferred, offered = harness.events[5], harness.events[6]
     assert (transferred.agent, transferred.to_agent, transferred.kind) == (  # type: ignore[attr-defined]
         "204",
         target,

@@ -54,7 +54,14 @@ async def test_page_receives_snapshot_then_each_domain_event() -> None:
                 types.append(message["event"]["type"])
                 if message["event"]["type"] == "CallEnded":
                     break
-    assert types == ["CallArrived", "CallWaiting", "CallOffered", "CallAnswered", "CallEnded"]
+    assert types == [
+        "CallArrived",
+        "CallerIdSettled",
+        "CallWaiting",
+        "CallOffered",
+        "CallAnswered",
+        "CallEnded",
+    ]
 
 
 async def test_a_reconnecting_page_gets_the_calls_in_progress() -> None:
