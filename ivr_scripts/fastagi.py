@@ -203,14 +203,7 @@ class CallSession:
                 await self._say(cmd.text, None)
             return PlaybackDone()
         if isinstance(cmd, GetDigits):
-            sound = await self.voice.sound(cmd.text, cmd.file) if cmd.text else None
-            prompt = sound or cfg.silent_prompt
-            reply = await chan.command(f"GET DATA {prompt} {cmd.timeout_s * 1000} {cmd.max_digits}")
-            if reply.failed:
-                await chan.check_alive()  # raises CallerGone: the caller left
-                return Timeout()
-            digits = reply.result if reply.ok else ""
-            return DigitsEntered(digits) if digits else Timeout()
+            return await self._get_digits(cmd)
         if isinstance(cmd, SetVariable):
             name = ("__" if cmd.inherit else "") + cmd.name
             await chan.command(f"SET VARIABLE {name} {quote(cmd.value)}")
@@ -235,6 +228,24 @@ class CallSession:
             await chan.command("HANGUP")
             return None
         raise IvrError(f"commande inconnue {cmd!r}")
+
+    async def _get_digits(self, cmd: GetDigits) -> Input:
+        """``GET DATA``: Asterisk answers ``result=-1`` at once when the prompt's file is
+        missing (app.c, ast_app_getdata_full), so the question is asked again with its speech,
+        then with a beep: the caller can always answer. Raises ``CallerGone``."""
+        cfg, chan = self.config, self.channel
+        sound = await self.voice.sound(cmd.text, cmd.file) if cmd.text else None
+        speech = await self.voice.speech(cmd.text) if cmd.text and sound else None
+        prompts = [p for p in (sound, speech) if p] + [cfg.silent_prompt]
+        for prompt in dict.fromkeys(prompts):
+            reply = await chan.command(f"GET DATA {prompt} {cmd.timeout_s * 1000} {cmd.max_digits}")
+            if not reply.failed:
+                digits = reply.result if reply.ok else ""
+                return DigitsEntered(digits) if digits else Timeout()
+            await chan.check_alive()  # raises CallerGone: the caller left
+            if prompt != cfg.silent_prompt:
+                self.voice.missing(prompt, cmd.text)
+        return Timeout()
 
     async def _say(self, text: str, file: str | None) -> None:
         """Play a prompt; a sound Asterisk lacks is reported and its speech tried instead.

@@ -246,8 +246,10 @@ def respond(
         timeout_ms = _int(args[1], DEFAULT_GET_DATA_TIMEOUT_MS) if len(args) > 1 else 0
         timeout_ms = timeout_ms if timeout_ms > 0 else DEFAULT_GET_DATA_TIMEOUT_MS
         max_digits = _int(args[2], 1024) if len(args) > 2 else 1024
+        prompt = sounds(args[0])
+        if prompt is None:  # app.c: the prompt does not stream, GET DATA returns at once
+            return Step("200 result=-1"), keys
         digits, timed_out, rest = take_keys(keys, max(1, max_digits))
-        prompt = sounds(args[0]) or 0.0  # a missing prompt: silence, then the wait
         if timed_out:
             seconds = prompt + timeout_ms / 1000 + DIGIT_GAP * len(digits)
             reply = f"200 result={digits} (timeout)"

@@ -68,6 +68,13 @@ def _install(lab: Lab) -> None:
     )
     if imported.returncode != 0:
         raise LabError(f"citizens' import failed: {imported.stdout}{imported.stderr}")
+    # Madame Dupont's birth certificate request, keyed 1202600042 in the menu.
+    lab.product.execute(
+        "INSERT INTO cases (reference, dtmf_key, citizen_id, service, subject, status,"
+        " opened_at, updated_at) SELECT 'EC-2026-00042', '1202600042', id, 'etat-civil',"
+        " 'Acte de naissance', 'en_cours', '2026-01-05', '2026-01-06' FROM citizens"
+        " WHERE external_ref = 'LAB-0001'"
+    )
 
 
 async def publish_tree(lab: Lab, tree: Path) -> None:

@@ -34,6 +34,7 @@ from tests.asterisk.sipp import (
     Sipp,
     caller_scenario,
     free_udp_port,
+    key_pcaps,
     phone_scenario,
     register_scenario,
     start_sipp,
@@ -203,6 +204,10 @@ class Asterisk:
         self.ports = ports
         self.etc = folder / "etc"
         self.run = folder / "var"
+        self.data = folder / "data"
+        # Asterisk's sounds directory, as on an install where the product shares the machine
+        # (README: CTI_SOUNDS_DIR): the core sounds, and the product's own under cti/.
+        self.sounds = self.data / "sounds"
         self.safety_net = safety_net
         self.agent_ring = agent_ring
         self.process: asyncio.subprocess.Process | None = None
@@ -213,10 +218,18 @@ class Asterisk:
         self.etc.mkdir(parents=True, exist_ok=True)
         for sub in ("db", "keys", "spool", "run", "log"):
             (self.run / sub).mkdir(parents=True, exist_ok=True)
+        shipped_data = PREFIX / "var" / "lib" / "asterisk"
+        self.sounds.mkdir(parents=True, exist_ok=True)
+        for entry in shipped_data.iterdir():
+            if entry.name != "sounds":
+                (self.data / entry.name).symlink_to(entry)
+        for entry in (shipped_data / "sounds").iterdir():
+            (self.sounds / entry.name).symlink_to(entry)
         values = {
             "etc": self.etc,
             "run": self.run,
             "prefix": PREFIX,
+            "data": self.data,
             "ami_port": self.ports.ami,
             "sip_port": self.ports.sip,
             "agi_port": self.ports.agi,
@@ -297,7 +310,9 @@ class Asterisk:
 
 
 class Product:
-    def __init__(self, folder: Path, ports: Ports, routing: Path, safety_net: int) -> None:
+    def __init__(
+        self, folder: Path, ports: Ports, routing: Path, safety_net: int, sounds: Path
+    ) -> None:
         self.folder = folder
         self.ports = ports
         self.url = f"http://127.0.0.1:{ports.http}"
@@ -314,7 +329,7 @@ class Product:
             "CTI_DATABASE_URL": self.database,
             "CTI_ROUTING_CONFIG": str(routing),
             "CTI_SAFETY_NET": str(safety_net),
-            "CTI_SOUNDS_DIR": str(folder / "sounds"),
+            "CTI_SOUNDS_DIR": str(sounds),
             "CTI_LOG_LEVEL": "INFO",
         }
         self.process: asyncio.subprocess.Process | None = None
@@ -359,6 +374,11 @@ class Product:
         with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
             db.row_factory = sqlite3.Row
             return list(db.execute(sql, params))
+
+    def execute(self, sql: str, *params: Any) -> None:
+        path = self.database.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as db, db:
+            db.execute(sql, params)
 
     async def until_rows(
         self, sql: str, check: Callable[[list[sqlite3.Row]], bool], what: str, *params: Any
@@ -548,7 +568,7 @@ class Lab:
         self.folder = folder
         self.ports = Ports()
         self.asterisk = Asterisk(folder / "asterisk", self.ports, safety_net, agent_ring)
-        self.product = Product(folder, self.ports, routing, safety_net)
+        self.product = Product(folder, self.ports, routing, safety_net, self.asterisk.sounds)
         self.phones: dict[str, Sipp] = {}
         self.callers: list[Sipp] = []
         self.agents: dict[str, Agent] = {}
@@ -628,7 +648,12 @@ class Lab:
         caller = await start_sipp(
             name,
             self.folder / "sip",
-            caller_scenario(number, withheld=withheld, keys=keys, patience_ms=patience_ms),
+            caller_scenario(
+                number,
+                withheld=withheld,
+                keys=key_pcaps(keys, self.folder / "sip" / name) if keys else None,
+                patience_ms=patience_ms,
+            ),
             f"127.0.0.1:{self.ports.sip}",
             "-s",
             did,

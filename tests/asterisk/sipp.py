@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,14 +176,49 @@ def _cancelled() -> str:
 """
 
 
+def key_pcaps(keys: str, folder: Path) -> list[Path]:
+    """One RFC 4733 pcap per key press, renumbered so that each press comes after the last.
+
+    sipp's pcaps come from one recording (digit 1 at RTP time 13280, digit 6 at 48800): played
+    as 6 then 1, the second press goes back in time and Asterisk drops it as a duplicate of
+    an earlier event. Each press here gets its own sequence numbers and timestamp.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, key in enumerate(keys):
+        data = bytearray((PCAPS / KEY_PCAP[key]).read_bytes())
+        link = struct.unpack_from("<I", data, 20)[0]
+        offset, packet = 24, 0
+        while offset < len(data):
+            length = struct.unpack_from("<I", data, offset + 8)[0]
+            frame = offset + 16 + (14 if link == 1 else 16)
+            udp = frame + (data[frame] & 15) * 4
+            struct.pack_into(">H", data, udp + 6, 0)  # no UDP checksum (IPv4 allows it)
+            rtp = udp + 8
+            struct.pack_into(">HI", data, rtp + 2, 1000 + 40 * index + packet, 8000 * (index + 1))
+            offset += 16 + length
+            packet += 1
+        path = (
+            folder / f"key-{index}-{'star' if key == '*' else 'pound' if key == '#' else key}.pcap"
+        )
+        path.write_bytes(bytes(data))
+        paths.append(path)
+    return paths
+
+
 def caller_scenario(
-    number: str, *, withheld: bool = False, keys: str = "", patience_ms: int = 600_000
+    number: str,
+    *,
+    withheld: bool = False,
+    keys: list[Path] | None = None,
+    patience_ms: int = 600_000,
 ) -> str:
     """A citizen calling the town hall from ``number`` (the DID is sipp's ``-s``).
 
     Withheld: From anonymous with the number in P-Asserted-Identity and ``Privacy: id``, as
     French operators send it. The caller presses ``keys`` one at a time, each on a NOTIFY,
-    hangs up after ``patience_ms`` unless Asterisk hangs up first.
+    hangs up after ``patience_ms`` unless Asterisk hangs up first. ``keys``: the presses'
+    pcaps (``key_pcaps``).
     """
     if withheld:
         identity = (
@@ -234,10 +270,10 @@ def caller_scenario(
   </send>
 """
     presses = ""
-    for key in keys:
+    for pcap in keys or []:
         presses += f"""  <recv request="BYE" optional="true" next="bye"/>
   <recv request="NOTIFY"/>
-{_OK_TO_LAST}  <nop><action><exec play_pcap_audio="{PCAPS / KEY_PCAP[key]}"/></action></nop>
+{_OK_TO_LAST}  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
 """
     from_line = identity.splitlines()[0]
     # Then the line is kept until Asterisk hangs up, the test says "hang up" (one more

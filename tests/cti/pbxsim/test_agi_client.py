@@ -396,8 +396,9 @@ async def test_a_sound_asterisk_lacks_is_not_a_hang_up(
     menu: tuple[MenuLog, tuple[str, int]], voice: SoundLibrary
 ) -> None:
     """Asterisk on another machine without CTI_SOUNDS_URL: it has none of the files. Each
-    STREAM FILE answers result=-1 endpos=0 on a live channel; the menu goes on (the caller
-    keys 1 in silence) and the call waits for état civil; the sounds are reported."""
+    STREAM FILE answers result=-1 endpos=0 on a live channel, each GET DATA result=-1 at once;
+    the menu goes on (the question is asked with a beep, the caller keys 1) and the call waits
+    for état civil; the sounds are reported."""
     async with desk_on(menu[1], PbxSounds()) as (pbx, d):
         call = pbx.place_call("0612345678", "Dupont", talk=None, keys="1")
         await d.until(lambda: bool(d.of(call, "CallWaiting")))
@@ -405,7 +406,7 @@ async def test_a_sound_asterisk_lacks_is_not_a_hang_up(
     assert isinstance(waiting, CallWaiting) and waiting.service == "etat-civil"
     outcome = menu[0].outcomes[call.linkedid]
     assert outcome is not None and (outcome.kind, outcome.target) == ("routed", "etat-civil")
-    assert call.heard == []
+    assert call.heard == ["beep"]
     missing = voice.missing_prompts(tree_prompts(load_tree(DEFAULT_TREE)))
     welcome = [m for m in missing if m.path == "nodes.bienvenue.prompt"]
     assert welcome and "Asterisk ne trouve pas" in welcome[0].reason
