@@ -29,6 +29,7 @@ from cti.web import (
     reports_api,
     routing_api,
     supervision_api,
+    users_api,
 )
 from cti.web.auth import (
     LoginLimiter,
@@ -95,6 +96,7 @@ def create_app(
         app.include_router(audit_api.router)
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
+        app.include_router(users_api.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)

@@ -74,6 +74,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/login"): PUBLIC,
     ("GET", "/api/me"): SESSION,
     ("POST", "/api/logout"): SESSION,
+    ("POST", "/api/password"): SESSION,
     ("GET", "/api/calls"): SUPERVISION,
     ("WS", "/ws/events"): SUPERVISION,
     ("GET", "/api/agent/dispositions"): DESK_READ,
@@ -112,6 +113,13 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
+    ("GET", "/api/admin/users"): ADMIN_ONLY,
+    ("POST", "/api/admin/users"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/disable"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/enable"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/password"): ADMIN_ONLY,
+    ("PUT", "/api/admin/users/{username}/role"): ADMIN_ONLY,
+    ("PUT", "/api/admin/users/{username}/extension"): ADMIN_ONLY,
 }
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -122,6 +130,7 @@ PATH_VALUES = {
     "number": "999999",
     "alert_id": "999999",
     "citizen_id": "1",
+    "username": "personne",  # no such account: the admin's request changes nothing (404)
 }
 
 
