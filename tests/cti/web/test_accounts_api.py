@@ -22,13 +22,7 @@ from cti.web.serve import serving
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.pop import ScreenPop
-
-
-class DeskOffline:
-    """The router's desk with nobody logged in (these tests take no calls)."""
-
-    def agent_state(self, agent: str) -> tuple[str, str | None]:
-        return ("offline", None)
+from tests.cti.web.desk_site import DeskOffline, logged_in
 
 
 @dataclass
@@ -38,13 +32,7 @@ class Site:
     database: Database
 
     async def login(self, username: str, password: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=self.url)
-        response = await client.post(
-            "/api/login", json={"username": username, "password": password}
-        )
-        assert response.status_code == 200, response.text
-        client.headers[CSRF_HEADER] = response.json()["csrf"]
-        return client
+        return await logged_in(self.url, username, password)
 
 
 @pytest.fixture
