@@ -125,12 +125,12 @@ ACCESS: dict[tuple[str, str], Access] = {
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # Values for path parameters: real enough to pass validation, unknown enough to change nothing.
 PATH_VALUES = {
+    "username": "personne",  # no such account: the admin's request changes nothing (404)
     "call_id": "1700000000.999",
     "version": "999999",
     "number": "999999",
     "alert_id": "999999",
     "citizen_id": "1",
-    "username": "personne",  # no such account: the admin's request changes nothing (404)
 }
 
 
