@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from cti import routing_store
+from cti.accounts import admin as user_admin
+from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
+from cti.audit_trail import SYSTEM_USER
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
@@ -79,6 +82,7 @@ class Product:
     port: int
     app: FastAPI | None = None  # the web app served on ``port`` (tests walk its routes)
     ivr: IvrAdmin | None = None  # the voice menu's versions and runs
+    first_admin: WithPassword | None = None  # created at this start: its password, shown once
 
     @property
     def url(self) -> str:
@@ -105,6 +109,10 @@ async def running(
     async with contextlib.AsyncExitStack() as stack:
         db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
         stack.callback(db.close)
+        # A real install without an active admin gets one, with a one-time password to print.
+        first_admin = None
+        if not simulated:
+            first_admin = await asyncio.to_thread(user_admin.ensure_first_admin, db, SYSTEM_USER)
         host, port, secret = settings.ami_host, settings.ami_port, settings.ami_secret
         stored = await asyncio.to_thread(routing_store.ensure, db, settings.routing_config)
         config = stored.config
@@ -245,7 +253,9 @@ async def running(
         # made since (it took 70 to 150 ms with them, and a card waiting behind it).
         gc.freeze()
         stack.callback(gc.unfreeze)
-        yield Product(settings, pbx, db, service, conn, router, pop, hub, states, bound, app, ivr)
+        yield Product(
+            settings, pbx, db, service, conn, router, pop, hub, states, bound, app, ivr, first_admin
+        )
 
 
 async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
@@ -268,5 +278,12 @@ async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None
             print(f"Rapports et qualité : {product.url}rapports, {product.url}qualite")
             print(f"Menu vocal (éditeur) : {product.url}ivr  — identifiant « telecom »")
             print(f"Journal d'audit : {product.url}audit  — identifiant « admin »")
+        first_admin = product.first_admin
+        if first_admin is not None:
+            print(
+                f"Premier administrateur créé : identifiant « {first_admin.account.username} », "
+                f"mot de passe à usage unique « {first_admin.password} » "
+                "(affiché cette fois seulement, à changer à la première connexion)."
+            )
         print(f"CTI mairie : {product.url}  (Ctrl-C pour arrêter)", flush=True)
         await stop.wait()

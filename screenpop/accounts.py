@@ -37,12 +37,34 @@ class UserView:
     display_name: str
     role: Role
     agent_extension: str | None
+    # A one-time password is in use: only the password change is allowed (cti.web.auth).
+    must_change_password: bool = False
 
 
-def _view(user: User) -> UserView:
+def view(user: User) -> UserView:
     return UserView(
-        user.id, user.username, user.display_name, Role(user.role), user.agent_extension
+        user.id,
+        user.username,
+        user.display_name,
+        Role(user.role),
+        user.agent_extension,
+        bool(user.must_change_password),
     )
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """True when ``password`` is ``user``'s (rehashed in place when argon2's settings moved)."""
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    return True
 
 
 def create_user(
@@ -52,6 +74,8 @@ def create_user(
     role: Role,
     display_name: str,
     agent_extension: str | None = None,
+    *,
+    must_change_password: bool = False,
 ) -> UserView:
     try:
         with db.session() as session, session.begin():
@@ -61,10 +85,11 @@ def create_user(
                 password_hash=_HASHER.hash(password),
                 role=Role(role).value,
                 agent_extension=agent_extension,
+                must_change_password=must_change_password,
             )
             session.add(user)
             session.flush()
-            return _view(user)
+            return view(user)
     except IntegrityError as exc:
         raise UserExists(username, agent_extension) from exc
 
@@ -72,7 +97,7 @@ def create_user(
 def find_user(db: Database, username: str) -> UserView | None:
     with db.session() as session:
         user = session.scalar(select(User).where(User.username == username))
-        return _view(user) if user is not None else None
+        return view(user) if user is not None else None
 
 
 def authenticate(db: Database, username: str, password: str) -> UserView | None:
@@ -85,10 +110,4 @@ def authenticate(db: Database, username: str, password: str) -> UserView | None:
             except VerificationError:
                 pass
             return None
-        try:
-            _HASHER.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if _HASHER.check_needs_rehash(user.password_hash):
-            user.password_hash = _HASHER.hash(password)
-        return _view(user)
+        return view(user) if password_matches(user, password) else None

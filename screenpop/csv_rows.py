@@ -72,8 +72,8 @@ class CitizenRow:
         }
 
 
-def missing_columns(header: list[str]) -> list[str]:
-    return [c for c in REQUIRED + ("phone",) if c not in header]
+# What a file's header must name (a line may leave ``phone`` empty, the column must be there).
+REQUIRED_COLUMNS = (*REQUIRED, "phone")
 
 
 def parse_row(line: int, raw: Mapping[str, str | None]) -> CitizenRow:

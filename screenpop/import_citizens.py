@@ -10,17 +10,12 @@ take minutes, not hours. The expected columns are in ``screenpop/sample_citizens
 
 from __future__ import annotations
 
-import argparse
-import csv
 import functools
 import operator
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Column,
@@ -36,12 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from cti.db import Database
-from cti.settings import Settings
-from screenpop.csv_rows import COLUMNS, CitizenRow, missing_columns, parse_row
-from screenpop.errors import CsvFileError, CsvRowError
+from screenpop.csv_import import CsvLayout, ImportReport, Refuse, command, import_csv
+from screenpop.csv_rows import COLUMNS, REQUIRED_COLUMNS, CitizenRow, parse_row
 from screenpop.models import Citizen, PhoneNumber
 
-BATCH = 5000
 _CITIZENS = cast(Table, Citizen.__table__)
 _PHONES = cast(Table, PhoneNumber.__table__)
 # What a re-import compares to decide whether a citizen changed.
@@ -61,62 +54,9 @@ _COMPARED = (
 _READS = {"known": _COMPARED, "ids": (Citizen.external_ref, Citizen.id)}
 
 
-@dataclass(slots=True)
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    lines: int = 0
-
-
-def _open(path: Path) -> tuple[TextIO, csv.DictReader[str]]:
-    handle = path.open(encoding="utf-8-sig", newline="")
-    sample = handle.read(8192)
-    handle.seek(0)
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=";,")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(handle, dialect=dialect)
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = missing_columns(header)
-    if missing:
-        handle.close()
-        raise CsvFileError(path, f"colonnes manquantes : {', '.join(missing)}")
-    return handle, reader
-
-
-def _rows(
-    reader: csv.DictReader[str],
-    rejects: Any,
-    report: ImportReport,
-) -> Iterator[CitizenRow]:
-    """The valid rows; each refused one is written to ``rejects`` (a csv writer)."""
-    seen: dict[str, int] = {}
-    for raw in reader:
-        line = reader.line_num
-        report.lines += 1
-        try:
-            if None in raw:
-                raise CsvRowError(line, "(ligne)", "plus de champs que de colonnes")
-            row = parse_row(line, raw)
-            if row.external_ref in seen:
-                raise CsvRowError(
-                    line, "external_ref", f"référence déjà présente ligne {seen[row.external_ref]}"
-                )
-            seen[row.external_ref] = line
-        except CsvRowError as exc:
-            report.rejected += 1
-            rejects.writerow(
-                [exc.line, exc.column, exc.reason, *(raw.get(c) or "" for c in COLUMNS)]
-            )
-            continue
-        yield row
-
-
-def _write_batch(db: Database, batch: list[CitizenRow], report: ImportReport) -> None:
+def _write_batch(
+    db: Database, batch: list[CitizenRow], report: ImportReport, _refuse: Refuse
+) -> None:
     """One transaction: new citizens inserted, changed ones updated, missing numbers added."""
     now = datetime.now(UTC)
     with db.engine.begin() as conn:
@@ -216,88 +156,27 @@ def _driver_params(compiled: SQLCompiler, rows: list[dict[str, Any]]) -> list[An
     return [values(row) for row in rows]
 
 
-class Progress:
-    """A bar on a terminal, a line every 10 % otherwise (logs of a scheduled import)."""
-
-    def __init__(self, total: int, out: TextIO = sys.stderr) -> None:
-        self.total = max(total, 1)
-        self.out = out
-        self.tty = out.isatty()
-        self._shown = -1
-
-    def update(self, done: int) -> None:
-        percent = min(100, done * 100 // self.total)
-        if self.tty:
-            if percent != self._shown:
-                bar = "#" * (percent // 4)
-                self.out.write(f"\r[{bar:<25}] {percent:3d} % ({done}/{self.total})")
-                self.out.flush()
-        elif percent // 10 != self._shown // 10:
-            self.out.write(f"{percent} % ({done}/{self.total} lignes)\n")
-        self._shown = percent
-
-    def close(self) -> None:
-        if self.tty:
-            self.out.write("\n")
+DESCRIPTION = "Importe (ou met à jour) l'annuaire des administrés depuis un CSV."
+LAYOUT = CsvLayout(
+    columns=COLUMNS,
+    required=REQUIRED_COLUMNS,
+    key_column="external_ref",
+    parse=parse_row,
+    write_batch=_write_batch,
+    new_report=ImportReport,
+    key=lambda row: row.external_ref,
+)
 
 
 def import_file(
     db: Database, path: Path, rejects_path: Path, *, progress: bool = True
 ) -> ImportReport:
     """Import ``path``; refused lines go to ``rejects_path``. Raises ``CsvFileError``."""
-    if not path.is_file():
-        raise CsvFileError(path, "fichier introuvable")
-    with path.open(encoding="utf-8-sig", newline="") as count:
-        total = max(0, sum(1 for _ in count) - 1)
-    report = ImportReport()
-    handle, reader = _open(path)
-    bar = Progress(total) if progress else None
-    with handle, rejects_path.open("w", encoding="utf-8", newline="") as out:
-        rejects = csv.writer(out, delimiter=";")
-        rejects.writerow(["ligne", "colonne", "motif", *COLUMNS])
-        batch: list[CitizenRow] = []
-        for row in _rows(reader, rejects, report):
-            batch.append(row)
-            if len(batch) >= BATCH:
-                _write_batch(db, batch, report)
-                batch.clear()
-                if bar is not None:
-                    bar.update(report.lines)
-        if batch:
-            _write_batch(db, batch, report)
-        if bar is not None:
-            bar.update(total)
-            bar.close()
-    return report
+    return import_csv(db, path, rejects_path, LAYOUT, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m screenpop.import_citizens",
-        description="Importe (ou met à jour) l'annuaire des administrés depuis un CSV.",
-    )
-    parser.add_argument("file", type=Path, help="CSV UTF-8, séparateur ; ou ,")
-    parser.add_argument("--rejects", type=Path, help="fichier des lignes refusées")
-    parser.add_argument("--database", help="URL de la base (défaut : CTI_DATABASE_URL)")
-    args = parser.parse_args(argv)
-    rejects = args.rejects or args.file.with_suffix(".rejects.csv")
-    db = Database(args.database or Settings().database_url)
-    start = time.perf_counter()
-    try:
-        db.migrate()
-        report = import_file(db, args.file, rejects)
-    except CsvFileError as exc:
-        print(f"Import impossible : {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.close()
-    print(
-        f"{report.lines} lignes lues en {time.perf_counter() - start:.1f} s : "
-        f"{report.created} créées, {report.updated} mises à jour, "
-        f"{report.unchanged} inchangées, {report.rejected} refusées"
-        + (f" (voir {rejects})" if report.rejected else "")
-    )
-    return 1 if report.rejected else 0
+    return command(argv, "python -m screenpop.import_citizens", DESCRIPTION, LAYOUT)
 
 
 if __name__ == "__main__":

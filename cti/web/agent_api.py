@@ -81,6 +81,8 @@ class Me(BaseModel):
     csrf: str
     state: str | None = None
     reason: str | None = None
+    # A one-time password: until POST /api/password, every other route answers 403.
+    password_change_required: bool = False
 
 
 class StateForm(BaseModel):
@@ -168,6 +170,7 @@ def _me(session_user: UserView, csrf: str, desk: AgentDesk) -> Me:
         csrf=csrf,
         state=state,
         reason=reason,
+        password_change_required=session_user.must_change_password,
     )
 
 

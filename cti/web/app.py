@@ -31,6 +31,7 @@ from cti.web import (
     routing_api,
     sounds_api,
     supervision_api,
+    users_api,
 )
 from cti.web.auth import (
     LoginLimiter,
@@ -97,6 +98,7 @@ def create_app(
         app.include_router(audit_api.router)
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
+        app.include_router(users_api.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)

@@ -26,6 +26,8 @@ from screenpop.accounts import Role, UserView
 
 COOKIE = "cti_session"
 CSRF_HEADER = "X-CSRF-Token"
+# What a session holding a one-time password may do: change it (or read who it is, log out).
+PASSWORD_CHANGE_PATHS = frozenset({"/api/password", "/api/me", "/api/logout"})
 
 
 @dataclass(slots=True)
@@ -67,6 +69,19 @@ class Sessions:
     def close(self, token: str | None) -> None:
         if token:
             self._by_token.pop(token, None)
+
+    def close_user(self, user_id: int) -> int:
+        """Close every session of a user (account disabled, password reset); how many."""
+        tokens = [t for t, s in self._by_token.items() if s.user.id == user_id]
+        for token in tokens:
+            self.close(token)
+        return len(tokens)
+
+    def refresh_user(self, user: UserView) -> None:
+        """Open sessions of ``user`` hold its new role, extension, password state."""
+        for session in self._by_token.values():
+            if session.user.id == user.id:
+                session.user = user
 
 
 @dataclass(slots=True)
@@ -115,6 +130,10 @@ def current_session(request: Request) -> Session:
         sent = request.headers.get(CSRF_HEADER, "")
         if not secrets.compare_digest(sent, session.csrf):
             raise HTTPException(403, "Jeton CSRF absent ou invalide.")
+    if session.user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise HTTPException(
+            403, "Mot de passe à usage unique : changez-le d'abord (POST /api/password)."
+        )
     return session
 
 
@@ -175,6 +194,8 @@ def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
     session = sessions.get(websocket.cookies.get(COOKIE))
     if session is None:
         raise SocketRefused(4401, "session absente ou expirée")
+    if session.user.must_change_password:
+        raise SocketRefused(4403, "mot de passe à changer")
     if roles and session.user.role not in frozenset(roles) | {Role.ADMIN}:
         raise SocketRefused(4403, "rôle insuffisant")
     return session.user

@@ -21,22 +21,15 @@ import pytest
 from cti.db import Database
 from cti.service import CallService
 from cti.web.app import DeskParts, create_app
-from cti.web.auth import CSRF_HEADER
 from cti.web.serve import serving
 from screenpop.accounts import Role, create_user
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.models import AuditEntry, Case, CaseStatusChange
 from screenpop.pop import ScreenPop
+from tests.cti.web.desk_site import DeskOffline, logged_in
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class DeskOffline:
-    """The router's desk with nobody logged in (these tests take no calls)."""
-
-    def agent_state(self, agent: str) -> tuple[str, str | None]:
-        return ("offline", None)
 
 
 @dataclass
@@ -47,13 +40,7 @@ class Site:
     jeanne: int
 
     async def login(self, username: str, password: str = "pw") -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=self.url)
-        response = await client.post(
-            "/api/login", json={"username": username, "password": password}
-        )
-        assert response.status_code == 200, response.text
-        client.headers[CSRF_HEADER] = response.json()["csrf"]
-        return client
+        return await logged_in(self.url, username, password)
 
 
 def _seed(database: Database) -> tuple[Directory, int]:

@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/login"): PUBLIC,
     ("GET", "/api/me"): SESSION,
     ("POST", "/api/logout"): SESSION,
+    ("POST", "/api/password"): SESSION,
     ("GET", "/api/calls"): SUPERVISION,
     ("WS", "/ws/events"): SUPERVISION,
     ("GET", "/api/agent/dispositions"): DESK_READ,
@@ -115,11 +116,19 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
+    ("GET", "/api/admin/users"): ADMIN_ONLY,
+    ("POST", "/api/admin/users"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/disable"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/enable"): ADMIN_ONLY,
+    ("POST", "/api/admin/users/{username}/password"): ADMIN_ONLY,
+    ("PUT", "/api/admin/users/{username}/role"): ADMIN_ONLY,
+    ("PUT", "/api/admin/users/{username}/extension"): ADMIN_ONLY,
 }
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # Values for path parameters: real enough to pass validation, unknown enough to change nothing.
 PATH_VALUES = {
+    "username": "personne",  # no such account: the admin's request changes nothing (404)
     "call_id": "1700000000.999",
     "version": "999999",
     "number": "999999",
