@@ -6,7 +6,7 @@ test-asterisk`` builds it; ``make test`` runs this suite wherever the build exis
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +17,7 @@ import pytest
 
 from cti.db import Database
 from screenpop import accounts
-from tests.asterisk.lab import PASSWORD, ROOT, Lab, LabError, unavailable
+from tests.asterisk.lab import ONE_TIME, ROOT, Lab, LabError, first_login, unavailable
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -45,43 +45,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=f"real Asterisk: {reason}"))
 
 
-def _install(lab: Lab) -> None:
-    """What the technician does once: migrate, create the accounts, import the directory."""
-    db = Database(lab.product.database)
-    db.migrate()
-    for username, name, extension, role in STAFF:
-        accounts.create_user(db, username, PASSWORD, role, name, extension)
-    db.close()
-    imported = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "screenpop.import_citizens",
-            str(DATA / "citizens.csv"),
-            "--database",
-            lab.product.database,
-        ],
+def _run(database: str, module: str, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--database", database, *args],
         cwd=ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
     )
-    if imported.returncode != 0:
-        raise LabError(f"citizens' import failed: {imported.stdout}{imported.stderr}")
-    # Madame Dupont's birth certificate request, keyed 1202600042 in the menu.
-    lab.product.execute(
-        "INSERT INTO cases (reference, dtmf_key, citizen_id, service, subject, status,"
-        " opened_at, updated_at) SELECT 'EC-2026-00042', '1202600042', id, 'etat-civil',"
-        " 'Acte de naissance', 'en_cours', '2026-01-05', '2026-01-06' FROM citizens"
-        " WHERE external_ref = 'LAB-0001'"
-    )
+    if done.returncode != 0:
+        raise LabError(f"{module} {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the technician does once (asterisk-conf/README.md, "Install"): migrate, create
+    the staff's accounts with a one-time password, import the directory and the cases.
+    Done once; each lab starts from a copy of the database file."""
+    path = tmp_path_factory.mktemp("install") / "cti.db"
+    database = f"sqlite:///{path}"
+    db = Database(database)
+    db.migrate()
+    db.close()
+    for username, name, extension, role in STAFF:
+        args = ["create", username, "--name", name, "--role", role.value]
+        if extension:
+            args += ["--extension", extension]
+        _run(database, "cti.users", *args, "--password-stdin", stdin=ONE_TIME + "\n")
+    _run(database, "screenpop.import_citizens", str(DATA / "citizens.csv"))
+    _run(database, "screenpop.import_cases", str(DATA / "cases.csv"))
+    return path
 
 
 async def publish_tree(lab: Lab, tree: Path) -> None:
     """Telecom staff publish the lab's voice menu through the API, as the editor does."""
     async with httpx.AsyncClient(base_url=lab.product.url) as client:
-        login = await client.post("/api/login", json={"username": "telecom", "password": PASSWORD})
-        headers = {"X-CSRF-Token": login.json()["csrf"]}
+        headers = await first_login(client, "telecom")
         draft = await client.post(
             "/api/ivr/drafts",
             json={"yaml": tree.read_text(encoding="utf-8"), "comment": "labo"},
@@ -98,7 +99,7 @@ async def publish_tree(lab: Lab, tree: Path) -> None:
 
 
 @pytest.fixture
-async def make_lab(tmp_path: Path) -> AsyncIterator[MakeLab]:
+async def make_lab(tmp_path: Path, installed: Path) -> AsyncIterator[MakeLab]:
     labs: list[Lab] = []
 
     async def make(
@@ -106,7 +107,7 @@ async def make_lab(tmp_path: Path) -> AsyncIterator[MakeLab]:
     ) -> Lab:
         lab = Lab(tmp_path, DATA / "routing.yaml", safety_net=safety_net, agent_ring=agent_ring)
         labs.append(lab)
-        await asyncio.to_thread(_install, lab)
+        shutil.copy(installed, lab.product.database.removeprefix("sqlite:///"))
         lab.asterisk.write_config()
         await lab.asterisk.start()
         await lab.product.start()

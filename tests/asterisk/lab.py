@@ -45,6 +45,7 @@ SHIPPED = ROOT / "asterisk-conf"
 OVERLAY = Path(__file__).resolve().parent / "overlay"
 PREFIX = Path(os.environ.get("CTI_ASTERISK_PREFIX", "/var/cache/cti-asterisk/22.10.1"))
 TRUNK_IP = "127.0.0.2"  # the operator (sipp callers); phones live on 127.0.0.1
+ONE_TIME = "mot-de-passe-provisoire"  # given by the technician, changed at first login
 PASSWORD = "mot-de-passe-du-labo"
 WAIT = 60.0  # a step that takes longer than this is a failure, not a slow machine
 
@@ -398,6 +399,26 @@ class Product:
         return "\n".join(text.splitlines()[-lines:])
 
 
+async def first_login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    """Log in; on the first login, change the technician's one-time password as the page
+    asks. Returns the headers a state-changing request needs (CSRF)."""
+    reply = await client.post("/api/login", json={"username": username, "password": PASSWORD})
+    if reply.status_code == 401:
+        reply = await client.post("/api/login", json={"username": username, "password": ONE_TIME})
+    if reply.status_code != 200:
+        raise LabError(f"login {username}: {reply.status_code} {reply.text}")
+    headers = {"X-CSRF-Token": reply.json()["csrf"]}
+    if reply.json().get("password_change_required"):
+        changed = await client.post(
+            "/api/password",
+            json={"current_password": ONE_TIME, "new_password": PASSWORD},
+            headers=headers,
+        )
+        if changed.status_code not in (200, 204):
+            raise LabError(f"password change {username}: {changed.status_code} {changed.text}")
+    return headers
+
+
 class Agent:
     """An agent at her desk: a logged-in session and her page's WebSocket."""
 
@@ -412,12 +433,8 @@ class Agent:
         self._socket_task: asyncio.Task[None] | None = None
 
     async def login(self) -> None:
-        reply = await self.client.post(
-            "/api/login", json={"username": self.username, "password": PASSWORD}
-        )
-        if reply.status_code != 200:
-            raise LabError(f"login {self.username}: {reply.status_code} {reply.text}")
-        self.csrf = reply.json()["csrf"]
+        headers = await first_login(self.client, self.username)
+        self.csrf = headers["X-CSRF-Token"]
         await self.open_socket()
 
     async def open_socket(self) -> None:

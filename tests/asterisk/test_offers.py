@@ -65,7 +65,10 @@ async def test_a_transferred_call_carries_the_first_agents_note(make_lab: MakeLa
 
 async def test_a_caller_who_leaves_while_waiting_is_recorded_abandoned(make_lab: MakeLab) -> None:
     lab = await make_lab(agents=("201",))
-    marie = await lab.agent("marie", "201")  # logged in, not ready: nobody takes the call
+    marie = await lab.agent("marie", "201")
+    # On a break: the call waits for her (nobody logged in at all would overflow at once).
+    paused = await marie.post("/api/agent/state", {"state": "paused", "reason": "Pause"})
+    assert paused.status_code == 200, paused.text
     caller = await lab.call("0698765432")
     channel = await caller.channel()
     await lab.ami.until(
