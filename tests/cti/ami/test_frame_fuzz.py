@@ -47,7 +47,7 @@ def recorded_events() -> list[list[tuple[str, str]]]:
 CORPUS = recorded_events()
 
 header_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"),
     max_size=40,
 )
 
