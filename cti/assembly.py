@@ -41,6 +41,7 @@ from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from cti.web.supervision_api import SupervisionFeed
+from ivr_scripts.tree import TreeLimits
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
 from screenpop import accounts
@@ -140,6 +141,8 @@ async def running(
             case_lookup=lambda ref: case.status if (case := directory.case_status(ref)) else None,
             on_menu_path=lambda call_id, path: pop.menu_path(call_id, path),
             sounds=sounds,
+            limits=TreeLimits(max_bytes=settings.ivr_max_bytes, max_nodes=settings.ivr_max_nodes),
+            check_timeout=settings.ivr_check_timeout,
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)

@@ -13,7 +13,11 @@ dispatcher translates, and remembers just enough to do it:
 * hang-up, the dialplan's safety net or the end of the call is ``CallLeft``;
 * a phone Asterisk reports in use (``DeviceStateChange`` of ``PJSIP/201``: the agent called
   someone herself, or took a call that never passed through the town hall's dialplan) is
-  busy too. The phone is busy while either says so.
+  busy too. The phone is busy while either says so;
+* while the AMI link is down (``link_changed``) every phone counts as busy for the engine:
+  no offer could reach it, so none is made, and the agents stay READY. When the link is
+  back (logged in and resynchronised) the phones are free again and the waiting calls are
+  offered, once. An offer that could not be sent (``offer_not_placed``) is no miss.
 
 Two decisions are completed here rather than by the shell: an ``Offer`` for a call that is
 between ``cti-connect`` and ``cti-wait`` (its previous offer just failed) is held until the
@@ -74,6 +78,7 @@ class Dispatcher:
     foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
     in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
     told_busy: set[str] = field(default_factory=set)  # agents the engine knows phone-busy
+    link_up: bool = True  # the AMI link is ready: offers can reach the phones
     _now: float = float("-inf")
 
     # ------------------------------------------------------------------ inputs
@@ -155,16 +160,34 @@ class Dispatcher:
         return out
 
     def offer_not_placed(self, call_id: str, agent: str, now: float) -> list[Decision]:
-        """The shell could not ring ``agent`` (Asterisk refused the Redirect)."""
+        """The shell could not ring ``agent`` (link down, Asterisk refused the action): the
+        call goes back to its place and the agent stays ready; not a miss."""
         out: list[Decision] = []
         if self.ringing.get(call_id) == agent:
             del self.ringing[call_id]
-            self._feed(OfferFailed(call_id, agent, "redirect_failed", self._clock(now)), out)
+            self.deferred.pop(call_id, None)
+            failed = OfferFailed(call_id, agent, "not_placed", self._clock(now), missed=False)
+            self._feed(failed, out)
+        return out
+
+    def link_changed(self, up: bool, now: float) -> list[Decision]:
+        """The AMI link went down, or is back (ready); see the module's docstring."""
+        out: list[Decision] = []
+        if up == self.link_up:
+            return out
+        self.link_up = up
+        now = self._clock(now)
+        for agent in self.engine.config.agents:
+            self._phone(agent, now, out)
         return out
 
     def waiting(self) -> set[str]:
         """Calls waiting in ``cti-wait`` for the engine (not ringing, not on their way back)."""
         return self.held - self.ringing.keys() - self.away
+
+    def holding(self) -> set[str]:
+        """Every call the engine holds: waiting, being offered, ringing, on its way back."""
+        return set(self.held)
 
     def next_deadline(self) -> float | None:
         return self.engine.next_deadline()
@@ -248,7 +271,7 @@ class Dispatcher:
 
     def _phone(self, agent: str, now: float, out: list[Decision]) -> None:
         """Tell the engine when the phone turns busy or free (and only then)."""
-        busy = agent in self.in_use or bool(self.foreign.get(agent))
+        busy = not self.link_up or agent in self.in_use or bool(self.foreign.get(agent))
         if busy == (agent in self.told_busy) or agent not in self.engine.config.agents:
             return
         if busy:

@@ -7,6 +7,10 @@ by the FastAGI server is handed to the screen pop at once (``on_menu_path``) and
 ``ivr_runs`` by one writer task, off the event loop, in order. The prompts' sounds
 (``cti.prompts``) are prepared for the published tree at start and before each publication
 takes effect; the editor's checks and /healthz name the prompts whose sound is missing.
+
+A tree from the editor is read and validated off the event loop (``read_checked``: one at a
+time, in a thread, within ``check_timeout``) and within ``TreeLimits``, so that a hostile or
+huge text never holds up the calls, the pages and ``/healthz``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from cti.db import Database
 from cti.ivr_store import StoredTree
 from cti.prompts.library import MissingSound, Recording, SoundLibrary
 from ivr_scripts.commands import CaseLookup, Choice, Outcome
-from ivr_scripts.errors import Problem
+from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import (
     PARIS,
     DayMeasure,
@@ -37,7 +40,14 @@ from ivr_scripts.measures import (
     menu_run,
     node_measures,
 )
-from ivr_scripts.tree import RouteNode, Tree, parse_tree_problems
+from ivr_scripts.tree import (
+    DEFAULT_LIMITS,
+    RouteNode,
+    Tree,
+    TreeLimits,
+    parse_tree_data,
+    parse_tree_problems,
+)
 from ivr_scripts.validate import errors_only, tree_prompts, validate
 from ivr_scripts.walkthrough import Walkthrough, walk
 from screenpop.writer import OrderedWriter
@@ -52,10 +62,24 @@ def _now() -> datetime:
     return datetime.now(PARIS)
 
 
-def read_tree(document: Any) -> tuple[Tree | None, list[Problem]]:
+class TreeCheckTooLong(IvrError):
+    """Reading and validating a tree took longer than ``check_timeout``."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            f"la vérification du menu a dépassé {timeout:g} s : menu trop complexe, "
+            "simplifiez-le ou découpez-le"
+        )
+        self.timeout = timeout
+
+
+def read_tree(
+    document: Any, limits: TreeLimits = DEFAULT_LIMITS
+) -> tuple[Tree | None, list[Problem]]:
     """A tree from the editor: a JSON object (``dict``) or YAML/JSON text; shape problems."""
-    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
-    return parse_tree_problems(text)
+    if isinstance(document, str):
+        return parse_tree_problems(document, limits)
+    return parse_tree_data(document, limits)
 
 
 def _route_services(tree: Tree) -> set[str]:
@@ -80,6 +104,8 @@ class IvrAdmin:
         on_menu_path: MenuPathListener | None = None,
         clock: Clock = _now,
         sounds: SoundLibrary | None = None,
+        limits: TreeLimits = DEFAULT_LIMITS,
+        check_timeout: float = 10.0,
     ) -> None:
         self.db = db
         self.sounds = sounds
@@ -87,6 +113,9 @@ class IvrAdmin:
         self._case_lookup = case_lookup
         self._on_menu_path = on_menu_path
         self._clock = clock
+        self.limits = limits
+        self.check_timeout = check_timeout
+        self._checking = asyncio.Semaphore(1)  # one tree at a time: threads stay for the DB
         self._published: StoredTree | None = None
         self._lock = asyncio.Lock()
         self._runs = OrderedWriter("voice menu runs")
@@ -211,6 +240,23 @@ class IvrAdmin:
         if self.sounds is None:
             raise RuntimeError("no sound library")
         return await self.sounds.add_recording(data, filename)
+
+    async def read_checked(
+        self, document: Any, *, check: bool
+    ) -> tuple[Tree | None, list[Problem], list[Problem]]:
+        """The editor's tree, its shape problems and (``check``) the validator's, worked
+        out in a thread. Raises ``TreeCheckTooLong``."""
+
+        def work() -> tuple[Tree | None, list[Problem], list[Problem]]:
+            tree, shape = read_tree(document, self.limits)
+            return tree, shape, self.check(tree) if check and tree is not None else []
+
+        async with self._checking:
+            try:
+                return await asyncio.wait_for(asyncio.to_thread(work), self.check_timeout)
+            except TimeoutError:
+                log.warning("menu vocal : vérification abandonnée après %g s", self.check_timeout)
+                raise TreeCheckTooLong(self.check_timeout) from None
 
     def is_valid(self, tree: Tree) -> bool:
         return not errors_only(self.check(tree))

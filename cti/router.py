@@ -13,9 +13,16 @@ module only does what it decides, following asterisk-conf/extensions.conf:
   to the supervisors' feed.
 
 One timer is the engine's next deadline (end of wrap-up, max wait, relaxation step). The
-other is the safety net's heartbeat: every third of ``safety_net`` seconds each waiting
-caller's ``CTI_SAFETY`` is pushed forward, so the dialplan falls back to its own queue only
-when the service has been silent for ``safety_net`` seconds, never because a wait is long.
+other is the safety net's heartbeat: every third of ``safety_net`` seconds the ``CTI_SAFETY``
+of every caller the router holds (waiting, being offered, ringing an agent, on her way back
+from a no-answer) is pushed forward, so the dialplan falls back to its own queue only when
+the service has been silent for ``safety_net`` seconds, never because a wait is long or
+because the call happened to be ringing at every beat. ``CTI_SAFETY`` counts from the
+dialplan's ``WAIT_START`` (the first entry in ``cti-wait``, kept across no-answers): the
+router counts from the same instant (``first_wait_at``).
+
+While the AMI link is down nothing is offered (``Dispatcher.link_changed``); an offer that
+could not be sent is no miss, and the call is offered again once the link is back.
 The shell is also the agents' desk (``cti.desk.AgentDesk``): their states, the end of wrap-up
 and transfers from the page.
 """
@@ -29,7 +36,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from cti.ami.errors import AmiError
+from cti.ami.errors import AmiDisconnected, AmiError
 from cti.ami.events import DeviceStateChanged
 from cti.desk import DeskError
 from cti.dispatch import Dispatcher
@@ -54,6 +61,18 @@ Send = Callable[[Mapping[str, Any]], Awaitable[Any]]
 
 
 StateListener = Callable[[str, str, str | None], None]  # agent, state, reason
+
+
+def heartbeat_period(safety_net: float) -> float:
+    """Seconds between two pushes of ``CTI_SAFETY``: a third of the net, so that two lost
+    rounds still leave the dialplan waiting."""
+    return safety_net / 3
+
+
+def safety_deadline(now: float, wait_start: float, safety_net: float) -> int:
+    """``CTI_SAFETY`` to push now: the dialplan falls back when ``EPOCH - WAIT_START`` reaches
+    it, i.e. ``safety_net`` seconds from now (rounded up: the dialplan counts whole seconds)."""
+    return math.ceil(now - wait_start + safety_net)
 
 
 class RouterShell:
@@ -83,33 +102,37 @@ class RouterShell:
         self._timer_at: float | None = None
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
+        service.add_link_listener(self.on_link_state)
 
     def start(self) -> None:
         """Start the safety net's heartbeat (needs the running loop)."""
         self._spawn(self._heartbeat())
 
     async def _heartbeat(self) -> None:
-        contract = self.service.tracker.contract
         while True:
-            await asyncio.sleep(self.safety_net / 3)
-            now = self.clock()
-            for call_id in sorted(self.dispatcher.waiting()):
-                call = self.service.tracker.call(call_id)
-                if call is None or call.dialplan_channel is None or call.waiting_since is None:
-                    continue
-                deadline = math.ceil(now - call.waiting_since + self.safety_net)
-                try:
-                    await self.send(
-                        {
-                            "Action": "Setvar",
-                            "Channel": call.dialplan_channel,
-                            "Variable": contract.safety_variable,
-                            "Value": str(deadline),
-                        }
-                    )
-                    self.heartbeats += 1
-                except AmiError as exc:  # gone meanwhile, or the link is down: next round
-                    log.debug("safety-net heartbeat for %s: %s", call_id, exc)
+            await asyncio.sleep(heartbeat_period(self.safety_net))
+            await self.beat()
+
+    async def beat(self) -> None:
+        """One round of the safety net's heartbeat: every call the router holds."""
+        contract = self.service.tracker.contract
+        now = self.clock()
+        for call_id in sorted(self.dispatcher.holding()):
+            call = self.service.tracker.call(call_id)
+            if call is None or call.dialplan_channel is None or call.first_wait_at is None:
+                continue
+            try:
+                await self.send(
+                    {
+                        "Action": "Setvar",
+                        "Channel": call.dialplan_channel,
+                        "Variable": contract.safety_variable,
+                        "Value": str(safety_deadline(now, call.first_wait_at, self.safety_net)),
+                    }
+                )
+                self.heartbeats += 1
+            except AmiError as exc:  # gone meanwhile, or the link is down: next round
+                log.debug("safety-net heartbeat for %s: %s", call_id, exc)
 
     @property
     def engine(self) -> RoutingEngine:
@@ -119,6 +142,9 @@ class RouterShell:
         call = self.service.tracker.call(event.call_id)
         since = call.waiting_since if call is not None else None
         self._carry_out(self.dispatcher.on_event(event, self.clock(), since))
+
+    def on_link_state(self, state: str) -> None:
+        self._carry_out(self.dispatcher.link_changed(state == "ready", self.clock()))
 
     def on_device(self, device: DeviceStateChanged, received_at: float) -> None:
         self._carry_out(self.dispatcher.on_device(device.device, device.state, self.clock()))
@@ -218,8 +244,11 @@ class RouterShell:
             )
             self.offers_sent += 1
         except AmiError as exc:
-            # The caller hung up in between (the tracker will tell), or the link dropped.
+            # The caller hung up in between (the tracker will tell), or the link dropped:
+            # no offers until it is back (its state change may come a moment later).
             self.offers_failed += 1
+            if isinstance(exc, AmiDisconnected):
+                self._carry_out(self.dispatcher.link_changed(False, self.clock()))
             log.warning(
                 "offer of %s to agent %s failed: %s",
                 offer.call_id,

@@ -41,6 +41,7 @@ class CallService:
         self.events_seen = 0
         self._listeners: list[Listener] = []
         self._device_listeners: list[DeviceListener] = []
+        self._link_listeners: list[Callable[[str], None]] = []
         # Told each AMI event's arrival time once it is handled (the metrics' event lag).
         self.on_handled: Callable[[float], None] | None = None
         # Work put off by ``send_first``, in order; run at the loop's next turn.
@@ -56,6 +57,10 @@ class CallService:
         """Phones' states (``DeviceStateChange``): not calls, so not the tracker's."""
         self._device_listeners.append(listener)
 
+    def add_link_listener(self, listener: Callable[[str], None]) -> None:
+        """The AMI link's state ("ready" once logged in and resynchronised)."""
+        self._link_listeners.append(listener)
+
     def on_ami_event(self, headers: Mapping[str, Any], received_at: float) -> None:
         if self._later:  # earlier work is waiting for its turn: keep the order
             self._later.append(functools.partial(self._handle, headers, received_at))
@@ -70,6 +75,8 @@ class CallService:
         self.settle()
         self.link_state = state
         self.bus.publish({"kind": "link", "state": state})
+        for listener in self._link_listeners:
+            listener(state)
 
     def send_first(self) -> None:
         """Let the event loop send what was just queued before the service goes on (see the

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the dialplan waits for a silent service (SAFETY_NET)",
     )
+    ivr_max_bytes: int = Field(
+        default=512 * 1024, ge=1024, description="largest voice-menu text the editor accepts"
+    )
+    ivr_max_nodes: int = Field(default=1000, ge=10, description="most nodes a voice menu may have")
+    ivr_check_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a voice menu's reading and checking may take"
+    )
     default_service: str = Field(
         default="accueil", description="service for calls whose menu choice is unknown"
     )

@@ -11,11 +11,17 @@ YAML is read through the composed node graph rather than ``yaml.safe_load`` so t
 (a) duplicate mapping keys (e.g. the same DTMF key twice) are reported instead of silently
 overwritten, (b) mapping keys keep their raw text (``1`` stays the string ``"1"``) and
 (c) problems carry a line number. ``parse_tree(dump_tree(t)) == t`` for every tree.
+
+The text comes from staff's browsers, so reading it is bounded before any work that grows
+with it (``TreeLimits``): its size in bytes, the nesting depth, the number of nodes. YAML
+aliases and anchors are refused outright: nine aliases on six levels ("billion laughs")
+turn 398 bytes into half a billion items, and a menu has no use for them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -230,22 +236,108 @@ def dump_tree_json(tree: Tree) -> str:
     return tree.model_dump_json(exclude_none=True, indent=2)
 
 
-def parse_tree_problems(text: str) -> tuple[Tree | None, list[Problem]]:
+@dataclass(frozen=True, slots=True)
+class TreeLimits:
+    """How much text a tree may be: far above any town hall's menu (a few hundred nodes at
+    most), far below what would hold the product up."""
+
+    max_bytes: int = 512 * 1024
+    max_nodes: int = 1000
+    max_depth: int = 40  # the format nests 6 levels deep (calendars' closures' prompts)
+
+
+DEFAULT_LIMITS = TreeLimits()
+
+
+class _Refused(yaml.YAMLError):  # type: ignore[misc]
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """The safe loader, refusing aliases, anchors and nesting past ``max_depth``."""
+
+    max_depth = 40
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                f"les alias YAML (*{event.anchor}) ne sont pas acceptés : "
+                "écrivez chaque valeur en entier",
+                event.start_mark,
+            )
+        if getattr(event, "anchor", None):
+            raise _Refused(
+                f"les ancres YAML (&{event.anchor}) ne sont pas acceptées : "
+                "écrivez chaque valeur en entier",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth:
+                raise _Refused(
+                    f"imbrication trop profonde (plus de {self.max_depth} niveaux)",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def parse_tree_problems(
+    text: str, limits: TreeLimits = DEFAULT_LIMITS
+) -> tuple[Tree | None, list[Problem]]:
     """Parse YAML or JSON text; return the tree (if its shape is right) and the problems."""
     problems: list[Problem] = []
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        return None, [_too_big(size, limits)]
+    loader = _BoundedLoader(text)
+    loader.max_depth = limits.max_depth
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [Problem("error", "yaml", f"YAML illisible{where} : {problem}")]
+    finally:
+        loader.dispose()
     if root is None:
         return None, [Problem("error", "", "le fichier est vide")]
-    data = _to_python(root, [], problems)
+    data = _to_python(root, [], problems, loader)
+    return _shaped(data, problems, limits)
+
+
+def parse_tree_data(
+    data: Any, limits: TreeLimits = DEFAULT_LIMITS
+) -> tuple[Tree | None, list[Problem]]:
+    """A tree already decoded from JSON (the editor's object); same checks as the text."""
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        return None, [_too_big(size, limits)]
+    return _shaped(data, [], limits)
+
+
+def _too_big(size: int, limits: TreeLimits) -> Problem:
+    return Problem(
+        "error", "", f"menu trop volumineux : {size} octets (limite : {limits.max_bytes} octets)"
+    )
+
+
+def _shaped(
+    data: Any, problems: list[Problem], limits: TreeLimits
+) -> tuple[Tree | None, list[Problem]]:
     if not isinstance(data, dict):
         problems.append(Problem("error", "", "le fichier doit contenir un dictionnaire"))
         return None, problems
+    nodes = data.get("nodes")
+    if isinstance(nodes, dict) and len(nodes) > limits.max_nodes:
+        message = f"menu trop grand : {len(nodes)} nœuds (limite : {limits.max_nodes} nœuds)"
+        return None, [*problems, Problem("error", "nodes", message)]
     try:
         tree = Tree.model_validate(data)
     except ValidationError as exc:
@@ -298,7 +390,9 @@ def pydantic_problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def _to_python(node: yaml.Node, path: list[str], problems: list[Problem]) -> Any:
+def _to_python(
+    node: yaml.Node, path: list[str], problems: list[Problem], loader: yaml.SafeLoader
+) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -313,11 +407,13 @@ def _to_python(node: yaml.Node, path: list[str], problems: list[Problem]) -> Any
                     )
                 )
                 continue
-            out[key] = _to_python(value_node, here, problems)
+            out[key] = _to_python(value_node, here, problems, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, [*path, str(i)], problems) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+        return [
+            _to_python(item, [*path, str(i)], problems, loader) for i, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
 
 
 def load_tree_text(path: Path) -> str:

@@ -20,6 +20,7 @@ from ivr_scripts.errors import IvrError, Problem, TreeLoadError
 from ivr_scripts.hours import Calendar, normalise_subdivision, parse_range, supported_subdivisions
 from ivr_scripts.prompt import Prompt
 from ivr_scripts.tree import (
+    DEFAULT_LIMITS,
     DTMF_KEYS,
     TERMINAL_KINDS,
     CallbackNode,
@@ -31,6 +32,7 @@ from ivr_scripts.tree import (
     RouteNode,
     TransferNode,
     Tree,
+    TreeLimits,
     VoicemailNode,
     parse_tree_problems,
     successors,
@@ -63,10 +65,13 @@ def validate(
 
 
 def validate_text(
-    text: str, known_services: Collection[str], recordings: Collection[str] | None = None
+    text: str,
+    known_services: Collection[str],
+    recordings: Collection[str] | None = None,
+    limits: TreeLimits = DEFAULT_LIMITS,
 ) -> tuple[Tree | None, list[Problem]]:
     """YAML/shape problems, then (if the shape is right) ``validate``'s problems."""
-    tree, problems = parse_tree_problems(text)
+    tree, problems = parse_tree_problems(text, limits)
     if tree is None:
         return None, problems
     return tree, problems + validate(tree, known_services, recordings)
@@ -183,18 +188,61 @@ def _silent_cycles(tree: Tree) -> Iterator[Problem]:
             for field, t in successors(node).items()
             if field in _SILENT_EDGES and t is not None and t in tree.nodes
         ]
-    reported: set[str] = set()
+    # A node is on a silent cycle when its strongly connected component has another node
+    # or an edge to itself: one pass over the graph (a closure per node was quadratic).
+    looping: set[str] = set()
+    for component in _components(silent):
+        if len(component) > 1 or component[0] in silent[component[0]]:
+            looping.update(component)
     for node_id in tree.nodes:
-        if node_id in reported:
-            continue
-        if node_id in _closure(set(silent[node_id]), silent):
-            reported.add(node_id)
+        if node_id in looping:
             yield Problem(
                 "warning",
                 f"nodes.{node_id}",
                 "boucle sans fin si l'appelant ne tape rien (le garde-fou l'enverra "
                 "vers le service de repli)",
             )
+
+
+def _components(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Strongly connected components (Tarjan's algorithm, iterative: menus may be long)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            targets = edges.get(node, [])
+            if i < len(targets):
+                work.append((node, i + 1))
+                nxt = targets[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return found
 
 
 def _closure(seeds: set[str], edges: dict[str, list[str]]) -> set[str]:

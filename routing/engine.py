@@ -21,9 +21,10 @@ Rules worth knowing (the rest is in the event docstrings):
 * ``idle_since`` is set whenever an agent enters READY, except when an offer she did not
   take (failed or cancelled) returns her to READY: ringing is not work.
 * A failed offer puts the call back in its place (it keeps its arrival time) and counts a
-  miss; at ``max_missed_offers`` consecutive misses the agent is paused ("absence de
-  réponse"). The call is then offered to another ready agent if one qualifies; if none, the
-  agent who missed it, if still ready, takes the best call for her, which may be that same
+  miss (unless the offer never reached her phone: ``OfferFailed.missed`` False); at
+  ``max_missed_offers`` consecutive misses the agent is paused ("absence de réponse").
+  The call is then offered to another ready agent if one qualifies; if none, the agent
+  who missed it, if still ready, takes the best call for her, which may be that same
   call again. A call past its max wait when its offer fails overflows at once.
 * Asking for PAUSED, FRONT_DESK or OFFLINE while RINGING or ON_CALL does not interrupt: the
   request is kept and applied when the offer fails or is cancelled, or when the call ends
@@ -320,8 +321,8 @@ class RoutingEngine:
         at, agent = event.at, event.agent
         call = self._calls[event.call_id]
         rec = self._agents[agent]
-        missed = rec.missed + 1
-        if rec.pending is None and missed >= self._config.max_missed_offers:
+        missed = rec.missed + 1 if event.missed else rec.missed
+        if event.missed and rec.pending is None and missed >= self._config.max_missed_offers:
             paused = replace(
                 rec,
                 state=S.PAUSED,

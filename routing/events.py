@@ -53,12 +53,16 @@ class OfferAnswered:
 
 @dataclass(frozen=True, slots=True)
 class OfferFailed:
-    """No answer, busy, rejected: the call returns to its place in the queue."""
+    """No answer, busy, rejected: the call returns to its place in the queue.
+
+    ``missed`` is False when the offer never reached the agent's phone (the AMI link was
+    down, Asterisk refused the action): that is not the agent's miss."""
 
     call_id: str
     agent: str
     reason: str
     at: float
+    missed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ service that must not lose a call needs (see DESIGN.md, "What panoramisk 1.4 doe
 - After each login, before any event is trusted: ``CoreShowChannels`` (the whole EventList)
   and the variables we set on the citizens' channels, handed to ``on_resync``; events that
   arrive meanwhile are held and delivered afterwards, in order.
+- A frame the service cannot handle is logged and skipped; it never takes the link down.
 - No action is ever replayed after a reconnect (panoramisk re-sends pending actions after
   ``FullyBooted``: a Redirect replayed minutes later would move a call that is elsewhere).
   Pending actions fail with ``AmiDisconnected``; callers decide again from the rebuilt state.
@@ -227,7 +228,7 @@ class AmiConnection:
             self._on_resync(listed, self._clock())
         held, self._held = self._held, None
         for message, at in held:
-            self._on_event(message, at)
+            self._deliver(message, at)
         self._set_state("ready")
         self._ready.set()
         keepalive = asyncio.create_task(self._keepalive())
@@ -269,7 +270,19 @@ class AmiConnection:
         if self._held is not None:
             self._held.append((message, at))
         else:
+            self._deliver(message, at)
+
+    def _deliver(self, message: Message, at: float) -> None:
+        """Hand one event to the service; a failure there costs that event, not the link."""
+        try:
             self._on_event(message, at)
+        except Exception:
+            self._manager.frames_skipped += 1
+            log.exception(
+                "AMI event %s (%s) skipped: the service could not handle it",
+                message.get("Event"),
+                ", ".join(f"{k}: {str(v)[:60]}" for k, v in list(message.items())[:6]),
+            )
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

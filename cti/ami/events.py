@@ -9,7 +9,10 @@ Asterisk's quirks are absorbed here, once:
 - ``<unknown>`` in caller-ID fields means "nothing", and becomes ``""``;
 - ``CID-CallingPres`` is ``"35 (Presentation Prohibited, Network Number)"``: we keep the number;
 - ``DialBegin``/``DialEnd`` raised by an Originate have no caller channel (``caller`` is None);
-- ``UserEvent`` bodies keep their own keys (``DID``, ``Service``, ``Pres``...), in ``body``.
+- ``UserEvent`` bodies keep their own keys (``DID``, ``Service``, ``Pres``...), in ``body``;
+- a header that is not text (``ChanVariable`` lines collected as a dict by the framing, or a
+  list from a client that keeps repeated headers) is never mistaken for a value: the text
+  fields read only strings, and an event whose identifying fields are not text is ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from typing import Any
 UNKNOWN = "<unknown>"
 
 
+def _text(h: Mapping[str, Any], key: str) -> str:
+    """The header's text; "" when absent or not text (see the module's docstring)."""
+    value = h.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _clean(value: str | None) -> str:
     if value is None or value == UNKNOWN:
         return ""
@@ -28,7 +37,7 @@ def _clean(value: str | None) -> str:
 
 
 def _int(value: str | None, default: int = 0) -> int:
-    if not value:
+    if not value or not isinstance(value, str):
         return default
     head = value.split(" ", 1)[0]
     try:
@@ -53,19 +62,19 @@ class ChannelInfo:
 
 
 def _channel(h: Mapping[str, Any], prefix: str = "") -> ChannelInfo | None:
-    uniqueid = h.get(prefix + "Uniqueid")
+    uniqueid = _text(h, prefix + "Uniqueid")
     if not uniqueid or uniqueid == UNKNOWN:
         return None
     return ChannelInfo(
-        channel=h.get(prefix + "Channel") or "",
+        channel=_text(h, prefix + "Channel"),
         uniqueid=uniqueid,
-        linkedid=h.get(prefix + "Linkedid") or uniqueid,
-        state=_int(h.get(prefix + "ChannelState")),
-        caller_num=_clean(h.get(prefix + "CallerIDNum")),
-        caller_name=_clean(h.get(prefix + "CallerIDName")),
-        connected_num=_clean(h.get(prefix + "ConnectedLineNum")),
-        context=h.get(prefix + "Context") or "",
-        exten=h.get(prefix + "Exten") or "",
+        linkedid=_text(h, prefix + "Linkedid") or uniqueid,
+        state=_int(_text(h, prefix + "ChannelState")),
+        caller_num=_clean(_text(h, prefix + "CallerIDNum")),
+        caller_name=_clean(_text(h, prefix + "CallerIDName")),
+        connected_num=_clean(_text(h, prefix + "ConnectedLineNum")),
+        context=_text(h, prefix + "Context"),
+        exten=_text(h, prefix + "Exten"),
     )
 
 
@@ -224,7 +233,7 @@ def _with_channel(
 
 def _user_event(h: Mapping[str, Any]) -> AmiEvent:
     body = {k: v for k, v in h.items() if k not in _SNAPSHOT_KEYS and isinstance(v, str)}
-    return UserEventRaised(_channel(h), h.get("UserEvent") or "", body)
+    return UserEventRaised(_channel(h), _text(h, "UserEvent"), body)
 
 
 def _dial_begin(h: Mapping[str, Any]) -> AmiEvent | None:
@@ -236,50 +245,52 @@ def _dial_end(h: Mapping[str, Any]) -> AmiEvent | None:
     dest = _channel(h, "Dest")
     if dest is None:
         return None
-    return DialEnded(_channel(h), dest, h.get("DialStatus") or "")
+    return DialEnded(_channel(h), dest, _text(h, "DialStatus"))
 
 
 def _rename(h: Mapping[str, Any]) -> AmiEvent | None:
-    uniqueid = h.get("Uniqueid")
+    uniqueid = _text(h, "Uniqueid")
     if not uniqueid:
         return None
-    return ChannelRenamed(uniqueid, h.get("Channel") or "", h.get("Newname") or "")
+    return ChannelRenamed(uniqueid, _text(h, "Channel"), _text(h, "Newname"))
 
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], AmiEvent | None]] = {
     "Newchannel": _with_channel(lambda c, h: ChannelCreated(c)),
-    "NewCallerid": _with_channel(lambda c, h: CallerIdChanged(c, _int(h.get("CID-CallingPres")))),
+    "NewCallerid": _with_channel(
+        lambda c, h: CallerIdChanged(c, _int(_text(h, "CID-CallingPres")))
+    ),
     "Newstate": _with_channel(lambda c, h: ChannelStateChanged(c)),
     "Rename": _rename,
     "SoftHangupRequest": _with_channel(
-        lambda c, h: HangupRequested(c, _int(h.get("Cause")), soft=True)
+        lambda c, h: HangupRequested(c, _int(_text(h, "Cause")), soft=True)
     ),
     "HangupRequest": _with_channel(
-        lambda c, h: HangupRequested(c, _int(h.get("Cause")), soft=False)
+        lambda c, h: HangupRequested(c, _int(_text(h, "Cause")), soft=False)
     ),
-    "Hangup": _with_channel(lambda c, h: ChannelHungUp(c, _int(h.get("Cause")))),
+    "Hangup": _with_channel(lambda c, h: ChannelHungUp(c, _int(_text(h, "Cause")))),
     "DialBegin": _dial_begin,
     "DialEnd": _dial_end,
     "UserEvent": _user_event,
     "BlindTransfer": lambda h: BlindTransferred(
-        h.get("Result") == "Success",
+        _text(h, "Result") == "Success",
         _channel(h, "Transferer"),
         _channel(h, "Transferee"),
-        h.get("Context") or "",
-        h.get("Extension") or "",
+        _text(h, "Context"),
+        _text(h, "Extension"),
     ),
     "AttendedTransfer": lambda h: AttendedTransferred(
-        h.get("Result") == "Success",
+        _text(h, "Result") == "Success",
         _channel(h, "OrigTransferer"),
         _channel(h, "SecondTransferer"),
         _channel(h, "Transferee"),
         _channel(h, "TransferTarget"),
     ),
     "QueueCallerJoin": _with_channel(
-        lambda c, h: QueueCallerJoined(c, h.get("Queue") or "", _int(h.get("Position")))
+        lambda c, h: QueueCallerJoined(c, _text(h, "Queue"), _int(_text(h, "Position")))
     ),
-    "Shutdown": lambda h: PbxShutdown((h.get("Restart") or "").lower() == "true"),
-    "FullyBooted": lambda h: PbxBooted(_int(h.get("Uptime"))),
+    "Shutdown": lambda h: PbxShutdown(_text(h, "Restart").lower() == "true"),
+    "FullyBooted": lambda h: PbxBooted(_int(_text(h, "Uptime"))),
 }
 
 TRACKED_EVENT_NAMES = frozenset(_PARSERS)
@@ -291,7 +302,7 @@ def parse_event(headers: Mapping[str, Any]) -> AmiEvent | None:
     Never raises on odd input: a tracked event missing the fields it needs is ignored.
     """
     name = headers.get("Event")
-    if name is None:
+    if not isinstance(name, str):
         return None
     parser = _PARSERS.get(name)
     if parser is None:
@@ -316,12 +327,14 @@ def parse_listed_channel(
     chan = _channel(headers)
     if chan is None:
         return None
-    bridge = headers.get("BridgeId") or headers.get("BridgeID") or ""
-    return ListedChannel(chan, bridge, headers.get("Application") or "", dict(variables or {}))
+    bridge = _text(headers, "BridgeId") or _text(headers, "BridgeID")
+    return ListedChannel(chan, bridge, _text(headers, "Application"), dict(variables or {}))
 
 
 def parse_device_state(headers: Mapping[str, Any]) -> DeviceStateChanged | None:
     """A ``DeviceStateChange`` event (the router's, not the call tracker's), else None."""
-    if headers.get("Event") != "DeviceStateChange" or not headers.get("Device"):
+    if _text(headers, "Event") != "DeviceStateChange" or not _text(headers, "Device"):
         return None
-    return DeviceStateChanged(_clean(headers.get("Device")), _clean(headers.get("State")).upper())
+    return DeviceStateChanged(
+        _clean(_text(headers, "Device")), _clean(_text(headers, "State")).upper()
+    )

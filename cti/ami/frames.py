@@ -4,6 +4,12 @@ An AMI message is a block of ``Key: Value`` lines ended by ``\\r\\n``, closed by
 line. Keys may repeat (``Variable:`` in Originate, Status, Setvar...), so a frame is kept
 as an ordered list of pairs; ``Frame.get`` returns the first value, ``Frame.get_all`` all.
 
+``collapse`` turns a frame into the one mapping the service reads, deciding once what a
+repeated header means: ``ChanVariable`` lines (manager.conf ``channelvars``; also
+``DestChanVariable`` and the like) become a dict of variables, ``Output`` lines (``Command``)
+one text, and any other repeated header keeps its first value and is reported, so that
+nothing behind the edge ever meets a list where it expects a string.
+
 ``FrameSplitter`` is incremental: feed it whatever a TCP read returned (one message, ten,
 or half of one) and it yields the complete frames. It never raises on bad input: lines
 without ``": "`` (the banner, garbage) are kept apart in ``Frame.junk`` so the caller can
@@ -80,6 +86,55 @@ def parse_frame(block: str) -> Frame:
         else:
             junk.append(line)
     return Frame(headers, junk)
+
+
+#: Headers Asterisk legitimately repeats, joined into one text (``Command`` output lines).
+JOINED_HEADERS = frozenset({"output"})
+
+
+def is_variables_header(key: str) -> bool:
+    """``ChanVariable``, ``DestChanVariable``...: one ``NAME=value`` per line."""
+    return key.lower().endswith("chanvariable")
+
+
+@dataclass(frozen=True, slots=True)
+class Collapsed:
+    """A frame as one mapping, and the headers that were repeated without reason."""
+
+    headers: dict[str, object]
+    repeated: tuple[str, ...]
+
+
+def collapse(frame: Frame) -> Collapsed:
+    """One value per header: see the module's docstring for what a repeated header becomes."""
+    out: dict[str, object] = {}
+    seen: dict[str, str] = {}  # lower-case key -> key as first written
+    repeated: list[str] = []
+    for key, value in frame.headers:
+        lower = key.lower()
+        if is_variables_header(key):
+            name, _, var_value = value.partition("=")
+            variables = out.setdefault(seen.setdefault(lower, key), {})
+            assert isinstance(variables, dict)
+            variables.setdefault(name, var_value)
+        elif lower not in seen:
+            seen[lower] = key
+            out[key] = value
+        elif lower in JOINED_HEADERS:
+            out[seen[lower]] = f"{out[seen[lower]]}\n{value}"
+        elif key not in repeated:
+            repeated.append(key)
+    return Collapsed(out, tuple(repeated))
+
+
+def describe(frame: Frame) -> str:
+    """A frame named for the log: its Event or Response, and what identifies it."""
+    parts = []
+    for key in ("Event", "Response", "ActionID", "Channel", "Uniqueid"):
+        value = frame.get(key)
+        if value:
+            parts.append(f"{key}: {value[:80]}")
+    return ", ".join(parts) or "frame without Event or Response"
 
 
 def encode_frame(headers: Iterable[tuple[str, str]]) -> bytes:

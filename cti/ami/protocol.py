@@ -9,6 +9,14 @@ What panoramisk 1.4 does with bad input, and what this subclass does instead:
   empty line eats memory). We cap a frame at ``max_frame_chars``; a longer one is logged,
   truncated in the log, and skipped up to its end;
 - a block with neither ``Event`` nor ``Response`` is dropped silently; we log it;
+- a header repeated within a frame becomes a list, which the code behind (and panoramisk's
+  own ``handle_message``: ``Event: Hangup`` twice) meets as a TypeError inside
+  ``data_received``, and asyncio drops the link with the rest of the read. Frames are parsed
+  once, by ``cti.ami.frames``, and ``collapse`` decides what a repeated header means
+  (``ChanVariable`` lines: a dict of variables; others: the first value, with a warning);
+- any exception while handling one frame (parsing it, matching it to an action, the service
+  behind) is logged with the frame and that frame is skipped: the link and the frames after
+  it in the same read go on;
 - text left in the buffer when the link drops (a frame cut by the disconnect) is forgotten
   silently; we log it.
 """
@@ -22,6 +30,8 @@ from typing import Any
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from cti.ami.frames import MAX_FRAME_CHARS, collapse, describe, parse_frame
+
 log = logging.getLogger("cti.ami")
 
 EOL2 = "\r\n\r\n"
@@ -34,7 +44,7 @@ def shorten(text: str, limit: int = 200) -> str:
 
 
 class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
-    max_frame_chars = 256 * 1024
+    max_frame_chars = MAX_FRAME_CHARS
     version: str | None  # set by panoramisk, read here before it is
 
     def __init__(self, manager: Any = None) -> None:
@@ -87,17 +97,35 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
             log.warning(
                 "AMI frame with bytes that are not UTF-8 (shown as U+FFFD): %s", shorten(block)
             )
-        message = Message.from_line(block)
-        if message is None:
+        try:
+            self._handle_frame(block)
+        except Exception:
+            self._count_skipped()
+            log.exception("AMI frame skipped, it could not be handled: %s", shorten(block))
+
+    def _handle_frame(self, block: str) -> None:
+        frame = parse_frame(block)
+        collapsed = collapse(frame)
+        if collapsed.repeated:
+            log.warning(
+                "AMI frame (%s) repeats %s: the first value is kept",
+                describe(frame),
+                ", ".join(collapsed.repeated),
+            )
+        headers = collapsed.headers
+        if "Event" not in headers and "Response" not in headers:
             self._skip(block, "neither Event nor Response")
             return
-        self.handle_message(message)
+        self.handle_message(Message(headers))
 
     def _skip(self, block: str, why: str) -> None:
+        self._count_skipped()
+        log.warning("skipped AMI input (%s): %s", why, shorten(block))
+
+    def _count_skipped(self) -> None:
         self.frames_skipped += 1
         if self.factory is not None:
             self.factory.frames_skipped += 1
-        log.warning("skipped AMI input (%s): %s", why, shorten(block))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._pending.strip():

@@ -309,10 +309,11 @@ class Telephony(Switch):
         scale = max(self.time_scale, 1e-9)
         while True:
             pushed = call.leg.variables.get("CTI_SAFETY", "")
-            limit = float(pushed) if pushed.isdigit() else self.safety_net * scale
             # Exact real seconds: the truncated WAIT_START would cost up to a second, i.e.
             # far more than the whole net at a small time scale.
-            remain = limit - (self.clock() - call.waiting_from)
+            remain = safety_queue.safety_remaining(
+                pushed, call.waiting_from, self.clock(), self.safety_net * scale
+            )
             if remain <= 0:
                 return "safety"
             outcome = await self._wait_any(call, min(remain, 15.0 * scale) / scale, call.redirected)

@@ -7,6 +7,11 @@ QueueCallerJoin, AgentCalled, AgentRingNoAnswer (two DialEnd: NOANSWER then CANC
 AgentConnect, QueueCallerLeave and AgentComplete. The ring itself is ``Telephony._dial`` with
 ``queue=True``; this module says the queue's part of it.
 
+``safety_remaining`` is ``cti-wait``'s count (extensions.conf): ``CTI_SAFETY`` is
+``SAFETY_NET`` until the service pushes it, and counts from ``WAIT_START``, the first entry in
+``cti-wait``, kept across no-answers; the dialplan reads it on entering ``cti-wait`` and after
+each slice of music, never while an agent's phone rings (``cti-connect``).
+
 ``AccueilQueue`` keeps what app_queue counts (callers waiting, calls completed or abandoned,
 each member's calls), read by the ``QueueStatus``/``QueueSummary`` actions (``listings``).
 """
@@ -69,6 +74,13 @@ class AccueilQueue:
 
     def talktime(self) -> int:
         return self.talk_total // self.completed if self.completed else 0
+
+
+def safety_remaining(pushed: str, wait_start: float, now: float, safety_net: float) -> float:
+    """Seconds left before ``cti-wait`` falls back: ``REMAIN = CTI_SAFETY - (EPOCH -
+    WAIT_START)``, with ``CTI_SAFETY`` the service's last push, else ``safety_net``."""
+    limit = float(pushed) if pushed.isdigit() else safety_net
+    return limit - (now - wait_start)
 
 
 def member_name(agent: str) -> str:

@@ -3,7 +3,8 @@
 Asterisk plays a name from its sounds directory (``<dir>/<language>/<name>.<format>``, then
 ``<dir>/<name>.<format>``) or an http(s) URL fetched by ``res_http_media_cache``; a name it
 cannot find is a failed command (``STREAM FILE``: ``200 result=-1 endpos=0``; ``GET DATA``:
-``200 result=-1`` at once, as a real Asterisk 22 answered in tests/asterisk/). The simulated PBX has the core sounds the recordings played, plus the
+``200 result=-1`` at once, as a real Asterisk 22 answered in tests/asterisk/). The simulated
+PBX has the core sounds the recordings played, plus the
 directories it is given (the product's ``CTI_SOUNDS_DIR`` when they share the machine), plus
 what it fetches from URLs (the product's ``/sounds/``).
 """

@@ -8,10 +8,13 @@ its problems; a version that does not validate is not published (422, nothing ch
 A recording is uploaded as the request's body (``POST /api/ivr/recordings?filename=...``),
 converted for Asterisk and named; the editor puts that name in the prompt's ``file``. A file
 that is not a sound, empty or too long is refused (422, French message, nothing kept).
+Trees are read and checked off the event loop, within the limits of the settings
+(``IvrAdmin.read_checked``); one that takes too long is 422 as well.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,7 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, model_validator
 
-from cti.ivr_admin import IvrAdmin, read_tree
+from cti.ivr_admin import IvrAdmin, TreeCheckTooLong
 from cti.ivr_store import IvrVersionNotFound, StoredTree, TreeNotPublishable
 from cti.prompts.errors import RecordingRejected
 from cti.web.auth import require
@@ -200,7 +203,18 @@ def _problem(p: Problem) -> ProblemOut:
     return ProblemOut(path=p.path, node=node, message=p.message, severity=p.severity)
 
 
-def _version(admin: IvrAdmin, stored: StoredTree) -> VersionOut:
+async def _version(admin: IvrAdmin, stored: StoredTree) -> VersionOut:
+    return (await _versions(admin, [stored]))[0]
+
+
+async def _versions(admin: IvrAdmin, stored: list[StoredTree]) -> list[VersionOut]:
+    """The versions as the pages list them; their validation off the event loop (drafts
+    saved before the size limits may be large)."""
+    valid = await asyncio.to_thread(lambda: [admin.is_valid(s.tree) for s in stored])
+    return [_version_out(s, ok) for s, ok in zip(stored, valid, strict=True)]
+
+
+def _version_out(stored: StoredTree, valid: bool) -> VersionOut:
     return VersionOut(
         version=stored.version,
         status=stored.status,
@@ -209,13 +223,23 @@ def _version(admin: IvrAdmin, stored: StoredTree) -> VersionOut:
         comment=stored.comment,
         published_at=stored.published_at,
         published_by=stored.published_by,
-        valid=admin.is_valid(stored.tree),
+        valid=valid,
     )
 
 
-def _read(form: TreeIn) -> Tree:
-    """The tree of the request, or 422 with the problems of its shape."""
-    tree, problems = read_tree(form.yaml if form.tree is None else form.tree)
+async def _read_checked(
+    admin: IvrAdmin, form: TreeIn, *, check: bool
+) -> tuple[Tree | None, list[Problem], list[Problem]]:
+    try:
+        return await admin.read_checked(form.yaml if form.tree is None else form.tree, check=check)
+    except TreeCheckTooLong as exc:
+        raise HTTPException(422, {"message": f"Menu refusé : {exc}.", "problems": []}) from exc
+
+
+async def _read(admin: IvrAdmin, form: TreeIn, *, check: bool) -> tuple[Tree, list[Problem]]:
+    """The tree of the request and the validator's problems (``check``), or 422 with the
+    problems of its shape."""
+    tree, problems, checked = await _read_checked(admin, form, check=check)
     if tree is None or any(p.severity == "error" for p in problems):
         raise HTTPException(
             422,
@@ -224,7 +248,7 @@ def _read(form: TreeIn) -> Tree:
                 "problems": [_problem(p).model_dump() for p in problems],
             },
         )
-    return tree
+    return tree, checked
 
 
 @router.get("/ivr", include_in_schema=False)
@@ -236,7 +260,7 @@ async def ivr_page() -> FileResponse:
 
 @router.get("/api/ivr/versions")
 async def versions(user: Telecom, admin: Admin) -> VersionsOut:
-    items = [_version(admin, v) for v in await admin.versions()]
+    items = await _versions(admin, await admin.versions())
     return VersionsOut(published=admin.published_version, versions=items)
 
 
@@ -247,7 +271,7 @@ async def version(number: int, user: Telecom, admin: Admin) -> VersionDetail:
     except IvrVersionNotFound:
         raise HTTPException(404, f"La version {number} du menu vocal n'existe pas.") from None
     return VersionDetail(
-        **_version(admin, stored).model_dump(),
+        **(await _version(admin, stored)).model_dump(),
         tree=stored.tree.model_dump(mode="json", exclude_none=True),
         yaml=stored.yaml,
     )
@@ -255,17 +279,16 @@ async def version(number: int, user: Telecom, admin: Admin) -> VersionDetail:
 
 @router.post("/api/ivr/validate")
 async def validate(form: TreeIn, user: Telecom, admin: Admin) -> ValidateOut:
-    tree, problems = read_tree(form.yaml if form.tree is None else form.tree)
-    if tree is not None:
-        problems = problems + admin.check(tree)
+    tree, shape, checked = await _read_checked(admin, form, check=True)
+    problems = shape + checked
     valid = tree is not None and not any(p.severity == "error" for p in problems)
     return ValidateOut(valid=valid, problems=[_problem(p) for p in problems])
 
 
 @router.post("/api/ivr/simulate")
 async def simulate(form: SimulateIn, user: Telecom, admin: Admin) -> SimulateOut:
-    tree = _read(form)
-    errors = [p for p in admin.check(tree) if p.severity == "error"]
+    tree, checked = await _read(admin, form, check=True)
+    errors = [p for p in checked if p.severity == "error"]
     if errors:
         raise HTTPException(
             422,
@@ -294,8 +317,9 @@ async def simulate(form: SimulateIn, user: Telecom, admin: Admin) -> SimulateOut
 
 @router.post("/api/ivr/drafts", status_code=201)
 async def save_draft(form: DraftIn, user: Telecom, admin: Admin) -> VersionOut:
-    stored = await admin.save_draft(_read(form), user.username, form.comment)
-    return _version(admin, stored)
+    tree, _ = await _read(admin, form, check=False)
+    stored = await admin.save_draft(tree, user.username, form.comment)
+    return await _version(admin, stored)
 
 
 @router.post("/api/ivr/versions/{number}/publish")
@@ -313,7 +337,7 @@ async def publish(number: int, form: PublishIn, user: Telecom, admin: Admin) -> 
                 "problems": [_problem(p).model_dump() for p in exc.problems],
             },
         ) from exc
-    return _version(admin, stored)
+    return await _version(admin, stored)
 
 
 @router.get("/api/ivr/diff")

@@ -316,3 +316,83 @@ async def test_the_safety_net_waits_while_the_service_lives_and_takes_over_when_
         assert [x.call_id for x in product.router.engine.waiting("etat-civil")] == [call.linkedid]
         await product.router.close()  # the service falls silent
         await w.until(lambda: bool(w.of(ev.CallSafetyNet, call.linkedid)), "the safety net")
+
+
+async def heartbeats_after(product: Product, count: int) -> None:
+    """Wait for ``count`` more heartbeat pushes (polls a counter; the timing is the router's)."""
+    start = product.router.heartbeats
+
+    async def loop() -> None:
+        while product.router.heartbeats < start + count:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(loop(), 60)
+
+
+async def test_the_safety_net_stays_put_while_an_agent_never_answers(tmp_path: Path) -> None:
+    """Issue 17: ring time a third of the net, an agent who never answers. The call was
+    ringing at every heartbeat, so CTI_SAFETY never moved and, after the third no-answer,
+    the dialplan's queue took the call from a live product."""
+    settings = settings_for(tmp_path, safety_net=3.0)
+    settings.sim_time_scale = 0.05  # the 20 s ring lasts 1 s: a third of the 3 s net
+    config = {**CONFIG, "max_missed_offers": 3}
+    settings.routing_config.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    async with running(settings, simulated=True, traffic=False) as product:
+        assert product.pbx is not None
+        product.pbx.telephony.agents["202"] = AgentPhone(answers=False)
+        await until_connected(product)
+        product.router.set_agent_state("204", "paused", "réunion")  # 202 alone takes it
+        w = watch(product)
+        call = product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+        cid = call.linkedid
+        await w.until(lambda: len(w.of(ev.CallNoAnswer, cid)) >= 3, "three no-answers")
+        await w.until(
+            lambda: (
+                w.events.index(w.of(ev.CallWaiting, cid)[-1])
+                > w.events.index(w.of(ev.CallNoAnswer, cid)[-1])
+            ),
+            "the caller back in cti-wait",
+        )
+        # Paused after three misses, she is alerted about; the caller is still ours, well past
+        # the net since she began to wait, and stays ours while the product lives.
+        assert product.router.engine.agent("202").state is AgentState.PAUSED
+        await heartbeats_after(product, 4)
+        assert not w.of(ev.CallSafetyNet, cid)
+        assert [x.call_id for x in product.router.engine.waiting("etat-civil")] == [cid]
+        assert call in product.pbx.calls and not product.pbx.telephony.queue.entries
+
+
+async def test_an_offer_while_the_link_is_down_is_no_miss_and_waits_for_the_link(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: link down, the router offered one call to 203 three times in 1 ms, counted
+    three misses and paused her with an alert. Now: no offer while the link is down, the
+    agent stays ready, and the call is offered once when the link is back."""
+    settings = settings_for(tmp_path, ami_reconnect_min=0.05, ami_reconnect_max=0.2)
+    async with running(settings, simulated=True, traffic=False) as product:
+        assert product.pbx is not None
+        product.pbx.telephony.agents.update(
+            {ext: AgentPhone(ring=1.0, talk=3600) for ext in CONFIG["agents"]}
+        )
+        product.pbx.telephony.safety_net = 1e6
+        await until_connected(product)
+        router = product.router
+        router.set_agent_state("204", "paused", "réunion")  # nobody ready for accueil
+        w = watch(product)
+        call = product.pbx.place_call("0612345678", "Dupont", service="accueil", talk=3600)
+        cid = call.linkedid
+        await w.until(lambda: bool(w.of(ev.CallWaiting, cid)), "the call waiting")
+        sub = product.service.bus.subscribe()
+        await product.pbx.stop_ami()
+        while product.service.link_state == "ready":
+            await asyncio.wait_for(sub.get(), 30)
+        sub.close()
+        router.set_agent_state("201", "ready", None)  # the engine would offer her the call
+        assert router.engine.agent("201").state is AgentState.READY
+        assert router.engine.agent("201").reason is None
+        assert not router.alerts and router.offers_failed == 0
+        await product.pbx.start_ami()
+        await until_connected(product)
+        await w.until(lambda: bool(w.of(ev.CallAnswered, cid)), "the call answered by 201")
+        assert [e.agent for e in w.of(ev.CallOffered, cid)] == ["201"]
+        assert router.offers_sent == 1 and not router.alerts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -287,5 +287,105 @@ async def test_silent_peer_is_noticed_by_the_keepalive(server: RecordedAsterisk)
         server.answer_pings = True
         await rec.until(lambda: rec.states().count("ready") == 2)
         assert conn.reconnects == 1
+    finally:
+        await conn.close()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def hangup(uniqueid: str, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+    return [
+        ("Event", "Hangup"),
+        ("Channel", f"PJSIP/trunk-{uniqueid}"),
+        ("Uniqueid", uniqueid),
+        ("Linkedid", uniqueid),
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    ["Event", "Uniqueid", "Channel", "Linkedid", "Context", "UserEvent", "State"],
+)
+async def test_a_repeated_header_keeps_its_first_value_and_the_link(
+    server: RecordedAsterisk, caplog: pytest.LogCaptureFixture, repeated: str
+) -> None:
+    """panoramisk turned the second line into a list and the link dropped (issue 18)."""
+    seen: list[Mapping[str, Any]] = []
+    conn = AmiConnection(params(server), lambda h, at: seen.append(dict(h)))
+    conn.start()
+    caplog.set_level(logging.WARNING, logger="cti.ami")
+    try:
+        await conn.wait_ready(10)
+        doubled = [
+            *hangup("1.1"),
+            ("Context", "cti-wait"),
+            ("UserEvent", "CtiWaiting"),
+            ("State", "INUSE"),
+        ]
+        first = dict(doubled)[repeated]
+        doubled.append((repeated, "Hangup" if repeated == "Event" else "second"))
+        # The bad frame and a good one in the same TCP read.
+        await server.push(encode_frame(doubled) + encode_frame(hangup("1.2")))
+        await until(lambda: any(h.get("Uniqueid") == "1.2" for h in seen))
+        bad = next(h for h in seen if h.get("Uniqueid") == "1.1" or h.get("Linkedid") == "1.1")
+        assert bad[repeated] == first
+        assert any(
+            f"repeats {repeated}" in r.getMessage() and "Event: Hangup" in r.getMessage()
+            for r in caplog.records
+        )
+        assert conn.state == "ready" and conn.reconnects == 0
+    finally:
+        await conn.close()
+
+
+async def test_chan_variables_become_a_dict_of_variables(server: RecordedAsterisk) -> None:
+    seen: list[Mapping[str, Any]] = []
+    conn = AmiConnection(params(server), lambda h, at: seen.append(dict(h)))
+    conn.start()
+    try:
+        await conn.wait_ready(10)
+        frame = hangup(
+            "1.3",
+            ("ChanVariable", "CTI_IVR_CHOICE=etat-civil"),
+            ("ChanVariable", "CTI_DID=0140000000"),
+            ("ChanVariable", "WAIT_START="),
+        )
+        await server.push(encode_frame(frame))
+        await until(lambda: any(h.get("Uniqueid") == "1.3" for h in seen))
+        event = next(h for h in seen if h.get("Uniqueid") == "1.3")
+        assert event["ChanVariable"] == {
+            "CTI_IVR_CHOICE": "etat-civil",
+            "CTI_DID": "0140000000",
+            "WAIT_START": "",
+        }
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_service_costs_one_event_not_the_link(
+    server: RecordedAsterisk, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+
+    def on_event(headers: Mapping[str, Any], at: float) -> None:
+        if headers.get("Uniqueid") == "1.4":
+            raise TypeError("a bug behind the edge")
+        seen.append(str(headers.get("Uniqueid")))
+
+    conn = AmiConnection(params(server), on_event)
+    conn.start()
+    try:
+        await conn.wait_ready(10)
+        await server.push(encode_frame(hangup("1.4")) + encode_frame(hangup("1.5")))
+        await until(lambda: "1.5" in seen)
+        assert any("1.4" in r.getMessage() for r in caplog.records if r.exc_info)
+        assert conn.state == "ready" and conn.reconnects == 0
     finally:
         await conn.close()

@@ -7,6 +7,7 @@ import asyncio
 import io
 import shutil
 import subprocess
+import threading
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -356,3 +357,73 @@ async def test_recordings_are_uploaded_heard_and_missing_ones_are_reported(
         url = product.url.rstrip("/") + recording["url"]
         await elsewhere.fetch(url)
         assert 1.4 < (elsewhere.seconds(url) or 0.0) < 1.6
+
+
+BILLION_LAUGHS = "\n".join(
+    ['a0: &a0 ["lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 7)]
+    + ["start: x", "nodes: {x: {kind: route, service: accueil, label: *a6}}"]
+)
+
+
+async def test_hostile_and_huge_menus_are_refused_in_french(product: Product) -> None:
+    """Issue 18: 398 bytes of YAML held everything for 84 s; 12,000 nodes were saved."""
+    huge = {
+        "start": "m0",
+        "nodes": {
+            f"m{i}": {"kind": "message", "prompt": {"text": f"étape {i}"}, "next": f"m{i + 1}"}
+            for i in range(12_000)
+        },
+    }
+    async with client_of(product) as client:
+        await login(client, "telecom")
+        for path in ("/api/ivr/validate", "/api/ivr/simulate", "/api/ivr/drafts"):
+            response = await client.post(path, json={"yaml": BILLION_LAUGHS})
+            assert "ancres YAML (&a0) ne sont pas acceptées" in response.text, path
+            response = await client.post(path, json={"tree": huge})
+            assert "menu trop volumineux" in response.text, path
+            assert "limite : 524288 octets" in response.text
+        drafts = (await client.get("/api/ivr/versions")).json()["versions"]
+        assert [v["version"] for v in drafts] == [1]  # nothing was saved
+
+
+async def test_healthz_answers_while_a_menu_is_being_checked(
+    product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs off the event loop: /healthz is answered before it ends. The real
+    check is held (a gate) until /healthz has answered; on the event loop it would hold the
+    loop, /healthz could not be answered and the gate would open only by its timeout."""
+    assert product.ivr is not None
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    healthz_answered = threading.Event()
+    gate_opened_by_healthz: list[bool] = []
+    real_check = product.ivr.check
+
+    def gated_check(tree: Any) -> Any:
+        loop.call_soon_threadsafe(started.set)
+        gate_opened_by_healthz.append(healthz_answered.wait(20))
+        return real_check(tree)
+
+    order: list[str] = []
+    async with client_of(product) as client:
+        await login(client, "telecom")
+        tree = (await client.get("/api/ivr/versions/1")).json()["tree"]
+        monkeypatch.setattr(product.ivr, "check", gated_check)
+
+        async def check() -> httpx.Response:
+            response = await client.post("/api/ivr/validate", json={"tree": tree})
+            order.append("validate")
+            return response
+
+        checking = asyncio.create_task(check())
+        await asyncio.wait_for(started.wait(), 30)
+        async with client_of(product) as other:
+            health = await other.get("/healthz")
+        order.append("healthz")
+        healthz_answered.set()
+        checked = await checking
+    assert health.status_code == 200
+    assert checked.json()["valid"] is True
+    assert gate_opened_by_healthz == [True]
+    assert order == ["healthz", "validate"]
