@@ -11,6 +11,9 @@ dispatcher translates, and remembers just enough to do it:
   (``AgentPhoneBusy``) until that call leaves her;
 * the end or hand-over of a call an agent answered is ``AgentFinished`` (wrap-up follows);
 * hang-up, the dialplan's safety net or the end of the call is ``CallLeft``;
+* a call found in progress after a restart (the tracker's restored ``CallAnswered``) is one
+  the engine did not route: the agent's phone is busy until it ends, and her page and the
+  wallboard show her on the phone, not free (``on_foreign_call``);
 * a phone Asterisk reports in use (``DeviceStateChange`` of ``PJSIP/201``: the agent called
   someone herself, or took a call that never passed through the town hall's dialplan) is
   busy too. The phone is busy while either says so;
@@ -79,6 +82,8 @@ class Dispatcher:
     in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
     told_busy: set[str] = field(default_factory=set)  # agents the engine knows phone-busy
     link_up: bool = True  # the AMI link is ready: offers can reach the phones
+    #: agents whose phone turned busy or free since the shell last looked (it shows them)
+    phones_changed: list[str] = field(default_factory=list)
     _now: float = float("-inf")
 
     # ------------------------------------------------------------------ inputs
@@ -278,7 +283,14 @@ class Dispatcher:
             self.told_busy.add(agent)
         else:
             self.told_busy.discard(agent)
+        self.phones_changed.append(agent)
         self._feed(AgentPhoneBusy(agent, busy, now), out)
+
+    def on_foreign_call(self, agent: str) -> bool:
+        """The agent's phone is on a call the engine did not route (a transfer, a call she
+        placed, a call found in progress after a restart): she is on the phone, whatever
+        state she chose. Not while the link is merely down."""
+        return agent in self.in_use or bool(self.foreign.get(agent))
 
     def _finish(self, call_id: str, agent: str | None, now: float, out: list[Decision]) -> None:
         """``agent`` no longer has ``call_id`` (hung up or handed it on)."""

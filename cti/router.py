@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -91,6 +92,7 @@ class RouterShell:
         self.dispatcher = dispatcher
         self.clock = clock
         self.on_agent_state = on_agent_state
+        self._shown: dict[str, tuple[str, str | None]] = {}  # last state told per agent
         self.safety_net = safety_net
         self.heartbeats = 0
         self.offers_sent = 0
@@ -172,8 +174,10 @@ class RouterShell:
                 )
                 self._spawn(self._overflow(decision))
             elif isinstance(decision, AgentStateChanged):
+                shown = self._shown_state(decision.agent, decision.state, decision.reason)
+                self._shown[decision.agent] = shown
                 if self.on_agent_state is not None:
-                    self.on_agent_state(decision.agent, decision.state.value, decision.reason)
+                    self.on_agent_state(decision.agent, *shown)
             elif isinstance(decision, PauseAgent):
                 log.warning("agent %s paused: %s", decision.agent, decision.reason)
             elif isinstance(decision, SupervisorAlert):
@@ -188,6 +192,10 @@ class RouterShell:
                         "message": decision.message,
                     }
                 )
+        changed, self.dispatcher.phones_changed = self.dispatcher.phones_changed, []
+        for agent in dict.fromkeys(changed):
+            with contextlib.suppress(DeskError):
+                self._tell_state(agent, self.agent_state(agent))
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -299,7 +307,23 @@ class RouterShell:
             raise DeskError(
                 f"le poste {agent} n'est pas déclaré dans la configuration du routage"
             ) from None
-        return view.state.value, view.reason
+        return self._shown_state(agent, view.state, view.reason)
+
+    def _shown_state(
+        self, agent: str, state: AgentState, reason: str | None
+    ) -> tuple[str, str | None]:
+        """What her page and the wallboard show: a READY agent whose phone is on a call the
+        engine did not route is on the phone, not free (after a restart mid-call, above all)."""
+        if state is AgentState.READY and self.dispatcher.on_foreign_call(agent):
+            return AgentState.ON_CALL.value, None
+        return state.value, reason
+
+    def _tell_state(self, agent: str, shown: tuple[str, str | None]) -> None:
+        if self._shown.get(agent) == shown:
+            return
+        self._shown[agent] = shown
+        if self.on_agent_state is not None:
+            self.on_agent_state(agent, *shown)
 
     def set_agent_state(self, agent: str, state: str, reason: str | None) -> None:
         self.agent_state(agent)

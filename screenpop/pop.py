@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cti.tracker import events as ev
+from ivr_scripts.interpreter import PATH_SEPARATOR
 from screenpop.call_records import CallRecords
 from screenpop.card import CallFacts, CitizenRecord, build_card, citizen_item
 from screenpop.directory import AuditRecord, CitizenView, Directory, NoteView
@@ -193,6 +194,7 @@ class ScreenPop:
             self._offered(call, event)
         elif isinstance(event, ev.CallAnswered):
             facts.stage, facts.agent = "connected", event.agent
+            facts.service = facts.service or event.service  # a call found in progress
             call.answered_at = event.at
             call.offered_to.add(event.agent)
             self.hub.send(event.agent, CardAnswered(card=self._card(call)))
@@ -219,9 +221,12 @@ class ScreenPop:
         )
         call = _Call(facts)
         self.calls[event.call_id] = call
+        # A call found in progress after a restart keeps the start its record already has
+        # (a new record starts now: the best we know).
+        start = {} if event.restored else {"started_at": _when(event.at)}
         self._record(
             event.call_id,
-            started_at=_when(event.at),
+            **start,
             caller_withheld=event.caller_withheld,
             did=event.did,
             outcome="in_progress",
@@ -229,6 +234,8 @@ class ScreenPop:
         early = self._early_paths.pop(event.call_id, None)
         if early is not None:
             self.menu_path(event.call_id, early)
+        elif event.ivr_path:  # found in progress: the path the menu left on the channel
+            self.menu_path(event.call_id, event.ivr_path.split(PATH_SEPARATOR))
 
     def _presented(self, call: _Call, event: ev.CallerIdSettled) -> None:
         """The caller lets us show her number: who is she?"""

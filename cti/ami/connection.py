@@ -48,6 +48,7 @@ CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer",
 RESYNC_VARIABLES = (
     "AGENT",
     "CTI_IVR_CHOICE",
+    "CTI_IVR_PATH",
     "CTI_DID",
     "CTI_PRIORITY",
     "WAIT_START",

@@ -28,6 +28,8 @@ class Contract:
     overflow_kind_variable: str = "CTI_OVERFLOW"
     overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
     service_variable: str = "CTI_IVR_CHOICE"
+    # The nodes the caller went through in the menu, "/"-separated (read back at resync).
+    path_variable: str = "CTI_IVR_PATH"
     did_variable: str = "CTI_DID"
     priority_variable: str = "CTI_PRIORITY"
     wait_start_variable: str = "WAIT_START"

@@ -46,13 +46,15 @@ class CallArrived(CallEvent):
     """A citizen's call reached the town hall (the inbound channel started the dialplan).
 
     ``restored`` is true when the call was found already in progress (after a reconnect, or a
-    recording that starts mid-call) rather than seen arriving.
+    recording that starts mid-call) rather than seen arriving; ``ivr_path`` is then what the
+    menu wrote on the channel (``CTI_IVR_PATH``, nodes separated by "/"), when it ran.
     """
 
     type: ClassVar[str] = "CallArrived"
     caller_name: str | None = None
     did: str | None = None
     restored: bool = False
+    ivr_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,6 +110,7 @@ class Call:
     presentation_known: bool = False
     did: str | None = None
     service: str | None = None
+    ivr_path: str | None = None  # the menu's path, known here only for a restored call
     priority: int = 0
     dialplan_leg: str | None = None
     dialplan_channel: str | None = None  # its current name: what the router redirects
@@ -316,6 +317,7 @@ class CallTracker:
                 caller_name=call.caller_name if _shown(call) else None,
                 did=call.did,
                 restored=restored,
+                ivr_path=call.ivr_path,
             )
         )
         if call.presentation_known:
@@ -789,6 +791,7 @@ class CallTracker:
                 self._register(call, lc.chan.uniqueid, Role.CALLER)
         variables = dialplan.variables
         call.service = variables.get(c.service_variable) or None
+        call.ivr_path = variables.get(c.path_variable) or None
         call.did = variables.get(c.did_variable) or None
         pres = variables.get("CALLERID(pres)", "")
         if pres:

@@ -114,6 +114,10 @@ class LabAmi:
         finally:
             if out is not None:
                 out.close()
+            for future in self._responses.values():  # the link is gone: no answer will come
+                if not future.done():
+                    future.set_exception(ConnectionError("AMI link closed"))
+            self._responses.clear()
 
     async def _frames(
         self,
@@ -212,7 +216,8 @@ class Asterisk:
         self.safety_net = safety_net
         self.agent_ring = agent_ring
         self.process: asyncio.subprocess.Process | None = None
-        self.ami = LabAmi(ports.ami)
+        # One account for the lab's life: its events stay in one list across restarts.
+        self.ami = LabAmi(ports.ami, folder / "ami-lab.jsonl")
 
     def write_config(self) -> None:
         """The shipped files as they are, then the overlay's text appended (see overlay/)."""
@@ -266,7 +271,6 @@ class Asterisk:
             if self.process is not None and self.process.returncode is not None:
                 raise LabError(f"Asterisk exited: {self.log_tail()}")
             try:
-                self.ami = LabAmi(self.ports.ami, self.folder / "ami-lab.jsonl")
                 await self.ami.connect()
                 break
             except OSError:
@@ -282,6 +286,16 @@ class Asterisk:
             if status.get("Response") == "Success":
                 break
             await asyncio.sleep(0.1)
+
+    async def restart_now(self) -> None:
+        """``core restart now``: every channel hung up, the same process starts again."""
+        try:
+            await self.ami.action("Command", Command="core restart now")
+        except (TimeoutError, ConnectionError):
+            pass
+        await self.ami.close()
+        await asyncio.sleep(0.5)  # let the old listener close before knocking again
+        await self.connect_ami()
 
     async def command(self, text: str) -> str:
         reply = await self.ami.action("Command", Command=text)
@@ -368,6 +382,17 @@ class Product:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+    async def until_health(self, check: Callable[[dict[str, Any]], bool], what: str) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            health: dict[str, Any] = {}
+            for _ in range(int(WAIT * 10)):
+                with contextlib.suppress(httpx.HTTPError):
+                    health = (await client.get("/healthz")).json()
+                    if check(health):
+                        return
+                await asyncio.sleep(0.1)
+        raise LabError(f"/healthz never showed {what}: {health}\n{self.log_tail()}")
 
     def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         """Rows of the product's own SQLite database, read as a technician would."""
@@ -515,19 +540,20 @@ class Caller:
     async def channel(self) -> str:
         """Her channel in Asterisk (PJSIP/operateur-...), once Asterisk has created it."""
         if self._channel is None:
+            # Claimed by Uniqueid: channel names start again at 00000000 after a restart.
             claimed = self.lab.claimed_channels
             event = await self.lab.ami.until(
                 lambda e: (
                     e.get("Event") == "Newchannel"
                     and e.get("Channel", "").startswith("PJSIP/operateur-")
                     and e.get("CallerIDNum") == self.number
-                    and e["Channel"] not in claimed
+                    and e.get("Uniqueid") not in claimed
                 ),
                 f"the channel of the call from {self.number}",
                 since=self.since,
             )
             self._channel = event["Channel"]
-            claimed.add(self._channel)
+            claimed.add(event["Uniqueid"])
         return self._channel
 
     async def tell(self) -> None:
@@ -650,6 +676,15 @@ class Lab:
             f"phone {extension} reachable",
             since=mark,
         )
+
+    async def phone_reachable(self, extension: str) -> None:
+        """After a restart of Asterisk: the phone's registration, kept in its astdb, is
+        qualified again."""
+        for _ in range(int(WAIT * 10)):
+            if "Avail" in await self.asterisk.command(f"pjsip show aor {extension}"):
+                return
+            await asyncio.sleep(0.1)
+        raise LabError(f"phone {extension} never reachable again")
 
     async def call(
         self,

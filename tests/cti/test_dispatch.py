@@ -246,3 +246,19 @@ def test_a_call_in_the_dialplans_safety_net_is_left_to_asterisk() -> None:
     assert d.on_event(waiting("c1", 61.0, "accueil"), 61.0) == []
     ready(d, "201", "202", at=62.0)
     assert d.engine.agent("201").call_id is None and d.engine.agent("202").call_id is None
+
+
+def test_a_call_found_in_progress_after_a_restart_shows_its_agent_on_the_phone() -> None:
+    """After a restart mid-call the agent's chosen state (ready) is restored, and the resync
+    finds her talking: she is on the phone for her page and the wallboard, and not offered."""
+    d = dispatcher()
+    ready(d, "201", "202")
+    d.phones_changed.clear()
+    d.on_event(ev.CallAnswered(**base("c1", 1.0), agent="201", service="accueil"), 1.0)
+    assert d.on_foreign_call("201") and not d.on_foreign_call("202")
+    assert d.phones_changed == ["201"]
+    assert offers(d.on_event(waiting("c2", 2.0, "accueil"), 2.0)) == []  # Paul lacks accueil
+    ended = ev.CallEnded(**base("c1", 3.0), reason="caller_hangup", stage="connected")
+    assert offers(d.on_event(ended, 3.0)) == [("c2", "201")]  # free again: the next caller
+    assert not d.on_foreign_call("201")
+    assert d.phones_changed == ["201", "201"]

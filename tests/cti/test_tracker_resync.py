@@ -125,3 +125,27 @@ def test_a_restriction_learnt_at_resync_withholds_a_call_already_known() -> None
     assert tracker.resync(_with_presentation(listed, "allowed_not_screened"), at=51.0) == []
     call = tracker.call(produced[0]["call_id"])
     assert call is not None and call.withheld
+
+
+def test_a_call_restored_keeps_its_service_and_the_menus_path() -> None:
+    """After a restart the card must still say why she called: the resync reads the menu's
+    CTI_IVR_PATH (and CTI_IVR_CHOICE) back from her channel."""
+    _, listed = _until_first_listing()
+    listed = [
+        replace(
+            lc,
+            variables={
+                **lc.variables,
+                "CALLERID(pres)": "allowed_not_screened",
+                "CTI_IVR_CHOICE": "etat-civil",
+                "CTI_IVR_PATH": "bienvenue/menu_principal/vers_etat_civil",
+            },
+        )
+        if lc.chan.context in Contract().caller_contexts
+        else lc
+        for lc in listed
+    ]
+    produced = [e.to_dict() for e in CallTracker().resync(listed, at=100.0)]
+    assert produced[0]["ivr_path"] == "bienvenue/menu_principal/vers_etat_civil"
+    assert produced[-1]["type"] == "CallAnswered"
+    assert produced[-1]["service"] == "etat-civil"
