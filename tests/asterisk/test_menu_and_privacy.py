@@ -47,6 +47,14 @@ async def test_the_menu_tells_a_case_status_and_the_call_ends_self_served(
     )
     assert json.loads(runs[0]["path"]) == ["menu", "suivi_dossier", "merci"]
     assert runs[0]["self_served"]
+    # Every prompt was a voice Asterisk found: the product's speech in the sounds directory
+    # they share, never a missing file, never spelled.
+    assert not any(command.startswith("EXEC SayAlpha") for command in said), said
+    log = (lab.asterisk.run / "log" / "messages.log").read_text(errors="replace")
+    assert "does not exist" not in log
+    await lab.product.until_health(
+        lambda h: h.get("voice_menu_missing_sounds") == [], "no missing sound"
+    )
 
 
 async def test_a_withheld_caller_stays_anonymous_to_the_agent(make_lab: MakeLab) -> None:
