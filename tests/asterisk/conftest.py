@@ -15,23 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cti.assembly import DEMO_USERS
 from cti.db import Database
 from screenpop import accounts
 from tests.asterisk.lab import ONE_TIME, ROOT, Lab, LabError, first_login, unavailable
 
 DATA = Path(__file__).resolve().parent / "data"
 
-# username, display name, extension, role: the accounts a town hall creates at install.
-STAFF = (
-    ("marie", "Marie Lambert", "201", accounts.Role.AGENT),
-    ("paul", "Paul Girard", "202", accounts.Role.AGENT),
-    ("sophie", "Sophie Caron", "203", accounts.Role.AGENT),
-    ("luc", "Luc Fabre", "204", accounts.Role.AGENT),
-    ("claire", "Claire Morin", "205", accounts.Role.AGENT),
-    ("hugo", "Hugo Renaud", "206", accounts.Role.AGENT),
-    ("superviseur", "Nadia Superviseure", None, accounts.Role.SUPERVISOR),
-    ("telecom", "Thierry Télécom", None, accounts.Role.TELECOM),
-)
+# The demo's staff (the first admin is created by the product itself at first start).
+STAFF = tuple(user for user in DEMO_USERS if user[3] is not accounts.Role.ADMIN)
 
 MakeLab = Callable[..., Awaitable[Lab]]
 

@@ -37,11 +37,13 @@ def _until_first_listing() -> tuple[list[tuple[float, dict[str, str]]], list[Lis
     raise AssertionError("no CoreShowChannels answer in the recording")
 
 
-def _with_presentation(listed: list[ListedChannel], pres: str) -> list[ListedChannel]:
+def _with_presentation(
+    listed: list[ListedChannel], pres: str, **variables: str
+) -> list[ListedChannel]:
     """The listing as the connection hands it over: the citizen's channels with the
-    ``Getvar CALLERID(pres)`` it read for them."""
+    ``Getvar CALLERID(pres)`` (and other ``variables``) it read for them."""
     return [
-        replace(lc, variables={**lc.variables, "CALLERID(pres)": pres})
+        replace(lc, variables={**lc.variables, "CALLERID(pres)": pres, **variables})
         if lc.chan.context in Contract().caller_contexts
         else lc
         for lc in listed
@@ -131,20 +133,12 @@ def test_a_call_restored_keeps_its_service_and_the_menus_path() -> None:
     """After a restart the card must still say why she called: the resync reads the menu's
     CTI_IVR_PATH (and CTI_IVR_CHOICE) back from her channel."""
     _, listed = _until_first_listing()
-    listed = [
-        replace(
-            lc,
-            variables={
-                **lc.variables,
-                "CALLERID(pres)": "allowed_not_screened",
-                "CTI_IVR_CHOICE": "etat-civil",
-                "CTI_IVR_PATH": "bienvenue/menu_principal/vers_etat_civil",
-            },
-        )
-        if lc.chan.context in Contract().caller_contexts
-        else lc
-        for lc in listed
-    ]
+    listed = _with_presentation(
+        listed,
+        "allowed_not_screened",
+        CTI_IVR_CHOICE="etat-civil",
+        CTI_IVR_PATH="bienvenue/menu_principal/vers_etat_civil",
+    )
     produced = [e.to_dict() for e in CallTracker().resync(listed, at=100.0)]
     assert produced[0]["ivr_path"] == "bienvenue/menu_principal/vers_etat_civil"
     assert produced[-1]["type"] == "CallAnswered"
