@@ -104,3 +104,20 @@ async def test_a_caller_who_leaves_while_the_phone_rings(make_lab: MakeLab) -> N
     # Not her fault: no missed offer, she is still ready for the next caller.
     me = (await marie.client.get("/api/me")).json()
     assert me["state"] in ("ready", "wrap_up"), me
+
+
+async def test_a_busy_phone_sends_the_call_to_the_next_agent(make_lab: MakeLab) -> None:
+    lab = await make_lab(agents=("201", "202"))
+    await lab.phone("201", busy=True)  # Marie's phone answers 486 Busy Here
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    await marie.ready()
+    await paul.ready()
+    caller = await lab.call("0698765432")
+    await marie.until(lambda m: m["type"] == "card.offered", "the first offer")
+    ended = await marie.until(lambda m: m["type"] == "card.ended", "the end of her offer")
+    assert ended["reason"] == "no_answer"
+    offered = await paul.until(lambda m: m["type"] == "card.offered", "the second offer")
+    assert offered["card"]["greeting"] == "Bonjour monsieur Martin"
+    await paul.until(lambda m: m["type"] == "card.answered", "Paul's answer")
+    await caller.hang_up()
