@@ -241,6 +241,7 @@ async def running(
             time.time,
             default_service=settings.default_service,
             is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
+            pending_writes=lambda: writer.pending_writes,
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)
@@ -253,7 +254,7 @@ async def running(
         admin = RoutingAdmin(db, router, labels, settings.default_service)
         app = create_app(
             service,
-            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision),
+            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision, voice_menu=menu),
             metrics=metrics,
             metrics_token=settings.metrics_token,
         )
