@@ -4,7 +4,8 @@ Counters are bumped where things happen: ``on_event`` listens to the call servic
 events (offers, answers), ``observe_received`` is called by the service once an AMI event is
 handled (lag from its arrival on the socket). Gauges (calls waiting per service, WebSocket
 clients, AMI reconnects, records waiting for the database) are read at scrape time from the
-objects that already know them, so nothing has to keep them in step. ``render`` is pure: values in, exposition text out.
+objects that already know them, so nothing has to keep them in step. ``render`` is pure:
+values in, exposition text out.
 """
 
 from __future__ import annotations
