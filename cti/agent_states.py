@@ -6,22 +6,24 @@ agent chose (ready, paused with its reason, at the front desk, logged out) is wr
 every change and given back to the new engine before the AMI link is trusted again. Ringing,
 on a call and wrap-up are moments of a call, not choices, and are not kept.
 
-Writes go to one worker thread, in order, off the event loop.
+Writes go through the product's ``OrderedWriter`` (the screen pop's): in order, off the
+event loop, and held (memory and spool file) while the database is away, then written when
+it is back: a state chosen during an outage is not forgotten.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
 
 from cti.db import Database
 from cti.desk import AgentDesk, DeskError
 from routing.states import REQUESTABLE
+from screenpop.directory_writes import agent_state_write
 from screenpop.models import AgentStateRow
+from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ KEPT = frozenset(state.value for state in REQUESTABLE)
 
 
 class AgentStateStore:
-    def __init__(self, db: Database) -> None:
+    """``writer`` (running): where states are written; without it, ``load`` only."""
+
+    def __init__(self, db: Database, writer: OrderedWriter | None = None) -> None:
         self.db = db
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-states")
-        self._last: Future[None] | None = None
+        self._writer = writer
 
     def load(self) -> dict[str, tuple[str, str | None]]:
         with self.db.session() as session:
@@ -40,27 +43,19 @@ class AgentStateStore:
             return {row.agent: (row.state, row.reason) for row in rows if row.state in KEPT}
 
     def remember(self, agent: str, state: str, reason: str | None) -> None:
-        if state in KEPT:
-            self._last = self._writer.submit(self._write, agent, state, reason)
-
-    def _write(self, agent: str, state: str, reason: str | None) -> None:
-        try:
-            with self.db.session() as session, session.begin():
-                row = session.get(AgentStateRow, agent)
-                if row is None:
-                    session.add(AgentStateRow(agent=agent, state=state, reason=reason))
-                else:
-                    row.state, row.reason = state, reason
-        except Exception:  # the call goes on; only the memory of the state is lost
-            log.exception("could not save the state of agent %s", agent)
+        if state not in KEPT:
+            return
+        if self._writer is None:
+            raise RuntimeError("AgentStateStore built without a writer: it cannot save states")
+        self._writer.submit(agent_state_write(agent, state, reason))
 
     async def flush(self) -> None:
         """Wait until every state remembered so far is written."""
-        if self._last is not None:
-            await asyncio.wrap_future(self._last)
+        if self._writer is not None:
+            await self._writer.idle.wait()
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        """Nothing of its own to close: the writer belongs to the screen pop."""
 
 
 def restore(desk: AgentDesk, states: Mapping[str, tuple[str, str | None]]) -> None:

@@ -35,7 +35,7 @@ from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
-from cti.settings import Settings
+from cti.settings import Settings, StartupError
 from cti.supervision import opening_hours
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
@@ -50,6 +50,8 @@ from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged
 from screenpop.pop import ScreenPop
 from screenpop.seed import seed_demo
+from screenpop.spool import Spool, SpoolError
+from screenpop.writer import OrderedWriter
 
 log = logging.getLogger("cti")
 
@@ -124,6 +126,16 @@ async def running(
             )
         agents = list(config.agents)
         directory = Directory(db)
+        # One writer for what calls, agents' notes and states leave to the database: held in
+        # memory and in the spool while the database is away, written when it is back. What
+        # a crash left in the spool is written first, before states and counters are read.
+        spool = Spool(settings.spool_directory())
+        try:
+            await asyncio.to_thread(spool.check)
+        except SpoolError as exc:
+            raise StartupError(str(exc)) from exc
+        writer = OrderedWriter(apply=directory.apply, spool=spool)
+        await writer.recover()
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         # The voice menu: the published tree (checked against the services of the routing
         # configuration in force), each call's path to ivr_runs and to the agent's card.
@@ -188,7 +200,7 @@ async def running(
             spec = dispatcher.engine.config.services.get(name or "")
             return spec.wrap_up_s if spec is not None else 0.0
 
-        pop = ScreenPop(directory, hub, service_labels=labels, wrap_up=wrap_up)
+        pop = ScreenPop(directory, hub, service_labels=labels, wrap_up=wrap_up, writer=writer)
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
         stack.callback(pop_task.cancel)
@@ -199,7 +211,7 @@ async def running(
         service.add_listener(metrics.on_event)
         service.on_handled = metrics.observe_received
 
-        states = AgentStateStore(db)
+        states = AgentStateStore(db, writer)
         stack.callback(states.close)
         saved = await asyncio.to_thread(states.load)
 
@@ -232,6 +244,7 @@ async def running(
             time.time,
             default_service=settings.default_service,
             is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
+            pending_writes=lambda: writer.pending_writes,
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)
@@ -244,7 +257,7 @@ async def running(
         admin = RoutingAdmin(db, router, labels, settings.default_service)
         app = create_app(
             service,
-            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision),
+            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision, voice_menu=menu),
             metrics=metrics,
             metrics_token=settings.metrics_token,
         )

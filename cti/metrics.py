@@ -3,8 +3,9 @@
 Counters are bumped where things happen: ``on_event`` listens to the call service's domain
 events (offers, answers), ``observe_received`` is called by the service once an AMI event is
 handled (lag from its arrival on the socket). Gauges (calls waiting per service, WebSocket
-clients, AMI reconnects) are read at scrape time from the objects that already know them, so
-nothing has to keep them in step. ``render`` is pure: values in, exposition text out.
+clients, AMI reconnects, records waiting for the database) are read at scrape time from the
+objects that already know them, so nothing has to keep them in step. ``render`` is pure:
+values in, exposition text out.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Gauges:
     calls_waiting: Mapping[str, int]
     websocket_clients: int
     ami_reconnects: int
+    db_pending_writes: int = 0  # held while the database is away (writer's health)
+    db_down: bool = False
 
 
 class Metrics:
@@ -109,6 +112,18 @@ def render(metrics: Metrics, gauges: Gauges) -> str:
             "gauge",
             "Open WebSockets (agents' desks and live boards).",
             gauges.websocket_clients,
+        ),
+        (
+            "cti_db_pending_writes",
+            "gauge",
+            "Records the database has not taken yet (kept in memory and spool while it is away).",
+            gauges.db_pending_writes,
+        ),
+        (
+            "cti_db_up",
+            "gauge",
+            "1 when the database takes the product's writes, 0 while it is away.",
+            0 if gauges.db_down else 1,
         ),
     )
     for name, kind, help_text, value in simple:

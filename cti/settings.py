@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from cti.ami.connection import AmiParams
 
@@ -91,6 +92,21 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None, description="bearer token for /metrics; unset: loopback only"
     )
+    spool_dir: Path | None = Field(
+        default=None,
+        description="where writes the database refused wait for it (a crash loses none); "
+        "unset: beside the SQLite file (<file>-spool), else ./spool",
+    )
+
+    def spool_directory(self) -> Path:
+        """``spool_dir``, or its default: ``cti.db-spool`` beside an SQLite file, ``spool``."""
+        if self.spool_dir is not None:
+            return self.spool_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            path = Path(str(url.database))
+            return path.with_name(path.name + "-spool")
+        return Path("spool")
 
     def ami_params(self, host: str | None = None, port: int | None = None) -> AmiParams:
         return AmiParams(

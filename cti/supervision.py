@@ -21,7 +21,8 @@ condition becomes true, stays one alert while it holds (``cleared_at`` is set wh
 holding) and a new one is raised if it becomes true again. Supervisors acknowledge them.
 The conditions: a service level under target over the last 30 minutes, a call waiting longer
 than the service's maximum, a service open (``is_open``) with no logged-in agent able to
-take it, an agent paused by the router for missed offers.
+take it, an agent paused by the router for missed offers, records waiting for a database
+that does not take them (``database``; its message follows the count).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class AlertKind(enum.Enum):
     LONG_WAIT = "long_wait"  # a call waits longer than the service's maximum
     NO_AGENT = "no_agent"  # open, and nobody logged in can take it
     MISSED_OFFERS = "missed_offers"  # paused by the router for not answering
+    DATABASE = "database"  # writes held: the database does not take them
 
 
 class Stage(enum.Enum):
@@ -226,6 +228,7 @@ class SupervisionBoard:
         # unanswered offers; None: to work out again (an agent's state or the setup changed).
         self._staffed: dict[str, int] | None = None
         self._missed_offers: list[str] = []
+        self._pending_writes = 0
         self.alerts: dict[int, Alert] = {}
         self._active: dict[tuple[AlertKind, str], int] = {}
         self._next_id = 1
@@ -340,6 +343,12 @@ class SupervisionBoard:
         row = self.agents.get(agent)
         if row is not None:
             self._set_state(row, state, reason)
+        return self._evaluate()
+
+    def database(self, pending_writes: int, at: float) -> list[AlertEvent]:
+        """Records the database has not taken (0: it takes everything)."""
+        self._advance(at)
+        self._pending_writes = pending_writes
         return self._evaluate()
 
     def tick(self, now: float) -> list[AlertEvent]:
@@ -587,6 +596,14 @@ class SupervisionBoard:
                 agent_id,
                 f"{row.name} ({agent_id}) a été mis(e) en pause après des appels sans réponse",
             )
+        if self._pending_writes:
+            count = self._pending_writes
+            out[(AlertKind.DATABASE, "")] = (
+                None,
+                None,
+                f"Base de données injoignable : {count} enregistrement{'s' if count > 1 else ''} "
+                "en attente (gardés, écrits à son retour)",
+            )
         return out
 
     def _evaluate(self) -> list[AlertEvent]:
@@ -598,6 +615,11 @@ class SupervisionBoard:
                 cleared = replace(self.alerts[alert_id], cleared_at=self.now)
                 self.alerts[alert_id] = cleared
                 changes.append(AlertChanged(cleared))
+            elif key[0] is AlertKind.DATABASE and holding[key][2] != self.alerts[alert_id].message:
+                # The count of records waiting is the news: the same alert, told again.
+                counted = replace(self.alerts[alert_id], message=holding[key][2])
+                self.alerts[alert_id] = counted
+                changes.append(AlertChanged(counted))
         for key, (service, agent, message) in holding.items():
             if key in self._active:
                 continue

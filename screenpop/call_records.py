@@ -4,52 +4,37 @@ A call's record changes six to eight times in its life (arrival, who called, the
 each offer, the answer, the end). Written one by one, each change cost a transaction and a
 slice of Python in the writer's thread, and the event loop waited for that thread (the GIL)
 before it could send the next card. Here the changes of every call are merged and handed to
-the writer as one batch ``FLUSH_AFTER`` later, or at once when something else must be
-written after them (``flush``): the order of writes is the order of events. The audit trail
-of opened cards can wait as well: its entries ride with the batch, in one statement.
+the writer as one write (``directory_writes.calls_write``) ``FLUSH_AFTER`` later, or at once
+when something else must be written after them (``flush``): the order of writes is the order
+of events. The audit trail of opened cards can wait as well: its entries ride with the
+batch, in one statement. While the database is away the writer holds them (memory and spool)
+and writes them, in order, when it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
-from collections.abc import Callable, Sequence
-from typing import Any
 
-from screenpop.directory import AuditRecord, InteractionUpdate
+from screenpop.directory_writes import (
+    AuditRecord,
+    InteractionUpdate,
+    RecordsNotSaved,
+    audits_write,
+    calls_write,
+)
 from screenpop.writer import OrderedWriter
-
-log = logging.getLogger(__name__)
 
 # Seconds a change may wait in memory: the reports and the wallboard's refill read the
 # records, a second late is invisible to them; fewer, larger batches keep the writer's
 # thread (and the GIL) away from the event loop most of the time.
 FLUSH_AFTER = 1.0
 
-Save = Callable[[Sequence[InteractionUpdate]], None]
-SaveAudits = Callable[[Sequence[AuditRecord]], None]
-
-
-class RecordsNotSaved(Exception):
-    """Some calls' records could not be written (the others were)."""
-
-    def __init__(self, call_ids: list[str]) -> None:
-        super().__init__(f"fiches d'appel non enregistrées : {', '.join(call_ids)}")
-        self.call_ids = call_ids
+__all__ = ["FLUSH_AFTER", "CallRecords", "RecordsNotSaved"]
 
 
 class CallRecords:
-    def __init__(
-        self,
-        writer: OrderedWriter,
-        save: Save,
-        save_audits: SaveAudits,
-        flush_after: float = FLUSH_AFTER,
-    ) -> None:
+    def __init__(self, writer: OrderedWriter, flush_after: float = FLUSH_AFTER) -> None:
         self._writer = writer
-        self._save = save
-        self._save_audits = save_audits
         self.flush_after = flush_after
         self._pending: dict[str, InteractionUpdate] = {}
         self._audits: list[AuditRecord] = []
@@ -60,7 +45,7 @@ class CallRecords:
         """Calls' changes and audit entries not handed to the writer yet."""
         return len(self._pending) + len(self._audits)
 
-    def update(self, call_id: str, add_agent: str | None = None, **fields: Any) -> None:
+    def update(self, call_id: str, add_agent: str | None = None, **fields: object) -> None:
         change = self._pending.get(call_id) or InteractionUpdate(call_id)
         change.add(add_agent, **fields)  # raises on an unknown field: nothing kept
         self._pending[call_id] = change
@@ -84,26 +69,8 @@ class CallRecords:
         if self._pending:
             batch = list(self._pending.values())
             self._pending = {}
-            self._writer.submit(functools.partial(self._write, batch))
+            self._writer.submit(calls_write(batch))
         if self._audits:
             audits, self._audits = self._audits, []
             # The same trip to the writer's thread as the batch.
-            self._writer.submit(functools.partial(self._save_audits, audits))
-
-    def _write(self, batch: list[InteractionUpdate]) -> None:
-        try:
-            self._save(batch)
-        except Exception:
-            if len(batch) == 1:
-                raise
-            # One bad record (a citizen deleted meanwhile...) must not lose the others.
-            log.warning("écriture groupée de %d fiches d'appel refusée : une par une", len(batch))
-            failed = []
-            for change in batch:
-                try:
-                    self._save([change])
-                except Exception:
-                    log.exception("fiche de l'appel %s non enregistrée", change.call_id)
-                    failed.append(change.call_id)
-            if failed:
-                raise RecordsNotSaved(failed) from None
+            self._writer.submit(audits_write(audits))

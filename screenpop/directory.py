@@ -4,33 +4,48 @@
 and returns frozen views (no lazy loading behind the caller's back). The hot path is
 ``citizens_by_number``: one query on the ``phone_numbers.e164`` index joined to the citizens
 and to all their numbers, whatever the size of the household, read without the ORM.
-Writes to a call's record create it if needed with INSERT .. ON CONFLICT DO NOTHING, so that
-two threads reporting the same call never make two; ``save_interactions`` writes many calls'
-changes in one transaction (the screen pop's bulk path).
+The write side (calls' records, notes, audit trail) is ``screenpop.directory_writes``,
+which ``Directory`` extends with the reads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from cti.db import Database
 from screenpop.case_keys import is_key
-from screenpop.errors import CitizenNotFound
+from screenpop.directory_writes import (
+    AuditRecord,
+    DirectoryWrites,
+    InteractionUpdate,
+    NoteView,
+    note_view,
+    utc,
+)
 from screenpop.models import AuditEntry, Case, Citizen, Interaction, InteractionNote, PhoneNumber
 from screenpop.phones import normalise
+
+# The write side's types, where the rest of the product has always found them.
+__all__ = [
+    "AuditRecord",
+    "CaseView",
+    "CitizenView",
+    "Directory",
+    "InteractionUpdate",
+    "InteractionView",
+    "NoteView",
+    "citizen_view",
+    "search_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +74,6 @@ class CaseView:
 
 
 @dataclass(frozen=True, slots=True)
-class NoteView:
-    agent: str
-    text: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class InteractionView:
     call_id: str
     started_at: datetime
@@ -80,73 +88,6 @@ class InteractionView:
     notes: tuple[NoteView, ...]
 
 
-_INTERACTION_FIELDS = frozenset(
-    {
-        "started_at",
-        "caller_raw",
-        "caller_e164",
-        "caller_withheld",
-        "citizen_id",
-        "did",
-        "ivr_path",
-        "service",
-        "wait_seconds",
-        "talk_seconds",
-        "duration_seconds",
-        "outcome",
-        "disposition",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """Who did what, about which citizen: one line of the audit trail."""
-
-    username: str
-    action: str
-    citizen_id: int | None = None
-    detail: str = ""
-
-
-@dataclass(slots=True)
-class InteractionUpdate:
-    """What the database must learn about one call: the fields to set (``None`` leaves a
-    field as it is) and the agents it was offered to, in order, each once."""
-
-    call_id: str
-    fields: dict[str, Any] = field(default_factory=dict)
-    agents: list[str] = field(default_factory=list)
-
-    def add(self, add_agent: str | None = None, **fields: Any) -> None:
-        """Merge a later change in: its fields win, its agent joins the list."""
-        unknown = set(fields) - _INTERACTION_FIELDS
-        if unknown:
-            raise TypeError(f"unknown interaction fields: {sorted(unknown)}")
-        self.fields.update((name, value) for name, value in fields.items() if value is not None)
-        if add_agent and add_agent not in self.agents:
-            self.agents.append(add_agent)
-
-
-SAVE_SLICE = 8  # calls per statement in save_interactions
-_UPDATED = tuple(f"new_{name}" for name in sorted(_INTERACTION_FIELDS | {"agents"}))
-
-
-def _unchanged_if_null(name: str) -> Any:
-    column = Interaction.__table__.c[name]
-    # JSON's None is the JSON null by default: here it must be SQL NULL, "no change".
-    kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
-    return func.coalesce(bindparam(f"new_{name}", type_=kind), column)
-
-
-# One statement for any change: a column given NULL keeps its value (None means "unchanged").
-_UPDATE_RECORD = (
-    update(Interaction)
-    .where(Interaction.call_id == bindparam("the_call"))
-    .values({name: _unchanged_if_null(name) for name in sorted(_INTERACTION_FIELDS | {"agents"})})
-)
-
-
 def search_key(*names: str | None) -> str:
     """Lower case without accents: "Éloïse Lefèvre" and "eloise lefevre" compare equal."""
     return " ".join(_fold(n) for n in names if n).strip()
@@ -159,11 +100,6 @@ def _fold(name: str) -> str:
         return name.lower().strip()
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite gives naive datetimes back; everything we store is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def citizen_view(citizen: Citizen) -> CitizenView:
@@ -188,19 +124,15 @@ def _case_view(case: Case) -> CaseView:
         subject=case.subject,
         status=case.status,
         owner_agent=case.owner_agent,
-        opened_at=_utc(case.opened_at),
-        updated_at=_utc(case.updated_at),
+        opened_at=utc(case.opened_at),
+        updated_at=utc(case.updated_at),
     )
-
-
-def _note_view(note: InteractionNote) -> NoteView:
-    return NoteView(agent=note.agent, text=note.text, at=_utc(note.at))
 
 
 def _interaction_view(row: Interaction) -> InteractionView:
     return InteractionView(
         call_id=row.call_id,
-        started_at=_utc(row.started_at),
+        started_at=utc(row.started_at),
         caller_e164=row.caller_e164,
         service=row.service,
         agents=tuple(row.agents or ()),
@@ -209,7 +141,7 @@ def _interaction_view(row: Interaction) -> InteractionView:
         wait_seconds=row.wait_seconds,
         talk_seconds=row.talk_seconds,
         ivr_path=tuple(row.ivr_path or ()),
-        notes=tuple(_note_view(n) for n in row.notes),
+        notes=tuple(note_view(n) for n in row.notes),
     )
 
 
@@ -298,7 +230,7 @@ class _Read:
 
 def _moment(value: datetime | str) -> datetime:
     # The driver's own types: SQLite gives the text SQLAlchemy wrote, PostgreSQL a datetime.
-    return _utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+    return utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
 
 
 def _names(value: list[str] | str | None) -> tuple[str, ...]:
@@ -306,9 +238,9 @@ def _names(value: list[str] | str | None) -> tuple[str, ...]:
     return tuple(json.loads(value) if isinstance(value, str) else value or ())
 
 
-class Directory:
+class Directory(DirectoryWrites):
     def __init__(self, db: Database) -> None:
-        self.db = db
+        super().__init__(db)
         self._by_number = _Read.of(_BY_NUMBER, db)
         self._open_cases = _Read.of(_OPEN_CASES, db)
         self._recent = _Read.of(_RECENT_WITH_NOTES, db)
@@ -464,121 +396,6 @@ class Directory:
                 .options(selectinload(Interaction.notes))
             )
             return _interaction_view(row) if row is not None else None
-
-    def upsert_interaction(
-        self, call_id: str, *, add_agent: str | None = None, **fields: Any
-    ) -> None:
-        """Create the record of ``call_id`` or update the given fields; ``add_agent`` appends
-        an agent who was offered the call (each agent once)."""
-        change = InteractionUpdate(call_id)
-        change.add(add_agent, **fields)
-        self.save_interactions([change])
-
-    def save_interactions(self, changes: Sequence[InteractionUpdate]) -> None:
-        """Create or update the records of several calls in one transaction.
-
-        Per slice of ``SAVE_SLICE`` calls, three statements: one INSERT .. ON CONFLICT DO
-        NOTHING (two threads reporting the same call cannot both create it, and on SQLite it
-        takes the write lock before anything is read), the agents lists read back locked
-        (when some call was offered), one UPDATE where each column keeps its value unless the
-        change gives one. The screen pop writes its calls this way, in bulk. Slices, because
-        preparing a statement's rows is Python holding the GIL: short stretches let the event
-        loop's thread in between.
-        """
-        if not changes:
-            return
-        with self.db.engine.begin() as conn:
-            for start in range(0, len(changes), SAVE_SLICE):
-                self._save_slice(conn, changes[start : start + SAVE_SLICE])
-
-    def _save_slice(self, conn: Connection, changes: Sequence[InteractionUpdate]) -> None:
-        conn.execute(self._create_records, [{"call_id": c.call_id} for c in changes])
-        offered = {c.call_id: c.agents for c in changes if c.agents}
-        agents: dict[str, list[str]] = {}
-        if offered:
-            stored = conn.execute(
-                select(Interaction.call_id, Interaction.agents)
-                .where(Interaction.call_id.in_(offered))
-                .with_for_update()
-            )
-            for call_id, known in stored:
-                known = list(known or [])
-                agents[call_id] = known + [a for a in offered[call_id] if a not in known]
-        rows = []
-        for change in changes:
-            row: dict[str, Any] = dict.fromkeys(_UPDATED, None)
-            row.update((f"new_{name}", value) for name, value in change.fields.items())
-            row["new_agents"] = agents.get(change.call_id)
-            row["the_call"] = change.call_id
-            rows.append(row)
-        conn.execute(_UPDATE_RECORD, rows)
-
-    @functools.cached_property
-    def _create_records(self) -> Any:
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-        return (
-            insert(Interaction)
-            .values(call_id=bindparam("call_id"), ivr_path=[], agents=[], caller_withheld=False)
-            .on_conflict_do_nothing(index_elements=["call_id"])
-        )
-
-    def _interaction_row(self, session: Session, call_id: str) -> Interaction:
-        """The row of ``call_id``, created if needed, locked for this transaction."""
-        session.execute(self._create_records, {"call_id": call_id})
-        row = session.scalars(
-            select(Interaction)
-            .where(Interaction.call_id == call_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        return row
-
-    def add_note(self, call_id: str, agent: str, text: str, at: datetime | None = None) -> NoteView:
-        with self.db.session() as session, session.begin():
-            row = self._interaction_row(session, call_id)
-            session.flush()
-            note = InteractionNote(
-                interaction_id=row.id, agent=agent, text=text, at=at or datetime.now(UTC)
-            )
-            session.add(note)
-            session.flush()
-            return _note_view(note)
-
-    def set_disposition(self, call_id: str, disposition: str) -> None:
-        self.upsert_interaction(call_id, disposition=disposition)
-
-    def attach_citizen(self, call_id: str, citizen_id: int) -> None:
-        with self.db.session() as session, session.begin():
-            if session.get(Citizen, citizen_id) is None:
-                raise CitizenNotFound(citizen_id)
-            self._interaction_row(session, call_id).citizen_id = citizen_id
-
-    def forget_caller(self, call_id: str, *, keep_citizen: bool = False) -> None:
-        """The caller turned out to withhold her number: her call keeps no number, and no
-        citizen found by it (one the agent picked herself stays, with ``keep_citizen``)."""
-        with self.db.session() as session, session.begin():
-            row = self._interaction_row(session, call_id)
-            row.caller_raw = row.caller_e164 = None
-            row.caller_withheld = True
-            if not keep_citizen:
-                row.citizen_id = None
-
-    def record_ivr_path(self, call_id: str, path: Sequence[str]) -> None:
-        self.upsert_interaction(call_id, ivr_path=list(path))
-
-    # -- audit ----------------------------------------------------------------------------
-
-    def audit(
-        self, username: str, action: str, citizen_id: int | None = None, detail: str = ""
-    ) -> None:
-        self.audit_many([AuditRecord(username, action, citizen_id, detail)])
-
-    def audit_many(self, entries: Sequence[AuditRecord]) -> None:
-        """Several audit entries in one statement (the screen pop's opened cards, in bulk)."""
-        if not entries:
-            return
-        with self.db.engine.begin() as conn:
-            conn.execute(insert(AuditEntry), [dataclasses.asdict(e) for e in entries])
 
     def audit_count(self, action: str | None = None) -> int:
         with self.db.session() as session, session.begin():

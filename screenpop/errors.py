@@ -5,6 +5,7 @@ ScreenPopError
 ├── CsvRowError            one refused row of an import (line, column, reason)
 ├── CsvFileError           a whole import file refused (missing, wrong columns)
 ├── UserExists             an account name already taken
+├── DatabaseUnavailable    the database is away: a read cannot be answered now
 └── pop.NotYourCall        an agent acting on a call never offered to them
 """
 
@@ -41,3 +42,15 @@ class UserExists(ScreenPopError):
         taken = f" ou le poste {extension} est déjà attribué" if extension else " existe déjà"
         super().__init__(f"le compte « {username} »{taken}")
         self.username = username
+
+
+class DatabaseUnavailable(ScreenPopError):
+    """The database cannot be reached (stopped, link lost, file locked): what it should
+    record is kept and written later, but a read cannot be answered now."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"base de données injoignable ({reason}) : réessayez dans un moment, "
+            "les enregistrements en attente seront écrits à son retour"
+        )
+        self.reason = reason

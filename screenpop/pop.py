@@ -28,17 +28,19 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
 
 What the database must learn (the call's record, the audit trail of opened cards) goes to an
 ``OrderedWriter``: one task writes it in order, in batches, off the event loop; ``run`` is
-that task. A call's record changes are merged in memory first (``CallRecords``) and written
-together a moment later: one transaction for many changes keeps the writer's thread, and
-the event loop's wait for it, short. Notes written by an agent go through the same writer
-(after the call's earlier writes) and are pushed to whoever has the call now: after a
-transfer the next agent reads the first agent's note.
+that task. A call's record changes are merged in memory first (``CallRecords``) and
+written together a moment later: one transaction for many changes keeps the writer's
+thread, and the event loop's wait for it, short. Notes written by an agent go through the
+same writer (after the call's earlier writes) and are pushed to whoever has the call now:
+after a transfer the next agent reads the first agent's note. While the database is away
+the writer holds every write (memory and spool file) and writes them when it is back:
+calls go on popping, and an agent's note or disposition is accepted and said to be waiting
+for the database (``Saved.pending``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -50,7 +52,8 @@ from cti.tracker import events as ev
 from ivr_scripts.interpreter import PATH_SEPARATOR
 from screenpop.call_records import CallRecords
 from screenpop.card import CallFacts, CitizenRecord, build_card, citizen_item
-from screenpop.directory import AuditRecord, CitizenView, Directory, NoteView
+from screenpop.directory import AuditRecord, CitizenView, Directory, InteractionUpdate, NoteView
+from screenpop.directory_writes import calls_write, forget_caller_write, note_write
 from screenpop.errors import ScreenPopError
 from screenpop.hub import AgentHub
 from screenpop.messages import (
@@ -73,6 +76,8 @@ RECENT_CALLS = 5
 # Menu paths reported for calls not announced yet (bounded: a path for a call we never
 # see must not stay forever).
 EARLY_PATHS = 1000
+# Ended calls whose agents are remembered: a note in wrap-up needs no database read.
+ENDED_CALLS = 1000
 
 
 class NotYourCall(ScreenPopError):
@@ -82,6 +87,15 @@ class NotYourCall(ScreenPopError):
         super().__init__(f"l'appel {call_id} n'a pas été présenté à l'agent {agent}")
         self.agent = agent
         self.call_id = call_id
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """An agent's note or disposition accepted: ``pending`` while the database is away (it
+    is kept and written when the database is back)."""
+
+    pending: bool
+    note: NoteView | None = None
 
 
 # The caller as shown until her presentation is known, and once it is known withheld.
@@ -112,6 +126,7 @@ class ScreenPop:
         *,
         service_labels: Mapping[str, str] | None = None,
         wrap_up: Callable[[str | None], float] = lambda service: 0.0,
+        writer: OrderedWriter | None = None,
     ) -> None:
         self.directory = directory
         self.hub = hub
@@ -119,12 +134,13 @@ class ScreenPop:
         self.service_labels = service_labels if service_labels is not None else {}
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
-        self.writer = OrderedWriter()
-        self.records = CallRecords(self.writer, directory.save_interactions, directory.audit_many)
+        self.writer = writer or OrderedWriter(apply=directory.apply)
+        self.records = CallRecords(self.writer)
         self._lookups: set[asyncio.Task[None]] = set()
         self._lookups_done = asyncio.Event()
         self._lookups_done.set()
         self._early_paths: OrderedDict[str, list[str]] = OrderedDict()
+        self._ended_calls: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents offered it
         self.errors = 0
 
     async def run(self) -> None:
@@ -146,7 +162,16 @@ class ScreenPop:
         try:
             await asyncio.wait_for(self.drained(), timeout)
         except TimeoutError:
-            log.error("arrêt : écritures des fiches d'appel abandonnées après %g s", timeout)
+            spool = self.writer.spool
+            if self.writer.holding and spool is not None:
+                log.warning(
+                    "arrêt : base de données injoignable, %d enregistrements gardés dans %s "
+                    "(écrits au prochain démarrage)",
+                    self.writer.pending_writes,
+                    spool.path,
+                )
+            else:
+                log.error("arrêt : écritures des fiches d'appel abandonnées après %g s", timeout)
 
     # -- the event side ------------------------------------------------------------------
 
@@ -270,11 +295,7 @@ class ScreenPop:
         self._record(facts.call_id, caller_withheld=True)
         if was_shown:  # its record may hold the number already: erase it, in order
             self.records.flush()
-            self.writer.submit(
-                functools.partial(
-                    self.directory.forget_caller, facts.call_id, keep_citizen=picked is not None
-                )
-            )
+            self.writer.submit(forget_caller_write(facts.call_id, keep_citizen=picked is not None))
         if facts.agent is not None:
             self._push_update(call)
 
@@ -323,7 +344,11 @@ class ScreenPop:
             citizen_id = card.selected_citizen_id
             self.records.audit(
                 AuditRecord(
-                    f"poste {event.agent}", "card.open", citizen_id, f"appel {facts.call_id}"
+                    f"poste {event.agent}",
+                    "card.open",
+                    citizen_id,
+                    f"appel {facts.call_id}",
+                    at=datetime.now(UTC),  # when it opened, even if written much later
                 )
             )
 
@@ -358,6 +383,9 @@ class ScreenPop:
                 facts.agent, CardEnded(card=self._card(call), reason="hangup", wrap_up_s=wrap)
             )
         del self.calls[facts.call_id]
+        self._ended_calls[facts.call_id] = call.offered_to
+        while len(self._ended_calls) > ENDED_CALLS:
+            self._ended_calls.popitem(last=False)
         self._record(
             facts.call_id,
             outcome=_outcome(call, event),
@@ -383,27 +411,35 @@ class ScreenPop:
         call = self.calls.get(call_id)
         if call is not None and agent in call.offered_to:
             return
-        # An ended call (wrap-up): its record, read after every write queued so far.
+        if agent in self._ended_calls.get(call_id, ()):
+            return  # ended a moment ago (wrap-up): known without the database
+        # An older call: its record, read after every write queued so far.
         stored = await self._ask(lambda: self.directory.interaction(call_id))
         if stored is None or agent not in stored.agents:
             raise NotYourCall(agent, call_id)
 
-    async def add_note(self, call_id: str, agent: str, text: str) -> NoteView:
-        """Save ``agent``'s note on the call; whoever has the call now sees it at once."""
+    async def add_note(self, call_id: str, agent: str, text: str) -> Saved:
+        """Save ``agent``'s note on the call; whoever has the call now sees it at once.
+        The database away, the note is kept (spool) and written on its return."""
         await self._check_agent(call_id, agent)
-        note = await self._ask(lambda: self.directory.add_note(call_id, agent, text))
+        note = NoteView(agent=agent, text=text, at=datetime.now(UTC))
+        self.records.flush()  # the call's record first
+        written = await self.writer.write(note_write(call_id, note))
         call = self.calls.get(call_id)
         if call is not None:
             call.notes.append(note)
             self._push_update(call, also=agent)
-        return note
+        return Saved(pending=not written, note=note)
 
-    async def set_disposition(self, call_id: str, agent: str, disposition: str) -> None:
+    async def set_disposition(self, call_id: str, agent: str, disposition: str) -> Saved:
         await self._check_agent(call_id, agent)
-        await self._ask(lambda: self.directory.set_disposition(call_id, disposition))
+        self.records.flush()
+        change = InteractionUpdate(call_id, {"disposition": disposition})
+        written = await self.writer.write(calls_write([change]))
         call = self.calls.get(call_id)
         if call is not None:
             call.facts.disposition = disposition
+        return Saved(pending=not written)
 
     async def select_citizen(self, call_id: str, agent: str, citizen_id: int) -> Card | None:
         """The agent says who is calling: one of a household, or someone found by search."""

@@ -30,7 +30,7 @@ from cti.web.relay import relay
 from screenpop import accounts
 from screenpop.accounts import Role, UserView
 from screenpop.directory import CitizenView, Directory
-from screenpop.errors import ScreenPopError
+from screenpop.errors import DatabaseUnavailable, ScreenPopError
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged, Hello, agent_message_schema
 from screenpop.phones import normalise
@@ -276,6 +276,8 @@ async def _on_call(action: Any) -> Any:
         return await action
     except NotYourCall as exc:
         raise HTTPException(403, str(exc)) from exc
+    except DatabaseUnavailable as exc:
+        raise HTTPException(503, str(exc)) from exc
     except ScreenPopError as exc:
         raise HTTPException(404, str(exc)) from exc
 
@@ -288,15 +290,30 @@ async def pick_citizen(call_id: str, form: CitizenPick, user: DeskUser, pop: Pop
     )
 
 
+# The database away: the agent's work is kept and written on its return; she is told so.
+PENDING = "enregistrée, en attente de la base de données (elle sera écrite à son retour)"
+
+
 @router.post("/api/calls/{call_id}/note", tags=["agent"], status_code=201)
-async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> dict[str, str]:
-    note = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
-    return {"agent": note.agent, "text": note.text, "at": note.at.isoformat(timespec="seconds")}
+async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> dict[str, Any]:
+    saved = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
+    note = saved.note
+    body: dict[str, Any] = {
+        "agent": note.agent,
+        "text": note.text,
+        "at": note.at.isoformat(timespec="seconds"),
+    }
+    if saved.pending:
+        body |= {"pending": True, "message": f"Note {PENDING}."}
+    return body
 
 
 @router.post("/api/calls/{call_id}/disposition", tags=["agent"])
-async def set_disposition(call_id: str, form: DispositionForm, user: DeskUser, pop: Pop) -> None:
-    await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
+async def set_disposition(
+    call_id: str, form: DispositionForm, user: DeskUser, pop: Pop
+) -> dict[str, Any] | None:
+    saved = await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
+    return {"pending": True, "message": f"Qualification {PENDING}."} if saved.pending else None
 
 
 @router.post("/api/calls/{call_id}/transfer", tags=["agent"])

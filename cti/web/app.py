@@ -6,8 +6,10 @@ screen pop, router desk, sessions) it also serves the agent's page at ``/agent``
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,6 +75,7 @@ class DeskParts:
     routing: RoutingAdmin | None = None
     ivr: IvrAdmin | None = None
     supervision: SupervisionFeed | None = None  # the supervisors' wallboard
+    voice_menu: asyncio.AbstractServer | None = None  # the FastAGI server (for /healthz)
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
@@ -94,6 +97,7 @@ def create_app(
     if parts is not None:
         for name in ("database", "directory", "pop", "hub", "desk", "sessions", "login_limiter"):
             setattr(app.state, name, getattr(parts, name))
+        app.state.voice_menu = parts.voice_menu
         app.include_router(agent_api.router)
         app.include_router(audit_api.router)
         app.include_router(privacy_api.router)
@@ -122,17 +126,38 @@ def create_app(
 
     @app.get("/healthz")
     async def health(request: Request, service: Service) -> dict[str, Any]:
+        """The AMI link (``ami``), the database and the voice menu's server, each on its own;
+        ``status`` is ``degraded`` when one of them is not working."""
+        state = request.app.state
         body: dict[str, Any] = {
             "status": "ok",
             "ami": service.link_state,
             "live_calls": len(service.view.calls),
             "ami_events": service.events_seen,
         }
-        ivr: IvrAdmin | None = getattr(request.app.state, "ivr", None)
+        healthy = service.link_state == "ready"
+        pop: ScreenPop | None = getattr(state, "pop", None)
+        if pop is not None:  # what the database has not taken yet (held while it is away)
+            db = pop.writer.health()
+            since = db.since and datetime.fromtimestamp(db.since, UTC).isoformat(timespec="seconds")
+            body["database"] = {
+                "state": db.state,
+                "pending_writes": db.pending_writes,
+                "since": since or None,
+                "error": db.error,
+            }
+            healthy = healthy and db.state == "up"
+        menu: asyncio.AbstractServer | None = getattr(state, "voice_menu", None)
+        if menu is not None:
+            serving = menu.is_serving()
+            body["voice_menu"] = {"state": "listening" if serving else "stopped"}
+            healthy = healthy and serving
+        ivr: IvrAdmin | None = getattr(state, "ivr", None)
         if ivr is not None:  # prompts callers cannot hear as meant (menu texts only)
             body["voice_menu_missing_sounds"] = [
                 dataclasses.asdict(m) for m in ivr.missing_sounds()
             ]
+        body["status"] = "ok" if healthy else "degraded"
         return body
 
     @app.get("/api/calls")

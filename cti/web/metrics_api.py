@@ -50,9 +50,13 @@ async def metrics(request: Request) -> PlainTextResponse:
     routing = getattr(state, "routing", None)
     services = list(routing.labels) if routing is not None else []
     hub = getattr(state, "hub", None)
+    pop = getattr(state, "pop", None)
+    db = pop.writer.health() if pop is not None else None
     gauges = Gauges(
         calls_waiting=waiting_by_service(service.view, services),
         websocket_clients=service.bus.subscriber_count + (hub.page_count if hub else 0),
         ami_reconnects=collected.ami_reconnects(),
+        db_pending_writes=db.pending_writes if db is not None else 0,
+        db_down=db is not None and db.state == "down",
     )
     return PlainTextResponse(render(collected, gauges), media_type=CONTENT_TYPE)

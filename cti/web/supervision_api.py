@@ -100,7 +100,7 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers"]
+    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database"]
     service: str | None
     agent: str | None
     message: str
@@ -210,8 +210,10 @@ class SupervisionFeed:
         default_service: str | None = None,
         is_open: IsOpen | None = None,
         interval: float = 1.0,
+        pending_writes: Callable[[], int] = lambda: 0,
     ) -> None:
         self._engine = engine
+        self.pending_writes = pending_writes  # records the database has not taken yet
         self.clock = clock
         self.interval = interval
         self.bus = Bus()
@@ -257,6 +259,7 @@ class SupervisionFeed:
         if engine.config is not self._config:  # the routing configuration changed
             self._config = engine.config
             self._publish(self.board.configure(engine.config, self._states(engine), self.clock()))
+        self._publish(self.board.database(self.pending_writes(), self.clock()))
         self._publish(self.board.tick(self.clock()))  # and the board, times moved on
 
     # outputs

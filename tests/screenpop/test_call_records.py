@@ -1,29 +1,30 @@
 """The screen pop's call records: changes merged per call, written in bulk, nothing lost.
 
 A real database (SQLite file, and PostgreSQL when CTI_TEST_DATABASE_URL is set) behind a real
-``OrderedWriter`` task; the batches the directory receives are watched through its own
-``save_interactions``.
+``OrderedWriter`` task; the writes the directory receives are watched through its own
+``apply``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from cti.db import Database
 from screenpop.call_records import CallRecords
-from screenpop.directory import AuditRecord, Directory, InteractionUpdate
+from screenpop.directory import AuditRecord, Directory
+from screenpop.spool import Write
 from screenpop.writer import OrderedWriter
 
 T = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 class Watched:
-    """``Directory.save_interactions``, telling the test (on its loop) about each batch."""
+    """``Directory.apply``, telling the test (on its loop) about each batch of calls."""
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
@@ -31,17 +32,28 @@ class Watched:
         self.saved = asyncio.Event()
         self._loop = asyncio.get_running_loop()
 
-    def __call__(self, changes: Sequence[InteractionUpdate]) -> None:
-        self.batches.append([c.call_id for c in changes])
+    def __call__(self, write: Write, replay: bool) -> None:
+        if write.kind == "calls":
+            self.batches.append([c["call_id"] for c in write.data["changes"]])
         try:
-            self.directory.save_interactions(changes)
+            self.directory.apply(write, replay)
         finally:
             self._loop.call_soon_threadsafe(self.saved.set)
 
 
 @pytest.fixture
-async def writer() -> AsyncIterator[OrderedWriter]:
-    writer = OrderedWriter("test")
+async def directory(database: Database) -> Directory:
+    return Directory(database)
+
+
+@pytest.fixture
+async def save(directory: Directory) -> Watched:
+    return Watched(directory)
+
+
+@pytest.fixture
+async def writer(save: Watched) -> AsyncIterator[OrderedWriter]:
+    writer = OrderedWriter("test", apply=save)
     task = asyncio.create_task(writer.run())
     try:
         yield writer
@@ -50,11 +62,9 @@ async def writer() -> AsyncIterator[OrderedWriter]:
 
 
 async def test_a_calls_changes_are_merged_and_written_once_when_the_delay_is_up(
-    database: Database, writer: OrderedWriter
+    directory: Directory, save: Watched, writer: OrderedWriter
 ) -> None:
-    directory = Directory(database)
-    save = Watched(directory)
-    records = CallRecords(writer, save, directory.audit_many, flush_after=0.0)
+    records = CallRecords(writer, flush_after=0.0)
     records.update("c1", started_at=T, caller_raw="0612345678", outcome="in_progress")
     records.update("c1", service="etat-civil")
     records.update("c1", add_agent="201", wait_seconds=12.0)
@@ -78,11 +88,10 @@ async def test_a_calls_changes_are_merged_and_written_once_when_the_delay_is_up(
 
 
 async def test_later_changes_update_the_stored_record_and_keep_its_agents(
-    database: Database, writer: OrderedWriter
+    directory: Directory, writer: OrderedWriter
 ) -> None:
-    directory = Directory(database)
     directory.upsert_interaction("c1", started_at=T, add_agent="201", ivr_path=["accueil"])
-    records = CallRecords(writer, directory.save_interactions, directory.audit_many)
+    records = CallRecords(writer)
     records.update("c1", add_agent="202")
     records.update("c1", add_agent="201", outcome="answered", talk_seconds=42.0)
     records.flush()
@@ -94,11 +103,10 @@ async def test_later_changes_update_the_stored_record_and_keep_its_agents(
 
 
 async def test_a_refused_record_does_not_lose_the_others_of_its_batch(
-    database: Database, writer: OrderedWriter, caplog: pytest.LogCaptureFixture
+    directory: Directory, writer: OrderedWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    directory = Directory(database)
     jeanne = directory.create_citizen("madame", "Dupont", "Jeanne", "+33612345678")
-    records = CallRecords(writer, directory.save_interactions, directory.audit_many)
+    records = CallRecords(writer)
     records.update("good-1", started_at=T, citizen_id=jeanne.id)
     records.update("bad", started_at=T, citizen_id=999_999)  # no such citizen: refused
     records.update("good-2", started_at=T, outcome="answered")
@@ -113,18 +121,16 @@ async def test_a_refused_record_does_not_lose_the_others_of_its_batch(
 
 
 async def test_unknown_fields_are_refused_at_once() -> None:
-    records = CallRecords(OrderedWriter("test"), lambda changes: None, lambda entries: None)
+    records = CallRecords(OrderedWriter("test"))
     with pytest.raises(TypeError, match="colour"):
         records.update("c1", colour="blue")
     assert records.pending == 0
 
 
 async def test_audit_entries_ride_with_the_next_batch(
-    database: Database, writer: OrderedWriter
+    directory: Directory, save: Watched, writer: OrderedWriter
 ) -> None:
-    directory = Directory(database)
-    save = Watched(directory)
-    records = CallRecords(writer, save, directory.audit_many, flush_after=0.0)
+    records = CallRecords(writer, flush_after=0.0)
     records.update("c1", started_at=T)
     records.audit(AuditRecord("poste 201", "card.open", None, "appel c1"))
     records.audit(AuditRecord("poste 202", "card.open", None, "appel c1"))

@@ -16,7 +16,8 @@ from sqlalchemy import func, select, update
 from cti.db import Database
 from screenpop import accounts
 from screenpop.accounts import Role, authenticate, create_user
-from screenpop.directory import SAVE_SLICE, Directory, InteractionUpdate
+from screenpop.directory import Directory, InteractionUpdate
+from screenpop.directory_writes import SAVE_SLICE
 from screenpop.errors import CitizenNotFound, UserExists
 from screenpop.models import Case, Citizen, User
 from screenpop.seed import seed_demo

@@ -261,16 +261,17 @@ function bind() {
       if (!known) card.notes.push(note);
       showMyNotes();
       $("note").value = "";
-      showError("call-error", null);
+      // The database away: the note is kept and written later; the agent is told so.
+      showError("call-error", note.pending ? note.message : null);
     } catch (error) { showError("call-error", error); }
   });
   $("disposition-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!card || !$("disposition").value) return;
     try {
-      await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/disposition`,
+      const saved = await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/disposition`,
         { disposition: $("disposition").value });
-      showError("call-error", null);
+      showError("call-error", saved && saved.pending ? saved.message : null);
     } catch (error) { showError("call-error", error); }
   });
   $("transfer-form").addEventListener("submit", async (e) => {

@@ -283,7 +283,16 @@ async def test_pages_are_shells_that_ask_for_a_login_and_public_routes_hold_no_p
                 if path in ("/", "/agent", "/audit"):
                     assert 'type="password"' in page.text, f"{path} offers no login form"
         health = (await anonymous.get("/healthz")).json()
-    assert set(health) == {"status", "ami", "live_calls", "ami_events", "voice_menu_missing_sounds"}
+    assert set(health) == {
+        "status",
+        "ami",
+        "live_calls",
+        "ami_events",
+        "database",
+        "voice_menu",
+        "voice_menu_missing_sounds",
+    }
+    assert set(health["database"]) == {"state", "pending_writes", "since", "error"}
     # Only the menu's own texts: which prompts cannot be heard, and why.
     for missing in health["voice_menu_missing_sounds"]:
         assert set(missing) == {"path", "file", "text", "reason"}
