@@ -121,3 +121,42 @@ async def test_a_busy_phone_sends_the_call_to_the_next_agent(make_lab: MakeLab) 
     assert offered["card"]["greeting"] == "Bonjour monsieur Martin"
     await paul.until(lambda m: m["type"] == "card.answered", "Paul's answer")
     await caller.hang_up()
+
+
+async def test_an_agent_on_a_call_of_her_own_is_shown_busy_and_not_offered(
+    make_lab: MakeLab,
+) -> None:
+    """Her phone is taken by a call that never passed through the town hall's dialplan (she
+    called someone): Asterisk's DeviceStateChange says so, and the router believes it."""
+    lab = await make_lab(agents=("201", "202"))
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    await marie.ready()
+    await paul.ready()
+    mark = marie.mark()
+    own = await lab.ami.action(
+        "Originate", Channel="PJSIP/201", Application="Echo", Async="true", CallerID="Perso"
+    )
+    assert own.get("Response") == "Success", own
+    await lab.ami.until(
+        lambda e: (
+            e.get("Event") == "DeviceStateChange"
+            and e.get("Device") == "PJSIP/201"
+            # BUSY, not INUSE: pjsip.conf sets device_state_busy_at = 1
+            and e.get("State") in ("INUSE", "BUSY")
+        ),
+        "Marie's phone in use",
+    )
+    shown = await marie.until(
+        lambda m: m["type"] == "agent.state" and m["state"] == "on_call", "Marie on the phone", mark
+    )
+    assert shown["agent"] == "201"
+    caller = await lab.call("0698765432")
+    await paul.until(lambda m: m["type"] == "card.offered", "the call goes to Paul")
+    await paul.until(lambda m: m["type"] == "card.answered", "Paul's answer")
+    await caller.hang_up()
+    assert not any(m["type"] == "card.offered" for m in marie.messages)
+    await lab.asterisk.command("channel request hangup all")
+    await marie.until(
+        lambda m: m["type"] == "agent.state" and m["state"] == "ready", "Marie free again", mark
+    )
