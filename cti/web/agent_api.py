@@ -18,7 +18,6 @@ from cti.desk import AgentDesk, DeskError
 from cti.web.auth import (
     COOKIE,
     CurrentSession,
-    LoginLimiter,
     Sessions,
     SocketRefused,
     agent_of,
@@ -26,7 +25,9 @@ from cti.web.auth import (
     require,
     websocket_user,
 )
+from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
+from cti.web.transport import client_address, cookie_secure
 from screenpop import accounts
 from screenpop.accounts import Role, UserView
 from screenpop.directory import CitizenView, Directory
@@ -176,30 +177,37 @@ def _me(session_user: UserView, csrf: str, desk: AgentDesk) -> Me:
 
 @router.post("/api/login", tags=["session"])
 async def login(form: LoginForm, request: Request, response: Response, desk: Desk) -> Me:
-    limiter: LoginLimiter = request.app.state.login_limiter
+    limits: LoginLimits = request.app.state.login_limiter
     sessions: Sessions = request.app.state.sessions
-    address = request.client.host if request.client else "?"
-    keys = (f"user:{form.username.lower()}", f"ip:{address}")
-    wait = limiter.retry_after(*keys)
+    address = client_address(request)
+    wait = limits.retry_after(form.username, address)
     if wait > 0:
+        seconds = int(wait) + 1
         raise HTTPException(
             429,
-            f"Trop de tentatives : réessayez dans {int(wait) + 1} s.",
-            headers={"Retry-After": str(int(wait) + 1)},
+            f"Trop de tentatives pour ce compte depuis cette adresse : réessayez dans {seconds} s.",
+            headers={"Retry-After": str(seconds)},
         )
     db = request.app.state.database
     directory: Directory = request.app.state.directory
     user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
     if user is None:
-        limiter.failed(*keys)
+        limits.failed(form.username, address)
         await asyncio.to_thread(
             directory.audit, form.username, "login.failed", None, f"depuis {address}"
         )
         raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
-    limiter.succeeded(*keys)
+    limits.succeeded(form.username, address)
     await asyncio.to_thread(directory.audit, user.username, "login", None, f"depuis {address}")
     session = sessions.open(user)
-    response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", path="/")
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=cookie_secure(request, request.app.state.cookie_secure),
+    )
     return _me(user, session.csrf, desk)
 
 

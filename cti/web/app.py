@@ -7,6 +7,7 @@ screen pop, router desk, sessions) it also serves the agent's page at ``/agent``
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,15 +35,16 @@ from cti.web import (
     users_api,
 )
 from cti.web.auth import (
-    LoginLimiter,
     Sessions,
     SocketRefused,
     refuse_socket,
     require,
     websocket_user,
 )
+from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
 from cti.web.supervision_api import SupervisionFeed
+from cti.web.transport import CookieSecure, trust_proxies
 from screenpop.accounts import Role, UserView
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
@@ -74,7 +76,7 @@ class DeskParts:
     ivr: IvrAdmin | None = None
     supervision: SupervisionFeed | None = None  # the supervisors' wallboard
     sessions: Sessions = field(default_factory=Sessions)
-    login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    login_limiter: LoginLimits = field(default_factory=LoginLimits)
 
 
 def create_app(
@@ -83,8 +85,12 @@ def create_app(
     *,
     metrics: Metrics | None = None,
     metrics_token: str | None = None,
+    trusted_proxies: Sequence[str] = (),
+    cookie_secure: CookieSecure = "auto",
 ) -> FastAPI:
     app = FastAPI(title="CTI mairie", version="0.1.0")
+    trust_proxies(app, trusted_proxies)
+    app.state.cookie_secure = cookie_secure
     app.state.service = service
     app.state.sessions = Sessions()  # no desk: nobody logs in, every protected route says 401
     app.state.metrics = metrics or Metrics()

@@ -1,4 +1,4 @@
-"""Who is calling the web app: sessions, roles, CSRF and the login rate limit.
+"""Who is calling the web app: sessions, roles and CSRF (login limits: ``login_limits``).
 
 A login (argon2-checked by ``screenpop.accounts``) opens a server-side session: the browser
 holds only a random token in an HttpOnly, SameSite=Strict cookie. Sessions expire after
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket
@@ -82,39 +81,6 @@ class Sessions:
         for session in self._by_token.values():
             if session.user.id == user.id:
                 session.user = user
-
-
-@dataclass(slots=True)
-class LoginLimiter:
-    """At most ``attempts`` failed logins per user and per address in ``window`` seconds."""
-
-    attempts: int = 5
-    window: float = 300.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds to wait before trying again, 0 when a try is allowed."""
-        now = self.clock()
-        wait = 0.0
-        for key in keys:
-            recent = self._failures.get(key)
-            if not recent:
-                continue
-            while recent and recent[0] <= now - self.window:
-                recent.popleft()
-            if len(recent) >= self.attempts:
-                wait = max(wait, recent[0] + self.window - now)
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        now = self.clock()
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
 
 
 def _sessions(request: Request) -> Sessions:
