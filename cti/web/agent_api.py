@@ -23,7 +23,8 @@ from cti.web.auth import (
     agent_of,
     refuse_socket,
     require,
-    websocket_user,
+    socket_guard,
+    websocket_session,
 )
 from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
@@ -332,7 +333,8 @@ async def agent_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     try:
-        user = websocket_user(websocket, Role.AGENT, Role.SUPERVISOR)
+        session = websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
+        user = session.user
         agent = agent_of(user)
     except SocketRefused as exc:
         await refuse_socket(websocket, exc)
@@ -357,7 +359,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         current = hub.current(agent)
         if current is not None:
             await websocket.send_text(current)
-        await relay(websocket, sub)
+        await relay(websocket, sub, socket_guard(websocket, session))
     except WebSocketDisconnect:
         pass
     finally:

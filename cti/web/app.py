@@ -39,7 +39,8 @@ from cti.web.auth import (
     SocketRefused,
     refuse_socket,
     require,
-    websocket_user,
+    socket_guard,
+    websocket_session,
 )
 from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
@@ -148,7 +149,7 @@ def create_app(
     @app.websocket("/ws/events")
     async def events(websocket: WebSocket) -> None:
         try:
-            websocket_user(websocket, Role.SUPERVISOR)
+            session = websocket_session(websocket, Role.SUPERVISOR)
         except SocketRefused as exc:
             await refuse_socket(websocket, exc)
             return
@@ -157,7 +158,7 @@ def create_app(
         sub = svc.bus.subscribe()
         try:
             await websocket.send_json(svc.snapshot())
-            await relay(websocket, sub)
+            await relay(websocket, sub, socket_guard(websocket, session))
         except WebSocketDisconnect:
             pass
         finally:
