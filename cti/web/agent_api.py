@@ -250,6 +250,10 @@ async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[Citiz
     if len(q.strip()) < 2:
         raise HTTPException(422, "Tapez au moins deux caractères (nom ou numéro).")
     found = await asyncio.to_thread(directory.search, q.strip(), 20)
+    # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.
+    ids = ", ".join(str(c.id) for c in found) or "aucun"
+    detail = f"recherche « {q.strip()} » : {len(found)} administré(s), identifiants {ids}"
+    await asyncio.to_thread(directory.audit, user.username, "citizen.search", None, detail)
     return [_citizen_out(c) for c in found]
 
 
