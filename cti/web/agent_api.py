@@ -37,6 +37,7 @@ from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged, Hello, agent_message_schema
 from screenpop.phones import normalise
 from screenpop.pop import NotYourCall, ScreenPop
+from screenpop.text_rules import refusal, shown
 
 router = APIRouter()
 
@@ -97,7 +98,9 @@ class NoteForm(BaseModel):
 
 
 class DispositionForm(BaseModel):
-    disposition: str = Field(min_length=1, max_length=120)
+    disposition: str = Field(
+        min_length=1, max_length=120, description="un des motifs de /api/agent/dispositions"
+    )
 
 
 class CitizenPick(BaseModel):
@@ -133,11 +136,21 @@ def _citizen_out(c: CitizenView) -> CitizenOut:
     return CitizenOut(
         id=c.id,
         civility=c.civility,
-        last_name=c.last_name,
-        first_name=c.first_name,
-        city=c.city,
+        last_name=shown(c.last_name),
+        first_name=None if c.first_name is None else shown(c.first_name),
+        city=None if c.city is None else shown(c.city),
         phones=list(c.phones),
     )
+
+
+def _check_texts(*, multiline: bool = False, **fields: tuple[str | None, int]) -> None:
+    """422 naming the first field too long or holding invisible control or bidi characters
+    (``screenpop.text_rules``); pydantic's own errors would be in English."""
+    for name, (text, limit) in fields.items():
+        if text is not None:
+            why = refusal(text, limit=limit, multiline=multiline)
+            if why is not None:
+                raise HTTPException(422, f"Champ « {name.replace('_', ' ')} » refusé : {why}.")
 
 
 def _pop(request: Request) -> ScreenPop:
@@ -233,6 +246,7 @@ async def dispositions(user: AgentUser) -> list[str]:
 async def set_state(
     form: StateForm, user: DeskUser, session: CurrentSession, desk: Desk, request: Request
 ) -> Me:
+    _check_texts(motif=(form.reason, 80))
     agent = agent_of(user)
     reason = form.reason if form.state == "paused" else None
     try:
@@ -249,6 +263,7 @@ async def set_state(
 async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[CitizenOut]:
     if len(q.strip()) < 2:
         raise HTTPException(422, "Tapez au moins deux caractères (nom ou numéro).")
+    _check_texts(recherche=(q, 100))
     found = await asyncio.to_thread(directory.search, q.strip(), 20)
     # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.
     ids = ", ".join(str(c.id) for c in found) or "aucun"
@@ -259,6 +274,14 @@ async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[Citiz
 
 @router.post("/api/citizens", tags=["directory"], status_code=201)
 async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop: Pop) -> CitizenOut:
+    _check_texts(
+        nom=(form.last_name, 120),
+        prénom=(form.first_name, 120),
+        adresse=(form.address, 200),
+        code_postal=(form.postal_code, 10),
+        ville=(form.city, 120),
+        courriel=(form.email, 200),
+    )
     phone = None
     if form.phone:
         number = normalise(form.phone)
@@ -303,12 +326,19 @@ async def pick_citizen(call_id: str, form: CitizenPick, user: DeskUser, pop: Pop
 
 @router.post("/api/calls/{call_id}/note", tags=["agent"], status_code=201)
 async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> dict[str, str]:
+    _check_texts(multiline=True, note=(form.text, 4000))
     note = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
     return {"agent": note.agent, "text": note.text, "at": note.at.isoformat(timespec="seconds")}
 
 
 @router.post("/api/calls/{call_id}/disposition", tags=["agent"])
 async def set_disposition(call_id: str, form: DispositionForm, user: DeskUser, pop: Pop) -> None:
+    if form.disposition not in DISPOSITIONS:
+        raise HTTPException(
+            422,
+            f"Motif « {shown(form.disposition)} » inconnu : choisissez un des motifs proposés "
+            f"({', '.join(DISPOSITIONS)}).",
+        )
     await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
 
 
@@ -325,6 +355,10 @@ async def wrap_up_done(call_id: str, user: DeskUser, desk: Desk, request: Reques
     """The agent finished the call's paperwork: the card closes and wrap-up ends."""
     agent = agent_of(user)
     hub: AgentHub = request.app.state.hub
+    if not hub.holds(agent, call_id):
+        raise HTTPException(
+            404, f"L'appel {call_id} n'est pas (ou plus) sur l'écran du poste {agent}."
+        )
     hub.dismiss(agent, call_id)
     desk.wrap_up_done(agent)
 

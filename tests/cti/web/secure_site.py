@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -32,7 +32,6 @@ from screenpop.accounts import Role, create_user
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.pop import ScreenPop
-from tests.cti.web.desk_site import DeskOffline
 
 PASSWORD = "le bon mot de passe"
 STAFF = (
@@ -44,6 +43,23 @@ STAFF = (
 
 
 @dataclass
+class DeskStub:
+    """The router's desk without a routing engine: states kept, wrap-ups ended counted."""
+
+    states: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)
+
+    def agent_state(self, agent: str) -> tuple[str, str | None]:
+        return self.states.get(agent, ("offline", None))
+
+    def set_agent_state(self, agent: str, state: str, reason: str | None) -> None:
+        self.states[agent] = (state, reason)
+
+    def wrap_up_done(self, agent: str) -> None:
+        self.done.append(agent)
+
+
+@dataclass
 class Site:
     port: int
     database: Database
@@ -52,6 +68,7 @@ class Site:
     service: CallService
     sessions: Sessions
     pop: ScreenPop
+    desk: DeskStub
 
     @property
     def url(self) -> str:
@@ -94,19 +111,24 @@ async def running_site(
     pop = ScreenPop(directory, hub)
     engine = RoutingEngine(load_config(Settings().routing_config))
     feed = SupervisionFeed(lambda: engine, time.time)
+    desk = DeskStub()
     parts = DeskParts(
         database,
         directory,
         pop,
         hub,
-        DeskOffline(),  # type: ignore[arg-type]
+        desk,  # type: ignore[arg-type]
         supervision=feed,
         sessions=sessions or Sessions(),
         login_limiter=limits or LoginLimits(),
     )
     app = create_app(service, parts, trusted_proxies=trusted_proxies, cookie_secure=cookie_secure)
-    async with serving(app) as port:
-        yield Site(port, database, directory, hub, service, parts.sessions, pop)
+    writer = asyncio.create_task(pop.run())  # the screen pop's database writes
+    try:
+        async with serving(app) as port:
+            yield Site(port, database, directory, hub, service, parts.sessions, pop, desk)
+    finally:
+        writer.cancel()
 
 
 async def next_json(ws: Any) -> dict[str, Any]:
