@@ -260,6 +260,8 @@ async def running(
             DeskParts(db, directory, pop, hub, router, admin, ivr, supervision, voice_menu=menu),
             metrics=metrics,
             metrics_token=settings.metrics_token,
+            trusted_proxies=settings.trusted_proxies,
+            cookie_secure=settings.cookie_secure,
         )
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)

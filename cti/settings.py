@@ -5,11 +5,12 @@ With no ``CTI_AMI_HOST``, ``make demo`` runs an embedded simulated PBX instead o
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from cti.ami.connection import AmiParams
@@ -97,6 +98,15 @@ class Settings(BaseSettings):
         description="where writes the database refused wait for it (a crash loses none); "
         "unset: beside the SQLite file (<file>-spool), else ./spool",
     )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="reverse proxies (addresses or CIDR, comma-separated) whose "
+        "X-Forwarded-For/-Proto are believed; empty: none",
+    )
+    cookie_secure: Literal["true", "false", "auto"] = Field(
+        default="auto",
+        description="session cookie's Secure flag; auto: except plain HTTP from this machine",
+    )
 
     def spool_directory(self) -> Path:
         """``spool_dir``, or its default: ``cti.db-spool`` beside an SQLite file, ``spool``."""
@@ -107,6 +117,27 @@ class Settings(BaseSettings):
             path = Path(str(url.database))
             return path.with_name(path.name + "-spool")
         return Path("spool")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("une liste d'adresses ou de réseaux (10.0.0.5,192.168.1.0/24)")
+        proxies = tuple(str(item).strip() for item in items if str(item).strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"« {proxy} » n'est ni une adresse IP ni un réseau (10.0.0.0/8)"
+                ) from exc
+        return proxies
+
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _secure(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def ami_params(self, host: str | None = None, port: int | None = None) -> AmiParams:
         return AmiParams(

@@ -5,7 +5,9 @@ to date by the pop service from domain events), the normalised caller number and
 directory's views of the matching citizens, and returns the ``Card`` the agent's page shows.
 
 The greeting follows the town hall's habit: "Bonjour madame Dupont" when one citizen is
-known (or picked among a household), plain "Bonjour" otherwise.
+known (or picked among a household), plain "Bonjour" otherwise. Names, addresses, subjects
+and notes go out without invisible control or bidi characters (``text_rules.shown``): a
+U+202E stored before the import refused it must not turn a name around on the page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from screenpop.messages import (
     NoteItem,
 )
 from screenpop.phones import CallerNumber
+from screenpop.text_rules import shown
 
 CASE_STATUS_LABELS = {
     "ouvert": "Ouvert",
@@ -72,9 +75,13 @@ def greeting(citizen: CitizenView | None) -> str:
     if citizen is None:
         return "Bonjour"
     if citizen.civility in ("madame", "monsieur"):
-        return f"Bonjour {citizen.civility} {citizen.last_name}"
-    names = " ".join(n for n in (citizen.first_name, citizen.last_name) if n)
+        return f"Bonjour {citizen.civility} {shown(citizen.last_name)}"
+    names = " ".join(shown(n) for n in (citizen.first_name, citizen.last_name) if n)
     return f"Bonjour {names}".strip()
+
+
+def _shown(text: str | None) -> str | None:
+    return None if text is None else shown(text)
 
 
 def caller_item(number: CallerNumber) -> CallerItem:
@@ -94,14 +101,14 @@ def _iso(value: datetime) -> str:
 
 
 def note_item(note: NoteView) -> NoteItem:
-    return NoteItem(agent=note.agent, text=note.text, at=_iso(note.at))
+    return NoteItem(agent=note.agent, text=shown(note.text, multiline=True), at=_iso(note.at))
 
 
 def _case_item(case: CaseView) -> CaseItem:
     return CaseItem(
         reference=case.reference,
         service=case.service,
-        subject=case.subject,
+        subject=shown(case.subject),
         status=case.status,
         status_label=CASE_STATUS_LABELS.get(case.status, case.status),
         owner_agent=case.owner_agent,
@@ -124,7 +131,7 @@ def _interaction_item(interaction: InteractionView) -> InteractionItem:
 
 
 def _address(citizen: CitizenView) -> str | None:
-    parts = [p for p in (citizen.address, citizen.postal_code, citizen.city) if p]
+    parts = [shown(p) for p in (citizen.address, citizen.postal_code, citizen.city) if p]
     return ", ".join(parts) or None
 
 
@@ -134,10 +141,10 @@ def citizen_item(record: CitizenRecord, *, exclude_call: str | None = None) -> C
         id=citizen.id,
         greeting=greeting(citizen),
         civility=citizen.civility,
-        last_name=citizen.last_name,
-        first_name=citizen.first_name,
+        last_name=shown(citizen.last_name),
+        first_name=_shown(citizen.first_name),
         address=_address(citizen),
-        email=citizen.email,
+        email=_shown(citizen.email),
         language=citizen.language,
         phones=list(citizen.phones),
         open_cases=[_case_item(c) for c in record.open_cases],

@@ -1,6 +1,8 @@
 """One line of a citizens CSV checked and made ready for the directory, or refused with why.
 
-Pure: text in, a ``CitizenRow`` or a ``CsvRowError`` (line, column, reason in French) out. The
+Pure: text in, a ``CitizenRow`` or a ``CsvRowError`` (line, column, reason in French) out:
+texts longer than their column or holding invisible control or bidi characters are refused
+(``screenpop.text_rules``). The
 importer writes what passes and lists what does not; one bad line never stops the others.
 """
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from screenpop.directory import search_key
 from screenpop.errors import CsvRowError
 from screenpop.phones import normalise
+from screenpop.text_rules import CITIZEN_LIMITS, refusal
 
 COLUMNS = (
     "external_ref",
@@ -80,6 +83,9 @@ def parse_row(line: int, raw: Mapping[str, str | None]) -> CitizenRow:
     """Raises ``CsvRowError`` naming the first column that is wrong."""
 
     values = {column: (raw.get(column) or "").strip() for column in COLUMNS}
+    for column, limit in CITIZEN_LIMITS.items():
+        if (why := refusal(values[column], limit=limit)) is not None:
+            raise CsvRowError(line, column, why)
     for column in REQUIRED:
         if not values[column]:
             raise CsvRowError(line, column, "valeur obligatoire manquante")

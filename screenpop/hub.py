@@ -74,6 +74,12 @@ class AgentHub:
             return None
         return kept[0].card.call_id
 
+    def holds(self, agent: str, call_id: str) -> bool:
+        """Whether ``call_id``'s card is on ``agent``'s screen (ringing, in progress or in
+        wrap-up, until she closes it)."""
+        kept = self._current.get(agent)
+        return kept is not None and kept[0].card.call_id == call_id
+
     def dismiss(self, agent: str, call_id: str) -> None:
         """The agent closed the card of ``call_id`` (wrap-up done)."""
         kept = self._current.get(agent)

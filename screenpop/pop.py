@@ -26,7 +26,8 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
 * ``CallAnswered``/``CallTransferred``/``CallNoAnswer``/``CallAbandoned``/``CallEnded``: the
   card follows (answered, handed on, gone).
 
-What the database must learn (the call's record, the audit trail of opened cards) goes to an
+What the database must learn (the call's record, the audit trail of opened cards: one
+``card.open`` per citizen the offered card shows) goes to an
 ``OrderedWriter``: one task writes it in order, in batches, off the event loop; ``run`` is
 that task. A call's record changes are merged in memory first (``CallRecords``) and
 written together a moment later: one transaction for many changes keeps the writer's
@@ -340,13 +341,13 @@ class ScreenPop:
         card = self._card(call)
         self.hub.send(event.agent, CardOffered(card=card))
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
-        if card.selected_citizen_id is not None:  # RGPD: who saw whose card, and when
-            citizen_id = card.selected_citizen_id
+        # RGPD: who saw whose card, and when; every citizen it shows (a household: each one).
+        for citizen in card.citizens:
             self.records.audit(
                 AuditRecord(
                     f"poste {event.agent}",
                     "card.open",
-                    citizen_id,
+                    citizen.id,
                     f"appel {facts.call_id}",
                     at=datetime.now(UTC),  # when it opened, even if written much later
                 )

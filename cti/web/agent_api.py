@@ -18,15 +18,17 @@ from cti.desk import AgentDesk, DeskError
 from cti.web.auth import (
     COOKIE,
     CurrentSession,
-    LoginLimiter,
     Sessions,
     SocketRefused,
     agent_of,
     refuse_socket,
     require,
-    websocket_user,
+    socket_guard,
+    websocket_session,
 )
+from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
+from cti.web.transport import client_address, cookie_secure
 from screenpop import accounts
 from screenpop.accounts import Role, UserView
 from screenpop.directory import CitizenView, Directory
@@ -35,6 +37,7 @@ from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged, Hello, agent_message_schema
 from screenpop.phones import normalise
 from screenpop.pop import NotYourCall, ScreenPop
+from screenpop.text_rules import refusal, shown
 
 router = APIRouter()
 
@@ -95,7 +98,9 @@ class NoteForm(BaseModel):
 
 
 class DispositionForm(BaseModel):
-    disposition: str = Field(min_length=1, max_length=120)
+    disposition: str = Field(
+        min_length=1, max_length=120, description="un des motifs de /api/agent/dispositions"
+    )
 
 
 class CitizenPick(BaseModel):
@@ -131,11 +136,21 @@ def _citizen_out(c: CitizenView) -> CitizenOut:
     return CitizenOut(
         id=c.id,
         civility=c.civility,
-        last_name=c.last_name,
-        first_name=c.first_name,
-        city=c.city,
+        last_name=shown(c.last_name),
+        first_name=None if c.first_name is None else shown(c.first_name),
+        city=None if c.city is None else shown(c.city),
         phones=list(c.phones),
     )
+
+
+def _check_texts(*, multiline: bool = False, **fields: tuple[str | None, int]) -> None:
+    """422 naming the first field too long or holding invisible control or bidi characters
+    (``screenpop.text_rules``); pydantic's own errors would be in English."""
+    for name, (text, limit) in fields.items():
+        if text is not None:
+            why = refusal(text, limit=limit, multiline=multiline)
+            if why is not None:
+                raise HTTPException(422, f"Champ « {name.replace('_', ' ')} » refusé : {why}.")
 
 
 def _pop(request: Request) -> ScreenPop:
@@ -176,30 +191,37 @@ def _me(session_user: UserView, csrf: str, desk: AgentDesk) -> Me:
 
 @router.post("/api/login", tags=["session"])
 async def login(form: LoginForm, request: Request, response: Response, desk: Desk) -> Me:
-    limiter: LoginLimiter = request.app.state.login_limiter
+    limits: LoginLimits = request.app.state.login_limiter
     sessions: Sessions = request.app.state.sessions
-    address = request.client.host if request.client else "?"
-    keys = (f"user:{form.username.lower()}", f"ip:{address}")
-    wait = limiter.retry_after(*keys)
+    address = client_address(request)
+    wait = limits.retry_after(form.username, address)
     if wait > 0:
+        seconds = int(wait) + 1
         raise HTTPException(
             429,
-            f"Trop de tentatives : réessayez dans {int(wait) + 1} s.",
-            headers={"Retry-After": str(int(wait) + 1)},
+            f"Trop de tentatives pour ce compte depuis cette adresse : réessayez dans {seconds} s.",
+            headers={"Retry-After": str(seconds)},
         )
     db = request.app.state.database
     directory: Directory = request.app.state.directory
     user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
     if user is None:
-        limiter.failed(*keys)
+        limits.failed(form.username, address)
         await asyncio.to_thread(
             directory.audit, form.username, "login.failed", None, f"depuis {address}"
         )
         raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
-    limiter.succeeded(*keys)
+    limits.succeeded(form.username, address)
     await asyncio.to_thread(directory.audit, user.username, "login", None, f"depuis {address}")
     session = sessions.open(user)
-    response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", path="/")
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=cookie_secure(request, request.app.state.cookie_secure),
+    )
     return _me(user, session.csrf, desk)
 
 
@@ -224,6 +246,7 @@ async def dispositions(user: AgentUser) -> list[str]:
 async def set_state(
     form: StateForm, user: DeskUser, session: CurrentSession, desk: Desk, request: Request
 ) -> Me:
+    _check_texts(motif=(form.reason, 80))
     agent = agent_of(user)
     reason = form.reason if form.state == "paused" else None
     try:
@@ -240,12 +263,25 @@ async def set_state(
 async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[CitizenOut]:
     if len(q.strip()) < 2:
         raise HTTPException(422, "Tapez au moins deux caractères (nom ou numéro).")
+    _check_texts(recherche=(q, 100))
     found = await asyncio.to_thread(directory.search, q.strip(), 20)
+    # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.
+    ids = ", ".join(str(c.id) for c in found) or "aucun"
+    detail = f"recherche « {q.strip()} » : {len(found)} administré(s), identifiants {ids}"
+    await asyncio.to_thread(directory.audit, user.username, "citizen.search", None, detail)
     return [_citizen_out(c) for c in found]
 
 
 @router.post("/api/citizens", tags=["directory"], status_code=201)
 async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop: Pop) -> CitizenOut:
+    _check_texts(
+        nom=(form.last_name, 120),
+        prénom=(form.first_name, 120),
+        adresse=(form.address, 200),
+        code_postal=(form.postal_code, 10),
+        ville=(form.city, 120),
+        courriel=(form.email, 200),
+    )
     phone = None
     if form.phone:
         number = normalise(form.phone)
@@ -296,6 +332,7 @@ PENDING = "enregistrée, en attente de la base de données (elle sera écrite à
 
 @router.post("/api/calls/{call_id}/note", tags=["agent"], status_code=201)
 async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> dict[str, Any]:
+    _check_texts(multiline=True, note=(form.text, 4000))
     saved = await _on_call(pop.add_note(call_id, agent_of(user), form.text))
     note = saved.note
     body: dict[str, Any] = {
@@ -312,6 +349,12 @@ async def add_note(call_id: str, form: NoteForm, user: DeskUser, pop: Pop) -> di
 async def set_disposition(
     call_id: str, form: DispositionForm, user: DeskUser, pop: Pop
 ) -> dict[str, Any] | None:
+    if form.disposition not in DISPOSITIONS:
+        raise HTTPException(
+            422,
+            f"Motif « {shown(form.disposition)} » inconnu : choisissez un des motifs proposés "
+            f"({', '.join(DISPOSITIONS)}).",
+        )
     saved = await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
     return {"pending": True, "message": f"Qualification {PENDING}."} if saved.pending else None
 
@@ -329,6 +372,10 @@ async def wrap_up_done(call_id: str, user: DeskUser, desk: Desk, request: Reques
     """The agent finished the call's paperwork: the card closes and wrap-up ends."""
     agent = agent_of(user)
     hub: AgentHub = request.app.state.hub
+    if not hub.holds(agent, call_id):
+        raise HTTPException(
+            404, f"L'appel {call_id} n'est pas (ou plus) sur l'écran du poste {agent}."
+        )
     hub.dismiss(agent, call_id)
     desk.wrap_up_done(agent)
 
@@ -341,7 +388,8 @@ async def agent_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     try:
-        user = websocket_user(websocket, Role.AGENT, Role.SUPERVISOR)
+        session = websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
+        user = session.user
         agent = agent_of(user)
     except SocketRefused as exc:
         await refuse_socket(websocket, exc)
@@ -366,7 +414,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         current = hub.current(agent)
         if current is not None:
             await websocket.send_text(current)
-        await relay(websocket, sub)
+        await relay(websocket, sub, socket_guard(websocket, session))
     except WebSocketDisconnect:
         pass
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,15 +37,17 @@ from cti.web import (
     users_api,
 )
 from cti.web.auth import (
-    LoginLimiter,
     Sessions,
     SocketRefused,
     refuse_socket,
     require,
-    websocket_user,
+    socket_guard,
+    websocket_session,
 )
+from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
 from cti.web.supervision_api import SupervisionFeed
+from cti.web.transport import CookieSecure, trust_proxies
 from screenpop.accounts import Role, UserView
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
@@ -77,7 +80,7 @@ class DeskParts:
     supervision: SupervisionFeed | None = None  # the supervisors' wallboard
     voice_menu: asyncio.AbstractServer | None = None  # the FastAGI server (for /healthz)
     sessions: Sessions = field(default_factory=Sessions)
-    login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    login_limiter: LoginLimits = field(default_factory=LoginLimits)
 
 
 def create_app(
@@ -86,8 +89,12 @@ def create_app(
     *,
     metrics: Metrics | None = None,
     metrics_token: str | None = None,
+    trusted_proxies: Sequence[str] = (),
+    cookie_secure: CookieSecure = "auto",
 ) -> FastAPI:
     app = FastAPI(title="CTI mairie", version="0.1.0")
+    trust_proxies(app, trusted_proxies)
+    app.state.cookie_secure = cookie_secure
     app.state.service = service
     app.state.sessions = Sessions()  # no desk: nobody logs in, every protected route says 401
     app.state.metrics = metrics or Metrics()
@@ -167,7 +174,7 @@ def create_app(
     @app.websocket("/ws/events")
     async def events(websocket: WebSocket) -> None:
         try:
-            websocket_user(websocket, Role.SUPERVISOR)
+            session = websocket_session(websocket, Role.SUPERVISOR)
         except SocketRefused as exc:
             await refuse_socket(websocket, exc)
             return
@@ -176,7 +183,7 @@ def create_app(
         sub = svc.bus.subscribe()
         try:
             await websocket.send_json(svc.snapshot())
-            await relay(websocket, sub)
+            await relay(websocket, sub, socket_guard(websocket, session))
         except WebSocketDisconnect:
             pass
         finally:

@@ -1,4 +1,4 @@
-"""Who is calling the web app: sessions, roles, CSRF and the login rate limit.
+"""Who is calling the web app: sessions, roles and CSRF (login limits: ``login_limits``).
 
 A login (argon2-checked by ``screenpop.accounts``) opens a server-side session: the browser
 holds only a random token in an HttpOnly, SameSite=Strict cookie. Sessions expire after
@@ -7,21 +7,29 @@ in the ``X-CSRF-Token`` header (the page reads it from ``/api/me``), so that ano
 cannot make an agent's browser act for them.
 
 Dependencies for routes: ``CurrentUser`` (any logged-in user), ``require(*roles)``, and
-``websocket_user`` for sockets (which also checks the ``Origin``: browsers do not apply
-SameSite to WebSocket handshakes the same way everywhere).
+``websocket_session`` for sockets (which also checks the ``Origin``: browsers do not apply
+SameSite to WebSocket handshakes the same way everywhere); ``socket_guard(websocket, session)``
+closes a socket when its session ends (``cti.web.socket_guard``).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket
 
+from cti.web.socket_guard import (
+    CLOSED_BY_ADMIN,
+    EXPIRED,
+    LOGGED_OUT,
+    RIGHTS_CHANGED,
+    SessionEnd,
+    SocketGuard,
+)
 from screenpop.accounts import Role, UserView
 
 COOKIE = "cti_session"
@@ -36,6 +44,8 @@ class Session:
     user: UserView
     csrf: str
     expires_at: float
+    # Its sockets close when told (``cti.web.socket_guard``); replaced after a rights change.
+    end: SessionEnd = field(default_factory=SessionEnd)
 
 
 class Sessions:
@@ -59,62 +69,51 @@ class Sessions:
         session = self._by_token.get(token)
         if session is None:
             return None
-        now = self.clock()
-        if session.expires_at <= now:
-            del self._by_token[token]
+        if self.check(session) is not None:
             return None
-        session.expires_at = now + self.ttl  # sliding: a working agent is not logged out
+        session.expires_at = self.clock() + self.ttl  # sliding: a working agent stays in
         return session
 
-    def close(self, token: str | None) -> None:
-        if token:
-            self._by_token.pop(token, None)
+    def check(self, session: Session) -> str | None:
+        """Why ``session`` has ended (its sockets close), or None while it lives; an expired
+        session ends here. Does not extend it: only the user's own requests do."""
+        if session.end.reason is None and session.expires_at <= self.clock():
+            self._end(session, EXPIRED)
+        return session.end.reason
 
-    def close_user(self, user_id: int) -> int:
-        """Close every session of a user (account disabled, password reset); how many."""
+    def sweep(self) -> int:
+        """End every expired session (abandoned ones too); how many."""
+        expired = [s for s in self._by_token.values() if s.expires_at <= self.clock()]
+        for session in expired:
+            self._end(session, EXPIRED)
+        return len(expired)
+
+    def _end(self, session: Session, reason: str) -> None:
+        self._by_token.pop(session.token, None)
+        session.end.end(reason)
+
+    def close(self, token: str | None, reason: str = LOGGED_OUT) -> None:
+        session = self._by_token.get(token) if token else None
+        if session is not None:
+            self._end(session, reason)
+
+    def close_user(self, user_id: int, reason: str = CLOSED_BY_ADMIN) -> int:
+        """Close every session of a user (account disabled, password reset) and its sockets;
+        how many."""
         tokens = [t for t, s in self._by_token.items() if s.user.id == user_id]
         for token in tokens:
-            self.close(token)
+            self.close(token, reason)
         return len(tokens)
 
     def refresh_user(self, user: UserView) -> None:
-        """Open sessions of ``user`` hold its new role, extension, password state."""
+        """Open sessions of ``user`` hold its new role, extension, password state; a new role
+        or extension closes the sockets opened under the old one (they reopen with the new)."""
         for session in self._by_token.values():
             if session.user.id == user.id:
-                session.user = user
-
-
-@dataclass(slots=True)
-class LoginLimiter:
-    """At most ``attempts`` failed logins per user and per address in ``window`` seconds."""
-
-    attempts: int = 5
-    window: float = 300.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds to wait before trying again, 0 when a try is allowed."""
-        now = self.clock()
-        wait = 0.0
-        for key in keys:
-            recent = self._failures.get(key)
-            if not recent:
-                continue
-            while recent and recent[0] <= now - self.window:
-                recent.popleft()
-            if len(recent) >= self.attempts:
-                wait = max(wait, recent[0] + self.window - now)
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        now = self.clock()
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+                old, session.user = session.user, user
+                if (old.role, old.agent_extension) != (user.role, user.agent_extension):
+                    session.end.end(RIGHTS_CHANGED)
+                    session.end = SessionEnd()
 
 
 def _sessions(request: Request) -> Sessions:
@@ -186,6 +185,12 @@ async def refuse_socket(websocket: WebSocket, refused: SocketRefused) -> None:
 
 def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
     """The user behind a WebSocket handshake; raises ``SocketRefused`` (close code 4401/4403)."""
+    return websocket_session(websocket, *roles).user
+
+
+def websocket_session(websocket: WebSocket, *roles: Role) -> Session:
+    """The session behind a WebSocket handshake (its socket must close with it, see
+    ``cti.web.socket_guard``); raises ``SocketRefused`` (close code 4401/4403)."""
     origin = websocket.headers.get("origin")
     host = websocket.headers.get("host")
     if origin is not None and origin.split("://", 1)[-1] != host:
@@ -198,4 +203,10 @@ def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
         raise SocketRefused(4403, "mot de passe à changer")
     if roles and session.user.role not in frozenset(roles) | {Role.ADMIN}:
         raise SocketRefused(4403, "rôle insuffisant")
-    return session.user
+    return session
+
+
+def socket_guard(websocket: WebSocket, session: Session) -> SocketGuard:
+    """The watch that closes ``websocket`` when ``session`` ends (give it to ``relay``)."""
+    sessions: Sessions = websocket.app.state.sessions
+    return SocketGuard(sessions, session)

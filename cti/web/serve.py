@@ -26,7 +26,11 @@ async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Async
             "un autre programme utilise-t-il ce port ? Arrêtez-le ou choisissez-en un autre "
             "(CTI_HTTP_PORT, CTI_HTTP_HOST)."
         ) from exc
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback; the app believes
+    # it from CTI_TRUSTED_PROXIES only (cti.web.transport).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     try:

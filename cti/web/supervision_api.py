@@ -40,7 +40,13 @@ from cti.supervision import (
     UnknownAlert,
 )
 from cti.tracker.events import DomainEvent
-from cti.web.auth import SocketRefused, refuse_socket, require, websocket_user
+from cti.web.auth import (
+    SocketRefused,
+    refuse_socket,
+    require,
+    socket_guard,
+    websocket_session,
+)
 from cti.web.relay import relay
 from routing.engine import RoutingEngine
 from screenpop.accounts import Role, UserView
@@ -352,7 +358,7 @@ async def supervision_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/supervision")
 async def supervision_socket(websocket: WebSocket) -> None:
     try:
-        websocket_user(websocket, Role.SUPERVISOR)
+        session = websocket_session(websocket, Role.SUPERVISOR)
     except SocketRefused as exc:
         await refuse_socket(websocket, exc)
         return
@@ -361,7 +367,7 @@ async def supervision_socket(websocket: WebSocket) -> None:
     sub = feed.bus.subscribe()  # before the snapshot: nothing falls between the two
     try:
         await websocket.send_json(feed.snapshot().model_dump(mode="json"))
-        await relay(websocket, sub)
+        await relay(websocket, sub, socket_guard(websocket, session))
     except WebSocketDisconnect:
         pass
     finally:

@@ -104,3 +104,46 @@ def test_imported_dates_read_back_like_any_other(database: Database, tmp_path: P
         created = session.scalars(select(Citizen.created_at)).one()
     created = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
     assert abs(created - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_overlong_texts_and_invisible_characters_are_refused_with_line_and_column(
+    database: Database, tmp_path: Path
+) -> None:
+    source = tmp_path / "citizens.csv"
+    source.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "B2;Mme;Durand\u202etnelav;Alice;;;;;;;",  # right-to-left override
+                "B3;M.;Martin;Bob\u200b;;;;;;;",  # zero-width space
+                "B4;M.;Petit;Carl;;;" + "1 rue " * 50 + ";;;;",  # a 300-character address
+                "B5;M.;Lenoir;Eric;;;12 rue de la Paix;45000;Villeneuve;;",
+                # Last: the separator is guessed from the file's first 8 kB.
+                "B6;Mme;" + "É" * 5000 + ";Alice;;;;;;;",  # a 10 kB name
+            ]
+        ),
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    report = import_file(database, source, rejects, progress=False)
+    assert (report.lines, report.created, report.rejected) == (5, 1, 4)
+    with rejects.open(encoding="utf-8") as handle:
+        refused = [
+            (r["ligne"], r["colonne"], r["motif"]) for r in csv.DictReader(handle, delimiter=";")
+        ]
+    assert refused == [
+        (
+            "2",
+            "last_name",
+            "caractère invisible interdit (U+202E RIGHT-TO-LEFT OVERRIDE) : "
+            "il change l'affichage du texte",
+        ),
+        (
+            "3",
+            "first_name",
+            "caractère invisible interdit (U+200B ZERO WIDTH SPACE) : "
+            "il change l'affichage du texte",
+        ),
+        ("4", "address", "299 caractères, 200 au plus"),
+        ("6", "last_name", "5000 caractères, 120 au plus"),
+    ]

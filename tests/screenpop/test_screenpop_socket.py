@@ -19,6 +19,7 @@ import pytest
 import websockets
 
 from cti.ami.frames import FrameSplitter
+from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
 from cti.replay import read_server_chunks
 from cti.service import CallService
@@ -248,5 +249,13 @@ async def test_a_household_number_shows_the_list_and_the_agent_picks_who_calls(d
         assert updated["type"] == "card.updated"
         assert updated["card"]["greeting"] == "Bonjour monsieur Dupont"
     await desk.pop.drained()
-    assert desk.directory.audit_count("card.open") == 1
+    # Both were shown on the offered card, then marie said which one calls.
+    opened = entries(desk.directory.db, AuditFilter(action="card.open"))
+    assert sorted((e.username, e.citizen_id) for e in opened) == sorted(
+        [
+            ("poste 201", card["citizens"][0]["id"]),
+            ("poste 201", card["citizens"][1]["id"]),
+            ("marie", partner.id),
+        ]
+    )
     await marie.aclose()

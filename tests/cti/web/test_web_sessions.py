@@ -1,8 +1,8 @@
-"""Sessions expire when unused and the login limiter blocks guessing, on a clock we drive."""
+"""Sessions expire when unused, on a clock we drive (login limits: test_login_limits.py)."""
 
 from __future__ import annotations
 
-from cti.web.auth import LoginLimiter, Sessions
+from cti.web.auth import Sessions
 from screenpop.accounts import Role, UserView
 
 
@@ -40,28 +40,3 @@ def test_tokens_are_unguessable_and_closed_sessions_are_gone() -> None:
     assert sessions.get(a.token) is None
     assert sessions.get(b.token) is b
     assert sessions.get("") is None and sessions.get(None) is None
-
-
-def test_five_failures_block_the_user_and_the_address_until_the_window_passes() -> None:
-    clock = Clock()
-    limiter = LoginLimiter(attempts=5, window=300, clock=clock)
-    keys = ("user:marie", "ip:10.0.0.1")
-    for _ in range(4):
-        limiter.failed(*keys)
-        clock.now += 1
-    assert limiter.retry_after(*keys) == 0
-    limiter.failed(*keys)
-    assert 290 < limiter.retry_after(*keys) <= 300
-    # Another address guessing the same user is blocked too, and so is the same address.
-    assert limiter.retry_after("user:marie", "ip:10.0.0.2") > 0
-    assert limiter.retry_after("user:paul", "ip:10.0.0.1") > 0
-    clock.now += 300
-    assert limiter.retry_after(*keys) == 0
-
-
-def test_a_success_forgets_earlier_failures() -> None:
-    limiter = LoginLimiter(attempts=2, window=300, clock=Clock())
-    limiter.failed("user:marie")
-    limiter.succeeded("user:marie")
-    limiter.failed("user:marie")
-    assert limiter.retry_after("user:marie") == 0
