@@ -13,6 +13,7 @@ router, as SVG. Wall times are measured here, at the edge, never inside the simu
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -22,21 +23,33 @@ from routing.app_queue_model import AppQueueModel
 from routing.day_model import SLOT_S, DaySpec, Strategy
 from routing.day_records import DayRecord
 from routing.day_replay import Router, replay
-from routing.day_report import DayReport, build_report, comparison_table, service_table, sl_matrix
+from routing.day_report import (
+    DayReport,
+    build_report,
+    comparison_table,
+    figures,
+    gap_to,
+    service_table,
+    sl_matrix,
+)
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
+from routing.pooled import pooled_config
 from routing.scenario import load_scenario
 from routing.svg_chart import line_chart
 from routing.traffic import CallPlan, generate_calls
 
 ENGINE = "engine"
-ROUTERS: tuple[str, ...] = (ENGINE, *(s.value for s in Strategy))
+POOLED = "pooled"
+ROUTERS: tuple[str, ...] = (ENGINE, POOLED, *(s.value for s in Strategy))
 
 
 def make_router(spec: DaySpec, name: str) -> tuple[Router, bool]:
     """The router called ``name`` and whether it rings several phones for one call."""
     if name == ENGINE:
         return RoutingEngine(spec.routing), False
+    if name == POOLED:
+        return RoutingEngine(pooled_config(spec.routing)), False
     strategy = Strategy(name)
     return AppQueueModel(spec.routing, strategy, spec.app_queue), strategy is Strategy.RINGALL
 
@@ -57,6 +70,19 @@ def wait_chart(spec: DaySpec, reports: Sequence[DayReport]) -> str:
     return line_chart(title, "average wait (s)", series, x_range)
 
 
+def day_json(
+    spec: DaySpec, seed: int, calls: int, reports: Sequence[DayReport]
+) -> dict[str, object]:
+    """The ``--json`` document: the day, then each router's figures and distance to pooled."""
+    gaps = gap_to(reports, POOLED)
+    return {
+        "scenario": spec.name,
+        "seed": seed,
+        "calls": calls,
+        "routers": {r.router: {**figures(r), "sl_below_pooled": gaps[r.router]} for r in reports},
+    }
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m routing.simulate",
@@ -66,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--calls", type=int, help="rescale traffic to about N calls")
     parser.add_argument("--chart", type=Path, help="write the wait-per-half-hour SVG here")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print only the whole-day figures per router, as JSON",
+    )
     parser.add_argument(
         "--routers",
         default=",".join(ROUTERS),
@@ -92,7 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     calls = generate_calls(spec, args.seed, args.calls)
     drawn = time.perf_counter() - started
-    print(f"{spec.name}: seed {args.seed}, {len(calls)} calls drawn in {drawn:.2f} s")
     reports: list[DayReport] = []
     walls: list[float] = []
     for name in names:
@@ -100,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         record = simulate_day(spec, calls, name)
         walls.append(time.perf_counter() - start)
         reports.append(build_report(spec, record))
+    if args.json:
+        print(json.dumps(day_json(spec, args.seed, len(calls), reports), indent=2))
+        return 0
+    print(f"{spec.name}: seed {args.seed}, {len(calls)} calls drawn in {drawn:.2f} s")
     for report in reports:
         print(f"\n[{report.router}] per service (queue visits: transfers and overflows count)")
         print("\n".join(service_table(report)))
