@@ -60,13 +60,15 @@ class DayResult:
         return sl_gain, qual_gain, sl_gain >= margin and qual_gain >= 0
 
 
-def run_day(spec: DaySpec, name: str, seeds: Sequence[int], routers: Sequence[str]) -> DayResult:
+def run_day(
+    spec: DaySpec, name: str, seeds: Sequence[int], routers: Sequence[str], ring_together: int = 1
+) -> DayResult:
     cells: dict[str, list[Cell]] = {r: [] for r in routers}
     legs: list[int] = []
     for seed in seeds:
         calls = generate_calls(spec, seed)
         for router in routers:
-            overall = build_report(spec, simulate_day(spec, calls, router)).overall
+            overall = build_report(spec, simulate_day(spec, calls, router, ring_together)).overall
             cells[router].append(Cell(overall.sl_pct or 0.0, overall.qualified_pct or 0.0))
             legs_seen = overall.calls
         legs.append(legs_seen)
@@ -140,14 +142,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", default="1-3", help="traffic seeds (default 1-3)")
     parser.add_argument("--margin", type=float, default=2.0, help="SL points to beat app_queue by")
     parser.add_argument("--routers", default=",".join(ROUTERS), help="routers to run")
+    parser.add_argument(
+        "--ring-together", type=int, default=1, help="phones the engine rings at once (default 1)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     routers = [n.strip() for n in args.routers.split(",") if n.strip()]
-    if not routers or any(r not in ROUTERS for r in routers):
-        print(f"choose routers among {', '.join(ROUTERS)}", file=sys.stderr)
+    if not routers or any(r not in ROUTERS for r in routers) or args.ring_together < 1:
+        print(
+            f"choose routers among {', '.join(ROUTERS)}; --ring-together 1 or more",
+            file=sys.stderr,
+        )
         return 2
     try:
         seeds = _ints(args.seeds)
@@ -158,10 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not days or not seeds:
         print("nothing to compare: give --samples and/or --days, and --seeds", file=sys.stderr)
         return 2
-    print("each cell: service level % / qualified share %")
+    print(
+        f"each cell: service level % / qualified share %; engine and pooled ring"
+        f" {args.ring_together} phone(s) at once per call"
+    )
     results = []
     for spec, name in days:
-        result = run_day(spec, name, seeds, routers)
+        result = run_day(spec, name, seeds, routers, args.ring_together)
         results.append(result)
         print("\n".join(day_lines(result, args.margin)), flush=True)
     print()

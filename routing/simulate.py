@@ -7,7 +7,9 @@ times and ring draws, with the same staff. Each day is reported per service and 
 (``routing.day_report``); ``--chart`` writes the average wait per half-hour, one line per
 router, as SVG. Wall times are measured here, at the edge, never inside the simulation.
 
-``--calls N`` rescales the traffic to about N first-leg calls (staff unchanged).
+``--calls N`` rescales the traffic to about N first-leg calls (staff unchanged). ``pooled``
+is the limit (every agent takes every call); ``--ring-together N`` lets our engine ring up
+to N phones at once for one call (the model only: the shell carries out one for now).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from routing.app_queue_model import AppQueueModel
@@ -44,19 +47,26 @@ POOLED = "pooled"
 ROUTERS: tuple[str, ...] = (ENGINE, POOLED, *(s.value for s in Strategy))
 
 
-def make_router(spec: DaySpec, name: str) -> tuple[Router, bool]:
-    """The router called ``name`` and whether it rings several phones for one call."""
-    if name == ENGINE:
-        return RoutingEngine(spec.routing), False
-    if name == POOLED:
-        return RoutingEngine(pooled_config(spec.routing)), False
+def make_router(spec: DaySpec, name: str, ring_together: int = 1) -> tuple[Router, bool]:
+    """The router called ``name`` and whether it rings several phones for one call.
+
+    ``ring_together`` is how many phones our engine (and the pooled bound, for a fair
+    limit) rings at once for one call; the shell carries out only 1 for now.
+    """
+    if name in (ENGINE, POOLED):
+        config = replace(spec.routing, ring_together=ring_together)
+        if name == POOLED:
+            config = pooled_config(config)
+        return RoutingEngine(config), ring_together > 1
     strategy = Strategy(name)
     return AppQueueModel(spec.routing, strategy, spec.app_queue), strategy is Strategy.RINGALL
 
 
-def simulate_day(spec: DaySpec, calls: tuple[CallPlan, ...], name: str) -> DayRecord:
+def simulate_day(
+    spec: DaySpec, calls: tuple[CallPlan, ...], name: str, ring_together: int = 1
+) -> DayRecord:
     """Replay the drawn day through the router called ``name`` (see ``ROUTERS``)."""
-    router, parallel = make_router(spec, name)
+    router, parallel = make_router(spec, name, ring_together)
     return replay(spec, calls, router, name, parallel_offers=parallel)
 
 
@@ -93,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--calls", type=int, help="rescale traffic to about N calls")
     parser.add_argument("--chart", type=Path, help="write the wait-per-half-hour SVG here")
     parser.add_argument(
+        "--ring-together",
+        type=int,
+        default=1,
+        help="phones the engine rings at once for one call (default 1, as in production)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print only the whole-day figures per router, as JSON",
@@ -112,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or not names:
         print(f"unknown routers {unknown}; choose among {', '.join(ROUTERS)}", file=sys.stderr)
         return 2
+    if args.ring_together < 1:
+        print("--ring-together must be at least 1", file=sys.stderr)
+        return 2
     if args.calls is not None and args.calls <= 0:
         print("--calls must be positive", file=sys.stderr)
         return 2
@@ -127,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     walls: list[float] = []
     for name in names:
         start = time.perf_counter()
-        record = simulate_day(spec, calls, name)
+        record = simulate_day(spec, calls, name, args.ring_together)
         walls.append(time.perf_counter() - start)
         reports.append(build_report(spec, record))
     if args.json:

@@ -56,6 +56,7 @@ def test_compare_prints_each_seed_the_means_and_the_verdict(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[1].startswith("gen-3: ")
+    assert "ring 1 phone(s)" in lines[0]
     assert [line.split()[0] for line in lines[3:6]] == ["1", "2", "mean"]
     assert "engine vs best app_queue: SL " in out
     assert out.rstrip().endswith("(margin 2 points, seeds averaged)")

@@ -79,3 +79,16 @@ def test_pooled_is_never_behind_the_engine(scenario: str, seed: int) -> None:
     pooled, engine = sl[POOLED], sl[ENGINE]
     assert pooled is not None and engine is not None
     assert pooled >= engine
+
+
+def test_ring_together_is_offered_to_the_engine_and_the_bound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [str(SCENARIOS / "mairie.yaml"), "--calls", "300", "--json", "--routers"]
+    assert main([*args, "engine,pooled", "--ring-together", "3"]) == 0
+    together = json.loads(capsys.readouterr().out)["routers"]
+    assert main([*args, "engine,pooled"]) == 0
+    alone = json.loads(capsys.readouterr().out)["routers"]
+    assert together != alone
+    assert together[POOLED]["service_level_pct"] >= together[ENGINE]["service_level_pct"]
+    assert main([*args, "engine", "--ring-together", "0"]) == 2
