@@ -13,6 +13,7 @@ import time
 BENCHES = {
     "ami": "bench.ami_bench",
     "routing": "bench.routing_bench",
+    "routing-days": "bench.routing_days_bench",
     "directory": "bench.directory_bench",
     "pop": "bench.pop_bench",
     "daysim": "bench.daysim_bench",

@@ -163,17 +163,48 @@ def service_table(report: DayReport) -> list[str]:
     return lines
 
 
-def comparison_table(reports: Sequence[DayReport], wall_s: Sequence[float]) -> list[str]:
-    """One line per router, overall figures, with the wall time each simulation took."""
+def figures(report: DayReport) -> dict[str, float | int | None]:
+    """The whole-day figures of one router, as plain numbers (for ``--json`` and scripts)."""
+    o = report.overall
+    return {
+        "calls": o.calls,
+        "service_level_pct": o.sl_pct,
+        "avg_wait_s": o.avg_wait_s,
+        "p90_wait_s": o.p90_wait_s,
+        "abandoned_pct": o.abandon_pct,
+        "overflowed": o.overflowed,
+        "qualified_pct": o.qualified_pct,
+        "best_proficiency_pct": o.best_pct,
+        "occupancy_pct": report.occupancy_pct,
+    }
+
+
+def gap_to(reports: Sequence[DayReport], bound: str) -> dict[str, float | None]:
+    """Service-level points each router lies below the router called ``bound`` (None if absent)."""
+    limit = next((r.overall.sl_pct for r in reports if r.router == bound), None)
+    return {
+        r.router: None if limit is None or r.overall.sl_pct is None else limit - r.overall.sl_pct
+        for r in reports
+    }
+
+
+def comparison_table(
+    reports: Sequence[DayReport], wall_s: Sequence[float], bound: str = "pooled"
+) -> list[str]:
+    """One line per router, overall figures, its SL distance to ``bound`` and its wall time."""
+    gaps = gap_to(reports, bound)
     head = (
-        f"{'router':<12} {'SL%':>6} {'avg wait':>9} {'p90 wait':>9} {'aband.%':>8}"
-        f" {'overflow':>8} {'best prof.%':>11} {'qualif.%':>8} {'occup.%':>8} {'wall':>8}"
+        f"{'router':<12} {'SL%':>6} {'below ' + bound:>13} {'avg wait':>9} {'p90 wait':>9}"
+        f" {'aband.%':>8} {'overflow':>8} {'best prof.%':>11} {'qualif.%':>8} {'occup.%':>8}"
+        f" {'wall':>8}"
     )
     lines = [head, "-" * len(head)]
     for r, wall in zip(reports, wall_s, strict=True):
         o = r.overall
+        gap = gaps[r.router]
         lines.append(
-            f"{r.router:<12} {_pct(o.sl_pct):>6} {o.avg_wait_s:>8.1f}s {o.p90_wait_s:>8.1f}s"
+            f"{r.router:<12} {_pct(o.sl_pct):>6} {'-' if gap is None else f'{gap + 0.0:.1f}':>13}"
+            f" {o.avg_wait_s:>8.1f}s {o.p90_wait_s:>8.1f}s"
             f" {o.abandon_pct:>8.1f} {o.overflowed:>8} {_pct(o.best_pct):>11}"
             f" {_pct(o.qualified_pct):>8} {r.occupancy_pct:>8.1f} {wall:>7.2f}s"
         )

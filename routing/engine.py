@@ -105,6 +105,7 @@ class RoutingEngine:
         entries: dict[str, list[tuple[str, int, int, int]]] = {}
         self._tiers: dict[str, list[list[tuple[str, int]]]] = {}
         self._serves: dict[str, tuple[str, ...]] = {}  # services an agent can ever take
+        self._first_level: dict[tuple[str, str], int] = {}  # (agent, service) -> level
         for agent, spec in self._agent_specs.items():
             rows: list[tuple[str, int, int, int]] = []
             tiers: list[list[tuple[str, int]]] = []
@@ -115,6 +116,7 @@ class RoutingEngine:
                     continue
                 low, total = score(spec.skills, service)
                 rows.append((service.name, level, -low, -total))
+                self._first_level[(agent, service.name)] = level
                 if service.priority != last_priority:
                     tiers.append([])
                     last_priority = service.priority
@@ -253,7 +255,7 @@ class RoutingEngine:
     def _check_offer(self, call_id: str, agent: str) -> None:
         self._agent_record(agent)
         call = self._calls.get(call_id)
-        if call is None or call.status is not CallStatus.RINGING or call.agent != agent:
+        if call is None or agent not in call.rung:
             raise UnexpectedEvent(f"call {call_id!r} is not ringing agent {agent!r}")
 
     # ------------------------------------------------------------------ events
@@ -296,7 +298,8 @@ class RoutingEngine:
             level = level_at(spec, since, at)
             agent = self._ready.best(call.service, level, call.language, None)
             if agent is not None:
-                self._offer(call, agent, at, out)
+                self._offer(replace(call, level=level), agent, at, out)
+                self._ring_also(call.call_id, at, out)
             elif since + spec.max_wait_s <= at:
                 self._overflow(call, OverflowReason.MAX_WAIT, at, out)
             else:
@@ -307,15 +310,20 @@ class RoutingEngine:
         if call is None:
             return
         self._forget(call)
-        if call.status is CallStatus.RINGING and call.agent is not None:
-            agent = call.agent
+        for agent in call.rung:
             self._end_offer(agent, self._agents[agent], event.at, out)
+        for agent in call.rung:
             self._dispatch_agent(agent, event.at, out)
 
     def _on_offer_answered(self, event: OfferAnswered, out: list[Decision]) -> None:
-        del self._calls[event.call_id]
+        call = self._calls.pop(event.call_id)
         rec = self._agents[event.agent]
         self._commit(event.agent, replace(rec, state=S.ON_CALL, missed=0), event.at, out)
+        others = [agent for agent in call.rung if agent != event.agent]
+        for agent in others:  # their rings stop: not a miss, they keep their idle time
+            self._end_offer(agent, self._agents[agent], event.at, out)
+        for agent in others:
+            self._dispatch_agent(agent, event.at, out)
 
     def _on_offer_failed(self, event: OfferFailed, out: list[Decision]) -> None:
         at, agent = event.at, event.agent
@@ -345,6 +353,11 @@ class RoutingEngine:
             )
         else:
             self._end_offer(agent, replace(rec, missed=missed), at, out)
+        still = tuple(other for other in call.rung if other != agent)
+        if still:  # other phones still ring for this call: it stays with them
+            self._calls[call.call_id] = replace(call, agent=still[0], also=still[1:])
+            self._dispatch_agent(agent, at, out)
+            return
         spec = self._services[call.service]
         if at >= call.since + spec.max_wait_s:
             self._overflow(call, OverflowReason.MAX_WAIT, at, out)
@@ -508,6 +521,39 @@ class RoutingEngine:
         agent = self._ready.best(call.service, call.level, call.language, avoid)
         if agent is not None:
             self._offer(call, agent, at, out)
+            self._ring_also(call.call_id, at, out, avoid)
+
+    def _ring_also(
+        self, call_id: str, at: float, out: list[Decision], avoid: str | None = None
+    ) -> None:
+        """Ring up to ``ring_together - 1`` more ready agents for a call just offered.
+
+        Only agents as qualified as the first one (same or lower first level) ring with her,
+        so whoever answers first, the call never goes to someone less qualified than the
+        engine's own choice would have been at this level.
+        """
+        call = self._calls[call_id]
+        first = call.agent
+        if self._config.ring_together <= 1 or first is None:
+            return
+        limit = self._first_level[(first, call.service)]
+        also: list[str] = []
+        while len(also) < self._config.ring_together - 1:
+            agent = self._ready.best(call.service, limit, call.language, avoid)
+            if agent is None or (call.language is not None and not self._speaks(agent, call)):
+                break
+            also.append(agent)
+            out.append(Offer(call.call_id, agent, call.service, at))
+            self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
+        if also:
+            self._calls[call_id] = replace(call, also=tuple(also))
+
+    def _speaks(self, agent: str, call: CallRecord) -> bool:
+        """Whether the agent speaks the call's language, or the first one rung did not."""
+        languages = self._agent_specs[agent].languages
+        first = call.agent
+        assert first is not None and call.language is not None
+        return call.language in languages or call.language not in self._agent_specs[first].languages
 
     def _offer(self, call: CallRecord, agent: str, at: float, out: list[Decision]) -> None:
         if call.status is CallStatus.QUEUED:

@@ -62,3 +62,6 @@ class EngineConfig:
     services: Mapping[str, ServiceSpec]
     agents: Mapping[str, AgentSpec]
     max_missed_offers: int = 3
+    # Phones rung at once for one call (the first to answer takes it). 1 in production:
+    # the shell (cti/router.py, the dialplan) carries out one offer per call for now.
+    ring_together: int = 1

@@ -18,7 +18,7 @@ class CallStatus(enum.Enum):
     ARRIVING = "arriving"  # only while its CallQueued is being handled
     QUEUED = "queued"  # in its service's queue, open to every qualifying agent
     RESERVED = "reserved"  # held for its case owner, who is in wrap-up
-    RINGING = "ringing"  # offered to one agent
+    RINGING = "ringing"  # offered to one agent, or a few at once (the first to answer takes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,7 @@ class CallRecord:
     status: CallStatus = CallStatus.ARRIVING
     level: int = 0  # relaxation level, meaningful while QUEUED
     agent: str | None = None  # the agent it rings (RINGING) or is held for (RESERVED)
+    also: tuple[str, ...] = ()  # the other agents it rings at the same time (RINGING)
 
     def ringing(self, agent: str) -> CallRecord:
         """This call, offered to ``agent`` (the hot path: cheaper than ``replace``)."""
@@ -75,6 +76,13 @@ class CallRecord:
             self.level,
             agent,
         )
+
+    @property
+    def rung(self) -> tuple[str, ...]:
+        """Every agent this call rings (none unless RINGING)."""
+        if self.status is not CallStatus.RINGING or self.agent is None:
+            return ()
+        return (self.agent, *self.also)
 
     @property
     def key(self) -> tuple[int, float, str]:

@@ -7,43 +7,66 @@ times and ring draws, with the same staff. Each day is reported per service and 
 (``routing.day_report``); ``--chart`` writes the average wait per half-hour, one line per
 router, as SVG. Wall times are measured here, at the edge, never inside the simulation.
 
-``--calls N`` rescales the traffic to about N first-leg calls (staff unchanged).
+``--calls N`` rescales the traffic to about N first-leg calls (staff unchanged). ``pooled``
+is the limit (every agent takes every call); ``--ring-together N`` lets our engine ring up
+to N phones at once for one call (the model only: the shell carries out one for now).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from routing.app_queue_model import AppQueueModel
 from routing.day_model import SLOT_S, DaySpec, Strategy
 from routing.day_records import DayRecord
 from routing.day_replay import Router, replay
-from routing.day_report import DayReport, build_report, comparison_table, service_table, sl_matrix
+from routing.day_report import (
+    DayReport,
+    build_report,
+    comparison_table,
+    figures,
+    gap_to,
+    service_table,
+    sl_matrix,
+)
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
+from routing.pooled import pooled_config
 from routing.scenario import load_scenario
 from routing.svg_chart import line_chart
 from routing.traffic import CallPlan, generate_calls
 
 ENGINE = "engine"
-ROUTERS: tuple[str, ...] = (ENGINE, *(s.value for s in Strategy))
+POOLED = "pooled"
+ROUTERS: tuple[str, ...] = (ENGINE, POOLED, *(s.value for s in Strategy))
 
 
-def make_router(spec: DaySpec, name: str) -> tuple[Router, bool]:
-    """The router called ``name`` and whether it rings several phones for one call."""
-    if name == ENGINE:
-        return RoutingEngine(spec.routing), False
+def make_router(spec: DaySpec, name: str, ring_together: int = 1) -> tuple[Router, bool]:
+    """The router called ``name`` and whether it rings several phones for one call.
+
+    ``ring_together`` is how many phones our engine (and the pooled bound, for a fair
+    limit) rings at once for one call; the shell carries out only 1 for now.
+    """
+    if name in (ENGINE, POOLED):
+        config = replace(spec.routing, ring_together=ring_together)
+        if name == POOLED:
+            config = pooled_config(config)
+        return RoutingEngine(config), ring_together > 1
     strategy = Strategy(name)
     return AppQueueModel(spec.routing, strategy, spec.app_queue), strategy is Strategy.RINGALL
 
 
-def simulate_day(spec: DaySpec, calls: tuple[CallPlan, ...], name: str) -> DayRecord:
+def simulate_day(
+    spec: DaySpec, calls: tuple[CallPlan, ...], name: str, ring_together: int = 1
+) -> DayRecord:
     """Replay the drawn day through the router called ``name`` (see ``ROUTERS``)."""
-    router, parallel = make_router(spec, name)
+    router, parallel = make_router(spec, name, ring_together)
     return replay(spec, calls, router, name, parallel_offers=parallel)
 
 
@@ -57,6 +80,19 @@ def wait_chart(spec: DaySpec, reports: Sequence[DayReport]) -> str:
     return line_chart(title, "average wait (s)", series, x_range)
 
 
+def day_json(
+    spec: DaySpec, seed: int, calls: int, reports: Sequence[DayReport]
+) -> dict[str, object]:
+    """The ``--json`` document: the day, then each router's figures and distance to pooled."""
+    gaps = gap_to(reports, POOLED)
+    return {
+        "scenario": spec.name,
+        "seed": seed,
+        "calls": calls,
+        "routers": {r.router: {**figures(r), "sl_below_pooled": gaps[r.router]} for r in reports},
+    }
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m routing.simulate",
@@ -66,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--calls", type=int, help="rescale traffic to about N calls")
     parser.add_argument("--chart", type=Path, help="write the wait-per-half-hour SVG here")
+    parser.add_argument(
+        "--ring-together",
+        type=int,
+        default=1,
+        help="phones the engine rings at once for one call (default 1, as in production)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print only the whole-day figures per router, as JSON",
+    )
     parser.add_argument(
         "--routers",
         default=",".join(ROUTERS),
@@ -81,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or not names:
         print(f"unknown routers {unknown}; choose among {', '.join(ROUTERS)}", file=sys.stderr)
         return 2
+    if args.ring_together < 1:
+        print("--ring-together must be at least 1", file=sys.stderr)
+        return 2
     if args.calls is not None and args.calls <= 0:
         print("--calls must be positive", file=sys.stderr)
         return 2
@@ -92,14 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     calls = generate_calls(spec, args.seed, args.calls)
     drawn = time.perf_counter() - started
-    print(f"{spec.name}: seed {args.seed}, {len(calls)} calls drawn in {drawn:.2f} s")
     reports: list[DayReport] = []
     walls: list[float] = []
     for name in names:
         start = time.perf_counter()
-        record = simulate_day(spec, calls, name)
+        record = simulate_day(spec, calls, name, args.ring_together)
         walls.append(time.perf_counter() - start)
         reports.append(build_report(spec, record))
+    if args.json:
+        print(json.dumps(day_json(spec, args.seed, len(calls), reports), indent=2))
+        return 0
+    print(f"{spec.name}: seed {args.seed}, {len(calls)} calls drawn in {drawn:.2f} s")
     for report in reports:
         print(f"\n[{report.router}] per service (queue visits: transfers and overflows count)")
         print("\n".join(service_table(report)))
