@@ -201,9 +201,12 @@ async def running(
             spec = dispatcher.engine.config.services.get(name or "")
             return spec.wrap_up_s if spec is not None else 0.0
 
+        # Colleagues by name: the routing's agents, else the accounts' holders (read at start).
+        staff = await asyncio.to_thread(accounts.names_by_extension, db)
+
         def agent_name(agent: str) -> str | None:
             spec = dispatcher.engine.config.agents.get(agent)
-            return spec.name if spec is not None else None
+            return spec.name if spec is not None else staff.get(agent)
 
         pop = ScreenPop(
             directory,

@@ -175,7 +175,8 @@ def _interaction_item(interaction: InteractionView, names: Names) -> Interaction
     )
 
 
-def _address(citizen: CitizenView) -> str | None:
+def address_line(citizen: CitizenView) -> str | None:
+    """ "3 rue des Lilas, 75011, Paris": what tells two namesakes apart at a glance."""
     parts = [shown(p) for p in (citizen.address, citizen.postal_code, citizen.city) if p]
     return ", ".join(parts) or None
 
@@ -190,7 +191,7 @@ def citizen_item(
         civility=citizen.civility,
         last_name=shown(citizen.last_name),
         first_name=_shown(citizen.first_name),
-        address=_address(citizen),
+        address=address_line(citizen),
         email=_shown(citizen.email),
         language=citizen.language,
         phones=list(citizen.phones),

@@ -140,6 +140,7 @@ class CardTransferred(_Message):
     type: Literal["card.transferred"] = "card.transferred"
     card: Card
     to_agent: str | None = None
+    to_agent_name: str | None = None
     to_service: str | None = None
 
 

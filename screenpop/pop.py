@@ -379,7 +379,12 @@ class ScreenPop:
             card = self._card(call)
             self.hub.send(
                 event.agent,
-                CardTransferred(card=card, to_agent=event.to_agent, to_service=event.service),
+                CardTransferred(
+                    card=card,
+                    to_agent=event.to_agent,
+                    to_agent_name=self.names.agent(event.to_agent) if event.to_agent else None,
+                    to_service=event.service,
+                ),
             )
         facts.agent = None
         if event.service:
