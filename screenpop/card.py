@@ -72,6 +72,9 @@ class Names:
         return self.agents(agent) or f"poste {agent}"
 
 
+NO_NAMES = Names()  # every identifier named by itself (tests, a pop without configuration)
+
+
 def phone_display(number: str) -> str:
     """A stored number as people write it: "06 12 34 56 78" (foreign ones "+32 2 ...")."""
     return normalise(number).national or number
@@ -182,7 +185,7 @@ def address_line(citizen: CitizenView) -> str | None:
 
 
 def citizen_item(
-    record: CitizenRecord, names: Names, *, exclude_call: str | None = None
+    record: CitizenRecord, names: Names = NO_NAMES, *, exclude_call: str | None = None
 ) -> CitizenItem:
     citizen = record.citizen
     return CitizenItem(
@@ -208,7 +211,7 @@ def build_card(
     caller: CallerNumber,
     citizens: Sequence[CitizenItem],
     notes: Sequence[NoteView],
-    names: Names,
+    names: Names = NO_NAMES,
 ) -> Card:
     """The card for ``facts``; ``citizens`` are the items of the caller's citizens (built once
     per call with ``citizen_item``: they do not change while the phone rings), ``notes`` those
