@@ -41,6 +41,7 @@ from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from cti.web.supervision_api import SupervisionFeed
+from ivr_scripts.path_labels import menu_path_labels
 from ivr_scripts.tree import TreeLimits
 from routing.engine import RoutingEngine
 from routing.errors import ConfigError
@@ -200,7 +201,23 @@ async def running(
             spec = dispatcher.engine.config.services.get(name or "")
             return spec.wrap_up_s if spec is not None else 0.0
 
-        pop = ScreenPop(directory, hub, service_labels=labels, wrap_up=wrap_up, writer=writer)
+        # Colleagues by name: the routing's agents, else the accounts' holders (read at start).
+        staff = await asyncio.to_thread(accounts.names_by_extension, db)
+
+        def agent_name(agent: str) -> str | None:
+            spec = dispatcher.engine.config.agents.get(agent)
+            return spec.name if spec is not None else staff.get(agent)
+
+        pop = ScreenPop(
+            directory,
+            hub,
+            service_labels=labels,
+            agent_names=agent_name,
+            # In the words of the menu published now (the one the caller went through).
+            menu_labels=lambda path: menu_path_labels(ivr.tree(), path, labels),
+            wrap_up=wrap_up,
+            writer=writer,
+        )
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
         stack.callback(pop_task.cancel)

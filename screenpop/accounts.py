@@ -100,6 +100,16 @@ def find_user(db: Database, username: str) -> UserView | None:
         return view(user) if user is not None else None
 
 
+def names_by_extension(db: Database) -> dict[str, str]:
+    """Each phone extension's holder by name (« Marie Lambert »): how cards name colleagues
+    the routing configuration does not (a case's owner who takes no calls)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(User.agent_extension, User.display_name).where(User.agent_extension.is_not(None))
+        )
+        return {extension: name for extension, name in rows if extension and name}
+
+
 def authenticate(db: Database, username: str, password: str) -> UserView | None:
     """The user if the password is right and the account active, else None."""
     with db.session() as session, session.begin():

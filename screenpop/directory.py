@@ -10,9 +10,7 @@ which ``Directory`` extends with the reads.
 
 from __future__ import annotations
 
-import functools
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +31,7 @@ from screenpop.directory_writes import (
 )
 from screenpop.models import AuditEntry, Case, Citizen, Interaction, InteractionNote, PhoneNumber
 from screenpop.phones import normalise
+from screenpop.search import matching_citizens, search_key
 
 # The write side's types, where the rest of the product has always found them.
 __all__ = [
@@ -86,20 +85,6 @@ class InteractionView:
     talk_seconds: float | None
     ivr_path: tuple[str, ...]
     notes: tuple[NoteView, ...]
-
-
-def search_key(*names: str | None) -> str:
-    """Lower case without accents: "Éloïse Lefèvre" and "eloise lefevre" compare equal."""
-    return " ".join(_fold(n) for n in names if n).strip()
-
-
-@functools.lru_cache(maxsize=65536)
-def _fold(name: str) -> str:
-    # A town has far fewer distinct names than citizens: an import folds each one once.
-    if name.isascii():
-        return name.lower().strip()
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
 
 
 def citizen_view(citizen: Citizen) -> CitizenView:
@@ -289,21 +274,18 @@ class Directory(DirectoryWrites):
             return citizen_view(row) if row is not None else None
 
     def search(self, query: str, limit: int = 20) -> list[CitizenView]:
-        """By a phone number in any format, else by the start of a last or full name."""
+        """By a phone number in any format, a case reference, or a name in either order
+        (``screenpop.search``)."""
         number = normalise(query)
         if number.e164 is not None:
-            return self.citizens_by_number(number.e164)[:limit]
-        key = search_key(query)
-        if not key:
+            found = self.citizens_by_number(number.e164)[:limit]
+            if found:
+                return found
+        statement = matching_citizens(query, limit)
+        if statement is None:
             return []
         with self.db.session() as session, session.begin():
-            rows = session.scalars(
-                select(Citizen)
-                .where(Citizen.search_name.like(f"{_escape(key)}%", escape="\\"))
-                .options(selectinload(Citizen.phones))
-                .order_by(Citizen.search_name, Citizen.id)
-                .limit(limit)
-            )
+            rows = session.scalars(statement.options(selectinload(Citizen.phones)))
             return [citizen_view(c) for c in rows]
 
     def create_citizen(
@@ -403,7 +385,3 @@ class Directory(DirectoryWrites):
             if action is not None:
                 query = query.where(AuditEntry.action == action)
             return session.scalar(query) or 0
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -28,6 +28,7 @@ class CallerItem(_Model):
 
 class NoteItem(_Model):
     agent: str
+    agent_name: str | None = Field(default=None, description="« Marie Lambert »")
     text: str
     at: str = Field(description="ISO 8601 time the note was written")
 
@@ -35,10 +36,12 @@ class NoteItem(_Model):
 class CaseItem(_Model):
     reference: str
     service: str
+    service_label: str | None = None
     subject: str
     status: str
     status_label: str
     owner_agent: str | None = None
+    owner_name: str | None = None
     opened_at: str
     updated_at: str
 
@@ -47,7 +50,9 @@ class InteractionItem(_Model):
     call_id: str
     at: str
     service: str | None = None
+    service_label: str | None = None
     agents: list[str] = []
+    agent_names: list[str] = Field(default=[], description="the agents by name, in order")
     outcome: str | None = None
     disposition: str | None = None
     waited_s: float | None = None
@@ -63,7 +68,8 @@ class CitizenItem(_Model):
     address: str | None = None
     email: str | None = None
     language: str = "fr"
-    phones: list[str] = []
+    phones: list[str] = Field(default=[], description="E.164")
+    phones_display: list[str] = Field(default=[], description='"06 12 34 56 78"')
     open_cases: list[CaseItem] = []
     recent_calls: list[InteractionItem] = []
 
@@ -78,12 +84,18 @@ class Card(_Model):
     )
     selected_citizen_id: int | None = None
     did: str | None = Field(default=None, description="the town-hall number that was called")
+    did_display: str | None = None
     service: str | None = None
     service_label: str | None = None
-    ivr_path: list[str] = Field(default=[], description="what the citizen chose in the menu")
+    ivr_path: list[str] = Field(default=[], description="the menu's nodes the call went through")
+    menu_choices: list[str] = Field(
+        default=[], description="what the citizen chose in the menu, in her words"
+    )
     waited_s: float = 0.0
     agent: str | None = None
+    agent_name: str | None = None
     previous_agents: list[str] = []
+    previous_agent_names: list[str] = []
     notes: list[NoteItem] = Field(
         default=[], description="notes already written on this call (earlier agents first)"
     )
@@ -128,6 +140,7 @@ class CardTransferred(_Message):
     type: Literal["card.transferred"] = "card.transferred"
     card: Card
     to_agent: str | None = None
+    to_agent_name: str | None = None
     to_service: str | None = None
 
 

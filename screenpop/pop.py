@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 from cti.tracker import events as ev
 from ivr_scripts.interpreter import PATH_SEPARATOR
 from screenpop.call_records import CallRecords
-from screenpop.card import CallFacts, CitizenRecord, build_card, citizen_item
+from screenpop.card import CallFacts, CitizenRecord, Names, build_card, citizen_item
 from screenpop.directory import AuditRecord, CitizenView, Directory, InteractionUpdate, NoteView
 from screenpop.directory_writes import calls_write, forget_caller_write, note_write
 from screenpop.errors import ScreenPopError
@@ -126,6 +126,8 @@ class ScreenPop:
         hub: AgentHub,
         *,
         service_labels: Mapping[str, str] | None = None,
+        agent_names: Callable[[str], str | None] | None = None,
+        menu_labels: Callable[[Sequence[str]], list[str]] | None = None,
         wrap_up: Callable[[str | None], float] = lambda service: 0.0,
         writer: OrderedWriter | None = None,
     ) -> None:
@@ -133,6 +135,9 @@ class ScreenPop:
         self.hub = hub
         # Kept by reference: a new routing configuration renames services on the fly.
         self.service_labels = service_labels if service_labels is not None else {}
+        self.names = Names(self.service_labels, agent_names or Names().agents)
+        # The menu's node ids in the caller's words (``ivr_scripts.path_labels``, published tree).
+        self.menu_labels = menu_labels or (lambda path: [])
         self.wrap_up = wrap_up
         self.calls: dict[str, _Call] = {}
         self.writer = writer or OrderedWriter(apply=directory.apply)
@@ -204,6 +209,11 @@ class ScreenPop:
                 self._early_paths.popitem(last=False)
             return
         call.facts.ivr_path = list(path)
+        try:
+            call.facts.menu_choices = self.menu_labels(path)
+        except Exception:  # the card pops without the path rather than not at all
+            self.errors += 1
+            log.exception("screen pop: menu path %s of call %s unreadable", path, call_id)
         self._record(call_id, ivr_path=list(path))
 
     def _apply(self, call: _Call, event: ev.DomainEvent) -> None:
@@ -327,7 +337,7 @@ class ScreenPop:
 
     def _item_of(self, citizen: CitizenView, call_id: str) -> CitizenItem:
         cases, calls = self.directory.history(citizen.id, recent=RECENT_CALLS + 1)
-        return citizen_item(CitizenRecord(citizen, cases, calls), exclude_call=call_id)
+        return citizen_item(CitizenRecord(citizen, cases, calls), self.names, exclude_call=call_id)
 
     def _offered(self, call: _Call, event: ev.CallOffered) -> None:
         facts = call.facts
@@ -369,7 +379,12 @@ class ScreenPop:
             card = self._card(call)
             self.hub.send(
                 event.agent,
-                CardTransferred(card=card, to_agent=event.to_agent, to_service=event.service),
+                CardTransferred(
+                    card=card,
+                    to_agent=event.to_agent,
+                    to_agent_name=self.names.agent(event.to_agent) if event.to_agent else None,
+                    to_service=event.service,
+                ),
             )
         facts.agent = None
         if event.service:
@@ -404,7 +419,7 @@ class ScreenPop:
         return await self.writer.call(work)
 
     def _card(self, call: _Call) -> Card:
-        return build_card(call.facts, call.caller, call.citizens, call.notes, self.service_labels)
+        return build_card(call.facts, call.caller, call.citizens, call.notes, self.names)
 
     # -- the agent's side (called by the web app) -----------------------------------------
 

@@ -31,6 +31,7 @@ from cti.web.relay import relay
 from cti.web.transport import client_address, cookie_secure
 from screenpop import accounts
 from screenpop.accounts import Role, UserView
+from screenpop.card import address_line, phone_display
 from screenpop.directory import CitizenView, Directory
 from screenpop.errors import DatabaseUnavailable, ScreenPopError
 from screenpop.hub import AgentHub
@@ -130,6 +131,9 @@ class CitizenOut(BaseModel):
     first_name: str | None
     city: str | None
     phones: list[str]
+    # What tells namesakes apart, as people read it.
+    address: str | None = None
+    phones_display: list[str] = []
 
 
 def _citizen_out(c: CitizenView) -> CitizenOut:
@@ -140,6 +144,8 @@ def _citizen_out(c: CitizenView) -> CitizenOut:
         first_name=None if c.first_name is None else shown(c.first_name),
         city=None if c.city is None else shown(c.city),
         phones=list(c.phones),
+        address=address_line(c),
+        phones_display=[phone_display(p) for p in c.phones],
     )
 
 
@@ -262,7 +268,7 @@ async def set_state(
 @router.get("/api/citizens", tags=["directory"])
 async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[CitizenOut]:
     if len(q.strip()) < 2:
-        raise HTTPException(422, "Tapez au moins deux caractères (nom ou numéro).")
+        raise HTTPException(422, "Tapez au moins deux caractères (nom, numéro ou dossier).")
     _check_texts(recherche=(q, 100))
     found = await asyncio.to_thread(directory.search, q.strip(), 20)
     # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.

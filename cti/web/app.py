@@ -182,7 +182,11 @@ def create_app(
         await websocket.accept()
         sub = svc.bus.subscribe()
         try:
-            await websocket.send_json(svc.snapshot())
+            snapshot = svc.snapshot()
+            feed: SupervisionFeed | None = getattr(websocket.app.state, "supervision", None)
+            if feed is not None:  # the page names services and agents as people do
+                snapshot["names"] = feed.names()
+            await websocket.send_json(snapshot)
             await relay(websocket, sub, socket_guard(websocket, session))
         except WebSocketDisconnect:
             pass

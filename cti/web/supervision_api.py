@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field
 from sqlalchemy import select
 
 from cti.bus import Bus
@@ -50,7 +50,9 @@ from cti.web.auth import (
 from cti.web.relay import relay
 from routing.engine import RoutingEngine
 from screenpop.accounts import Role, UserView
+from screenpop.card import caller_item
 from screenpop.models import Interaction
+from screenpop.phones import normalise
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,12 @@ class CallOut(_Model):
     service: str | None
     stage: str = Field(description="ringing, connected, ... (the page says it in French)")
     since: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def caller_display(self) -> str:
+        """The caller as people write her number: "06 12 34 56 78", or why there is none."""
+        return caller_item(normalise(self.caller_number, withheld=self.caller_withheld)).display
 
 
 class AgentOut(_Model):
@@ -246,6 +254,15 @@ class SupervisionFeed:
         past = await asyncio.to_thread(today_calls, db, midnight)
         self.board.restore_today(past)
         log.info("wallboard: %d calls of today read back", len(past))
+
+    def names(self) -> dict[str, dict[str, str]]:
+        """Services and agents as people name them (the routing configuration in force):
+        for pages that otherwise see identifiers only (the live calls board)."""
+        config = self._engine().config
+        return {
+            "services": {name: spec.label for name, spec in config.services.items()},
+            "agents": {agent: spec.name for agent, spec in config.agents.items()},
+        }
 
     # inputs
 

@@ -12,9 +12,15 @@ const STAGE_LABELS = {
   transferred: "Appel transféré", ended: "Appel terminé",
 };
 
+const TITLE = document.title;
+// French dates and times, on the town hall's clock whatever the browser's.
+const WHEN = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "short", timeZone: "Europe/Paris" });
+const when = (iso) => WHEN.format(new Date(iso));
+
 let me = null;
 let socket = null;
 let card = null;
+let shownCall = null; // the call the desk's fields (call reason...) were set up for
 let retry = 500;
 let wrapTimer = null;
 
@@ -88,6 +94,7 @@ function onMessage(message) {
     case "agent.state": showState(message.state, message.reason); break;
     case "card.offered":
       showCard(message.card);
+      announceRing(message.card);
       break;
     case "card.answered":
     case "card.updated":
@@ -95,10 +102,12 @@ function onMessage(message) {
       break;
     case "card.transferred":
       showCard(message.card);
-      startWrapUp(0, `Appel transféré${message.to_agent ? " au poste " + message.to_agent : ""}.`);
+      document.title = TITLE;
+      startWrapUp(0, `Appel transféré${message.to_agent ? " à " + agentName(message.to_agent_name, message.to_agent) : ""}.`);
       break;
     case "card.ended":
       showCard(message.card);
+      document.title = TITLE;
       if (message.reason === "hangup") {
         startWrapUp(message.wrap_up_s, "Appel terminé.");
       } else {
@@ -108,24 +117,38 @@ function onMessage(message) {
   }
 }
 
+// The phone rings: the tab's title says so, the keyboard is taken to the card, and one short
+// sentence is read out (the card itself is not a live region: it would be read whole).
+function announceRing(offered) {
+  if (offered.stage !== "ringing") return;
+  document.title = `Appel entrant – ${TITLE}`;
+  const service = offered.service_label ? `, ${offered.service_label}` : "";
+  $("ring-announce").textContent = `Appel entrant : ${offered.greeting}${service}.`;
+  $("greeting").focus();
+}
+
+const agentName = (name, agent) => name || (agent ? `poste ${agent}` : "");
+
 function showCard(next) {
   card = next;
+  if (card.call_id !== shownCall) newCall();
+  if (card.stage === "connected") document.title = `En communication – ${TITLE}`;
   $("no-call").hidden = true;
   $("card").hidden = false;
   $("card").dataset.callId = card.call_id;
   $("call-stage").textContent = STAGE_LABELS[card.stage] || card.stage;
   $("greeting").textContent = card.greeting;
   $("caller").textContent = card.caller.display;
-  $("did").textContent = card.did || "—";
+  $("did").textContent = card.did_display || card.did || "—";
   $("service").textContent = card.service_label || card.service || "—";
-  $("ivr-path").textContent = card.ivr_path.length ? card.ivr_path.join(" › ") : "—";
+  $("ivr-path").textContent = card.menu_choices.length ? card.menu_choices.join(" › ") : "—";
   $("waited").textContent = `${Math.round(card.waited_s)} s`;
-  $("previous-agents").textContent = card.previous_agents.length ? card.previous_agents.join(", ") : "—";
+  $("previous-agents").textContent = card.previous_agent_names.length ? card.previous_agent_names.join(", ") : "—";
   const previous = card.notes.filter((n) => n.agent !== (me && me.agent));
   $("previous-notes-box").hidden = previous.length === 0;
   $("previous-notes").replaceChildren(...previous.map((n) => {
     const item = el("li", null, "note-from-previous");
-    item.append(el("strong", `Poste ${n.agent} : `), el("span", n.text));
+    item.append(el("strong", `${agentName(n.agent_name, n.agent)} : `), el("span", n.text));
     return item;
   }));
   showMyNotes();
@@ -138,6 +161,14 @@ function showCard(next) {
   }
   $("transfer-form").hidden = card.stage !== "connected";
   if (!card.citizens.length && card.caller.e164) $("new-phone").value = card.caller.display;
+}
+
+// A new call starts with a clean desk: no call reason nor confirmation left from the last one.
+function newCall() {
+  shownCall = card.call_id;
+  $("disposition").value = card.disposition || "";
+  $("disposition-saved").textContent = "";
+  showError("call-error", null);
 }
 
 function showMyNotes() {
@@ -157,7 +188,8 @@ function showHousehold() {
     input.type = "radio"; input.name = "pick"; input.id = id; input.value = String(c.id);
     input.checked = c.id === card.selected_citizen_id;
     input.addEventListener("change", () => pick(c.id));
-    const label = el("label", `${c.civility ? c.civility + " " : ""}${c.first_name || ""} ${c.last_name}`);
+    const label = el("label", `${c.civility ? c.civility + " " : ""}${c.first_name || ""} ${c.last_name}`
+      + (c.address ? ` – ${c.address}` : ""));
     label.htmlFor = id;
     label.style.display = "inline";
     wrap.append(input, label);
@@ -170,12 +202,13 @@ function showCitizen(citizen) {
   if (!citizen) return;
   $("citizen-name").textContent = [citizen.civility, citizen.first_name, citizen.last_name]
     .filter(Boolean).join(" ");
-  $("citizen-address").textContent = citizen.address || "";
+  $("citizen-address").textContent = [citizen.address, citizen.phones_display.join(", ")]
+    .filter(Boolean).join(" – ");
   const body = $("cases").tBodies[0];
   body.replaceChildren(...citizen.open_cases.map((c) => {
     const row = el("tr");
-    row.append(el("td", c.reference), el("td", c.service), el("td", c.subject),
-      el("td", c.status_label), el("td", c.owner_agent ? `poste ${c.owner_agent}` : "—"));
+    row.append(el("td", c.reference), el("td", c.service_label || c.service), el("td", c.subject),
+      el("td", c.status_label), el("td", c.owner_agent ? agentName(c.owner_name, c.owner_agent) : "—"));
     return row;
   }));
   if (!citizen.open_cases.length) {
@@ -187,10 +220,12 @@ function showCitizen(citizen) {
   }
   $("history").replaceChildren(...citizen.recent_calls.map((i) => {
     const item = el("li");
-    const when = new Date(i.at).toLocaleString("fr-FR");
-    item.append(el("span", `${when} – ${i.service || "?"} – ${i.agents.join(", ") || "sans agent"}`
+    const agents = i.agent_names.length ? i.agent_names.join(", ") : "sans agent";
+    item.append(el("span", `${when(i.at)} – ${i.service_label || "service non choisi"} – ${agents}`
       + (i.disposition ? ` – ${i.disposition}` : "")));
-    for (const n of i.notes) item.append(el("div", `« ${n.text} » (poste ${n.agent})`));
+    for (const n of i.notes) {
+      item.append(el("p", `« ${n.text} » – ${agentName(n.agent_name, n.agent)}, ${when(n.at)}`, "past-note"));
+    }
     return item;
   }));
   if (!citizen.recent_calls.length) $("history").append(el("li", "Premier appel"));
@@ -267,10 +302,16 @@ function bind() {
   });
   $("disposition-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!card || !$("disposition").value) return;
+    const chosen = $("disposition").value;
+    if (!card) return;
+    if (!chosen) { showError("call-error", new Error("Choisissez le motif de l'appel.")); return; }
     try {
+      $("disposition-saved").textContent = "";
       const saved = await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/disposition`,
-        { disposition: $("disposition").value });
+        { disposition: chosen });
+      card.disposition = chosen;
+      $("disposition-saved").textContent = `Motif enregistré : ${chosen}.`;
+      // The database away: the reason is kept and written later; the agent is told so.
       showError("call-error", saved && saved.pending ? saved.message : null);
     } catch (error) { showError("call-error", error); }
   });
@@ -290,6 +331,7 @@ function bind() {
       card = null;
       $("card").hidden = true;
       $("no-call").hidden = false;
+      document.title = TITLE;
     } catch (error) { showError("call-error", error); }
   });
   $("search-form").addEventListener("submit", async (e) => {
@@ -297,12 +339,15 @@ function bind() {
     try {
       const found = await api("GET", `/api/citizens?q=${encodeURIComponent($("query").value)}`);
       $("results").replaceChildren(...found.map((c) => {
+        // Namesakes are told apart by where they live and their numbers.
         const item = el("li");
-        item.append(el("span", `${c.civility || ""} ${c.first_name || ""} ${c.last_name} – ${c.city || ""} – ${c.phones.join(", ")}`));
+        const name = [c.civility, c.first_name, c.last_name].filter(Boolean).join(" ");
+        const where = [c.address || "adresse inconnue", c.phones_display.join(", ") || "sans téléphone"];
+        item.append(el("strong", name), el("span", ` – ${where.join(" – ")}`, "who-else"));
         if (card) {
           const button = el("button", "Associer à l'appel");
           button.type = "button";
-          button.setAttribute("aria-label", `Associer ${c.first_name || ""} ${c.last_name} à l'appel`);
+          button.setAttribute("aria-label", `Associer ${name}, ${where[0]}, à l'appel`);
           button.addEventListener("click", () => pick(c.id));
           item.append(" ", button);
         }

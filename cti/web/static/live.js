@@ -1,6 +1,8 @@
 // Live calls page: a snapshot on connect, then one message per domain event.
 // Everything from the server is inserted as text (textContent), never as HTML.
 // Callers' numbers are shown: the page asks for a supervisor's login (session.js) first.
+// Services and agents are named as people name them (``names`` of the snapshot), numbers
+// written as people write them.
 "use strict";
 
 const LABELS = {
@@ -15,13 +17,24 @@ const LINK = {
 };
 
 let calls = new Map();
+let names = { services: {}, agents: {} };
 let ended = 0;
 let clockOffset = 0;
 
+// French numbers as people write them ("06 12 34 56 78"); any other as received.
+function displayNumber(raw) {
+  const digits = raw.replace(/[\s.\-\/]/g, "");
+  const french = /^(?:0|\+33|0033)([1-9][0-9]{8})$/.exec(digits);
+  return french ? ("0" + french[1]).replace(/([0-9]{2})(?=[0-9])/g, "$1 ") : raw;
+}
+
 function caller(c) {
   if (c.caller_withheld) return "Numéro masqué";
-  return c.caller_number || "Inconnu";
+  return c.caller_number ? displayNumber(c.caller_number) : "Numéro inconnu";
 }
+
+const serviceName = (service) => names.services[service] || service;
+const agentName = (agent) => names.agents[agent] || `poste ${agent}`;
 
 function cell(row, text) {
   const td = document.createElement("td");
@@ -36,9 +49,9 @@ function renderCalls() {
   for (const c of calls.values()) {
     const row = document.createElement("tr");
     cell(row, caller(c));
-    cell(row, c.service || "—");
+    cell(row, c.service ? serviceName(c.service) : "—");
     cell(row, c.stage);
-    cell(row, c.agent || "—");
+    cell(row, c.agent ? agentName(c.agent) : "—");
     cell(row, Math.max(0, Math.round(now - c.since)) + " s");
     body.appendChild(row);
   }
@@ -49,8 +62,9 @@ function renderCalls() {
 function addEvent(e) {
   const list = document.getElementById("events");
   const item = document.createElement("li");
-  const who = e.agent ? " → " + e.agent : "";
-  item.textContent = (LABELS[e.type] || e.type) + " · " + caller(e) + (e.service ? " · " + e.service : "") + who;
+  const to = e.type === "CallTransferred" ? e.to_agent : e.agent;
+  const who = to ? " → " + agentName(to) : "";
+  item.textContent = (LABELS[e.type] || e.type) + " · " + caller(e) + (e.service ? " · " + serviceName(e.service) : "") + who;
   list.prepend(item);
   while (list.children.length > 100) list.lastChild.remove();
 }
@@ -94,6 +108,7 @@ function connect(delay) {
   ws.onmessage = (msg) => {
     const m = JSON.parse(msg.data);
     if (m.kind === "snapshot") {
+      if (m.names) names = m.names;
       calls = new Map(m.calls.map((c) => [c.call_id, c]));
       ended = m.ended;
       document.getElementById("events").replaceChildren();

@@ -170,7 +170,7 @@ function renderAgents() {
     const state = STATE_LABELS[a.state] || a.state;
     let call = "—";
     if (a.call) {
-      const who = a.call.caller_withheld ? "numéro masqué" : (a.call.caller_number || "numéro inconnu");
+      const who = a.call.caller_display;
       const service = labels.get(a.call.service) || a.call.service || "service inconnu";
       call = `${who} – ${service} – ${STAGE_LABELS[a.call.stage] || a.call.stage}`;
     }

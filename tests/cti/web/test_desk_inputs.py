@@ -24,7 +24,7 @@ def _offer(site: Site, agent: str, call_id: str) -> None:
     """A card on ``agent``'s screen, as the screen pop puts it there."""
     facts = CallFacts(call_id=call_id, caller_raw=None, caller_withheld=True, arrived_at=0.0)
     facts.agent = agent
-    card = build_card(facts, normalise(None, withheld=True), [], [], {})
+    card = build_card(facts, normalise(None, withheld=True), [], [])
     site.hub.send(agent, CardOffered(card=card))
 
 
