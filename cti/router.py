@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -193,9 +192,8 @@ class RouterShell:
                     }
                 )
         changed, self.dispatcher.phones_changed = self.dispatcher.phones_changed, []
-        for agent in dict.fromkeys(changed):
-            with contextlib.suppress(DeskError):
-                self._tell_state(agent, self.agent_state(agent))
+        for agent in dict.fromkeys(changed):  # agents of the configuration only (_phone)
+            self._tell_state(agent, self.agent_state(agent))
         self._arm_timer()
 
     def _arm_timer(self) -> None:

@@ -119,9 +119,9 @@ class Call:
     caller_locals: set[str] = field(default_factory=set)
     offers: dict[str, str] = field(default_factory=dict)  # agent leg uniqueid -> agent
     offer_channels: dict[str, str] = field(default_factory=dict)  # agent leg uniqueid -> name
-    # Agents whose ringing Asterisk cancelled: with PJSIP the caller's hang-up cancels the
-    # agent's dial (DialEnd CANCEL) before the caller's own Hangup reaches us.
-    cancelled_offers: list[str] = field(default_factory=list)
+    # The agent whose ringing Asterisk cancelled last: with PJSIP the caller's hang-up cancels
+    # the agent's dial (DialEnd CANCEL) before the caller's own Hangup reaches us.
+    cancelled_offer: str | None = None
     agent: str | None = None
     agent_leg: str | None = None
     agent_channel: str | None = None  # the answering agent's leg: what a transfer moves
@@ -448,8 +448,8 @@ class CallTracker:
         elif call.overflowed:
             self._end(call, at, out, reason="overflow")
         elif call.stage is Stage.RINGING:
-            agents = sorted(set(call.offers.values())) or call.cancelled_offers[-1:]
-            self._abandon(call, at, out, "ringing", agents[0] if agents else None)
+            agents = sorted(set(call.offers.values()))
+            self._abandon(call, at, out, "ringing", agents[0] if agents else call.cancelled_offer)
         elif call.stage is Stage.WAITING:
             failed = (
                 call.dialplan_first_down
@@ -560,7 +560,7 @@ class CallTracker:
         if status == "CANCEL":
             # Cancelled because someone else answered, or the caller left (then the
             # abandon is the agent's to be told about, see _caller_gone).
-            call.cancelled_offers.append(agent)
+            call.cancelled_offer = agent
             return
         out.append(
             ev.CallNoAnswer(

@@ -105,12 +105,9 @@ class LabAmi:
                 await self._reader_task
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        frame: dict[str, str] = {}
-        raw: list[str] = []
         out = open(self.recording, "a", encoding="utf-8") if self.recording else None  # noqa: SIM115
-        loop = asyncio.get_running_loop()
         try:
-            await self._frames(reader, frame, raw, out, loop.time)
+            await self._frames(reader, out, asyncio.get_running_loop().time)
         finally:
             if out is not None:
                 out.close()
@@ -120,26 +117,23 @@ class LabAmi:
             self._responses.clear()
 
     async def _frames(
-        self,
-        reader: asyncio.StreamReader,
-        frame: dict[str, str],
-        raw: list[str],
-        out: Any,
-        clock: Callable[[], float],
+        self, reader: asyncio.StreamReader, out: Any, clock: Callable[[], float]
     ) -> None:
+        frame: dict[str, str] = {}
+        raw: list[str] = []
         while line := await reader.readline():
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            raw.append(line.decode("utf-8", "replace"))
-            if not text and out is not None:
-                out.write(json.dumps({"t": clock(), "dir": "server", "data": "".join(raw)}) + "\n")
-            if not text:
-                raw.clear()
+            decoded = line.decode("utf-8", "replace")
+            raw.append(decoded)
+            text = decoded.rstrip("\r\n")
             if text:
                 key, _, value = text.partition(":")
                 key, value = key.strip(), value.strip()
                 # Asterisk repeats headers (a Command's Output lines, ChanVariable): keep all.
                 frame[key] = f"{frame[key]}\n{value}" if key in frame else value
                 continue
+            if out is not None:
+                out.write(json.dumps({"t": clock(), "dir": "server", "data": "".join(raw)}) + "\n")
+            raw.clear()
             if "Response" in frame and frame.get("ActionID") in self._responses:
                 future = self._responses.pop(frame["ActionID"])
                 if not future.done():
