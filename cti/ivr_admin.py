@@ -30,6 +30,7 @@ from cti.db import Database
 from cti.ivr_store import StoredTree
 from cti.prompts.library import MissingSound, Recording, SoundLibrary
 from ivr_scripts.commands import CaseLookup, Choice, Outcome
+from ivr_scripts.compare import compare
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import (
     PARIS,
@@ -288,9 +289,16 @@ class IvrAdmin:
         log.info("menu vocal : version %d publiée par %s", number, author)
         return stored
 
-    async def diff(self, old: int, new: int) -> list[str]:
+    async def diff(self, old: int, new: int) -> ivr_store.VersionsDiff:
         """Raises ``IvrVersionNotFound``."""
         return await asyncio.to_thread(ivr_store.diff, self.db, old, new)
+
+    async def changes_from(self, number: int, tree: Tree) -> list[str]:
+        """What publishing ``tree`` would change from version ``number``, in French.
+
+        Raises ``IvrVersionNotFound``."""
+        stored = await self.version(number)
+        return await asyncio.to_thread(compare, stored.tree, tree)
 
     async def simulate(self, tree: Tree, keys: list[str], at: datetime | None) -> Walkthrough:
         when = at or self._clock()

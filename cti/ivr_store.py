@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cti.db import Database
+from ivr_scripts.compare import compare
 from ivr_scripts.diff import unified_lines
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import MenuRun
@@ -181,15 +182,27 @@ def ensure(db: Database, seed: Path, known_services: Collection[str]) -> StoredT
     return publish(db, draft.version, "installation", known_services)
 
 
-def diff(db: Database, old: int, new: int) -> list[str]:
-    """Unified diff of two versions' YAML. Raises ``IvrVersionNotFound``."""
-    texts = []
+@dataclass(frozen=True, slots=True)
+class VersionsDiff:
+    """Two versions compared: sentences per node (``changes``) and the YAML diff."""
+
+    changes: list[str]
+    lines: list[str]
+
+
+def diff(db: Database, old: int, new: int) -> VersionsDiff:
+    """What changed from version ``old`` to ``new``. Raises ``IvrVersionNotFound``."""
+    stored = []
     for number in (old, new):
-        stored = version(db, number)
-        if stored is None:
+        found = version(db, number)
+        if found is None:
             raise IvrVersionNotFound(number)
-        texts.append(stored.yaml)
-    return unified_lines(texts[0], texts[1], f"version {old}", f"version {new}")
+        stored.append(found)
+    before, after = stored
+    return VersionsDiff(
+        changes=compare(before.tree, after.tree),
+        lines=unified_lines(before.yaml, after.yaml, f"version {old}", f"version {new}"),
+    )
 
 
 def record_run(db: Database, run: MenuRun) -> None:

@@ -11,6 +11,7 @@ without recording, and opening hours. ``validate_text`` chains YAML/shape proble
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -108,7 +109,9 @@ def _check_references(tree: Tree) -> Iterator[Problem]:
             if target is None:
                 continue
             if target not in tree.nodes:
-                yield Problem("error", path, f"référence à un nœud inconnu « {target} »")
+                close = difflib.get_close_matches(target, list(tree.nodes), n=1)
+                hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
+                yield Problem("error", path, f"référence à un nœud inconnu « {target} »{hint}")
 
 
 def _check_nodes(tree: Tree, known_services: Collection[str]) -> Iterator[Problem]:
@@ -161,15 +164,20 @@ def _check_graph(tree: Tree) -> Iterator[Problem]:
         for node_id, node in tree.nodes.items()
     }
     reachable = _closure({tree.start} & set(tree.nodes), edges)
-    for node_id in tree.nodes:
-        if node_id not in reachable:
-            yield Problem("error", f"nodes.{node_id}", "nœud inaccessible depuis le nœud de départ")
+    yield from _unreachable(tree, edges, reachable)
     reverse: dict[str, list[str]] = {n: [] for n in tree.nodes}
     for src, targets in edges.items():
         for dst in targets:
             reverse[dst].append(src)
-    terminals = {n for n, node in tree.nodes.items() if node.kind in TERMINAL_KINDS}
-    can_end = _closure(terminals, reverse)
+    # A node whose link is missing or names no node already has its error; counting it as
+    # an end keeps one typo from also reporting every node before it as a loop.
+    ends = {
+        n
+        for n, node in tree.nodes.items()
+        if node.kind in TERMINAL_KINDS
+        or any(t is None or t not in tree.nodes for t in successors(node).values())
+    }
+    can_end = _closure(ends, reverse)
     for node_id in tree.nodes:
         if node_id in reachable and node_id not in can_end:
             yield Problem(
@@ -178,6 +186,34 @@ def _check_graph(tree: Tree) -> Iterator[Problem]:
                 "boucle sans issue : aucune fin d'appel n'est atteignable depuis ce nœud",
             )
     yield from _silent_cycles(tree)
+
+
+def _unreachable(tree: Tree, edges: dict[str, list[str]], reachable: set[str]) -> Iterator[Problem]:
+    """One problem per way into the unreachable part, not one per node: a broken link
+    at the top of the menu cuts off everything below it, and that is one thing to fix."""
+    cut = {n: [t for t in edges[n] if t not in reachable] for n in tree.nodes if n not in reachable}
+    if not cut:
+        return
+    order = {n: i for i, n in enumerate(tree.nodes)}
+    component_of: dict[str, int] = {}
+    components = _components(cut)
+    for i, component in enumerate(components):
+        for member in component:
+            component_of[member] = i
+    entered = {
+        component_of[t]
+        for n, targets in cut.items()
+        for t in targets
+        if component_of[t] != component_of[n]
+    }
+    roots = sorted(
+        (min(c, key=order.__getitem__) for i, c in enumerate(components) if i not in entered),
+        key=order.__getitem__,
+    )
+    for root in roots:
+        below = len(_closure({root}, cut)) - 1
+        more = f" (ainsi que les {below} nœud(s) qui le suivent)" if below else ""
+        yield Problem("error", f"nodes.{root}", f"nœud inaccessible depuis le nœud de départ{more}")
 
 
 def _silent_cycles(tree: Tree) -> Iterator[Problem]:

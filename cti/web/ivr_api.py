@@ -29,6 +29,7 @@ from cti.prompts.errors import RecordingRejected
 from cti.web.auth import require
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import NodeMeasure
+from ivr_scripts.node_names import KIND_NAMES
 from ivr_scripts.simulate import parse_at
 from ivr_scripts.tree import Tree, tree_json_schema
 from screenpop.accounts import Role, UserView
@@ -38,18 +39,6 @@ PAGE = Path(__file__).parent / "static" / "ivr.html"
 
 Telecom = Annotated[UserView, Depends(require(Role.TELECOM))]
 MeasuresReader = Annotated[UserView, Depends(require(Role.TELECOM, Role.SUPERVISOR))]
-# The node kinds as the pages show them (same words as the editor's form).
-KIND_NAMES = {
-    "menu": "Menu à touches",
-    "message": "Message",
-    "hours_check": "Contrôle des horaires",
-    "case_status": "Suivi de dossier",
-    "route": "Mise en relation",
-    "voicemail": "Messagerie vocale",
-    "callback": "Demande de rappel",
-    "transfer": "Transfert externe",
-    "hangup": "Fin d'appel",
-}
 MAX_MEASURE_DAYS = 731  # the quality page's 104 weeks fit
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a WAV of several minutes at CD quality
 
@@ -138,7 +127,18 @@ class DiffOut(BaseModel):
 
     from_: int = Field(alias="from")
     to: int
-    lines: list[str]
+    identical: bool
+    changes: list[str] = Field(description="ce qui change, nœud par nœud, en français")
+    lines: list[str] = Field(description="différences du texte YAML (format unifié)")
+
+
+class CompareIn(TreeIn):
+    against: int = Field(description="version de référence, en général la version publiée")
+
+
+class CompareOut(BaseModel):
+    against: int
+    changes: list[str]
 
 
 class RecordingOut(BaseModel):
@@ -348,10 +348,24 @@ async def diff(
     new: Annotated[int, Query(alias="to")],
 ) -> DiffOut:
     try:
-        lines = await admin.diff(old, new)
+        found = await admin.diff(old, new)
     except IvrVersionNotFound as exc:
         raise HTTPException(404, f"La version {exc.version} du menu vocal n'existe pas.") from None
-    return DiffOut(from_=old, to=new, lines=lines)
+    return DiffOut(
+        from_=old, to=new, identical=not found.changes, changes=found.changes, lines=found.lines
+    )
+
+
+@router.post("/api/ivr/compare")
+async def compare_tree(form: CompareIn, user: Telecom, admin: Admin) -> CompareOut:
+    """What the tree of the request changes from version ``against`` (before a publication
+    or a rollback is confirmed)."""
+    tree, _ = await _read(admin, form, check=False)
+    try:
+        changes = await admin.changes_from(form.against, tree)
+    except IvrVersionNotFound as exc:
+        raise HTTPException(404, f"La version {exc.version} du menu vocal n'existe pas.") from None
+    return CompareOut(against=form.against, changes=changes)
 
 
 @router.get("/api/ivr/schema")

@@ -98,7 +98,11 @@ def test_versions_drafts_publication_and_rollback(database: Database) -> None:
         ("admin", "ivr.publish", None, "version 1"),
     ]
 
-    lines = ivr_store.diff(database, 1, 2)
+    found = ivr_store.diff(database, 1, 2)
+    assert found.changes == [
+        "Nœud « Message “Bonjour et bienvenue à la mairie.” » : message modifié"
+    ]
+    lines = found.lines
     assert lines[:2] == ["--- version 1", "+++ version 2"]
     assert "+      text: Bonjour, ici la mairie." in lines
     assert "-      text: Bonjour et bienvenue à la mairie." in lines

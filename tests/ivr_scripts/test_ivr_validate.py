@@ -182,3 +182,45 @@ def test_load_tree_raises_listing_problems(tmp_path: Path) -> None:
 def test_validate_accepts_parsed_tree_directly() -> None:
     tree = parse_tree(HEAD + "nodes:\n  m: {kind: route, service: urbanisme}\n")
     assert validate(tree, {"urbanisme", "accueil"}) == []
+
+
+def test_the_shipped_menu_reports_nothing_at_all() -> None:
+    # Warnings out of the box would teach staff to ignore the list.
+    assert validate(load_tree(DEFAULT_TREE), DEFAULT_SERVICES) == []
+
+
+def test_one_typo_is_one_mistake_not_a_cascade() -> None:
+    # A typo at the top of the menu cuts off every node below it: the list names the typo
+    # (with the node probably meant) and the one way in that was lost, not 22 nodes and a
+    # loop at the greeting.
+    text = DEFAULT_TREE.read_text(encoding="utf-8").replace(
+        "next: horaires_mairie", "next: horaires_mairi"
+    )
+    assert errors(text) == [
+        (
+            "nodes.bienvenue.next",
+            "référence à un nœud inconnu « horaires_mairi » "
+            "(vouliez-vous dire « horaires_mairie » ?)",
+        ),
+        (
+            "nodes.horaires_mairie",
+            "nœud inaccessible depuis le nœud de départ (ainsi que les 21 nœud(s) qui le suivent)",
+        ),
+    ]
+
+
+def test_unreachable_nodes_are_reported_once_per_way_in() -> None:
+    text = (
+        HEAD
+        + """nodes:
+  m: {kind: route, service: accueil}
+  a: {kind: message, prompt: {text: A}, next: b}
+  b: {kind: message, prompt: {text: B}, next: a}
+  c: {kind: message, prompt: {text: C}, next: a}
+  d: {kind: hangup}
+"""
+    )
+    assert [(path, message.split(" (")[0]) for path, message in errors(text)] == [
+        ("nodes.c", "nœud inaccessible depuis le nœud de départ"),
+        ("nodes.d", "nœud inaccessible depuis le nœud de départ"),
+    ]

@@ -207,7 +207,20 @@ async def test_versions_validate_simulate_drafts_publish_diff_schema_measures(
         assert diff["lines"][:2] == ["--- version 1", "+++ version 3"]
         assert "-name: Mairie - menu principal" in diff["lines"]
         assert "+name: Menu d'hiver" in diff["lines"]
+        assert diff["changes"] == ["Nom du menu : « Mairie - menu principal » → « Menu d'hiver »"]
+        assert diff["identical"] is False
+        same = (await client.get("/api/ivr/diff", params={"from": 3, "to": 3})).json()
+        assert same["identical"] is True and same["changes"] == []
         assert (await client.get("/api/ivr/diff", params={"from": 1, "to": 8})).status_code == 404
+
+        # what a publication would change, said before it is confirmed (nothing saved)
+        ahead = await client.post("/api/ivr/compare", json={"tree": bad, "against": 3})
+        assert ahead.status_code == 200, ahead.text
+        assert ahead.json()["changes"][-1].startswith("Nœud « Menu “Pour l'état civil")
+        assert "touche 8 ajoutée (vers « nulle_part »)" in ahead.json()["changes"][-1]
+        assert len((await client.get("/api/ivr/versions")).json()["versions"]) == 3
+        lost = await client.post("/api/ivr/compare", json={"tree": good, "against": 9})
+        assert lost.status_code == 404
 
         schema = (await client.get("/api/ivr/schema")).json()
         assert "nodes" in schema["properties"] and schema["$schema"].endswith("schema")
