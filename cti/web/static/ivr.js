@@ -1,17 +1,16 @@
-// The voice-menu editor (telecom staff): versions, diff, a form and a YAML view of the tree,
-// check, simulate, save a draft, publish, roll back. It speaks the /api/ivr contract; the
-// server's validator is the reference, the page only adds a quick reference check so that an
-// obviously broken tree is refused before anything is sent. Everything coming from the server
-// or typed by the user is rendered with textContent, never as markup.
+// The voice-menu editor (telecom staff): versions, a form and a YAML view of the tree, check,
+// simulate, save a draft, publish, roll back. It speaks the /api/ivr contract; the server's
+// validator is the reference, the page adds a quick reference check of its own, merged into
+// the same list (what « Vérifier » shows is what « Publier » refuses). The page reopens the
+// newest draft, « Publier » publishes exactly the tree shown, and nothing that changes what
+// callers hear happens without a confirmation saying what changes (ivr_confirm.js).
+// Split by concern: ivr_names.js (names of nodes), ivr_form.js (the form), ivr_tree_view.js
+// (the plan), ivr_problems.js, ivr_compare.js, ivr_measures.js. Everything coming from the
+// server or typed by the user is rendered with textContent, never as markup.
 "use strict";
 
-const KIND_LABELS = {
-  menu: "Menu à touches", message: "Message", hours_check: "Contrôle des horaires",
-  case_status: "Suivi de dossier", route: "Mise en relation", voicemail: "Messagerie vocale",
-  callback: "Demande de rappel", transfer: "Transfert externe", hangup: "Fin d'appel",
-};
+const KIND_LABELS = IvrNames.KIND_LABELS;
 const STATUS_LABELS = { draft: "brouillon", published: "publiée", archived: "archivée" };
-const SEVERITY_LABELS = { error: "Erreur", warning: "Avertissement" };
 const OUTCOME_LABELS = { hung_up: "Appel terminé (raccroché)", self_service: "Demande traitée par le menu" };
 
 // Fields of each node kind, in the order the form shows them.
@@ -154,8 +153,15 @@ async function enter() {
   $("workspace").hidden = false;
   if (window.IvrMeasures) IvrMeasures.load();
   if (tree !== null) return; // logged in again after the session expired: keep the edits
-  const first = published !== null ? published : (versions[0] ? versions[0].version : null);
+  // The work in progress first: a draft saved after the version in force is what the
+  // editor was left on (publishing then publishes it, not the older published text).
+  const draft = versions.find((v) => v.status === "draft" && (published === null || v.version > published));
+  const first = draft ? draft.version : published !== null ? published : (versions[0] ? versions[0].version : null);
   if (first !== null) await openVersion(first); else newTree();
+  if (draft) {
+    say(`Brouillon n° ${draft.version} rouvert : il n'est pas encore publié` +
+      (published !== null ? ` (les appelants entendent la version ${published}).` : "."));
+  }
 }
 
 // ------------------------------------------------------------------ versions and diff
@@ -181,20 +187,28 @@ function renderVersions() {
     const row = document.createElement("tr");
     row.dataset.version = String(v.version);
     if (v.version === base) row.className = "current";
-    row.append(el("td", v.version));
-    const status = el("td");
+    // data-label: the column's name, said before each value when the table is stacked (phone).
+    const cell = (label, content) => {
+      const td = el("td", content instanceof Node ? null : content);
+      if (content instanceof Node) td.append(content);
+      td.dataset.label = label;
+      return td;
+    };
+    const status = el("span");
     status.append(el("span", STATUS_LABELS[v.status] || v.status, `badge status-${v.status}`));
     if (v.valid === false) status.append(" ", el("span", "invalide", "badge invalid"));
-    row.append(status, el("td", v.author), el("td", formatDate(v.created_at)), el("td", v.comment));
-    row.append(el("td", v.published_at
+    row.append(cell("N°", String(v.version)), cell("Statut", status), cell("Auteur", v.author),
+      cell("Date", formatDate(v.created_at)), cell("Commentaire", v.comment));
+    row.append(cell("Publication", v.published_at
       ? `le ${formatDate(v.published_at)}${v.published_by ? " par " + v.published_by : ""}` : ""));
     const actions = el("td");
+    actions.dataset.label = "Actions";
     actions.append(actionButton("Ouvrir", `Ouvrir la version ${v.version}`, () => openVersion(v.version, true)));
     if (v.status === "draft") {
-      actions.append(actionButton("Publier", `Publier la version ${v.version}`, () => publishVersion(v.version)));
+      actions.append(actionButton("Publier", `Publier la version ${v.version}`, () => publishVersion(v.version, false)));
     } else if (v.status === "archived") {
       actions.append(actionButton("Revenir à cette version", `Revenir à cette version (n° ${v.version})`,
-        () => publishVersion(v.version)));
+        () => publishVersion(v.version, true)));
     }
     row.append(actions);
     body.append(row);
@@ -233,22 +247,7 @@ async function showDiff(event) {
   const to = $("diff-to").value;
   try {
     const data = await api("GET", `/api/ivr/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
-    const out = $("diff");
-    out.replaceChildren();
-    let added = 0;
-    let removed = 0;
-    for (const line of data.lines || []) {
-      let cls = "ctx";
-      if (line.startsWith("+++") || line.startsWith("---")) cls = "file";
-      else if (line.startsWith("@@")) cls = "hunk";
-      else if (line.startsWith("+")) { cls = "add"; added += 1; }
-      else if (line.startsWith("-")) { cls = "del"; removed += 1; }
-      out.append(el("span", line, cls), "\n");
-    }
-    $("diff-box").hidden = false;
-    say(added || removed
-      ? `Version ${from} → version ${to} : ${added} ligne(s) ajoutée(s), ${removed} retirée(s).`
-      : `Les versions ${from} et ${to} sont identiques.`);
+    say(IvrCompare.show(from, to, data));
   } catch (error) {
     showAlert(error);
   }
@@ -257,6 +256,14 @@ async function showDiff(event) {
 async function openVersion(n, announce) {
   showAlert(null);
   const dropped = dirty;
+  if (announce && dirty) {
+    const yes = await IvrConfirm.ask({
+      title: `Ouvrir la version ${n} ?`,
+      intro: "Les modifications non enregistrées de l'arbre en cours seront perdues.",
+      confirm: "Ouvrir sans enregistrer",
+    });
+    if (!yes) return;
+  }
   try {
     const item = await api("GET", `/api/ivr/versions/${n}`);
     setTree(item.tree, n);
@@ -270,8 +277,37 @@ async function openVersion(n, announce) {
   document.body.dataset.loaded = String(n);
 }
 
-async function publishVersion(n) {
+// What callers will hear differently if version n (or the tree shown) replaces the one in
+// force, asked before anything is published. Returns false when the person says no.
+async function confirmPublication(title, changes, confirm) {
+  return IvrConfirm.ask({
+    title,
+    intro: changes.length
+      ? "Dès le prochain appel, pour les appelants :"
+      : "Rien ne change pour les appelants : ce menu est identique à celui en service.",
+    lines: changes,
+    confirm,
+  });
+}
+
+async function publishVersion(n, rollback) {
   showAlert(null);
+  let changes = [];
+  try {
+    if (published !== null) {
+      changes = (await api("GET", `/api/ivr/diff?from=${published}&to=${n}`)).changes || [];
+    }
+  } catch (error) {
+    showAlert(error);
+    return;
+  }
+  const yes = await confirmPublication(
+    rollback ? `Revenir à la version ${n} ?` : `Publier la version ${n} ?`, changes,
+    rollback ? "Revenir à cette version" : "Publier");
+  if (!yes) {
+    say("Publication annulée : rien n'a changé pour les appelants.");
+    return;
+  }
   try {
     await api("POST", `/api/ivr/versions/${n}/publish`, { comment: $("comment").value.trim() });
     $("comment").value = "";
@@ -312,11 +348,14 @@ function setTree(value, version) {
 
 function nodes() { return (tree && tree.nodes && typeof tree.nodes === "object") ? tree.nodes : {}; }
 
+function nodeNames() { return IvrNames.names(tree); }
+
 function touched() {
   if (!dirty) {
     dirty = true;
     renderEditing();
   }
+  refreshNames();
 }
 
 function renderEditing() {
@@ -326,375 +365,6 @@ function renderEditing() {
     text = `Version ${base}${v ? " (" + (STATUS_LABELS[v.status] || v.status) + ")" : ""}`;
   }
   $("editing").textContent = dirty ? `${text} — modifications non enregistrées` : text;
-}
-
-function renderForm() {
-  $("tree-name").value = tree.name || "";
-  $("tree-start").value = tree.start || "";
-  $("tree-fallback").value = tree.fallback_service || "";
-  renderLists();
-  renderNodeList();
-  renderNode();
-}
-
-function renderLists() {
-  const fill = (id, values) => {
-    $(id).replaceChildren(...values.map((v) => { const o = document.createElement("option"); o.value = v; return o; }));
-  };
-  fill("node-ids", Object.keys(nodes()));
-  fill("service-ids", Object.keys(tree.services || {}));
-  fill("calendar-ids", Object.keys(tree.calendars || {}));
-}
-
-function problemNode(problem) {
-  if (problem.node) return problem.node;
-  const match = /^nodes\.([^.]+)/.exec(problem.path || "");
-  return match ? match[1] : null;
-}
-
-function renderNodeList() {
-  const list = $("node-list");
-  const hadFocus = list.contains(document.activeElement) ? document.activeElement.dataset.node : null;
-  list.replaceChildren();
-  const withErrors = new Set(problems.filter((p) => p.severity === "error").map(problemNode));
-  for (const [id, node] of Object.entries(nodes())) {
-    const item = document.createElement("li");
-    const button = el("button", null, "node-button");
-    button.type = "button";
-    button.dataset.node = id;
-    button.append(el("span", id, "node-id"), " ", el("span", KIND_LABELS[node.kind] || node.kind || "type inconnu", "node-kind"));
-    if (node.label) button.append(" ", el("span", node.label, "node-label"));
-    if (id === tree.start) button.append(" ", el("span", "départ", "badge start"));
-    if (withErrors.has(id)) {
-      button.classList.add("has-problem");
-      button.append(" ", el("span", "erreur", "badge invalid"));
-    }
-    if (id === selected) {
-      button.setAttribute("aria-current", "true");
-      button.classList.add("selected");
-    }
-    button.addEventListener("click", () => selectNode(id));
-    item.append(button);
-    list.append(item);
-    if (hadFocus === id) button.focus();
-  }
-}
-
-function selectNode(id) {
-  selected = id;
-  renderNodeList();
-  renderNode();
-}
-
-function fieldId() { fieldCount += 1; return `field-${fieldCount}`; }
-
-function isInvalid(path) {
-  return problems.some((p) => p.severity === "error" && (p.path === path || (p.path || "").startsWith(path + ".")));
-}
-
-function labelled(labelText, input, path) {
-  const wrap = el("div", null, "field");
-  input.id = fieldId();
-  if (path) {
-    input.dataset.path = path;
-    if (isInvalid(path)) input.setAttribute("aria-invalid", "true");
-  }
-  const label = el("label", labelText);
-  label.htmlFor = input.id;
-  wrap.append(label, input);
-  return wrap;
-}
-
-function renderNode() {
-  const box = $("node-editor");
-  box.replaceChildren();
-  const node = selected ? nodes()[selected] : null;
-  if (!node) {
-    box.append(el("p", "Aucun nœud sélectionné."));
-    return;
-  }
-  const id = selected;
-  const prefix = `nodes.${id}`;
-  const fieldset = document.createElement("fieldset");
-  fieldset.className = "node-form";
-  fieldset.append(el("legend", `Nœud « ${id} » — ${KIND_LABELS[node.kind] || node.kind || "type inconnu"}`));
-  if (id === tree.start) fieldset.append(el("p", "Premier nœud de l'appel (départ).", "hint"));
-  fieldset.append(textInput(node, "label", "Libellé (pour l'éditeur)", prefix));
-  const specs = NODE_FIELDS[node.kind];
-  if (!specs) {
-    fieldset.append(el("p", "Type de nœud inconnu : modifiez-le dans l'onglet YAML.", "error"));
-  } else {
-    for (const spec of specs) fieldset.append(renderField(node, spec, prefix));
-  }
-  const remove = el("button", "Supprimer ce nœud", "danger");
-  remove.type = "button";
-  remove.addEventListener("click", () => removeNode(id));
-  fieldset.append(remove);
-  box.append(fieldset);
-}
-
-function renderField(node, spec, base) {
-  const path = `${base}.${spec.key}`;
-  switch (spec.type) {
-    case "prompt": return promptInput(node, spec, path);
-    case "choices": return choicesInput(node, spec, path);
-    case "target": return textInput(node, spec.key, spec.label, base, { list: "node-ids", nullable: true });
-    case "int": return intInput(node, spec, base);
-    case "bool": return boolInput(node, spec, path);
-    case "select": return selectInput(node, spec, path);
-    default: return textInput(node, spec.key, spec.label, base, { list: spec.list, required: spec.required });
-  }
-}
-
-function textInput(node, key, labelText, base, options) {
-  const opts = options || {};
-  const input = document.createElement("input");
-  input.value = node[key] === undefined || node[key] === null ? "" : String(node[key]);
-  if (opts.list) input.setAttribute("list", opts.list);
-  if (opts.required) input.required = true;
-  input.autocomplete = "off";
-  input.addEventListener("input", () => {
-    const value = input.value.trim();
-    if (value === "" && !opts.required) delete node[key]; else node[key] = value;
-    touched();
-    if (key === "label") renderNodeList();
-  });
-  return labelled(labelText, input, `${base}.${key}`);
-}
-
-function intInput(node, spec, base) {
-  const input = document.createElement("input");
-  input.type = "number";
-  input.min = String(spec.min);
-  input.max = String(spec.max);
-  input.step = "1";
-  input.value = node[spec.key] === undefined ? "" : String(node[spec.key]);
-  input.placeholder = "par défaut";
-  input.addEventListener("input", () => {
-    const value = input.value.trim();
-    if (value === "") delete node[spec.key];
-    else if (/^-?\d+$/.test(value)) node[spec.key] = Number(value);
-    touched();
-  });
-  return labelled(spec.label, input, `${base}.${spec.key}`);
-}
-
-function boolInput(node, spec, path) {
-  const wrap = el("div", null, "field checkbox");
-  const input = document.createElement("input");
-  input.type = "checkbox";
-  input.id = fieldId();
-  input.dataset.path = path;
-  input.checked = node[spec.key] === undefined ? spec.dflt : Boolean(node[spec.key]);
-  input.addEventListener("change", () => { node[spec.key] = input.checked; touched(); });
-  const label = el("label", spec.label);
-  label.htmlFor = input.id;
-  wrap.append(input, label);
-  return wrap;
-}
-
-function selectInput(node, spec, path) {
-  const select = document.createElement("select");
-  for (const [value, text] of Object.entries(spec.options)) {
-    const option = el("option", text);
-    option.value = value;
-    select.append(option);
-  }
-  select.value = node[spec.key] || spec.dflt;
-  select.addEventListener("change", () => { node[spec.key] = select.value; touched(); });
-  return labelled(spec.label, select, path);
-}
-
-function promptInput(node, spec, path) {
-  const fieldset = document.createElement("fieldset");
-  fieldset.className = "prompt";
-  fieldset.append(el("legend", spec.required ? spec.label : `${spec.label} (facultatif)`));
-  const prompt = node[spec.key] && typeof node[spec.key] === "object" ? node[spec.key] : null;
-  const text = document.createElement("textarea");
-  text.value = prompt ? prompt.text || "" : "";
-  text.rows = Math.min(8, Math.max(2, Math.ceil(text.value.length / 80)));
-  const file = document.createElement("input");
-  file.value = prompt && prompt.file ? prompt.file : "";
-  file.autocomplete = "off";
-  file.placeholder = "ex. mairie/accueil";
-  const mark = el("p", "", "badge warn missing");
-  const update = () => {
-    const t = text.value;
-    const f = file.value.trim();
-    if (!spec.required && t.trim() === "" && f === "") {
-      delete node[spec.key];
-    } else {
-      const next = { text: t };
-      if (f) next.file = f;
-      node[spec.key] = next;
-    }
-    touched();
-    showMissing();
-  };
-  // Without a recording the text is said by speech synthesis: only a recording named but
-  // absent is worth a mark.
-  const showMissing = () => {
-    const current = node[spec.key];
-    const absent = Boolean(current && current.file && missing.has(path));
-    mark.textContent = absent ? "enregistrement manquant" : "";
-    mark.hidden = !absent;
-  };
-  const upload = document.createElement("input");
-  upload.type = "file";
-  upload.accept = "audio/*,.wav";
-  upload.addEventListener("change", () => uploadRecording(upload, file, update));
-  text.addEventListener("input", update);
-  file.addEventListener("input", () => { missing.delete(path); update(); });
-  fieldset.append(labelled("Texte dit à l'appelant", text, `${path}.text`));
-  fieldset.append(labelled("Fichier enregistré (facultatif ; sinon synthèse vocale)", file, `${path}.file`));
-  fieldset.append(labelled("Déposer un enregistrement (WAV de préférence, 2 minutes au plus)", upload));
-  mark.id = fieldId();
-  file.setAttribute("aria-describedby", mark.id);
-  fieldset.append(mark);
-  fieldset.dataset.path = path;
-  fieldset.refreshMissing = showMissing;
-  showMissing();
-  return fieldset;
-}
-
-// Sends the chosen sound file; the server converts it for Asterisk and names it (cti/...):
-// that name becomes the prompt's recording. A refusal (not a sound, too long) is shown as is.
-async function uploadRecording(upload, file, update) {
-  const chosen = upload.files && upload.files[0];
-  if (!chosen) return;
-  showAlert(null);
-  say(`Envoi de « ${chosen.name} »…`);
-  try {
-    const response = await fetch(`/api/ivr/recordings?filename=${encodeURIComponent(chosen.name)}`, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRF-Token": me ? me.csrf : "" },
-      body: chosen,
-    });
-    const data = await response.json().catch(() => null);
-    if (response.status === 401) onSessionLost();
-    if (!response.ok) {
-      const detail = data && data.detail;
-      throw new Error((detail && detail.message) || String(detail || `Erreur ${response.status}`));
-    }
-    file.value = data.file;
-    update();
-    say(`Enregistrement « ${chosen.name} » déposé (${Math.round(data.seconds)} s) : enregistrez le brouillon ou publiez.`);
-  } catch (error) {
-    say("");
-    showAlert(new Error(`Enregistrement refusé : ${error.message}`));
-  } finally {
-    upload.value = "";
-  }
-}
-
-function choicesInput(node, spec, path) {
-  const fieldset = document.createElement("fieldset");
-  fieldset.className = "choices";
-  fieldset.append(el("legend", spec.label));
-  const rows = el("div", null, "choice-rows");
-  fieldset.append(rows);
-  let count = 0;
-  const rebuild = () => {
-    const out = {};
-    for (const row of rows.children) {
-      const key = row.querySelector(".choice-key").value.trim();
-      const target = row.querySelector(".choice-target").value.trim();
-      const duplicate = key !== "" && key in out;
-      row.querySelector(".choice-key").setAttribute("aria-invalid", String(duplicate));
-      if (key === "" || duplicate) continue;
-      out[key] = target === "" ? null : target;
-      row.querySelector(".choice-target").dataset.path = `${path}.${key}`;
-    }
-    node.choices = out;
-    touched();
-  };
-  const addRow = (key, target) => {
-    count += 1;
-    const row = el("div", null, "choice-row");
-    const keyInput = document.createElement("input");
-    keyInput.className = "choice-key";
-    keyInput.value = key;
-    keyInput.maxLength = 1;
-    keyInput.size = 2;
-    keyInput.autocomplete = "off";
-    const targetInput = document.createElement("input");
-    targetInput.className = "choice-target";
-    targetInput.value = target || "";
-    targetInput.setAttribute("list", "node-ids");
-    targetInput.autocomplete = "off";
-    keyInput.addEventListener("input", rebuild);
-    targetInput.addEventListener("input", rebuild);
-    const remove = el("button", "Retirer");
-    remove.type = "button";
-    remove.setAttribute("aria-label", `Retirer le choix n° ${count}`);
-    remove.addEventListener("click", () => {
-      const next = row.nextElementSibling || row.previousElementSibling;
-      row.remove();
-      rebuild();
-      (next ? next.querySelector("input") : add).focus();
-      say("Choix retiré.");
-    });
-    row.append(
-      labelled(`Touche du choix n° ${count}`, keyInput, null),
-      labelled(`Nœud du choix n° ${count}`, targetInput, key ? `${path}.${key}` : null),
-      remove,
-    );
-    rows.append(row);
-    return keyInput;
-  };
-  for (const [key, target] of Object.entries(node.choices || {})) addRow(key, target);
-  const add = el("button", "Ajouter un choix");
-  add.type = "button";
-  add.addEventListener("click", () => { addRow("", "").focus(); });
-  fieldset.append(add);
-  return fieldset;
-}
-
-function addNode(event) {
-  event.preventDefault();
-  showAlert(null);
-  const id = $("new-node-id").value.trim();
-  const kind = $("new-node-kind").value;
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) {
-    showAlert(new Error("Identifiant de nœud invalide : lettres, chiffres, _ et - seulement."));
-    return;
-  }
-  if (id in nodes()) {
-    showAlert(new Error(`Le nœud « ${id} » existe déjà.`));
-    return;
-  }
-  const fresh = { kind };
-  if (["menu", "message", "case_status"].includes(kind)) fresh.prompt = { text: "" };
-  if (kind === "menu") fresh.choices = {};
-  if (kind === "hours_check") fresh.calendar = Object.keys(tree.calendars || {})[0] || "";
-  if (kind === "route") fresh.service = tree.fallback_service || "accueil";
-  if (kind === "voicemail") fresh.box = "";
-  if (kind === "callback") fresh.topic = "";
-  if (kind === "transfer") fresh.number = "";
-  if (!tree.nodes || typeof tree.nodes !== "object") tree.nodes = {};
-  tree.nodes[id] = fresh;
-  $("new-node-id").value = "";
-  touched();
-  renderLists();
-  selectNode(id);
-  say(`Nœud « ${id} » ajouté (${KIND_LABELS[kind]}).`);
-  const first = $("node-editor").querySelector("input, textarea, select");
-  if (first) first.focus();
-}
-
-function removeNode(id) {
-  showAlert(null);
-  delete tree.nodes[id];
-  const ids = Object.keys(nodes());
-  selected = ids.includes(tree.start) ? tree.start : ids[0] || null;
-  touched();
-  renderLists();
-  renderNodeList();
-  renderNode();
-  say(`Nœud « ${id} » supprimé. Vérifiez les choix qui y menaient.`);
-  const first = $("node-list").querySelector("button");
-  (first || $("new-node-id")).focus();
 }
 
 // ------------------------------------------------------------------ checking
@@ -752,13 +422,8 @@ async function check(options) {
     if (!found.some((q) => q.path === p.path && q.severity === "error")) found.push(p);
   }
   showProblems(found);
-  const errors = found.filter((p) => p.severity === "error").length;
-  if (!quiet) {
-    say(errors
-      ? `Vérification : ${errors} erreur(s), ${found.length - errors} avertissement(s).`
-      : `Vérification : aucune erreur, ${found.length} avertissement(s).`);
-  }
-  return result.valid && errors === 0;
+  if (!quiet) say(`Vérification : ${$("problems-summary").textContent}`);
+  return result.valid && IvrProblems.count(found).errors === 0;
 }
 
 function showProblems(list) {
@@ -768,23 +433,7 @@ function showProblems(list) {
     const match = /^(nodes\.[^.]+\.[a-z_]+)(\.file)?$/.exec(p.path || "");
     if (p.severity === "warning" && match && /manquant/.test(p.message)) missing.add(match[1]);
   }
-  const ul = $("problems");
-  ul.replaceChildren();
-  for (const p of problems) {
-    const li = el("li", null, `problem ${p.severity}`);
-    const node = problemNode(p);
-    const where = node ? `nœud « ${node} »` : (p.path ? `« ${p.path} »` : "arbre");
-    const button = el("button", `${SEVERITY_LABELS[p.severity] || p.severity} — ${where} : ${p.message}`);
-    button.type = "button";
-    if (p.path) button.append(" ", el("span", `(${p.path})`, "path"));
-    button.addEventListener("click", () => goTo(p));
-    li.append(button);
-    ul.append(li);
-  }
-  const errors = problems.filter((p) => p.severity === "error").length;
-  $("problems-summary").textContent = problems.length
-    ? `${errors} erreur(s), ${problems.length - errors} avertissement(s).`
-    : "Aucun problème signalé.";
+  IvrProblems.render(problems, tree ? nodeNames() : {}, goTo);
   if (tree && mode === "form") {
     renderNodeList();
     refreshMarks();
@@ -882,30 +531,53 @@ function afterSave(item) {
   $("comment").value = "";
 }
 
+// Publishes the tree shown, exactly: the draft it was opened from when nothing changed
+// since, else a new draft saved first. Refused with the same list « Vérifier » gives, and
+// only after the person has read what changes for callers and confirmed.
 async function publishCurrent() {
   showAlert(null);
-  if (mode === "form") {
-    const local = localProblems(tree).filter((p) => p.severity === "error");
-    if (local.length) {
-      showProblems(local);
-      showAlert(new Error(
-        `Publication refusée : ${local.length} erreur(s) à corriger (voir « Problèmes »), ` +
-        `par exemple ${describe(local[0])}.`));
-      return;
-    }
-  }
   if (!(await check({ quiet: true }))) {
+    const { errors } = IvrProblems.count(problems);
     const first = problems.find((p) => p.severity === "error");
-    showAlert(new Error(`Publication refusée : l'arbre ne se valide pas${first ? ", par exemple " + describe(first) : ""}.`));
+    showAlert(new Error(`Publication refusée : ${errors} erreur(s) à corriger (voir « Problèmes »)` +
+      `${first ? ", par exemple " + describe(first) : ""}.`));
+    return;
+  }
+  const current = versions.find((v) => v.version === base);
+  if (!dirty && base !== null && base === published) {
+    say(`La version ${base} est déjà celle que les appelants entendent : rien à publier.`);
+    return;
+  }
+  let changes = [];
+  try {
+    if (published !== null) {
+      changes = (await api("POST", "/api/ivr/compare", { ...currentBody(), against: published })).changes || [];
+    }
+  } catch (error) {
+    if (error.problems.length) showProblems(error.problems);
+    showAlert(new Error(`Publication impossible : ${error.message}`));
+    return;
+  }
+  const reuse = !dirty && current !== undefined && current.status !== "published";
+  const title = reuse
+    ? `Publier la version ${base} (${STATUS_LABELS[current.status] || current.status}) ?`
+    : "Publier le menu affiché ?";
+  if (!(await confirmPublication(title, changes, "Publier"))) {
+    say("Publication annulée : rien n'a changé pour les appelants.");
     return;
   }
   const comment = $("comment").value.trim();
-  const item = await saveDraft();
-  if (!item) return;
+  let number = base;
+  if (!reuse) {
+    const item = await saveDraft();
+    if (!item) return;
+    number = item.version;
+  }
   try {
-    await api("POST", `/api/ivr/versions/${item.version}/publish`, { comment });
+    await api("POST", `/api/ivr/versions/${number}/publish`, { comment });
+    $("comment").value = "";
     await loadVersions();
-    say(`Version ${item.version} publiée : elle s'applique dès le prochain appel.`);
+    say(`Version ${number} publiée : elle s'applique dès le prochain appel.`);
   } catch (error) {
     if (error.problems.length) showProblems(error.problems);
     await loadVersions().catch(() => null);
@@ -914,8 +586,9 @@ async function publishCurrent() {
 }
 
 function describe(problem) {
-  const node = problemNode(problem);
-  return node ? `nœud « ${node} » : ${problem.message}` : `${problem.path || "arbre"} : ${problem.message}`;
+  const at = IvrNames.where(problem.path, nodeNames());
+  const place = at.node !== null ? `nœud « ${at.name} »${at.text ? ", " + at.text : ""}` : at.text;
+  return `${place} : ${problem.message}`;
 }
 
 async function simulate(event) {
@@ -926,9 +599,10 @@ async function simulate(event) {
   try {
     const result = await api("POST", "/api/ivr/simulate", { ...currentBody(), keys: $("sim-keys").value.trim(), at });
     steps.replaceChildren();
+    const names = mode === "form" ? nodeNames() : IvrNames.names(safeYaml());
     for (const step of result.steps || []) {
       const li = el("li");
-      li.append(el("strong", step.node), ` (${KIND_LABELS[step.kind] || step.kind})`);
+      li.append(el("strong", names[step.node] || step.node), ` (${KIND_LABELS[step.kind] || step.kind})`);
       if (step.said && step.said.length) {
         const said = el("ul", null, "said");
         for (const line of step.said) said.append(el("li", `« ${line} »`));
@@ -947,6 +621,10 @@ async function simulate(event) {
 }
 
 // ------------------------------------------------------------------ form <-> YAML
+
+function safeYaml() {
+  try { return IvrYaml.parseYaml($("yaml-text").value); } catch (_) { return {}; }
+}
 
 function switchMode(next) {
   if (next === mode) return true;
@@ -1037,6 +715,12 @@ function bind() {
   $("save-draft").addEventListener("click", () => { saveDraft(); });
   $("publish").addEventListener("click", publishCurrent);
   $("tab-form").addEventListener("click", () => switchMode("form"));
+  // Leaving with unsaved edits (closing, reloading, another page): the browser asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   $("tab-yaml").addEventListener("click", () => switchMode("yaml"));
   for (const id of ["tab-form", "tab-yaml"]) $(id).addEventListener("keydown", onTabKey);
   $("yaml-text").addEventListener("input", touched);
