@@ -32,6 +32,7 @@ from cti.pbxsim.pbx import SimCall
 from cti.settings import Settings
 from cti.voice_menu import DEFAULT_TREE
 from ivr_scripts.measures import PARIS, MenuRun
+from ivr_scripts.node_names import node_names
 from ivr_scripts.tree import dump_tree, dump_tree_json, parse_tree
 from tests.e2e.browsing import async_api, launched, need_browser, serious_violations
 
@@ -67,10 +68,14 @@ async def browser() -> AsyncIterator[Any]:
         yield chromium
 
 
-async def log_in(browser: Any, product: Product, username: str) -> Any:
-    context = await browser.new_context(locale="fr-FR")
+async def log_in(
+    browser: Any, product: Product, username: str, *, width: int = 1280, dialogs: bool = False
+) -> Any:
+    """The editor, logged in; a native dialog fails the test unless ``dialogs``."""
+    context = await browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
     page = await context.new_page()
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    if not dialogs:
+        page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
     await page.goto(product.url + "ivr")
     await page.get_by_label("Identifiant", exact=True).fill(username)
     await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
@@ -88,6 +93,46 @@ async def call_through_the_menu(product: Product) -> SimCall:
 
 def version_row(page: Any, number: int) -> Any:
     return page.locator(f'#versions-table tr[data-version="{number}"]')
+
+
+def confirmation(page: Any) -> Any:
+    """The editor's own confirmation (a modal <dialog>, not the browser's)."""
+    return page.get_by_role("dialog")
+
+
+async def confirm(page: Any, button: str) -> None:
+    dialog = confirmation(page)
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_role("button", name=button, exact=True).click()
+    await expect(dialog).to_be_hidden()
+
+
+async def edit_yaml(page: Any, old: str, new: str) -> None:
+    """Change the tree's text in the YAML tab, then come back to the form."""
+    await page.get_by_role("tab", name="YAML").click()
+    area = page.get_by_label("Arbre au format YAML (édition avancée)")
+    text = await area.input_value()
+    assert old in text
+    await area.fill(text.replace(old, new))
+    await page.get_by_role("tab", name="Formulaire").click()
+
+
+async def published_version(page: Any, product: Product) -> int:
+    answer = await page.request.get(product.url + "api/ivr/versions")
+    number: int = (await answer.json())["published"]
+    return number
+
+
+async def version_count(page: Any, product: Product) -> int:
+    answer = await page.request.get(product.url + "api/ivr/versions")
+    return len((await answer.json())["versions"])
+
+
+async def back_to_version_1(page: Any, product: Product) -> None:
+    if await published_version(page, product) != 1:
+        await version_row(page, 1).get_by_role("button", name="Revenir à cette version").click()
+        await confirm(page, "Revenir à cette version")
+        await expect(page.locator("#status")).to_contain_text("Version 1 publiée")
 
 
 async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
@@ -131,6 +176,11 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
     await expect(editor.locator(".missing")).to_be_hidden()
     await page.get_by_label("Commentaire de la version").fill("Nouvel accueil")
     await page.get_by_role("button", name="Publier", exact=True).click()
+    await expect(confirmation(page)).to_contain_text(
+        "Nœud « Message “Bonjour et bienvenue à la mairie.” » : message modifié, "
+        "enregistrement du message changé"
+    )
+    await confirm(page, "Publier")
     await expect(page.locator("#status")).to_contain_text("Version 2 publiée")
     await expect(version_row(page, 2)).to_contain_text("publiée")
     await expect(version_row(page, 2)).to_contain_text("telecom")
@@ -140,24 +190,31 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
     call = await call_through_the_menu(product)
     assert call.heard[0] == recording
 
-    # A menu choice that leads nowhere: the editor refuses to publish, naming the node.
+    # A menu choice that leads nowhere (links are chosen among the nodes in the form: only
+    # the YAML can name one that does not exist): refused before anything is sent, naming
+    # the menu by its words and the key.
+    await edit_yaml(page, '"7": annonce_horaires', '"7": nulle_part')
     await page.locator('#node-list button[data-node="menu_principal"]').click()
     target = editor.locator('[data-path="nodes.menu_principal.choices.7"]')
-    await target.fill("nulle_part")
+    await expect(target).to_have_value("nulle_part")
     await page.get_by_role("button", name="Publier", exact=True).click()
     alert = page.locator("#alert")
     await expect(alert).to_contain_text("Publication refusée")
-    await expect(alert).to_contain_text("menu_principal")
-    problem = page.locator("#problems li", has_text="nulle_part")
-    await expect(problem).to_contain_text("menu_principal")
+    await expect(alert).to_contain_text("Menu “Pour l'état civil, les actes de…”")
+    await expect(alert).to_contain_text("touche 7")
+    problem = page.locator("#problems li.problem", has_text="nulle_part")
+    await expect(problem).to_contain_text("Touche 7")
+    group = page.locator('#problems li.problem-group[data-node="menu_principal"]')
+    await expect(group).to_contain_text("Nœud « Menu “Pour l'état civil, les actes de…” »")
     await expect(page.locator("#versions-table tbody tr")).to_have_count(2)
 
     # Saved as a draft, it is still refused, by the server this time.
     await page.get_by_role("button", name="Enregistrer le brouillon").click()
     await expect(page.locator("#status")).to_contain_text("version 3, invalide")
     await version_row(page, 3).get_by_role("button", name="Publier la version 3").click()
+    await confirm(page, "Publier")
     await expect(alert).to_contain_text("Publication de la version 3 refusée")
-    await expect(problem).to_contain_text("menu_principal")
+    await expect(problem).to_contain_text("Touche 7")
     await expect(version_row(page, 2)).to_contain_text("publiée")
     await expect(version_row(page, 3)).to_contain_text("brouillon")
     # The problem leads to the field to fix.
@@ -171,6 +228,8 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
 
     # Back to version 1: the next call hears the old greeting again (speech synthesis).
     await version_row(page, 1).get_by_role("button", name="Revenir à cette version").click()
+    await expect(confirmation(page)).to_contain_text("Dès le prochain appel")
+    await confirm(page, "Revenir à cette version")
     await expect(page.locator("#status")).to_contain_text("Version 1 publiée")
     await expect(version_row(page, 1)).to_contain_text("publiée")
     await expect(version_row(page, 2)).to_contain_text("archivée")
@@ -178,11 +237,19 @@ async def test_publish_a_new_greeting_refuse_a_broken_menu_and_roll_back(
     assert product.ivr is not None and product.ivr.sounds is not None
     assert product.ivr.sounds.words(call.heard[0]) == OLD_GREETING
 
-    # What changed between 1 and 2, line by line.
+    # What changed between 1 and 2: in words, and line by line on demand.
     await page.get_by_label("Version de départ").select_option("1")
     await page.get_by_label("Version d'arrivée").select_option("2")
     await page.get_by_role("button", name="Comparer").click()
-    await expect(page.locator("#diff .add", has_text=NEW_GREETING)).to_have_count(1)
+    await expect(page.locator("#diff-changes li")).to_have_text(
+        [
+            "Nœud « Message “Bonjour et bienvenue à la mairie.” » : message modifié, "
+            "enregistrement du message changé"
+        ]
+    )
+    await expect(page.locator("#diff")).to_be_hidden()
+    await page.get_by_text("Voir le texte YAML modifié").click()
+    await expect(page.locator("#diff .add", has_text=NEW_GREETING)).to_be_visible()
     await expect(page.locator("#diff .del", has_text=OLD_GREETING)).to_have_count(1)
 
     assert await serious_violations(page) == []
@@ -202,12 +269,16 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     )
     await expect(editor.get_by_label("Libellé (pour l'éditeur)")).to_be_focused()
     await page.get_by_role("button", name="Supprimer ce nœud").click()
+    await expect(confirmation(page)).to_contain_text("Aucun autre nœud n'y mène")
+    await confirm(page, "Supprimer le nœud")
     await expect(page.locator('#node-list button[data-node="essai"]')).to_have_count(0)
     await page.locator('#node-list button[data-node="apres_horaires"]').click()
     await editor.get_by_role("button", name="Ajouter un choix").click()
     await page.keyboard.type("0")
     await page.keyboard.press("Tab")
-    await page.keyboard.type("au_revoir")
+    await page.locator(":focus").select_option(
+        label="Fin d'appel “Merci de votre appel. Au revoir.”"
+    )
 
     await page.get_by_role("tab", name="YAML").click()
     yaml_text = page.get_by_label("Arbre au format YAML (édition avancée)")
@@ -227,8 +298,14 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     )
 
     # Calendars are edited in the YAML: their problems lead there, to the line.
+    # A warning is folded away under the errors (there are none here): opened, it says where.
     await page.get_by_role("button", name="Vérifier").click()
-    holiday = page.locator("#problems li", has_text="calendars.mairie.holiday_announcement")
+    await expect(page.locator("#problems-summary")).to_have_text("Aucune erreur ; 1 avertissement.")
+    holiday = page.locator("#warnings li.problem", has_text="enregistrement manquant")
+    await expect(holiday).to_be_hidden()
+    await page.get_by_text("1 avertissement (la publication reste possible)").click()
+    group = page.locator("#warnings li.problem-group")
+    await expect(group).to_contain_text("Horaires « mairie » : annonce des jours fériés")
     await holiday.get_by_role("button").click()
     await expect(page.get_by_role("tab", name="YAML")).to_have_attribute("aria-selected", "true")
     await expect(yaml_text).to_be_focused()
@@ -245,8 +322,178 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     await page.get_by_role("button", name="Simuler").click()
     steps = page.locator("#sim-steps")
     await expect(steps).to_contain_text("Bonjour et bonne année à la mairie.")
-    await expect(steps).to_contain_text("annonce_horaires")
+    await expect(steps).to_contain_text("Horaires d'ouverture")
     await expect(page.locator("#sim-end")).to_contain_text("Fin de l'appel")
+    assert await serious_violations(page) == []
+
+
+async def test_a_reloaded_draft_is_what_the_editor_shows_and_publishes(
+    product: Product, browser: Any
+) -> None:
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector('body[data-loaded="1"]')
+    editor = page.locator("#node-editor")
+    await editor.get_by_label("Texte dit à l'appelant").fill("Bonjour, ici la mairie.")
+    await page.get_by_role("button", name="Enregistrer le brouillon").click()
+    await expect(page.locator("#status")).to_contain_text("Brouillon enregistré")
+    draft = await version_count(page, product)
+
+    # Tomorrow, the same person comes back: the editor is on the draft, not on version 1.
+    await page.reload()
+    await page.wait_for_selector(f'body[data-loaded="{draft}"]')
+    await expect(page.locator("#status")).to_contain_text(f"Brouillon n° {draft} rouvert")
+    await expect(page.locator("#editing")).to_contain_text(f"Version {draft} (brouillon)")
+    await expect(editor.get_by_label("Texte dit à l'appelant")).to_have_value(
+        "Bonjour, ici la mairie."
+    )
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await expect(confirmation(page)).to_contain_text(
+        "Nœud « Message “Bonjour et bienvenue à la mairie.” » : message modifié"
+    )
+    await confirm(page, "Publier")
+    # That very draft is published: no copy of the old text saved on the way.
+    await expect(page.locator("#status")).to_contain_text(f"Version {draft} publiée")
+    assert await version_count(page, product) == draft
+    assert await published_version(page, product) == draft
+    answer = await page.request.get(product.url + f"api/ivr/diff?from=1&to={draft}")
+    assert (await answer.json())["changes"] != []
+    await back_to_version_1(page, product)
+
+
+async def test_nothing_that_callers_hear_changes_without_a_confirmation(
+    product: Product, browser: Any
+) -> None:
+    page = await log_in(browser, product, "telecom", dialogs=True)
+    await page.wait_for_selector('body[data-loaded="1"]')
+    before = await version_count(page, product)
+
+    # Deleting a node says which keys stop leading anywhere; « Annuler » keeps it.
+    await page.locator('#node-list button[data-node="annonce_horaires"]').click()
+    await page.get_by_role("button", name="Supprimer ce nœud").click()
+    await expect(confirmation(page)).to_contain_text(
+        "Dans « Menu “Pour l'état civil, les actes de…” », « Touche 7 » ne mènera plus nulle part."
+    )
+    assert await serious_violations(page) == []
+    await confirm(page, "Annuler")
+    await expect(page.locator('#node-list button[data-node="annonce_horaires"]')).to_have_count(1)
+    await expect(page.get_by_role("button", name="Supprimer ce nœud")).to_be_focused()
+
+    # Publishing says what callers will hear; « Annuler » publishes and saves nothing.
+    await page.locator('#node-list button[data-node="bienvenue"]').click()
+    await page.locator("#node-editor").get_by_label("Texte dit à l'appelant").fill("Allô ?")
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await expect(confirmation(page)).to_contain_text("Dès le prochain appel, pour les appelants")
+    await confirm(page, "Annuler")
+    await expect(page.locator("#status")).to_contain_text("Publication annulée")
+    assert await version_count(page, product) == before
+    assert await published_version(page, product) == 1
+
+    # Leaving with unsaved work: the browser asks; once saved, it lets go.
+    asked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    page.once("dialog", lambda d: asked.set_result(d))
+    await page.close(run_before_unload=True)
+    dialog = await asyncio.wait_for(asked, 10)
+    assert dialog.type == "beforeunload"
+    await dialog.dismiss()
+    assert not page.is_closed()
+    await page.get_by_role("button", name="Enregistrer le brouillon").click()
+    await expect(page.locator("#status")).to_contain_text("Brouillon enregistré")
+    page.on("dialog", lambda d: pytest.fail(f"asked again after saving: {d.type}"))
+    closed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    page.once("close", lambda p: closed.set_result(p))
+    await page.close(run_before_unload=True)
+    await asyncio.wait_for(closed, 10)
+    # The draft left behind would reopen in the next tests: published then rolled back.
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector(f'body[data-loaded="{before + 1}"]')
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await confirm(page, "Publier")
+    await expect(page.locator("#status")).to_contain_text(f"Version {before + 1} publiée")
+    await back_to_version_1(page, product)
+
+
+async def test_links_are_chosen_among_named_nodes_and_the_plan_follows(
+    product: Product, browser: Any
+) -> None:
+    page = await log_in(browser, product, "telecom")
+    await page.wait_for_selector('body[data-loaded="1"]')
+    # The page names nodes as the server does (comparisons, problems), never by their ids.
+    names = await page.evaluate("() => IvrNames.names(tree)")
+    assert names == node_names(parse_tree(DEFAULT_TREE.read_text(encoding="utf-8")))
+    listed = await page.locator("#node-list").inner_text()
+    assert "menu_principal" not in listed and "Horaires d'ouverture" in listed
+
+    await page.locator('#node-list button[data-node="apres_horaires"]').click()
+    editor = page.locator("#node-editor")
+    await editor.get_by_role("button", name="Ajouter un choix").click()
+    await page.keyboard.type("5")
+    choice = editor.get_by_label("Nœud du choix n° 2")
+    options = await choice.locator("option").all_inner_texts()
+    assert "Horaires d'ouverture" in options and "annonce_horaires" not in options
+    await choice.select_option(label="Mise en relation : Accueil")
+
+    plan = page.locator("#plan")
+    branch = plan.locator("li", has_text="Touche 5 → Mise en relation : Accueil")
+    await expect(branch.last).to_be_visible()
+    await plan.locator('button[data-node="vers_accueil"]').first.click()
+    await expect(page.locator('#node-list button[data-node="vers_accueil"]')).to_have_attribute(
+        "aria-current", "true"
+    )
+    # A new label is the node's name everywhere at once.
+    await editor.get_by_label("Libellé (pour l'éditeur)").fill("Standard")
+    await expect(plan.locator('button[data-node="vers_accueil"]').first).to_contain_text("Standard")
+    await page.locator('#node-list button[data-node="apres_horaires"]').click()
+    await expect(editor.get_by_label("Nœud du choix n° 2")).to_contain_text("Standard")
+    await page.get_by_role("button", name="Enregistrer le brouillon").click()
+    await expect(page.locator("#status")).to_contain_text("Brouillon enregistré")
+    draft = await version_count(page, product)
+    answer = await page.request.get(product.url + f"api/ivr/diff?from=1&to={draft}")
+    assert (await answer.json())["changes"] == [
+        "Nœud « Mise en relation : Accueil » : libellé ajouté : « Standard »",
+        "Nœud « Menu “Pour revenir au menu principal, tapez…” » : touche 5 ajoutée "
+        "(vers « Standard »)",
+    ]
+    # Left published then rolled back, so that the next tests open version 1.
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await confirm(page, "Publier")
+    await back_to_version_1(page, product)
+
+
+async def test_one_typo_is_one_problem_everywhere_and_the_page_fits_a_phone(
+    product: Product, browser: Any
+) -> None:
+    page = await log_in(browser, product, "telecom", width=390)
+    await page.wait_for_selector('body[data-loaded="1"]')
+    # The shipped menu: nothing to report, nothing to scroll sideways.
+    await expect(page.locator("#problems-summary")).to_have_text("Aucun problème signalé.")
+    width = "() => document.documentElement.scrollWidth"
+    assert await page.evaluate(width) <= 390
+    assert await serious_violations(page) == []
+
+    await edit_yaml(page, "next: horaires_mairie", "next: horaires_mairi")
+    await page.get_by_role("button", name="Vérifier").click()
+    summary = page.locator("#problems-summary")
+    await expect(summary).to_have_text("2 erreurs à corriger avant de publier.")
+    await expect(page.locator("#problems li.problem")).to_have_count(2)
+    await expect(page.locator("#problems li.problem").first).to_contain_text(
+        "Nœud suivant : référence à un nœud inconnu « horaires_mairi » "
+        "(vouliez-vous dire « horaires_mairie » ?)"
+    )
+    await page.get_by_role("button", name="Publier", exact=True).click()
+    await expect(page.locator("#alert")).to_contain_text("Publication refusée : 2 erreur(s)")
+    await expect(summary).to_have_text("2 erreurs à corriger avant de publier.")
+    await expect(page.locator("#problems li.problem")).to_have_count(2)
+    assert await page.evaluate(width) <= 390
+    assert await serious_violations(page) == []
+
+    await page.get_by_label("Version de départ").select_option("1")
+    await page.get_by_label("Version d'arrivée").select_option("1")
+    await page.get_by_role("button", name="Comparer").click()
+    await expect(page.locator("#diff-summary")).to_have_text(
+        "Aucune différence entre la version 1 et la version 1."
+    )
+    await expect(page.locator("#diff-raw")).to_be_hidden()
+    assert await page.evaluate(width) <= 390
     assert await serious_violations(page) == []
 
 

@@ -153,9 +153,12 @@ async function enter() {
   $("workspace").hidden = false;
   if (window.IvrMeasures) IvrMeasures.load();
   if (tree !== null) return; // logged in again after the session expired: keep the edits
-  // The work in progress first: a draft saved after the version in force is what the
-  // editor was left on (publishing then publishes it, not the older published text).
-  const draft = versions.find((v) => v.status === "draft" && (published === null || v.version > published));
+  // The work in progress first: a draft saved since the version in force was put in place
+  // is what the editor was left on (publishing then publishes it, not the older published
+  // text). A draft older than a rollback is not: going back was the last decision.
+  const inForce = versions.find((v) => v.version === published);
+  const since = inForce && inForce.published_at ? Date.parse(inForce.published_at) : -Infinity;
+  const draft = versions.find((v) => v.status === "draft" && Date.parse(v.created_at) > since);
   const first = draft ? draft.version : published !== null ? published : (versions[0] ? versions[0].version : null);
   if (first !== null) await openVersion(first); else newTree();
   if (draft) {
