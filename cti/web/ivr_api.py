@@ -29,7 +29,7 @@ from cti.prompts.errors import RecordingRejected
 from cti.web.auth import require
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import NodeMeasure
-from ivr_scripts.node_names import KIND_NAMES
+from ivr_scripts.node_names import KIND_NAMES, node_names
 from ivr_scripts.simulate import parse_at
 from ivr_scripts.tree import Tree, tree_json_schema
 from screenpop.accounts import Role, UserView
@@ -149,6 +149,7 @@ class RecordingOut(BaseModel):
 
 class NodeMeasureOut(BaseModel):
     node: str
+    name: str = Field(description="le nœud tel que l'éditeur le nomme (jamais son identifiant)")
     label: str = Field(description="libellé du nœud dans la version publiée")
     kind: str | None = Field(description="type du nœud ; null s'il n'est plus dans le menu publié")
     kind_label: str = Field(description="type du nœud, en français")
@@ -172,7 +173,7 @@ class MeasuresOut(BaseModel):
     days: list[DayMeasureOut]
 
 
-def _node_measure(measure: NodeMeasure, tree: Tree) -> NodeMeasureOut:
+def _node_measure(measure: NodeMeasure, tree: Tree, names: dict[str, str]) -> NodeMeasureOut:
     """A node's figures with what the published tree says of it (runs may name a node that
     only an earlier version had)."""
     node = tree.nodes.get(measure.node)
@@ -186,10 +187,16 @@ def _node_measure(measure: NodeMeasure, tree: Tree) -> NodeMeasureOut:
     }
     if node is None:
         return NodeMeasureOut(
-            **figures, label="", kind=None, kind_label="absent du menu publié", order=None
+            **figures,
+            name="nœud retiré du menu publié",
+            label="",
+            kind=None,
+            kind_label="absent du menu publié",
+            order=None,
         )
     return NodeMeasureOut(
         **figures,
+        name=names[measure.node],
         label=node.label,
         kind=node.kind,
         kind_label=KIND_NAMES.get(node.kind, node.kind),
@@ -382,8 +389,9 @@ async def measures(
     """Per node and per local day over the ``days`` days ending today (busiest node first)."""
     result = await admin.measures(days)
     tree = admin.tree()
+    names = node_names(tree)
     return MeasuresOut(
-        nodes=[_node_measure(n, tree) for n in result.nodes],
+        nodes=[_node_measure(n, tree, names) for n in result.nodes],
         days=[
             DayMeasureOut(
                 day=d.day.isoformat(), calls=d.calls, self_served=d.self_served, share=d.share

@@ -3,6 +3,7 @@
 // calls the menu answered by itself. Reads GET /api/ivr/measures through ivr.js's api() (which
 // handles an expired session) and el(); everything from the server goes in with textContent.
 // A node where many callers hang up is said in words ("élevé"), the colour only repeats it.
+// Nodes are shown by their names (the API's name, as the editor names them), never by id.
 // Exposes window.IvrMeasures = { load }; ivr.js calls load() once the workspace is shown.
 "use strict";
 
@@ -38,9 +39,9 @@
   function nodeRow(n) {
     const tr = document.createElement("tr");
     tr.dataset.node = n.node;
-    const head = el("th", n.node);
+    const head = el("th", n.name);
     head.scope = "row";
-    tr.append(head, el("td", n.label || "—"), el("td", n.kind_label));
+    tr.append(head, el("td", n.kind_label));
     for (const value of [n.passed, n.hung_up, n.timed_out]) tr.append(el("td", value, "number"));
     const share = el("td", n.passed ? percent(n.hang_up_share) : "—", "number");
     if (n.high_hang_up) {
@@ -79,9 +80,9 @@
     const nodes = sorted(data.nodes, byId("measures-sort").value);
     byId("measures-nodes").tBodies[0].replaceChildren(...(nodes.length
       ? nodes.map(nodeRow)
-      : [emptyRow(7, "Aucun appel n'est passé par le menu sur la période.")]));
+      : [emptyRow(6, "Aucun appel n'est passé par le menu sur la période.")]));
     byId("measures-days").tBodies[0].replaceChildren(...data.days.map(dayRow));
-    const high = data.nodes.filter((n) => n.high_hang_up).map((n) => n.node);
+    const high = data.nodes.filter((n) => n.high_hang_up).map((n) => `« ${n.name} »`);
     const calls = data.days.reduce((sum, d) => sum + d.calls, 0);
     byId("measures-summary").textContent = `${calls} appel${calls > 1 ? "s" : ""} sur ${period}. ` + (high.length
       ? `Beaucoup d'appelants raccrochent à : ${high.join(", ")}.`
