@@ -47,6 +47,10 @@ class Elector:
         self.on_deposed = on_deposed
         self.clock = clock
         self.lease: Lease | None = None
+        self.elected = asyncio.Event()
+        #: Why the lease was lost while held (None: never lost, or given up at a clean stop).
+        self.lost: str | None = None
+        self._waiting_said = False
         self._task: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
 
@@ -76,7 +80,7 @@ class Elector:
                 await self._task
         lease = self.lease
         if lease is not None:
-            self._depose("arrêt du nœud")
+            self._depose("arrêt du nœud", lost=False)
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.store.release, self.holder, lease.token)
 
@@ -88,6 +92,13 @@ class Elector:
                     token = await asyncio.to_thread(self.store.acquire, self.holder, self.ttl)
                     if token is not None:
                         self._elected(Lease(token, sent_at, self.ttl))
+                    elif not self._waiting_said:
+                        self._waiting_said = True
+                        log.warning(
+                            "nœud en attente : un autre nœud pilote l'autocommutateur "
+                            "(bail « %s »)",
+                            self.store.name,
+                        )
                 elif await asyncio.to_thread(
                     self.store.renew, self.holder, self.lease.token, self.ttl
                 ):
@@ -100,6 +111,7 @@ class Elector:
 
     def _elected(self, lease: Lease) -> None:
         self.lease = lease
+        self.elected.set()
         self._arm()
         log.warning("ce nœud pilote l'autocommutateur (jeton %d)", lease.token)
         self.on_elected(lease.token)
@@ -125,12 +137,15 @@ class Elector:
             delay, self._depose, "bail non renouvelé à temps"
         )
 
-    def _depose(self, why: str) -> None:
+    def _depose(self, why: str, lost: bool = True) -> None:
         lease, self.lease = self.lease, None
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
         if lease is None:
             return
+        self.elected.clear()
+        if lost:
+            self.lost = why
         log.warning("ce nœud cesse de piloter l'autocommutateur (jeton %d) : %s", lease.token, why)
         self.on_deposed(lease.token)

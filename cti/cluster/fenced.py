@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from cti.ami.errors import AmiDisconnected
 from cti.cluster.elector import Elector
+from cti.cluster.lease import NotLeader
 
 Send = Callable[..., Awaitable[Any]]
+
+
+class NotDriving(AmiDisconnected):
+    """To the router, a node without the lease is a node without a link: nothing is sent, no
+    offer counts as missed."""
+
+    def __init__(self, action: str, why: NotLeader) -> None:
+        super().__init__(action)
+        self.args = (f"action AMI {action} non envoyée : {why}",)
 
 
 class FencedSend:
@@ -25,5 +36,8 @@ class FencedSend:
     async def __call__(self, action: Mapping[str, Any], timeout: float | None = None) -> Any:
         # The check and the write run in one step of the loop (the send writes before its
         # first await): no other task runs between them.
-        self._elector.check()
+        try:
+            self._elector.check()
+        except NotLeader as exc:
+            raise NotDriving(str(action.get("Action")), exc) from exc
         return await self._send(action, timeout)
