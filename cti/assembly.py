@@ -24,6 +24,9 @@ from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.audit_trail import SYSTEM_USER
+from cti.cluster.elector import Elector
+from cti.cluster.fenced import FencedSend
+from cti.cluster.lease_store import LeaseStore
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
@@ -108,7 +111,7 @@ def prepare_database(settings: Settings, *, demo: bool) -> Database:
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, *, simulated: bool, traffic: bool = True
+    settings: Settings, *, simulated: bool, traffic: bool = True, fence: Elector | None = None
 ) -> AsyncIterator[Product]:
     async with contextlib.AsyncExitStack() as stack:
         db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
@@ -242,7 +245,8 @@ async def running(
 
         router = RouterShell(
             service,
-            conn.send,
+            # Under a lease, nothing reaches Asterisk once this node may have lost it.
+            conn.send if fence is None else FencedSend(conn.send, fence),
             dispatcher,
             time.time,
             on_agent_state=tell_agent,
@@ -293,10 +297,53 @@ async def running(
         )
 
 
+class LeaseLost(Exception):
+    """This node drove the PBX and lost the router's lease: it stopped without acting."""
+
+
 async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or forever)."""
+    """Run until ``stop`` is set (or forever).
+
+    With a router lease (``CTI_ROUTER_LEASE_TTL``), wait as a standby until this node holds
+    it, then start as a restarted product does (agents' states from the database, calls from
+    Asterisk); stop at once if it is lost, raising ``LeaseLost``.
+    """
     stop = stop or asyncio.Event()
-    async with running(settings, simulated=simulated) as product:
+    if settings.router_lease_ttl <= 0:
+        await _serve(settings, simulated, stop, None)
+        return
+    database = Database(settings.database_url)
+    try:
+        await asyncio.to_thread(database.migrate)
+        elector = Elector(
+            LeaseStore(database, settings.router_lease_name),
+            ttl=settings.router_lease_ttl,
+            on_deposed=lambda _token: stop.set(),
+        )
+        elector.start()
+        try:
+            elected = asyncio.create_task(elector.elected.wait())
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({elected, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            elected.cancel()
+            stopped.cancel()
+            if not stop.is_set():
+                await _serve(settings, simulated, stop, elector)
+        finally:
+            await elector.close()
+    finally:
+        await asyncio.to_thread(database.close)
+    if elector.lost is not None:
+        raise LeaseLost(
+            f"ce nœud a perdu la main sur l'autocommutateur ({elector.lost}) et s'est arrêté "
+            "sans agir ; relancé, il attendra en secours"
+        )
+
+
+async def _serve(
+    settings: Settings, simulated: bool, stop: asyncio.Event, fence: Elector | None
+) -> None:
+    async with running(settings, simulated=simulated, fence=fence) as product:
         if product.pbx is not None:
             print(
                 f"PBX simulé (AMI) sur 127.0.0.1:{product.pbx.port}, "

@@ -9,7 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from cti import json_logs
-from cti.assembly import run
+from cti.assembly import LeaseLost, run
 from cti.settings import Settings, StartupError
 from routing.errors import ConfigError
 
@@ -29,6 +29,10 @@ def main(*, demo: bool) -> None:
         asyncio.run(_serve(settings, simulated=demo and not settings.ami_host))
     except (StartupError, ConfigError) as exc:
         sys.exit(f"Démarrage impossible : {exc}")
+    except LeaseLost as exc:
+        # Not 0: a service manager (systemd Restart=on-failure) starts it again, as a standby.
+        print(f"Arrêt : {exc}", file=sys.stderr)
+        sys.exit(75)
 
 
 async def _serve(settings: Settings, *, simulated: bool) -> None:

@@ -63,6 +63,17 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the dialplan waits for a silent service (SAFETY_NET)",
     )
+    router_lease_ttl: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="seconds of the router's lease in the database; 0: a single node. Above 0, "
+        "this node drives the PBX only while it holds the lease, and a standby sharing the "
+        "same PostgreSQL takes over when it is lost",
+    )
+    router_lease_name: str = Field(
+        default="default", description="the PBX the lease is for (one lease per PBX)"
+    )
     ivr_max_bytes: int = Field(
         default=512 * 1024, ge=1024, description="largest voice-menu text the editor accepts"
     )

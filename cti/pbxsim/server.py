@@ -39,6 +39,7 @@ class Session:
     logged_in: bool = False
     challenge: str | None = None
     mask: frozenset[str] | None = None  # None: every class the user may read
+    login: int = 0  # this session's rank among the logins (1: the first), 0 before its login
 
     def wants(self, privilege: str, read: frozenset[str]) -> bool:
         classes = {c for c in privilege.split(",") if c != "all"}
@@ -61,6 +62,9 @@ class AmiServer:
     port: int = 0
     sessions: list[Session] = field(default_factory=list)
     logins: int = 0
+    #: Every action a logged-in session sent, as (its login rank, action name in lower case):
+    #: what tests read to tell which client drove the PBX, and when.
+    actions: list[tuple[int, str]] = field(default_factory=list)
     globals: dict[str, str] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     _server: asyncio.Server | None = None
@@ -139,6 +143,7 @@ class AmiServer:
         elif not s.logged_in:
             self._error(s, aid, "Permission denied")
         else:
+            self.actions.append((s.login, name))
             handler = _ACTIONS.get(name)
             if handler is None:
                 self._error(
@@ -165,6 +170,7 @@ class AmiServer:
         s.logged_in = True
         s.mask = _mask(h.get("Events", "on"))
         self.logins += 1
+        s.login = self.logins
         self._reply(s, aid, ("Response", "Success"), ("Message", "Authentication accepted"))
         uptime = str(int(time.time() - self.started_at))
         if s.wants("system,all", self.read):

@@ -30,6 +30,7 @@ from cti.web import (
     ivr_api,
     metrics_api,
     privacy_api,
+    probes_api,
     reports_api,
     routing_api,
     sounds_api,
@@ -101,6 +102,7 @@ def create_app(
     app.state.metrics_token = metrics_token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(metrics_api.router)
+    app.include_router(probes_api.router)
     if parts is not None:
         for name in ("database", "directory", "pop", "hub", "desk", "sessions", "login_limiter"):
             setattr(app.state, name, getattr(parts, name))

@@ -1,0 +1,1 @@
+"""Running the product on several nodes: which node drives the PBX, and proof that it may."""
