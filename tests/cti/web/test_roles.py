@@ -64,6 +64,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/ivr"): PAGE,
     ("GET", "/static"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/livez"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     # The voice menu's sounds for an Asterisk on another machine (menu prompts only).
     ("GET", "/sounds/cti/{name}"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
@@ -111,6 +113,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/ivr/drafts"): TELECOM_ONLY,
     ("POST", "/api/ivr/versions/{number}/publish"): TELECOM_ONLY,
     ("GET", "/api/ivr/diff"): TELECOM_ONLY,
+    ("POST", "/api/ivr/compare"): TELECOM_ONLY,
     ("GET", "/api/ivr/schema"): TELECOM_ONLY,
     ("POST", "/api/ivr/recordings"): TELECOM_ONLY,
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
