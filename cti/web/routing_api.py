@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from cti.routing_admin import RoutingAdmin
 from cti.routing_store import StoredConfig
 from cti.web.auth import require
+from cti.web.field_errors import FieldErrors, french_fields
 from routing.errors import ConfigError
 from screenpop.accounts import Role, UserView
 
@@ -71,8 +72,17 @@ async def put_config(form: ConfigIn, user: Editor, admin: Admin) -> ConfigOut:
     try:
         stored = await admin.update(form.config, user.username, form.comment)
     except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise FieldErrors(422, str(exc), _fields(exc)) from exc
     return _config(stored)
+
+
+def _fields(exc: ConfigError) -> dict[str, str]:
+    """The failures by field under ``config``, as the page sent them."""
+    if exc.validation is not None:
+        return french_fields(exc.validation, ("config",))
+    if exc.field is not None:
+        return {f"config.{exc.field}": str(exc).split(": ", 2)[-1]}
+    return {}
 
 
 @router.get("/versions")

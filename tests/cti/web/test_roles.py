@@ -62,6 +62,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/rapports"): PAGE,
     ("GET", "/qualite"): PAGE,
     ("GET", "/ivr"): PAGE,
+    ("GET", "/admin/utilisateurs"): PAGE,
+    ("GET", "/admin/services"): PAGE,
+    ("GET", "/admin/horaires"): PAGE,
+    ("GET", "/mot-de-passe"): PAGE,
     ("GET", "/static"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     # The voice menu's sounds for an Asterisk on another machine (menu prompts only).
@@ -123,6 +127,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/admin/users/{username}/password"): ADMIN_ONLY,
     ("PUT", "/api/admin/users/{username}/role"): ADMIN_ONLY,
     ("PUT", "/api/admin/users/{username}/extension"): ADMIN_ONLY,
+    ("GET", "/api/admin/hours"): ADMIN_ONLY,
+    ("PUT", "/api/admin/hours"): ADMIN_ONLY,
+    ("GET", "/api/admin/holidays"): ADMIN_ONLY,
 }
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
