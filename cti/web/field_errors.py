@@ -96,15 +96,22 @@ _PLACED: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
+def _number(value: Any) -> str:
+    """100.0 -> "100", 0.5 -> "0,5": as a French form writes it."""
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)
+
+
 def _limits(kind: str, ctx: Mapping[str, Any]) -> str | None:
     if kind == "greater_than":
-        return f"doit être supérieur à {ctx['gt']}"
+        return f"doit être supérieur à {_number(ctx['gt'])}"
     if kind == "greater_than_equal":
-        return f"doit valoir au moins {ctx['ge']}"
+        return f"doit valoir au moins {_number(ctx['ge'])}"
     if kind == "less_than":
-        return f"doit être inférieur à {ctx['lt']}"
+        return f"doit être inférieur à {_number(ctx['lt'])}"
     if kind == "less_than_equal":
-        return f"doit valoir au plus {ctx['le']}"
+        return f"doit valoir au plus {_number(ctx['le'])}"
     if kind == "too_short":
         return "ne peut pas être vide" if ctx.get("min_length") == 1 else "trop peu d'éléments"
     if kind == "string_too_short":

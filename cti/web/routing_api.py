@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/routing", tags=["routing"])
 
 Reader = Annotated[UserView, Depends(require(Role.SUPERVISOR, Role.TELECOM))]
 Editor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
+AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 def _admin(request: Request) -> RoutingAdmin:
@@ -69,6 +70,17 @@ async def get_config(user: Reader, admin: Admin) -> ConfigOut:
 
 @router.put("/config")
 async def put_config(form: ConfigIn, user: Editor, admin: Admin) -> ConfigOut:
+    return await _update(form, user, admin)
+
+
+# The admins' page /admin/services (admins only, like every administration page).
+@router.put("/admin")
+async def put_config_as_admin(form: ConfigIn, user: AdminUser, admin: Admin) -> ConfigOut:
+    """Same as ``PUT /api/routing/config``, for the administration page."""
+    return await _update(form, user, admin)
+
+
+async def _update(form: ConfigIn, user: UserView, admin: RoutingAdmin) -> ConfigOut:
     try:
         stored = await admin.update(form.config, user.username, form.comment)
     except ConfigError as exc:
