@@ -112,7 +112,9 @@ async def test_other_roles_are_turned_away_and_only_admins_see_the_links(
     expect = async_api.expect
     supervisor = await open_page(browser, product.url + "admin/utilisateurs")
     await log_in(supervisor, "superviseur")
-    await expect(supervisor.locator("#login-error")).to_have_text("Page réservée aux administrateurs.")
+    await expect(supervisor.locator("#login-error")).to_have_text(
+        "Page réservée aux administrateurs."
+    )
     assert await serious_violations(supervisor) == []
     await supervisor.goto(product.url)
     await expect(supervisor.get_by_role("heading", level=1)).to_be_visible()
