@@ -4,8 +4,8 @@ Entries are written where the action happens (``Directory.audit``); this module 
 them back, filtered, newest first, for the audit page and the right-of-access export.
 Actions in use: ``login``, ``login.failed``, ``card.open`` (one per citizen shown),
 ``citizen.search`` (the query and the ids found), ``citizen.create``,
-``routing.update``, ``ivr.publish``, ``retention.run``, ``citizen.export``, and for staff
-accounts (``cti.accounts.admin``) ``user.create``, ``user.disable``, ``user.enable``,
+``routing.update``, ``ivr.publish``, ``hours.update``, ``retention.run``, ``citizen.export``,
+and for staff accounts (``cti.accounts.admin``) ``user.create``, ``user.disable``, ``user.enable``,
 ``user.role``, ``user.extension``, ``user.password.reset``, ``user.first_admin``,
 ``password.change``.
 """

@@ -42,7 +42,8 @@ class RoutingAdmin:
         if self.default_service not in config.services:
             raise ConfigError(
                 f"configuration du routage: services: le service {self.default_service!r} "
-                "(CTI_DEFAULT_SERVICE, où vont les appels sans choix de menu) doit exister"
+                "(CTI_DEFAULT_SERVICE, où vont les appels sans choix de menu) doit exister",
+                field="services",
             )
         return config
 

@@ -255,3 +255,9 @@ def _spoken_time(t: time) -> str:
     if t.minute == 0:
         return f"{t.hour} heures"
     return f"{t.hour} heures {t.minute}"
+
+
+def public_holidays(year: int, subdivision: str | None = None) -> list[tuple[date, str]]:
+    """The public holidays of ``year`` (French names), in date order; with ``subdivision``
+    (``Alsace-Moselle``, ``57``...) the local ones too (Vendredi saint, 26 décembre)."""
+    return sorted(_holidays_for(year, normalise_subdivision(subdivision)).items())

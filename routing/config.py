@@ -172,7 +172,9 @@ def parse_config(data: object, source: str = "<config>") -> RoutingConfig:
     try:
         return RoutingConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {problems(exc)}") from None
+        error = ConfigError(f"{source}: {problems(exc)}")
+        error.validation = exc  # forms show each failure beside its field
+        raise error from None
 
 
 def load_config(path: str | Path) -> RoutingConfig:

@@ -9,13 +9,23 @@ leaves the engine exactly as it was. Every message names the offending input.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class RoutingError(Exception):
     """Base class of every error raised by the routing package."""
 
 
 class ConfigError(RoutingError):
-    """The routing configuration is invalid; the message says which service/agent/field."""
+    """The routing configuration is invalid; the message says which service/agent/field.
+
+    ``validation`` keeps pydantic's failures when there were some, so that a form can show
+    each one beside its field; ``field`` names the one field at fault otherwise."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.validation: ValidationError | None = None
+        self.field = field
 
 
 class UnknownService(RoutingError):

@@ -182,7 +182,10 @@ Dir = Annotated[Directory, Depends(_directory)]
 def _me(session_user: UserView, csrf: str, desk: AgentDesk) -> Me:
     state = reason = None
     if session_user.agent_extension is not None:
-        state, reason = desk.agent_state(session_user.agent_extension)
+        try:
+            state, reason = desk.agent_state(session_user.agent_extension)
+        except DeskError:  # a new account whose phone the routing does not know yet
+            state = reason = None
     return Me(
         username=session_user.username,
         display_name=session_user.display_name,

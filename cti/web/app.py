@@ -20,13 +20,17 @@ from fastapi.staticfiles import StaticFiles
 
 from cti.db import Database
 from cti.desk import AgentDesk
+from cti.hours_admin import HoursAdmin
 from cti.ivr_admin import IvrAdmin
 from cti.metrics import Metrics
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.web import (
+    admin_pages,
     agent_api,
     audit_api,
+    field_errors,
+    hours_api,
     ivr_api,
     metrics_api,
     privacy_api,
@@ -101,6 +105,7 @@ def create_app(
     app.state.metrics = metrics or Metrics()
     app.state.metrics_token = metrics_token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    field_errors.install(app)
     app.include_router(metrics_api.router)
     app.include_router(probes_api.router)
     if parts is not None:
@@ -112,6 +117,7 @@ def create_app(
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
         app.include_router(users_api.router)
+        app.include_router(admin_pages.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)
@@ -121,6 +127,8 @@ def create_app(
         if parts.ivr is not None:
             app.state.ivr = parts.ivr
             app.include_router(ivr_api.router)
+            app.state.hours = HoursAdmin(parts.database, parts.ivr)
+            app.include_router(hours_api.router)
             if parts.ivr.sounds is not None:
                 app.state.sounds = parts.ivr.sounds
                 app.include_router(sounds_api.router)

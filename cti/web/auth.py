@@ -33,6 +33,7 @@ from cti.web.socket_guard import (
 from screenpop.accounts import Role, UserView
 
 COOKIE = "cti_session"
+PASSWORD_CHANGE_HEADER = "X-CTI-Password-Change"
 CSRF_HEADER = "X-CSRF-Token"
 # What a session holding a one-time password may do: change it (or read who it is, log out).
 PASSWORD_CHANGE_PATHS = frozenset({"/api/password", "/api/me", "/api/logout"})
@@ -131,7 +132,9 @@ def current_session(request: Request) -> Session:
             raise HTTPException(403, "Jeton CSRF absent ou invalide.")
     if session.user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
         raise HTTPException(
-            403, "Mot de passe à usage unique : changez-le d'abord (POST /api/password)."
+            403,
+            "Mot de passe à usage unique : changez-le d'abord (POST /api/password).",
+            headers={PASSWORD_CHANGE_HEADER: "required"},  # pages take the user to the form
         )
     return session
 

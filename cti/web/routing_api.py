@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from cti.routing_admin import RoutingAdmin
 from cti.routing_store import StoredConfig
 from cti.web.auth import require
+from cti.web.field_errors import FieldErrors, french_fields
 from routing.errors import ConfigError
 from screenpop.accounts import Role, UserView
 
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/routing", tags=["routing"])
 
 Reader = Annotated[UserView, Depends(require(Role.SUPERVISOR, Role.TELECOM))]
 Editor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
+AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 def _admin(request: Request) -> RoutingAdmin:
@@ -68,11 +70,31 @@ async def get_config(user: Reader, admin: Admin) -> ConfigOut:
 
 @router.put("/config")
 async def put_config(form: ConfigIn, user: Editor, admin: Admin) -> ConfigOut:
+    return await _update(form, user, admin)
+
+
+# The admins' page /admin/services (admins only, like every administration page).
+@router.put("/admin")
+async def put_config_as_admin(form: ConfigIn, user: AdminUser, admin: Admin) -> ConfigOut:
+    """Same as ``PUT /api/routing/config``, for the administration page."""
+    return await _update(form, user, admin)
+
+
+async def _update(form: ConfigIn, user: UserView, admin: RoutingAdmin) -> ConfigOut:
     try:
         stored = await admin.update(form.config, user.username, form.comment)
     except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise FieldErrors(422, str(exc), _fields(exc)) from exc
     return _config(stored)
+
+
+def _fields(exc: ConfigError) -> dict[str, str]:
+    """The failures by field under ``config``, as the page sent them."""
+    if exc.validation is not None:
+        return french_fields(exc.validation, ("config",))
+    if exc.field is not None:
+        return {f"config.{exc.field}": str(exc).split(": ", 2)[-1]}
+    return {}
 
 
 @router.get("/versions")

@@ -22,13 +22,16 @@ from cti.accounts.admin import Account, WithPassword
 from cti.accounts.errors import (
     AccountError,
     ExtensionTaken,
+    InvalidField,
     LastAdmin,
     UnknownUser,
     UsernameTaken,
+    WeakPassword,
     WrongPassword,
 )
 from cti.db import Database
 from cti.web.auth import CurrentSession, Sessions, require
+from cti.web.field_errors import FieldErrors
 from screenpop.accounts import Role, UserView
 
 router = APIRouter(tags=["accounts"])
@@ -118,12 +121,36 @@ def _database(request: Request) -> Database:
 Db = Annotated[Database, Depends(_database)]
 
 
-async def _apply(work: Callable[[], T]) -> T:
-    """Run ``work`` off the event loop; its refusal becomes the HTTP status that says why."""
+# The form field each refusal is about (the pages show it there).
+_FIELD_OF = {"identifiant": "username", "poste": "extension", "rôle": "role"}
+
+
+def _field(exc: AccountError, password_field: str) -> str | None:
+    if isinstance(exc, UsernameTaken):
+        return "username"
+    if isinstance(exc, ExtensionTaken):
+        return "extension"
+    if isinstance(exc, InvalidField):
+        return _FIELD_OF.get(exc.field)
+    if isinstance(exc, WeakPassword):
+        return password_field
+    if isinstance(exc, WrongPassword):
+        return "current_password"
+    return None
+
+
+async def _apply(work: Callable[[], T], password_field: str = "password") -> T:
+    """Run ``work`` off the event loop; its refusal becomes the HTTP status that says why,
+    with the form field it is about (``fields``) when there is one."""
     try:
         return await asyncio.to_thread(work)
     except AccountError as exc:
-        raise HTTPException(_status(exc), f"Refusé : {exc}.") from exc
+        message = f"Refusé : {exc}."
+        field = _field(exc, password_field)
+        if field is None:
+            raise HTTPException(_status(exc), message) from exc
+        reason = exc.reason if isinstance(exc, InvalidField | WeakPassword) else str(exc)
+        raise FieldErrors(_status(exc), message, {field: reason}) from exc
 
 
 def _follow(request: Request, account: Account, *, close: bool = False) -> None:
@@ -210,7 +237,8 @@ async def change_password(
             session.user.username,
             form.current_password,
             form.new_password,
-        )
+        ),
+        "new_password",
     )
     sessions: Sessions = request.app.state.sessions
     sessions.refresh_user(fresh)

@@ -4,7 +4,7 @@
 
 const ACTIONS = {
   "card.open": "Fiche consultée", "citizen.create": "Administré créé",
-  "routing.update": "Routage modifié", "ivr.publish": "Menu vocal publié",
+  "routing.update": "Routage modifié", "ivr.publish": "Menu vocal publié", "hours.update": "Horaires modifiés",
   "login": "Connexion", "login.failed": "Connexion refusée",
   "retention.run": "Anonymisation", "citizen.export": "Export droit d'accès",
 };

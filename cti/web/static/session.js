@@ -15,7 +15,11 @@ async function ctiFetch(method, path, body, csrf) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (response.ok) return data;
+  if (response.ok) {
+    if (path === "/api/login" || path === "/api/me") ctiFollow(data);
+    return data;
+  }
+  if (response.headers.get("X-CTI-Password-Change") === "required") ctiFollow({ password_change_required: true });
   const detail = data && data.detail;
   let message = null;
   let problems = (data && Array.isArray(data.problems)) ? data.problems : [];
@@ -30,7 +34,33 @@ async function ctiFetch(method, path, body, csrf) {
   const error = new Error(message || `Erreur ${response.status}`);
   error.status = response.status;
   error.problems = problems;
+  error.fields = (data && data.fields) || {};  // a form's refusals, by field
   throw error;
+}
+
+// After a login: a one-time password leads to the page where it is changed; an admin sees the
+// administration pages' links in the page's header.
+function ctiFollow(me) {
+  if (!me) return;
+  const here = location.pathname;
+  if (me.password_change_required && here !== "/mot-de-passe") {
+    location.assign("/mot-de-passe?retour=" + encodeURIComponent(here + location.search));
+    return;
+  }
+  const header = document.querySelector("header");
+  if (me.role !== "admin" || !header || document.getElementById("admin-nav")) return;
+  const nav = document.createElement("nav");
+  nav.id = "admin-nav";
+  nav.setAttribute("aria-label", "Administration");
+  for (const [href, text] of [["/admin/utilisateurs", "Utilisateurs"], ["/admin/services", "Services et agents"],
+    ["/admin/horaires", "Horaires"], ["/audit", "Journal d'audit"], ["/mot-de-passe", "Mon mot de passe"]]) {
+    if (href === here) continue;
+    const link = document.createElement("a");
+    link.href = href;
+    link.textContent = text;
+    nav.append(link, " ");
+  }
+  header.appendChild(nav);
 }
 
 const ctiSession = {

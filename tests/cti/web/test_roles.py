@@ -62,6 +62,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/rapports"): PAGE,
     ("GET", "/qualite"): PAGE,
     ("GET", "/ivr"): PAGE,
+    ("GET", "/admin/utilisateurs"): PAGE,
+    ("GET", "/admin/services"): PAGE,
+    ("GET", "/admin/horaires"): PAGE,
+    ("GET", "/mot-de-passe"): PAGE,
     ("GET", "/static"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/livez"): PUBLIC,
@@ -93,6 +97,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("WS", "/ws/agent"): DESK,
     ("GET", "/api/routing/config"): ROUTING_READ,
     ("PUT", "/api/routing/config"): SUPERVISION,
+    ("PUT", "/api/routing/admin"): ADMIN_ONLY,
     ("GET", "/api/routing/versions"): ROUTING_READ,
     ("POST", "/api/routing/versions/{version}/restore"): SUPERVISION,
     ("GET", "/api/routing/agents"): ROUTING_READ,
@@ -126,6 +131,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/admin/users/{username}/password"): ADMIN_ONLY,
     ("PUT", "/api/admin/users/{username}/role"): ADMIN_ONLY,
     ("PUT", "/api/admin/users/{username}/extension"): ADMIN_ONLY,
+    ("GET", "/api/admin/hours"): ADMIN_ONLY,
+    ("PUT", "/api/admin/hours"): ADMIN_ONLY,
+    ("GET", "/api/admin/holidays"): ADMIN_ONLY,
 }
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
