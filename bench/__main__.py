@@ -17,6 +17,7 @@ BENCHES = {
     "directory": "bench.directory_bench",
     "pop": "bench.pop_bench",
     "daysim": "bench.daysim_bench",
+    "failover": "bench.failover_bench",
 }
 
 
