@@ -32,6 +32,20 @@ AGENTS = ("201", "202", "203", "204", "205", "206")
 SERVICES = ("accueil", "etat-civil", "urbanisme")
 
 
+async def wait_until(
+    changed: asyncio.Event, predicate: Callable[[], bool], timeout: float = 60
+) -> None:
+    """Until ``predicate`` holds, looked at each time ``changed`` is set; TimeoutError after
+    ``timeout`` seconds."""
+
+    async def wait() -> None:
+        while not predicate():
+            changed.clear()
+            await changed.wait()
+
+    await asyncio.wait_for(wait(), timeout)
+
+
 class Node:
     """One ``cti.app`` process: what it printed, and its web address once it serves."""
 
@@ -52,12 +66,15 @@ class Node:
             self.changed.set()
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 60) -> None:
-        async def wait() -> None:
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
+        try:
+            await wait_until(self.changed, predicate, timeout)
+        except TimeoutError:
+            raise AssertionError(f"node still waiting after {timeout:g} s: {self.tail()}") from None
 
-        await asyncio.wait_for(wait(), timeout)
+    def tail(self, lines: int = 8) -> str:
+        """What the node said last, and whether it still runs (for a failure's message)."""
+        said = " | ".join((self.out + self.err)[-lines:])
+        return f"exit {self.proc.returncode}; {said}"
 
     def url(self) -> str | None:
         for line in self.out:
@@ -122,21 +139,23 @@ class ClusterLab:
         return node
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 60) -> None:
-        async def wait() -> None:
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
+        await wait_until(self.changed, predicate, timeout)
 
     async def ready(self, node: Node, timeout: float = 60) -> str:
         """The node's URL once it serves and its AMI link is up (``/readyz``)."""
         await node.until(lambda: node.url() is not None, timeout)
         url = node.url()
         assert url is not None
-        async with httpx.AsyncClient(base_url=url) as client:
-            while (await client.get("/readyz")).status_code != 200:
-                await asyncio.sleep(0.05)  # polling a probe, as a load balancer does
+
+        async def probe() -> None:
+            async with httpx.AsyncClient(base_url=url) as client:
+                while (await client.get("/readyz")).status_code != 200:
+                    await asyncio.sleep(0.05)  # polling a probe, as a load balancer does
+
+        try:
+            await asyncio.wait_for(probe(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"/readyz not 200 after {timeout:g} s: {node.tail()}") from None
         return url
 
     def calls(self, talk: float = 30.0) -> list[SimCall]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr_scripts.hours import Calendar
+from ivr_scripts.hours import WEEKDAY_NAMES_FR, Calendar
 from ivr_scripts.node_names import KIND_NAMES, node_names
 from ivr_scripts.prompt import Prompt
 from ivr_scripts.tree import Node, Tree, successors
@@ -45,15 +45,7 @@ FIELD_WORDS = {
     "outcome": "issue de l'appel",
 }
 OUTCOME_WORDS = {"hung_up": "appel terminé", "self_service": "demande traitée par le menu"}
-DAY_WORDS = {
-    "mon": "lundi",
-    "tue": "mardi",
-    "wed": "mercredi",
-    "thu": "jeudi",
-    "fri": "vendredi",
-    "sat": "samedi",
-    "sun": "dimanche",
-}
+DAY_WORDS = WEEKDAY_NAMES_FR
 CALENDAR_WORDS = {
     "timezone": "fuseau horaire modifié",
     "public_holidays": "fermeture les jours fériés modifiée",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -252,3 +253,16 @@ class IvrRun(Base):
     timed_out_nodes: Mapped[list[str]] = mapped_column(JSON, default=list)
     self_served: Mapped[bool] = mapped_column(Boolean, default=False)
     service: Mapped[str | None] = mapped_column(String(40))
+
+
+class RouterLease(Base):
+    """Which node drives the PBX (``cti/cluster/lease_store.py`` reads and writes it in SQL)."""
+
+    __tablename__ = "router_lease"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    # Raised at each change of holder: what carries an older one comes from a deposed node.
+    token: Mapped[int] = mapped_column(BigInteger)
+    # Seconds since the epoch on the database's clock.
+    expires_at: Mapped[float] = mapped_column(Float)

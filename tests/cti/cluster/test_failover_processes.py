@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bench.cluster_lab import wait_until
 from cti.ami.connection import AmiConnection, AmiParams
 from cti.db import Database
 from cti.pbxsim import SimulatedPbx
@@ -40,12 +41,11 @@ class Node:
             self.changed.set()
 
     async def said(self, prefix: str) -> str:
-        while True:
-            for line in self.lines:
-                if line.startswith(prefix):
-                    return line
-            self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), 20)
+        def line() -> str | None:
+            return next((text for text in self.lines if text.startswith(prefix)), None)
+
+        await wait_until(self.changed, lambda: line() is not None, 20)
+        return line() or ""
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
@@ -83,9 +83,7 @@ class Lab:
         return node
 
     async def until(self, predicate: Callable[[], bool]) -> None:
-        while not predicate():
-            self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), 20)
+        await wait_until(self.changed, predicate, 20)
 
     def tokens(self) -> list[int]:
         return [token for token, _ in self.actions]

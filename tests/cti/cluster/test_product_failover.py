@@ -25,6 +25,10 @@ READ_ONLY = {"ping", "coreshowchannels", "getvar", "events"}
 
 @pytest.fixture
 async def lab(database_url: str, tmp_path: Path) -> AsyncIterator[ClusterLab]:
+    # Two nodes share PostgreSQL in production; SQLite's lease is covered by test_lease.py
+    # and the bench, so the suite spends these processes on PostgreSQL alone.
+    if database_url.startswith("sqlite"):
+        pytest.skip("the pair of nodes shares PostgreSQL (CTI_TEST_DATABASE_URL)")
     async with cluster_lab(database_url, tmp_path, ttl=1.5) as lab:
         yield lab
 
