@@ -24,6 +24,7 @@ from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.audit_trail import SYSTEM_USER
+from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
@@ -87,6 +88,7 @@ class Product:
     app: FastAPI | None = None  # the web app served on ``port`` (tests walk its routes)
     ivr: IvrAdmin | None = None  # the voice menu's versions and runs
     first_admin: WithPassword | None = None  # created at this start: its password, shown once
+    callbacks: CallbackDesk | None = None  # callback requests, routed in their place
 
     @property
     def url(self) -> str:
@@ -268,13 +270,42 @@ async def running(
         supervision.start()
         stack.push_async_callback(supervision.close)
         stack.push_async_callback(router.close)
+        # Callbacks: the services' calendars of the published menu (the demo's menu lives on
+        # a fixed Tuesday morning: its callbacks are due at any hour).
+        callbacks = CallbackDesk(
+            db,
+            router,
+            hub,
+            conn.send_list,
+            calendar=(lambda _s: None) if simulated else service_calendar(ivr.tree),
+            service_label=lambda name: labels.get(name, name),
+            menu_labels=lambda path: menu_path_labels(ivr.tree(), list(path), labels),
+            citizen=directory.citizen,
+            clock=time.time,
+            speech=sounds.speech,
+            default_service=settings.default_service,
+            settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
+        )
+        await callbacks.start()
+        stack.push_async_callback(callbacks.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
         app = create_app(
             service,
-            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision, voice_menu=menu),
+            DeskParts(
+                db,
+                directory,
+                pop,
+                hub,
+                router,
+                admin,
+                ivr,
+                supervision,
+                voice_menu=menu,
+                callbacks=callbacks,
+            ),
             metrics=metrics,
             metrics_token=settings.metrics_token,
             trusted_proxies=settings.trusted_proxies,
@@ -289,7 +320,20 @@ async def running(
         gc.freeze()
         stack.callback(gc.unfreeze)
         yield Product(
-            settings, pbx, db, service, conn, router, pop, hub, states, bound, app, ivr, first_admin
+            settings,
+            pbx,
+            db,
+            service,
+            conn,
+            router,
+            pop,
+            hub,
+            states,
+            bound,
+            app,
+            ivr,
+            first_admin,
+            callbacks,
         )
 
 

@@ -25,7 +25,7 @@ from routing.callbacks.request import (
     Source,
     Window,
 )
-from screenpop.models import CallbackRow
+from screenpop.models import AuditEntry, CallbackRow
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -87,12 +87,21 @@ def _values(request: CallbackRequest) -> dict[str, object]:
     }
 
 
-def add(db: Database, request: CallbackRequest) -> bool:
+def add(db: Database, request: CallbackRequest, audit: Audit | None = None) -> bool:
     """Store a new request; False (and nothing written) if its id is already stored."""
     with db.session() as session:
         if session.get(CallbackRow, request.id) is not None:
             return False
         session.add(CallbackRow(id=request.id, **_values(request)))
+        if audit is not None:
+            session.add(
+                AuditEntry(
+                    username=audit.username,
+                    action=audit.action,
+                    citizen_id=audit.citizen_id,
+                    detail=audit.detail,
+                )
+            )
         try:
             session.commit()
         except IntegrityError:  # the same id written meanwhile by another writer
@@ -101,8 +110,21 @@ def add(db: Database, request: CallbackRequest) -> bool:
     return True
 
 
-def move(db: Database, before: CallbackRequest, after: CallbackRequest) -> bool:
-    """Write ``after`` if the row is still ``before`` (state and attempts); else False."""
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """An audit-trail entry written in the same transaction as the move it records."""
+
+    username: str
+    action: str
+    citizen_id: int | None
+    detail: str
+
+
+def move(
+    db: Database, before: CallbackRequest, after: CallbackRequest, audit: Audit | None = None
+) -> bool:
+    """Write ``after`` if the row is still ``before`` (state and attempts); else False.
+    ``audit`` is written with it, or not at all."""
     with db.session() as session, session.begin():
         result = session.execute(
             update(CallbackRow)
@@ -113,7 +135,18 @@ def move(db: Database, before: CallbackRequest, after: CallbackRequest) -> bool:
             )
             .values(**_values(after))
         )
-        return bool(getattr(result, "rowcount", 0) == 1)
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        if audit is not None:
+            session.add(
+                AuditEntry(
+                    username=audit.username,
+                    action=audit.action,
+                    citizen_id=audit.citizen_id,
+                    detail=audit.detail,
+                )
+            )
+        return True
 
 
 def get(db: Database, request_id: str) -> CallbackRequest | None:

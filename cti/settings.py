@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the dialplan waits for a silent service (SAFETY_NET)",
     )
+    callback_agent_ring: float = Field(
+        default=20.0,
+        gt=0,
+        le=120,
+        description="seconds the agent's phone rings for a callback she accepted (AGENT_RING)",
+    )
     ivr_max_bytes: int = Field(
         default=512 * 1024, ge=1024, description="largest voice-menu text the editor accepts"
     )

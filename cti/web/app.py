@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from cti.callback_desk import CallbackDesk
 from cti.db import Database
 from cti.desk import AgentDesk
 from cti.ivr_admin import IvrAdmin
@@ -27,6 +28,7 @@ from cti.service import CallService
 from cti.web import (
     agent_api,
     audit_api,
+    callbacks_api,
     ivr_api,
     metrics_api,
     privacy_api,
@@ -79,6 +81,7 @@ class DeskParts:
     ivr: IvrAdmin | None = None
     supervision: SupervisionFeed | None = None  # the supervisors' wallboard
     voice_menu: asyncio.AbstractServer | None = None  # the FastAGI server (for /healthz)
+    callbacks: CallbackDesk | None = None  # callback requests (« à rappeler », Accepter...)
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimits = field(default_factory=LoginLimits)
 
@@ -110,6 +113,9 @@ def create_app(
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
         app.include_router(users_api.router)
+        if parts.callbacks is not None:
+            app.state.callbacks = parts.callbacks
+            app.include_router(callbacks_api.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)

@@ -43,11 +43,18 @@ class RetryRules:
     spacing: timedelta = timedelta(minutes=15)
     postpone: timedelta = timedelta(minutes=10)
     expiry: timedelta = timedelta(days=5)
+    offer_timeout: timedelta = timedelta(seconds=60)
+    dialling_grace: timedelta = timedelta(hours=2)
 
 
 #: What the dialplan says of the citizen's leg (``DIALSTATUS``) and what it means here.
 REACHED = "ANSWER"
-RETRY_STATUSES = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "CANCEL", "AGENT"})
+RETRY_STATUSES = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL", "CANCEL"})
+#: The agent's own phone did not answer the Originate (or it could not be sent): the
+#: citizen was not dialled, so it is no attempt of hers.
+AGENT_MISSED = "AGENT"
+#: A restart found the attempt and could not learn how it ended: never dialled again.
+INTERRUPTED = "INTERRUPTED"
 
 
 def next_opening(calendar: Calendar | None, at: datetime) -> datetime | None:
@@ -148,9 +155,19 @@ def attempt_ended(
     at: datetime,
 ) -> CallbackRequest:
     """The attempt's outcome (``status``: the dialplan's DIALSTATUS of the citizen's leg)."""
+    if status == AGENT_MISSED:
+        return move(
+            request,
+            S.PENDING,
+            at,
+            outcome=status,
+            agent=None,
+            attempts=request.attempts - 1,
+            not_before=at + rules.postpone,
+        )
     if status == REACHED:
         return move(request, S.REACHED, at, outcome=status)
-    if request.attempts >= rules.attempts or status not in RETRY_STATUSES:
+    if request.attempts >= rules.attempts or status not in RETRY_STATUSES:  # INTERRUPTED too
         return move(request, S.FAILED, at, outcome=status, agent=None)
     later = next_opening(calendar, at + rules.spacing)
     if later is None:
@@ -181,6 +198,24 @@ def expired(request: CallbackRequest, rules: RetryRules, at: datetime) -> Callba
     return move(request, S.EXPIRED, at, agent=None)
 
 
+def offer_timed_out(request: CallbackRequest, rules: RetryRules, at: datetime) -> bool:
+    """An offer nobody answered on the page (away from the desk): it is postponed."""
+    return (
+        request.state is S.OFFERED
+        and request.updated_at is not None
+        and at >= request.updated_at + rules.offer_timeout
+    )
+
+
+def dialling_lost(request: CallbackRequest, rules: RetryRules, at: datetime) -> bool:
+    """An attempt whose end never came (the product restarted mid-call): closed, not redialled."""
+    return (
+        request.state is S.DIALLING
+        and request.updated_at is not None
+        and at >= request.updated_at + rules.dialling_grace
+    )
+
+
 def delay_seconds(request: CallbackRequest) -> float | None:
     """From the request to the call that reached her (reports), None if not reached."""
     if request.state is not S.REACHED or request.updated_at is None:
@@ -189,16 +224,20 @@ def delay_seconds(request: CallbackRequest) -> float | None:
 
 
 __all__ = [
+    "AGENT_MISSED",
     "FINAL",
+    "INTERRUPTED",
     "REACHED",
     "RetryRules",
     "attempt_ended",
     "cancelled_if_served",
     "delay_seconds",
     "dialling",
+    "dialling_lost",
     "expired",
     "is_due",
     "next_opening",
+    "offer_timed_out",
     "offered",
     "postponed",
     "window_for",

@@ -88,6 +88,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/calls/{call_id}/disposition"): DESK,
     ("POST", "/api/calls/{call_id}/transfer"): DESK,
     ("POST", "/api/calls/{call_id}/done"): DESK,
+    ("POST", "/api/calls/{call_id}/callback"): DESK,
+    ("GET", "/api/callbacks"): DESK_READ,
+    ("POST", "/api/callbacks/{callback_id}/accept"): DESK,
+    ("POST", "/api/callbacks/{callback_id}/postpone"): DESK,
     ("WS", "/ws/agent"): DESK,
     ("GET", "/api/routing/config"): ROUTING_READ,
     ("PUT", "/api/routing/config"): SUPERVISION,
@@ -133,6 +137,7 @@ PATH_VALUES = {
     "version": "999999",
     "number": "999999",
     "alert_id": "999999",
+    "callback_id": "0000000000000000",
     "citizen_id": "1",
     "name": "000000000000000000000000.wav",
 }
