@@ -42,6 +42,7 @@ from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from cti.web.supervision_api import SupervisionFeed
+from ivr_scripts.commands import RecordCallback
 from ivr_scripts.path_labels import menu_path_labels
 from ivr_scripts.tree import TreeLimits
 from routing.engine import RoutingEngine
@@ -161,14 +162,28 @@ async def running(
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
+        # The menu's callback requests go to the callbacks desk, built once the router is.
+        callbacks: CallbackDesk | None = None
+
+        def menu_callback(uniqueid: str, record: RecordCallback) -> None:
+            if callbacks is not None:
+                callbacks.from_menu(uniqueid, record)
+
         if simulated:
             # Any free port, given to the simulated PBX; its menu lives on a Tuesday morning
             # (DEMO_MENU_TIME) so that the demo's callers reach the agents at any hour.
             menu = await start_voice_menu(
-                "127.0.0.1", 0, ivr, directory, clock=lambda: DEMO_MENU_TIME
+                "127.0.0.1",
+                0,
+                ivr,
+                directory,
+                clock=lambda: DEMO_MENU_TIME,
+                on_callback=menu_callback,
             )
         else:
-            menu = await start_voice_menu(settings.agi_host, settings.agi_port, ivr, directory)
+            menu = await start_voice_menu(
+                settings.agi_host, settings.agi_port, ivr, directory, on_callback=menu_callback
+            )
         stack.push_async_callback(menu.wait_closed)
         stack.callback(menu.close)
         pbx = None

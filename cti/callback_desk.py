@@ -43,6 +43,8 @@ from cti.db import Database
 from cti.desk import DeskError
 from cti.router import RouterShell
 from cti.tracker import events as ev
+from ivr_scripts import callback_dialog
+from ivr_scripts.commands import RecordCallback
 from ivr_scripts.hours import Calendar
 from ivr_scripts.tree import Tree
 from routing.callbacks import rules
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 
 S = CallbackState
 SendList = Callable[[Mapping[str, Any], float], Awaitable[list[Any]]]
+WINDOW_VALUES = {w.value for w in Window}
 PROMPT_VARIABLE = "CTI_OVERFLOW_PROMPT"  # extensions.conf's cti-overflow plays it
 
 #: What a caller who overflows to a callback hears (rendered by speech synthesis at start).
@@ -155,7 +158,7 @@ class CallbackDesk:
     async def start(self) -> None:
         """Read the open requests back (a restart loses none) and start the sweep."""
         if self.speech is not None:  # every prompt the dialplan plays exists before it plays
-            for text in (RECORDED_TEXT, WITHHELD_TEXT):
+            for text in (RECORDED_TEXT, WITHHELD_TEXT, *callback_dialog.TEXTS):
                 sound = await self.speech(text)
                 if sound is not None:
                     self.prompts[text] = sound
@@ -424,6 +427,16 @@ class CallbackDesk:
         )
         self._spawn(self._request_quietly(new))
         return {PROMPT_VARIABLE: self.prompts.get(RECORDED_TEXT, "")}
+
+    def from_menu(self, uniqueid: str, record: RecordCallback) -> None:
+        """The voice menu's callback node recorded a request (no number: kept as failed)."""
+        service = record.service or self.default_service
+        if service not in self.router.engine.config.services:
+            service = self.default_service
+        window = Window(record.window) if record.window in WINDOW_VALUES else Window.REOPENING
+        new = NewRequest(record.number, service, Source.MENU, window, tuple(record.path))
+        log.info("callback asked in the menu (call %s) for %s", uniqueid, service)
+        self._spawn(self._request_quietly(new))
 
     async def _request_quietly(self, new: NewRequest) -> None:
         await self.request(new, SYSTEM_USER)

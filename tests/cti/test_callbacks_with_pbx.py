@@ -29,8 +29,9 @@ from cti.pbxsim.originate import CalledBack
 from cti.pbxsim.pbx import AgentPhone
 from cti.settings import Settings
 from cti.tracker import events as ev
+from ivr_scripts.commands import RecordCallback
 from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
-from screenpop.models import AuditEntry
+from screenpop.models import AuditEntry, CallbackRow
 
 S = CallbackState
 CONFIG: dict[str, Any] = {
@@ -326,3 +327,22 @@ async def test_a_restart_loses_no_request_and_dials_none_twice(tmp_path: Path) -
             ("DialStatus", "ANSWER"),
         )
         await until(lambda: stored(product, offered.id).state is S.REACHED, "closed by its result")
+
+
+async def test_requests_from_the_voice_menu(product: Product) -> None:
+    desk = desk_of(product)
+    desk.from_menu(
+        "1.1", RecordCallback(NUMBER, "rappel", "etat-civil", "ce_matin", ("bienvenue", "rappel"))
+    )
+    desk.from_menu("1.2", RecordCallback(None, "rappel", "disparu", "a_la_reouverture"))
+    await until(lambda: len(desk.pending()) == 1, "the menu's request")
+    [request] = desk.pending()
+    assert (request.service, request.source, request.menu_path) == (
+        "etat-civil",
+        Source.MENU,
+        ("bienvenue", "rappel"),
+    )
+    with product.database.session() as session:
+        rows = list(session.scalars(select(CallbackRow).where(CallbackRow.number.is_(None))))
+    # No number: recorded for the record (unknown service: the default one), never called.
+    assert [(r.state, r.service, r.outcome) for r in rows] == [("failed", "accueil", "sans numéro")]
