@@ -346,3 +346,36 @@ async def test_requests_from_the_voice_menu(product: Product) -> None:
         rows = list(session.scalars(select(CallbackRow).where(CallbackRow.number.is_(None))))
     # No number: recorded for the record (unknown service: the default one), never called.
     assert [(r.state, r.service, r.outcome) for r in rows] == [("failed", "accueil", "sans numéro")]
+
+
+async def test_a_colleague_notes_a_callback_from_the_call_on_her_screen(product: Product) -> None:
+    assert product.pbx is not None
+    watch: list[ev.DomainEvent] = []
+    product.service.add_listener(watch.append)
+    product.router.set_agent_state("202", "ready", None)
+    call = product.pbx.telephony.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    await until(
+        lambda: (
+            product.hub.card_of("202", call.linkedid) is not None
+            and any(isinstance(e, ev.CallAnswered) for e in watch)
+        ),
+        "Paul on the call",
+    )
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{product.port}") as http:
+        login = await http.post("/api/login", json={"username": "paul", "password": DEMO_PASSWORD})
+        http.headers["X-CSRF-Token"] = login.json()["csrf"]
+        url = f"/api/calls/{call.linkedid}/callback"
+        bad = await http.post(url, json={"number": "12", "note": "x"})
+        assert bad.status_code == 422 and "illisible" in bad.json()["detail"]
+        gone = await http.post("/api/calls/1.2/callback", json={"note": "x"})
+        assert gone.status_code == 404
+        made = await http.post(url, json={"note": "pièce manquante", "window": "a_la_reouverture"})
+        assert made.status_code == 201, made.text
+        card = made.json()
+    assert card["note"] == "pièce manquante" and card["number"] == "06 12 34 56 78"
+    [request] = desk_of(product).pending()
+    assert (request.source, request.requested_by, request.call_id) == (
+        Source.AGENT,
+        "paul",
+        call.linkedid,
+    )
