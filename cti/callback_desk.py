@@ -216,7 +216,8 @@ class CallbackDesk:
             author,
             "callback.request",
             new.citizen_id,
-            f"{request.id} {new.service} ({new.source.value}) {new.number or 'sans numéro'}",
+            f"rappel du {_national(new.number)} pour {self.service_label(new.service)} "
+            f"({SOURCE_LABELS[new.source]}), demande {request.id}",
         )
         await asyncio.to_thread(callback_store.add, self.db, request, audit)
         if not request.final:
@@ -310,8 +311,9 @@ class CallbackDesk:
                 username,
                 "callback.call",
                 request.citizen_id,
-                f"{request.id} poste {agent} appelle {request.number} ({request.service}), "
-                f"essai {dialling.attempts}",
+                f"le poste {agent} rappelle le {_national(request.number)} "
+                f"({self.service_label(request.service)}), essai {dialling.attempts}, "
+                f"demande {request.id}",
             )
             won = await asyncio.to_thread(callback_store.move, self.db, request, dialling, audit)
             if not won:
@@ -498,6 +500,19 @@ class CallbackDesk:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+SOURCE_LABELS = {
+    Source.MENU: "menu vocal",
+    Source.OVERFLOW: "attente trop longue",
+    Source.AGENT: "à rappeler",
+}
+
+
+def _national(number: str | None) -> str:
+    if not number:
+        return "(sans numéro)"
+    return normalise(number).national or number
 
 
 def service_calendar(tree: Callable[[], Tree]) -> Callable[[str], Calendar | None]:

@@ -8,14 +8,19 @@ to take, 422 a bad number or service.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from cti import callback_store
 from cti.callback_desk import CallbackDesk, NewRequest
 from cti.desk import DeskError
 from cti.web.auth import agent_of, require
+from routing.callbacks import figures
 from routing.callbacks.request import Source, Window
 from screenpop.accounts import Role, UserView
 from screenpop.hub import AgentHub
@@ -26,6 +31,8 @@ from screenpop.text_rules import refusal
 router = APIRouter(tags=["callbacks"])
 
 Reader = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
+Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
+PARIS = ZoneInfo("Europe/Paris")
 AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
 
 WINDOWS = {
@@ -121,3 +128,67 @@ async def postpone(callback_id: str, user: AgentUser, desk: Desk) -> CallbackCar
         return desk.card(await desk.postpone(agent_of(user), callback_id))
     except DeskError as exc:
         raise HTTPException(409, str(exc)) from exc
+
+
+class BoardRowOut(BaseModel):
+    service: str
+    label: str
+    waiting: int
+    oldest_asked_at: datetime | None
+    windows_missed: int
+    windows_ending_soon: int
+
+
+class ReportRowOut(BaseModel):
+    service: str
+    label: str
+    requested: int
+    reached: int
+    failed: int
+    cancelled: int
+    expired: int
+    open: int
+    mean_delay_s: float | None
+
+
+class ReportOut(BaseModel):
+    start: datetime
+    end: datetime
+    rows: list[ReportRowOut]
+
+
+@router.get("/api/callbacks/board")
+async def board(user: Supervisor, desk: Desk) -> list[BoardRowOut]:
+    """The wallboard's callbacks: per service, how many wait, the oldest, windows missed or
+    ending within 30 minutes."""
+    rows = figures.board(desk.pending(), datetime.now(UTC))
+    return [BoardRowOut(label=desk.service_label(r.service), **_fields(r)) for r in rows]
+
+
+@router.get("/api/callbacks/report")
+async def report(
+    user: Supervisor,
+    desk: Desk,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> ReportOut:
+    """Requests asked in the period (default: the last 7 days; a time without zone is Paris
+    time): requested, reached, failed, cancelled, expired, open, mean delay to reach her."""
+    until = _paris(end) if end is not None else datetime.now(PARIS)
+    since = _paris(start) if start is not None else until - timedelta(days=7)
+    if since >= until:
+        raise HTTPException(422, "La période est vide : « du » doit précéder « au ».")
+    found = await asyncio.to_thread(callback_store.between, desk.db, since, until)
+    rows = [
+        ReportRowOut(label=desk.service_label(r.service), **_fields(r))
+        for r in figures.report(found)
+    ]
+    return ReportOut(start=since, end=until, rows=rows)
+
+
+def _paris(value: datetime) -> datetime:
+    return value.replace(tzinfo=PARIS) if value.tzinfo is None else value.astimezone(PARIS)
+
+
+def _fields(row: figures.BoardRow | figures.ReportRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in row.__slots__}

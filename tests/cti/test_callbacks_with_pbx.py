@@ -194,7 +194,8 @@ async def test_offered_in_its_place_then_accepted_and_the_citizen_is_called(
     with product.database.session() as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "callback.call"))
         [entry] = list(audit)
-    assert entry.username == "paul" and "202" in entry.detail and NUMBER in entry.detail
+    assert entry.username == "paul"
+    assert entry.detail.startswith("le poste 202 rappelle le 06 12 34 56 78 (État civil), essai 1")
     # His callback done (no wrap-up here), Paul takes the live caller who came after.
     watch: list[ev.DomainEvent] = []
     product.service.add_listener(watch.append)
@@ -379,3 +380,30 @@ async def test_a_colleague_notes_a_callback_from_the_call_on_her_screen(product:
         "paul",
         call.linkedid,
     )
+
+
+async def test_supervisors_see_the_board_and_the_report(product: Product) -> None:
+    desk = desk_of(product)
+    waiting = await desk.request(NewRequest(NUMBER, "etat-civil", Source.MENU), "système")
+    await desk.request(NewRequest("+33611111111", "etat-civil", Source.MENU), "système")
+    failed = await desk.request(NewRequest(None, "accueil", Source.MENU), "système")
+    assert failed.state is S.FAILED
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{product.port}") as http:
+        login = await http.post(
+            "/api/login", json={"username": "superviseur", "password": DEMO_PASSWORD}
+        )
+        assert login.status_code == 200
+        board = (await http.get("/api/callbacks/board")).json()
+        assert [(r["label"], r["waiting"]) for r in board] == [("État civil", 2)]
+        assert board[0]["oldest_asked_at"].startswith(waiting.asked_at.isoformat()[:19])
+        report = (await http.get("/api/callbacks/report")).json()
+        rows = {r["label"]: (r["requested"], r["failed"], r["open"]) for r in report["rows"]}
+        assert rows == {"Accueil": (1, 1, 0), "État civil": (2, 0, 2)}
+        empty = await http.get("/api/callbacks/report?from=2026-12-02T10:00&to=2026-12-01T10:00")
+        assert empty.status_code == 422
+        # The audit says who asked for whom.
+    with product.database.session() as session:
+        actions = list(
+            session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("callback.%")))
+        )
+    assert actions == ["callback.request"] * 3

@@ -180,3 +180,19 @@ def test_move_follows_the_table_exactly(source: CallbackState, target: CallbackS
     else:
         with pytest.raises(IllegalCallbackMove):
             move(r, target, paris(1, 10))
+
+
+def test_board_and_report_figures() -> None:
+    from routing.callbacks import figures
+
+    a = _with(request(paris(1, 9)), id="a", window_end=paris(1, 12))
+    b = _with(request(paris(1, 10)), id="b", window_end=paris(1, 11, 45), service="etat-civil")
+    c = _with(request(paris(1, 8)), id="c", state=S.REACHED, updated_at=paris(1, 8, 30))
+    d = _with(request(paris(1, 8)), id="d", state=S.FAILED, service="urbanisme")
+    [row] = figures.board([a, b, c, d], paris(1, 11, 50))
+    assert row == figures.BoardRow("etat-civil", 2, paris(1, 9), 1, 1)
+    rows = figures.report([a, b, c, d])
+    assert rows == [
+        figures.ReportRow("etat-civil", 3, 1, 0, 0, 0, 2, 1800.0),
+        figures.ReportRow("urbanisme", 1, 0, 1, 0, 0, 0, None),
+    ]

@@ -90,6 +90,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/calls/{call_id}/done"): DESK,
     ("POST", "/api/calls/{call_id}/callback"): DESK,
     ("GET", "/api/callbacks"): DESK_READ,
+    ("GET", "/api/callbacks/board"): SUPERVISION,
+    ("GET", "/api/callbacks/report"): SUPERVISION,
     ("POST", "/api/callbacks/{callback_id}/accept"): DESK,
     ("POST", "/api/callbacks/{callback_id}/postpone"): DESK,
     ("WS", "/ws/agent"): DESK,
