@@ -240,7 +240,7 @@ async def _dialplan_after_answer(
     if request.context == "cti-callback":
         citizen = tel.called_back.get(request.exten, CalledBack())
         tel.dialled_back.append(request.exten)
-        tel._exten(one, "Dial", f"PJSIP/{request.exten}@operateur,30")
+        tel._exten(one, "Dial", f"PJSIP/{request.exten}@operateur,30,g")
         await tel.sleep(citizen.ring)
         if citizen.status == "ANSWER":
             await tel.sleep(citizen.talk)
