@@ -31,7 +31,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ from routing.requirements import qualifying_level, requirements
 from screenpop.callback_card import callback_card
 from screenpop.directory import CitizenView
 from screenpop.hub import AgentHub
-from screenpop.messages import CallbackCard, CallbackOffered, CallbacksPending, CallbackUpdated
+from screenpop.messages import CallbackCard, CallbackOffered, CallbackUpdated
 from screenpop.phones import normalise
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,9 @@ class CallbackDesk:
         self.clock = clock
         self.settings = settings
         self.requests: dict[str, CallbackRequest] = {}
+        # Citizens the cards name, read in a thread when a request is made or read back: a
+        # card is built on the event loop and never waits for the database.
+        self._citizens: dict[int, CitizenView | None] = {}
         self.queue = CallbackQueue()
         self.originates_sent = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -167,10 +170,11 @@ class CallbackDesk:
         for request in stored:
             if request.state is S.OFFERED:  # its page belonged to the product that stopped
                 back = rules.postponed(request, self._rules(request), now)
-                back = _replace_not_before(back, request.not_before)
+                back = replace(back, not_before=request.not_before)  # no later than before
                 if await asyncio.to_thread(callback_store.move, self.db, request, back):
                     request = back
             self.requests[request.id] = request
+            await self._know_citizen(request.citizen_id)
         self._loop_task = asyncio.get_running_loop().create_task(self._sweeping())
 
     async def close(self) -> None:
@@ -220,6 +224,7 @@ class CallbackDesk:
             f"({SOURCE_LABELS[new.source]}), demande {request.id}",
         )
         await asyncio.to_thread(callback_store.add, self.db, request, audit)
+        await self._know_citizen(request.citizen_id)
         if not request.final:
             self.requests[request.id] = request
             await self.sweep()
@@ -246,19 +251,18 @@ class CallbackDesk:
             if qualifying_level(spec.skills, requirements(service)) is not None
         }
 
+    async def _know_citizen(self, citizen_id: int | None) -> None:
+        if citizen_id is not None and citizen_id not in self._citizens:
+            self._citizens[citizen_id] = await asyncio.to_thread(self.citizen, citizen_id)
+
     def card(self, request: CallbackRequest) -> CallbackCard:
-        citizen = self.citizen(request.citizen_id) if request.citizen_id is not None else None
+        citizen = self._citizens.get(request.citizen_id) if request.citizen_id else None
         return callback_card(
             request,
             service_label=self.service_label(request.service),
             menu_labels=self.menu_labels(request.menu_path),
             citizen=citizen,
             today=_utc(self.clock()),
-        )
-
-    def pending_message(self, agent: str) -> CallbacksPending:
-        return CallbacksPending(
-            callbacks=[self.card(r) for r in self.pending(self.services_of(agent))]
         )
 
     # ------------------------------------------------------------------ the sweep
@@ -524,9 +528,3 @@ def service_calendar(tree: Callable[[], Tree]) -> Callable[[str], Calendar | Non
         return calendars.get(service) or next(iter(calendars.values()), None)
 
     return calendar
-
-
-def _replace_not_before(request: CallbackRequest, not_before: datetime | None) -> CallbackRequest:
-    from dataclasses import replace
-
-    return replace(request, not_before=not_before)

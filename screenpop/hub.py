@@ -13,7 +13,6 @@ from cti.bus import Bus, Subscription
 from screenpop.messages import (
     AgentStateChanged,
     CallbackOffered,
-    CallbacksPending,
     CallbackUpdated,
     Card,
     CardAnswered,
@@ -24,7 +23,7 @@ from screenpop.messages import (
 )
 
 CardMessage = CardOffered | CardAnswered | CardUpdated | CardTransferred | CardEnded
-CallbackMessage = CallbackOffered | CallbackUpdated | CallbacksPending  # never kept
+CallbackMessage = CallbackOffered | CallbackUpdated  # never kept
 
 
 class AgentHub:

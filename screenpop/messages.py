@@ -188,13 +188,6 @@ class CallbackUpdated(_Message):
     callback: CallbackCard
 
 
-class CallbacksPending(_Message):
-    """The pending callbacks of the agent's services, oldest first."""
-
-    type: Literal["callbacks.pending"] = "callbacks.pending"
-    callbacks: list[CallbackCard]
-
-
 class AgentStateChanged(_Message):
     type: Literal["agent.state"] = "agent.state"
     agent: str
@@ -211,8 +204,7 @@ AgentMessage = Annotated[
     | CardEnded
     | AgentStateChanged
     | CallbackOffered
-    | CallbackUpdated
-    | CallbacksPending,
+    | CallbackUpdated,
     Field(discriminator="type"),
 ]
 
