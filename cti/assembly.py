@@ -24,6 +24,7 @@ from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.audit_trail import SYSTEM_USER
+from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.cluster.elector import Elector
 from cti.cluster.fenced import FencedSend
 from cti.cluster.lease_store import LeaseStore
@@ -44,6 +45,7 @@ from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from cti.web.supervision_api import SupervisionFeed
+from ivr_scripts.commands import RecordCallback
 from ivr_scripts.path_labels import menu_path_labels
 from ivr_scripts.tree import TreeLimits
 from routing.engine import RoutingEngine
@@ -90,6 +92,7 @@ class Product:
     app: FastAPI | None = None  # the web app served on ``port`` (tests walk its routes)
     ivr: IvrAdmin | None = None  # the voice menu's versions and runs
     first_admin: WithPassword | None = None  # created at this start: its password, shown once
+    callbacks: CallbackDesk | None = None  # callback requests, routed in their place
 
     @property
     def url(self) -> str:
@@ -162,14 +165,28 @@ async def running(
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
+        # The menu's callback requests go to the callbacks desk, built once the router is.
+        callbacks: CallbackDesk | None = None
+
+        def menu_callback(uniqueid: str, record: RecordCallback) -> None:
+            if callbacks is not None:
+                callbacks.from_menu(uniqueid, record)
+
         if simulated:
             # Any free port, given to the simulated PBX; its menu lives on a Tuesday morning
             # (DEMO_MENU_TIME) so that the demo's callers reach the agents at any hour.
             menu = await start_voice_menu(
-                "127.0.0.1", 0, ivr, directory, clock=lambda: DEMO_MENU_TIME
+                "127.0.0.1",
+                0,
+                ivr,
+                directory,
+                clock=lambda: DEMO_MENU_TIME,
+                on_callback=menu_callback,
             )
         else:
-            menu = await start_voice_menu(settings.agi_host, settings.agi_port, ivr, directory)
+            menu = await start_voice_menu(
+                settings.agi_host, settings.agi_port, ivr, directory, on_callback=menu_callback
+            )
         stack.push_async_callback(menu.wait_closed)
         stack.callback(menu.close)
         pbx = None
@@ -272,13 +289,42 @@ async def running(
         supervision.start()
         stack.push_async_callback(supervision.close)
         stack.push_async_callback(router.close)
+        # Callbacks: the services' calendars of the published menu (the demo's menu lives on
+        # a fixed Tuesday morning: its callbacks are due at any hour).
+        callbacks = CallbackDesk(
+            db,
+            router,
+            hub,
+            conn.send_list if fence is None else FencedSend(conn.send_list, fence),
+            calendar=(lambda _s: None) if simulated else service_calendar(ivr.tree),
+            service_label=lambda name: labels.get(name, name),
+            menu_labels=lambda path: menu_path_labels(ivr.tree(), list(path), labels),
+            citizen=directory.citizen,
+            clock=time.time,
+            speech=sounds.speech,
+            default_service=settings.default_service,
+            settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
+        )
+        await callbacks.start()
+        stack.push_async_callback(callbacks.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
         app = create_app(
             service,
-            DeskParts(db, directory, pop, hub, router, admin, ivr, supervision, voice_menu=menu),
+            DeskParts(
+                db,
+                directory,
+                pop,
+                hub,
+                router,
+                admin,
+                ivr,
+                supervision,
+                voice_menu=menu,
+                callbacks=callbacks,
+            ),
             metrics=metrics,
             metrics_token=settings.metrics_token,
             trusted_proxies=settings.trusted_proxies,
@@ -293,7 +339,20 @@ async def running(
         gc.freeze()
         stack.callback(gc.unfreeze)
         yield Product(
-            settings, pbx, db, service, conn, router, pop, hub, states, bound, app, ivr, first_admin
+            settings,
+            pbx,
+            db,
+            service,
+            conn,
+            router,
+            pop,
+            hub,
+            states,
+            bound,
+            app,
+            ivr,
+            first_admin,
+            callbacks,
         )
 
 

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cti.tracker import events as ev
+from routing.callbacks.queueing import request_id_of
 from routing.decisions import Decision, Offer, Overflow
 from routing.engine import RoutingEngine
 from routing.errors import RoutingError
@@ -186,6 +187,17 @@ class Dispatcher:
             self._phone(agent, now, out)
         return out
 
+    def feed(self, events: Iterable[Event], now: float) -> list[Decision]:
+        """Engine events of the callbacks' virtual callers (``routing.callbacks.queueing``),
+        fed as they are, on this dispatcher's clock; their offers are the callbacks' shell's."""
+        out: list[Decision] = []
+        now = self._clock(now)
+        for event in events:
+            if isinstance(event, CallLeft | OfferAnswered | OfferFailed):
+                self.ringing.pop(event.call_id, None)
+            self._feed(replace(event, at=now), out)
+        return out
+
     def waiting(self) -> set[str]:
         """Calls waiting in ``cti-wait`` for the engine (not ringing, not on their way back)."""
         return self.held - self.ringing.keys() - self.away
@@ -230,6 +242,8 @@ class Dispatcher:
         for agent in engine.config.agents:
             self._phone(agent, now, out)
         for w in waiting:
+            if request_id_of(w.call_id) is not None:
+                continue  # a callback: its shell queues it again in the new engine
             self._queue(w.call_id, w.service, w.priority, now, w.since, out)
         return out
 

@@ -42,6 +42,7 @@ from cti.desk import DeskError
 from cti.dispatch import Dispatcher
 from cti.service import CallService
 from cti.tracker import events as ev
+from routing.callbacks.queueing import request_id_of
 from routing.decisions import (
     AgentStateChanged,
     Decision,
@@ -52,6 +53,7 @@ from routing.decisions import (
 )
 from routing.engine import RoutingEngine
 from routing.errors import RoutingError, UnknownAgent
+from routing.events import Event as RoutingEvent
 from routing.model import OverflowKind
 from routing.states import AgentState
 
@@ -101,6 +103,12 @@ class RouterShell:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # Offers of callback requests (virtual callers) are the callbacks desk's to show.
+        self.on_callback_offer: Callable[[Offer], None] | None = None
+        self.on_reload: Callable[[], None] | None = None
+        # A caller overflowing to a callback: the callbacks desk records her request and says
+        # what the dialplan plays (variables added to, or replacing, CTI_OVERFLOW's).
+        self.on_callback_overflow: Callable[[Overflow], Mapping[str, str]] | None = None
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
         service.add_link_listener(self.on_link_state)
@@ -153,12 +161,22 @@ class RouterShell:
     def reload(self, engine: RoutingEngine) -> None:
         """A new routing configuration takes effect now, calls and agents carried over."""
         self._carry_out(self.dispatcher.reload(engine, self.clock()))
+        if self.on_reload is not None:
+            self.on_reload()
+
+    def feed(self, events: list[RoutingEvent]) -> None:
+        """Events of the callbacks' virtual callers, decided and carried out like the rest."""
+        if events:
+            self._carry_out(self.dispatcher.feed(events, self.clock()))
 
     # -- carrying out decisions -----------------------------------------------------------
 
     def _carry_out(self, decisions: list[Decision]) -> None:
         for decision in decisions:
-            if isinstance(decision, Offer):
+            if isinstance(decision, Offer) and request_id_of(decision.call_id) is not None:
+                if self.on_callback_offer is not None:
+                    self.on_callback_offer(decision)
+            elif isinstance(decision, Offer):
                 self._spawn(self._offer(decision))
             elif isinstance(decision, Overflow):
                 self.overflows += 1
@@ -286,6 +304,9 @@ class RouterShell:
                 contract.overflow_kind_variable: overflow.target_kind.value,
                 contract.overflow_target_variable: overflow.target or "",
             }
+            hook = self.on_callback_overflow
+            if overflow.target_kind is OverflowKind.CALLBACK and hook is not None:
+                variables.update(hook(overflow))
             await self._setvars_and_redirect(channel, variables, contract.overflow_context)
         except AmiError as exc:
             # The dialplan's safety net still has the call: the citizen is not left alone.

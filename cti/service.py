@@ -42,6 +42,7 @@ class CallService:
         self._listeners: list[Listener] = []
         self._device_listeners: list[DeviceListener] = []
         self._link_listeners: list[Callable[[str], None]] = []
+        self._user_listeners: dict[str, list[Callable[[Mapping[str, Any]], None]]] = {}
         # Told each AMI event's arrival time once it is handled (the metrics' event lag).
         self.on_handled: Callable[[float], None] | None = None
         # Work put off by ``send_first``, in order; run at the loop's next turn.
@@ -56,6 +57,13 @@ class CallService:
     def add_device_listener(self, listener: DeviceListener) -> None:
         """Phones' states (``DeviceStateChange``): not calls, so not the tracker's."""
         self._device_listeners.append(listener)
+
+    def add_user_event_listener(
+        self, name: str, listener: Callable[[Mapping[str, Any]], None]
+    ) -> None:
+        """``listener`` hears the raw headers of every ``UserEvent`` called ``name`` (the
+        callbacks' dialplan results, which are no part of a call's life)."""
+        self._user_listeners.setdefault(name.lower(), []).append(listener)
 
     def add_link_listener(self, listener: Callable[[str], None]) -> None:
         """The AMI link's state ("ready" once logged in and resynchronised)."""
@@ -123,6 +131,10 @@ class CallService:
             for on_device in self._device_listeners:
                 on_device(device, received_at)
         else:
+            if self._user_listeners and headers.get("Event") == "UserEvent":
+                name = str(headers.get("UserEvent", "")).lower()
+                for listener in self._user_listeners.get(name, ()):
+                    listener(headers)
             event = parse_event(headers)
             if event is not None:
                 self._emit(self.tracker.handle(event, received_at))

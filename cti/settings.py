@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     router_lease_name: str = Field(
         default="default", description="the PBX the lease is for (one lease per PBX)"
     )
+    callback_agent_ring: float = Field(
+        default=20.0,
+        gt=0,
+        le=120,
+        description="seconds the agent's phone rings for a callback she accepted (AGENT_RING)",
+    )
     ivr_max_bytes: int = Field(
         default=512 * 1024, ge=1024, description="largest voice-menu text the editor accepts"
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cti.ivr_admin import IvrAdmin
 from cti.settings import StartupError
-from ivr_scripts.fastagi import serve
+from ivr_scripts.fastagi import CallbackRecorder, serve
 from ivr_scripts.measures import PARIS
 from ivr_scripts.sounds import Voice
 from screenpop.directory import Directory
@@ -37,6 +37,7 @@ async def start_voice_menu(
     directory: Directory,
     clock: Callable[[], datetime] = _paris_now,
     voice: Voice | None = None,
+    on_callback: CallbackRecorder | None = None,
 ) -> asyncio.Server:
     """Listen on ``host:port`` (``0``: any free port, see ``server.sockets``)."""
 
@@ -53,6 +54,7 @@ async def start_voice_menu(
             ivr.on_path_recorded,
             clock=clock,
             voice=voice if voice is not None else ivr.sounds,
+            on_callback=on_callback,
         )
     except OSError as exc:
         raise StartupError(

@@ -66,10 +66,14 @@ class LookupCase:
 
 @dataclass(frozen=True)
 class RecordCallback:
-    """Record a call-back request for the agents (caller's number and topic)."""
+    """Record a call-back request for the agents: the number to call (E.164, None when the
+    caller could give none), the topic, the service and the window she asked for."""
 
     number: str | None
     topic: str
+    service: str | None = None
+    window: str = "a_la_reouverture"
+    path: tuple[str, ...] = ()  # the menu's nodes the caller went through
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ class CallContext:
 
     uniqueid: str = ""
     caller: str | None = None
+    caller_withheld: bool = False  # a restricted presentation: the number may not be used
     did: str | None = None
     language: str = "fr"
     extra: dict[str, str] = field(default_factory=dict)

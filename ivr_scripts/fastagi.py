@@ -76,7 +76,7 @@ MAX_ENV_LINES = 200
 
 TreeProvider = Callable[[], Tree]
 PathRecorder = Callable[[str, str | None, list[str], Outcome | None, list[Choice]], None]
-CallbackRecorder = Callable[[str, str | None, str], None]
+CallbackRecorder = Callable[[str, RecordCallback], None]  # uniqueid, the request
 Clock = Callable[[], datetime]
 
 
@@ -212,7 +212,7 @@ class CallSession:
             return await self._lookup(cmd.reference)
         if isinstance(cmd, RecordCallback):
             if self.on_callback is not None:
-                self.on_callback(self.uniqueid, cmd.number, cmd.topic)
+                self.on_callback(self.uniqueid, cmd)
             return None
         if isinstance(cmd, GotoWait):
             return None
@@ -334,9 +334,19 @@ def _context(env: dict[str, str]) -> CallContext:
     return CallContext(
         uniqueid=env.get("agi_uniqueid", ""),
         caller=None if caller in ("", "unknown", "anonymous") else caller,
+        caller_withheld=_restricted(env.get("agi_callingpres", "")),
         did=did,
         language=env.get("agi_language", "fr") or "fr",
     )
+
+
+def _restricted(pres: str) -> bool:
+    """``agi_callingpres`` (Q.931 presentation, e.g. 0 allowed, 33 restricted): restricted
+    when bits 0x60 say 0x20 (a trunk's ``Privacy: id``)."""
+    try:
+        return int(pres) & 0x60 == 0x20
+    except ValueError:
+        return False
 
 
 class FileTreeProvider:

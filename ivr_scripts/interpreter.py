@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from ivr_scripts.callback_dialog import CallbackDialog, readable
 from ivr_scripts.commands import (
     CallContext,
     CallerHungUp,
@@ -37,7 +38,6 @@ from ivr_scripts.commands import (
     Outcome,
     Play,
     PlaybackDone,
-    RecordCallback,
     Say,
     SetVariable,
     Timeout,
@@ -79,6 +79,7 @@ class Interpreter:
         self._pending: str | None = None
         self._retries = 0
         self._reference: str | None = None
+        self._dialog: CallbackDialog | None = None  # the callback node's, once entered
         self.path: list[str] = []
         self.choices: list[Choice] = []
         self.outcome: Outcome | None = None
@@ -157,10 +158,14 @@ class Interpreter:
             cmds.append(Voicemail(node.box))
             return self._finish(cmds, Outcome("voicemail", node.box, self._node))
         if isinstance(node, CallbackNode):
-            cmds.insert(0, RecordCallback(self._ctx.caller, node.topic))
-            cmds += self._speak_opt(node.prompt)
-            cmds.append(Hangup())
-            return self._finish(cmds, Outcome("callback", node.topic, self._node))
+            shown = None if self._ctx.caller_withheld else readable(self._ctx.caller)
+            service = node.service or self._require_tree().fallback_service
+            goodbye = self._speak_opt(node.prompt)
+            self._dialog = CallbackDialog(
+                node.topic, service, node.window, goodbye, shown, tuple(self.path)
+            )
+            self._waiting = "digits"
+            return cmds + self._dialog.start()
         if isinstance(node, TransferNode):
             cmds += self._speak_opt(node.prompt)
             cmds.append(Transfer(node.number))
@@ -184,6 +189,11 @@ class Interpreter:
             if digits and node.invalid_prompt is not None:
                 cmds += self._speak(node.invalid_prompt)
             return cmds + self._ask(node.prompt, 1, node.timeout_s)
+        if isinstance(node, CallbackNode) and self._dialog is not None:
+            batch, over = self._dialog.feed(result)
+            if over:
+                return self._finish(batch, Outcome("callback", node.topic, self._node))
+            return batch
         if isinstance(node, CaseStatusNode):
             if digits:
                 self._reference = digits

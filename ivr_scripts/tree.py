@@ -121,10 +121,17 @@ class VoicemailNode(_Node):
 
 
 class CallbackNode(_Node):
-    """Terminal: record the caller's number and a topic for a call back, then hang up."""
+    """Terminal: the number to call back (the caller's, confirmed, or keyed), recorded with a
+    topic for the service's agents, then the goodbye and hang up (``callback_dialog``)."""
 
     kind: Literal["callback"]
     topic: str
+    service: str | None = Field(
+        default=None, description="Service qui rappellera (par défaut : service de repli)"
+    )
+    window: Literal["ce_matin", "cet_apres_midi", "a_la_reouverture"] = Field(
+        default="a_la_reouverture", description="Quand rappeler"
+    )
     prompt: Prompt | None = Field(
         default=Prompt(text="Votre demande de rappel est enregistrée. Au revoir.")
     )

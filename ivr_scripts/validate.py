@@ -143,6 +143,8 @@ def _check_nodes(tree: Tree, known_services: Collection[str]) -> Iterator[Proble
         elif isinstance(node, CallbackNode):
             if not node.topic.strip():
                 yield Problem("error", f"{base}.topic", "motif du rappel non renseigné")
+            if node.service is not None and node.service not in known_services:
+                yield Problem("error", f"{base}.service", f"service inconnu « {node.service} »")
 
 
 def _check_menu(node: MenuNode, base: str) -> Iterator[Problem]:

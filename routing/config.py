@@ -9,12 +9,14 @@ nobody has. ``RoutingConfig.to_engine()`` gives the plain dataclasses the engine
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml  # type: ignore[import-untyped]
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from routing.callbacks.rules import RetryRules
 from routing.errors import ConfigError
 from routing.model import (
     AgentSpec,
@@ -64,6 +66,14 @@ class RelaxationConfig(_Model):
         return self
 
 
+class CallbackRulesConfig(_Model):
+    """How the service calls back (``routing.callbacks.rules``)."""
+
+    attempts: int = Field(default=3, ge=1, le=10)
+    spacing_min: float = Field(default=15.0, gt=0)
+    expiry_days: float = Field(default=5.0, gt=0)
+
+
 class ServiceConfig(_Model):
     label: str
     required_skills: Skills = Field(min_length=1)
@@ -75,6 +85,7 @@ class ServiceConfig(_Model):
     overflow: OverflowConfig = OverflowConfig()
     relaxation: list[RelaxationConfig] = Field(default_factory=list)
     case_owner_first_s: float = Field(default=0.0, ge=0)
+    callback: CallbackRulesConfig = CallbackRulesConfig()
 
 
 class AgentConfig(_Model):
@@ -136,6 +147,11 @@ class RoutingConfig(_Model):
                     for r in sorted(s.relaxation, key=lambda r: r.after_s)
                 ),
                 case_owner_first_s=s.case_owner_first_s,
+                callback=RetryRules(
+                    attempts=s.callback.attempts,
+                    spacing=timedelta(minutes=s.callback.spacing_min),
+                    expiry=timedelta(days=s.callback.expiry_days),
+                ),
             )
             for name, s in self.services.items()
         }

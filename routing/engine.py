@@ -40,6 +40,8 @@ Rules worth knowing (the rest is in the event docstrings):
   ringing), and with reason NO_AGENT on arrival, or when the last logged-in agent who could
   ever qualify (with every relaxation step) goes offline, if nobody logged in could ever
   take it.
+* A call queued with ``keeps_place`` (a callback request) never overflows: max wait and
+  "nobody left" do not apply to it; it waits, in its place, until taken or withdrawn.
 * ``CallQueued`` for an unknown service raises ``UnknownService`` (the shell must only queue
   to configured services); for a call still waiting or ringing, ``CallAlreadyQueued``.
 """
@@ -86,7 +88,7 @@ from routing.pools import ReadyAgents, WaitingCalls
 from routing.records import AgentRecord, CallRecord, CallStatus
 from routing.requirements import level_at, next_step_at, qualifying_level, requirements, score
 from routing.states import REQUESTABLE, AgentState, check_move
-from routing.views import AgentView, WaitingCall
+from routing.views import AgentView, WaitingCall, agent_view
 
 S = AgentState
 DEFAULT_PAUSE_REASON = "pause"
@@ -217,23 +219,8 @@ class RoutingEngine:
         ]
 
     def agent(self, agent_id: str) -> AgentView:
-        rec = self._agent_record(agent_id)
-        spec = self._agent_specs[agent_id]
-        return AgentView(
-            agent_id,
-            spec.name,
-            rec.state,
-            rec.reason,
-            spec.skills,
-            spec.languages,
-            rec.idle_since,
-            rec.missed,
-            rec.phone_busy,
-            rec.call_id,
-            rec.service,
-            rec.wrap_until,
-            None if rec.pending is None else rec.pending[0],
-        )
+        rec = self._agent_record(agent_id)  # raises UnknownAgent first
+        return agent_view(self._agent_specs[agent_id], rec)
 
     def agents(self) -> list[AgentView]:
         return [self.agent(agent_id) for agent_id in sorted(self._agents)]
@@ -273,13 +260,14 @@ class RoutingEngine:
             event.language,
             owner,
             self._generation,
+            keeps_place=event.keeps_place,
         )
         self._calls[call.call_id] = call
         spec = self._services[call.service]
         owner_rec = self._agents[owner] if owner is not None else None
         if owner is not None and owner_rec is not None and self._offerable(owner_rec):
             self._offer(call, owner, at, out)
-        elif self._online_capable[call.service] == 0:
+        elif self._online_capable[call.service] == 0 and not call.keeps_place:
             self._overflow(call, OverflowReason.NO_AGENT, at, out)
         elif (
             owner is not None
@@ -300,7 +288,7 @@ class RoutingEngine:
             if agent is not None:
                 self._offer(replace(call, level=level), agent, at, out)
                 self._ring_also(call.call_id, at, out)
-            elif since + spec.max_wait_s <= at:
+            elif since + spec.max_wait_s <= at and not call.keeps_place:
                 self._overflow(call, OverflowReason.MAX_WAIT, at, out)
             else:
                 self._enqueue(call, at)
@@ -359,7 +347,9 @@ class RoutingEngine:
             self._dispatch_agent(agent, at, out)
             return
         spec = self._services[call.service]
-        if at >= call.since + spec.max_wait_s:
+        if call.keeps_place:
+            self._dispatch_call(self._enqueue(call, at), at, out, avoid=agent)
+        elif at >= call.since + spec.max_wait_s:
             self._overflow(call, OverflowReason.MAX_WAIT, at, out)
         elif self._online_capable[call.service] == 0:
             self._overflow(call, OverflowReason.NO_AGENT, at, out)
@@ -490,7 +480,10 @@ class RoutingEngine:
         step = next_step_at(spec, call.since, level)
         if step is not None:
             self._deadlines.push(step, DeadlineKind.RELAXATION, call.call_id, gen)
-        self._deadlines.push(call.since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
+        if not call.keeps_place:
+            self._deadlines.push(
+                call.since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen
+            )
         return call
 
     def _unreserve(self, call: CallRecord) -> None:
@@ -632,6 +625,10 @@ class RoutingEngine:
             )
         )
         waiting = (CallStatus.QUEUED, CallStatus.RESERVED)
-        calls = [c for c in self._calls.values() if c.service == service and c.status in waiting]
+        calls = [
+            c
+            for c in self._calls.values()
+            if c.service == service and c.status in waiting and not c.keeps_place
+        ]
         for call in sorted(calls, key=lambda c: c.key):
             self._overflow(call, OverflowReason.NO_AGENT, at, out)

@@ -21,6 +21,10 @@ class CallQueued:
     owner unknown to the configuration is ignored. ``since`` is when the caller started
     waiting, if earlier than ``at`` (a call found waiting after a restart keeps its place,
     its relaxation steps and its max wait); it defaults to ``at``.
+
+    ``keeps_place``: a caller who must never overflow, whatever the wait (a callback request,
+    ``routing.callbacks``: her place was promised); she waits until an agent takes her or
+    the shell withdraws her (``CallLeft``).
     """
 
     call_id: str
@@ -30,6 +34,7 @@ class CallQueued:
     language: str | None = None
     case_owner: str | None = None
     since: float | None = None
+    keeps_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)

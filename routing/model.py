@@ -14,6 +14,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from routing.callbacks.rules import RetryRules
+
 
 class OverflowKind(enum.Enum):
     VOICEMAIL = "voicemail"
@@ -47,6 +49,7 @@ class ServiceSpec:
     overflow: OverflowTarget = OverflowTarget(OverflowKind.VOICEMAIL)
     relaxation: tuple[RelaxationStep, ...] = ()  # sorted by after_s
     case_owner_first_s: float = 0.0
+    callback: RetryRules = RetryRules()  # how its callback requests are retried
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ class CallRecord:
     level: int = 0  # relaxation level, meaningful while QUEUED
     agent: str | None = None  # the agent it rings (RINGING) or is held for (RESERVED)
     also: tuple[str, ...] = ()  # the other agents it rings at the same time (RINGING)
+    keeps_place: bool = False  # never overflows (a callback request)
 
     def ringing(self, agent: str) -> CallRecord:
         """This call, offered to ``agent`` (the hot path: cheaper than ``replace``)."""
@@ -75,6 +76,8 @@ class CallRecord:
             CallStatus.RINGING,
             self.level,
             agent,
+            (),
+            self.keeps_place,
         )
 
     @property

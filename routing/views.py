@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from routing.model import AgentSpec
+from routing.records import AgentRecord
 from routing.states import AgentState
 
 
@@ -38,3 +40,21 @@ class AgentView:
     service: str | None
     wrap_up_until: float | None
     pending: AgentState | None
+
+
+def agent_view(spec: AgentSpec, rec: AgentRecord) -> AgentView:
+    return AgentView(
+        spec.agent,
+        spec.name,
+        rec.state,
+        rec.reason,
+        spec.skills,
+        spec.languages,
+        rec.idle_since,
+        rec.missed,
+        rec.phone_busy,
+        rec.call_id,
+        rec.service,
+        rec.wrap_until,
+        None if rec.pending is None else rec.pending[0],
+    )

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from cti.bus import Bus, Subscription
 from screenpop.messages import (
     AgentStateChanged,
+    CallbackOffered,
+    CallbackUpdated,
+    Card,
     CardAnswered,
     CardEnded,
     CardOffered,
@@ -20,6 +23,7 @@ from screenpop.messages import (
 )
 
 CardMessage = CardOffered | CardAnswered | CardUpdated | CardTransferred | CardEnded
+CallbackMessage = CallbackOffered | CallbackUpdated  # never kept
 
 
 class AgentHub:
@@ -49,12 +53,16 @@ class AgentHub:
         return sum(bus.subscriber_count for bus in self._buses.values())
 
     def send(
-        self, agent: str, message: CardMessage | AgentStateChanged, *, keep: bool = True
+        self,
+        agent: str,
+        message: CardMessage | AgentStateChanged | CallbackMessage,
+        *,
+        keep: bool = True,
     ) -> None:
         """Send a message to every page of ``agent``, serialised once (the same JSON text for
         all her pages and for a reconnect); ``keep`` a card message for reconnects."""
         text = message.model_dump_json()
-        if keep and not isinstance(message, AgentStateChanged):
+        if keep and not isinstance(message, AgentStateChanged | CallbackMessage):
             self._current[agent] = (message, text)
         self.sent += 1
         bus = self._buses.get(agent)
@@ -73,6 +81,13 @@ class AgentHub:
         if kept is None or isinstance(kept[0], CardEnded):
             return None
         return kept[0].card.call_id
+
+    def card_of(self, agent: str, call_id: str) -> Card | None:
+        """The card of ``call_id`` if it is on ``agent``'s screen."""
+        kept = self._current.get(agent)
+        if kept is None or kept[0].card.call_id != call_id:
+            return None
+        return kept[0].card
 
     def holds(self, agent: str, call_id: str) -> bool:
         """Whether ``call_id``'s card is on ``agent``'s screen (ringing, in progress or in

@@ -153,6 +153,41 @@ class CardEnded(_Message):
     wrap_up_s: float = 0.0
 
 
+class CallbackCard(_Model):
+    """A callback request as the agent reads it (« Rappel demandé à 10:42 par madame
+    Dupont, État civil, menu : … »)."""
+
+    id: str
+    headline: str = Field(description="the sentence the card opens with")
+    number: str | None = Field(description="the number to call, national format")
+    service: str
+    service_label: str
+    asked_at: str = Field(description="ISO 8601 time she asked (her place in line)")
+    window_label: str = Field(description="« ce matin », « cet après-midi », « à la réouverture »")
+    menu_labels: list[str] = []
+    citizen_id: int | None = None
+    citizen_name: str | None = None
+    note: str = ""
+    attempts: int = 0
+    state: str
+    state_label: str
+    outcome_label: str | None = None
+
+
+class CallbackOffered(_Message):
+    """A callback request's turn has come: Accepter (the product calls) or Reporter."""
+
+    type: Literal["callback.offered"] = "callback.offered"
+    callback: CallbackCard
+
+
+class CallbackUpdated(_Message):
+    """The callback on this agent's screen moved (dialling, reached, no answer, withdrawn)."""
+
+    type: Literal["callback.updated"] = "callback.updated"
+    callback: CallbackCard
+
+
 class AgentStateChanged(_Message):
     type: Literal["agent.state"] = "agent.state"
     agent: str
@@ -167,7 +202,9 @@ AgentMessage = Annotated[
     | CardUpdated
     | CardTransferred
     | CardEnded
-    | AgentStateChanged,
+    | AgentStateChanged
+    | CallbackOffered
+    | CallbackUpdated,
     Field(discriminator="type"),
 ]
 

@@ -266,3 +266,34 @@ class RouterLease(Base):
     token: Mapped[int] = mapped_column(BigInteger)
     # Seconds since the epoch on the database's clock.
     expires_at: Mapped[float] = mapped_column(Float)
+
+
+class CallbackRow(Base):
+    """A citizen's request to be called back (``routing.callbacks``), written once, then moved
+    from state to state by compare-and-set (``cti.callback_store``): a state is committed
+    before the action it announces (``dialling`` before the Originate, with its ActionID)."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    window: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(10))
+    menu_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str | None] = mapped_column(String(80))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent: Mapped[str | None] = mapped_column(String(20))
+    action_id: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -60,7 +60,17 @@ def test_every_context_the_service_knows_is_declared() -> None:
 def test_user_events_match_both_ways() -> None:
     c = Contract()
     declared = {name for body in EXT.values() for name in user_events(body)}
-    assert declared == set(c.user_events) | {c.connecting_event}
+    assert declared == set(c.user_events) | {c.connecting_event, c.callback_result_event}
+
+
+def test_callback_context_says_what_the_callbacks_desk_reads() -> None:
+    c = Contract()
+    keys = user_events(EXT[c.callback_context])[c.callback_result_event]
+    assert keys == ["CallbackId", "CallbackAction", "DialStatus"]
+    body = EXT[c.callback_context]
+    assert "${" + c.callback_variable + "}" in body
+    assert "${" + c.callback_action_variable + "}" in body
+    assert "${" + c.overflow_prompt_variable + "}" in EXT[c.overflow_context]
 
 
 def test_waiting_event_carries_what_the_tracker_reads() -> None:

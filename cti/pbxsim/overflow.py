@@ -25,12 +25,19 @@ async def run(tel: Telephony, call: SimCall) -> None:
     tel._goto(leg, "cti-overflow", "s", 1)
     tel._exten(leg, "UserEvent", f"CtiOverflow,Kind: {kind},Target: {target}")
     tel._user_event(leg, "CtiOverflow", ("Kind", kind), ("Target", target))
+    prompt = leg.variables.get("CTI_OVERFLOW_PROMPT", "")
     if kind == "callback":
-        tel._goto(leg, "cti-overflow", "s", 5)
-        tel._exten(leg, "Playback", "mairie/rappel-enregistre")
+        tel._goto(leg, "cti-overflow", "s", 6)
+        if prompt:
+            tel._exten(leg, "Playback", prompt)
+            call.heard.append(prompt)
         seconds = CALLBACK_SECONDS
     else:
-        tel._goto(leg, "cti-overflow", "s", 3)
+        if prompt:
+            tel._goto(leg, "cti-overflow", "s", 3)
+            tel._exten(leg, "Playback", prompt)
+            call.heard.append(prompt)
+        tel._goto(leg, "cti-overflow", "s", 4)
         tel._exten(leg, "VoiceMail", f"{target or '100'}@mairie,u")
         seconds = VOICEMAIL_SECONDS
     await tel._wait_any(call, seconds)

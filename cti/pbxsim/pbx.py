@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import from_pstn, overflow, safety_queue, transfers
+from cti.pbxsim import from_pstn, originate, overflow, safety_queue, transfers
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
@@ -128,6 +128,9 @@ class Telephony(Switch):
         self.queue = safety_queue.AccueilQueue(queue_members, int(clock()))
         self.calls: list[SimCall] = []
         self.originations: set[asyncio.Task[None]] = set()  # Originates to agents' phones
+        # Callbacks (extensions.conf's cti-callback): how each number answers, who was dialled.
+        self.called_back: dict[str, originate.CalledBack] = {}
+        self.dialled_back: list[str] = []
         self.calls_processed = 0
 
     # ------------------------------------------------------------------ calls

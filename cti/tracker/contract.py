@@ -27,6 +27,12 @@ class Contract:
     agent_variable: str = "AGENT"
     overflow_kind_variable: str = "CTI_OVERFLOW"
     overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
+    overflow_prompt_variable: str = "CTI_OVERFLOW_PROMPT"
+    # Callbacks (cti.callback_desk): the Originate's context, its variables, its result.
+    callback_context: str = "cti-callback"
+    callback_variable: str = "CTI_CALLBACK"
+    callback_action_variable: str = "CTI_CALLBACK_ACTION"
+    callback_result_event: str = "CtiCallbackResult"
     service_variable: str = "CTI_IVR_CHOICE"
     # The nodes the caller went through in the menu, "/"-separated (read back at resync).
     path_variable: str = "CTI_IVR_PATH"

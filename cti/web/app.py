@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from cti.callback_desk import CallbackDesk
 from cti.db import Database
 from cti.desk import AgentDesk
 from cti.hours_admin import HoursAdmin
@@ -29,6 +30,7 @@ from cti.web import (
     admin_pages,
     agent_api,
     audit_api,
+    callbacks_api,
     field_errors,
     hours_api,
     ivr_api,
@@ -84,6 +86,7 @@ class DeskParts:
     ivr: IvrAdmin | None = None
     supervision: SupervisionFeed | None = None  # the supervisors' wallboard
     voice_menu: asyncio.AbstractServer | None = None  # the FastAGI server (for /healthz)
+    callbacks: CallbackDesk | None = None  # callback requests (« à rappeler », Accepter...)
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimits = field(default_factory=LoginLimits)
 
@@ -118,6 +121,9 @@ def create_app(
         app.include_router(reports_api.router)
         app.include_router(users_api.router)
         app.include_router(admin_pages.router)
+        if parts.callbacks is not None:
+            app.state.callbacks = parts.callbacks
+            app.include_router(callbacks_api.router)
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)

@@ -188,6 +188,8 @@ class Ports:
     ami: int = field(default_factory=free_tcp_port)
     http: int = field(default_factory=free_tcp_port)
     agi: int = field(default_factory=free_tcp_port)
+    # The citizen's phone the product calls back (sipp on the operator's address).
+    citizen: int = field(default_factory=lambda: free_udp_port(TRUNK_IP))
     rtp_start: int = 0
     rtp_end: int = 0
 
@@ -233,6 +235,7 @@ class Asterisk:
             "ami_port": self.ports.ami,
             "sip_port": self.ports.sip,
             "agi_port": self.ports.agi,
+            "citizen_port": self.ports.citizen,
             "rtp_start": self.ports.rtp_start,
             "rtp_end": self.ports.rtp_end,
             "safety_net": self.safety_net,
@@ -670,6 +673,23 @@ class Lab:
             f"phone {extension} reachable",
             since=mark,
         )
+
+    async def citizen_phone(self, answer_after_ms: int | None = 500) -> Sipp:
+        """The citizen's phone behind the operator's trunk, which the product calls back."""
+        phone = await start_sipp(
+            "citizen",
+            self.folder / "sip",
+            phone_scenario(answer_after_ms),
+            "",
+            "-p",
+            str(self.ports.citizen),
+            "-i",
+            TRUNK_IP,
+            "-mp",
+            str(free_udp_port(TRUNK_IP)),
+        )
+        self.callers.append(phone)
+        return phone
 
     async def phone_reachable(self, extension: str) -> None:
         """After a restart of Asterisk: the phone's registration, kept in its astdb, is

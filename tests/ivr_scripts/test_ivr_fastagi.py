@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cti.prompts.library import SoundLibrary
-from ivr_scripts.commands import Choice, Outcome
+from ivr_scripts.commands import Choice, Outcome, RecordCallback
 from ivr_scripts.fastagi import AgiConfig, serve
 from ivr_scripts.tree import Tree, parse_tree
 from ivr_scripts.validate import load_tree, tree_prompts
@@ -389,25 +389,61 @@ async def test_broken_tree_provider_lets_dialplan_default(
     assert rec.calls[0][2:4] == ([], None)
 
 
-async def test_callback_is_recorded(captures_dir: Path, tree: Tree, voice: SoundLibrary) -> None:
+async def callback_call(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary, replies: dict[str, str], pres: str = "0"
+) -> tuple[list[RecordCallback], list[str]]:
+    """One call reaching the closed-hours callback node; what was recorded, what was sent."""
     rec = Recorded()
+    records: list[RecordCallback] = []
     server = await serve(
         "127.0.0.1",
         0,
         lambda: tree,
         lambda ref: None,
         rec.record,
-        on_callback=lambda u, n, t: rec.callbacks.append((u, n, t)),
+        on_callback=lambda u, r: records.append(r),
         clock=lambda: datetime(2026, 12, 25, 10, 0, tzinfo=PARIS),
         voice=voice,
     )
     port = server.sockets[0].getsockname()[1]
+    chunks = env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl")
+    chunks = [c.replace("agi_callingpres: 0\n", f"agi_callingpres: {pres}\n") for c in chunks]
     async with server:
         commands = await asterisk_call(
-            port,
-            env_chunks(captures_dir, "agi-02-ivr-normal-from-04.jsonl"),
-            normal_replies({CLOSED_MENU: "2"}, voice),
+            port, chunks, normal_replies({CLOSED_MENU: "2", **replies}, voice)
         )
         await rec.event.wait()
-    assert rec.callbacks == [("1795378979.13", "0612345678", "rappel à la réouverture")]
+    return records, commands
+
+
+async def test_callback_is_recorded(captures_dir: Path, tree: Tree, voice: SoundLibrary) -> None:
+    # The shown number is said back and confirmed with 1.
+    records, commands = await callback_call(captures_dir, tree, voice, {"Tapez 1": "1"})
+    assert [(r.number, r.topic, r.service, r.window) for r in records] == [
+        ("+33612345678", "rappel à la réouverture", "accueil", "a_la_reouverture")
+    ]
+    assert records[0].path[-1] == "rappel_reouverture"
+    assert any("SayDigits" in c and "0612345678" in c for c in commands)
+    assert commands[-1] == "HANGUP"
+
+
+async def test_a_withheld_caller_keys_her_number(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
+    records, commands = await callback_call(
+        captures_dir, tree, voice, {"Composez le numéro": "0698765432#"}, pres="33"
+    )
+    assert [r.number for r in records] == ["+33698765432"]
+    assert not any("SayDigits" in c for c in commands)  # her number is never said
+
+
+async def test_a_number_that_does_not_read_is_asked_three_times_then_recorded_without(
+    captures_dir: Path, tree: Tree, voice: SoundLibrary
+) -> None:
+    records, commands = await callback_call(
+        captures_dir, tree, voice, {"Tapez 1": "2", "Composez le numéro": "12#"}
+    )
+    assert [(r.number, r.topic) for r in records] == [(None, "rappel à la réouverture")]
+    asked = [said(voice, c) for c in commands if c.startswith("GET DATA")]
+    assert sum(words.startswith("Composez le numéro") for words in asked) == 3
     assert commands[-1] == "HANGUP"

@@ -71,6 +71,7 @@ async function enterDesk() {
   select.replaceChildren(el("option", "— choisir —"));
   select.firstChild.value = "";
   for (const d of await api("GET", "/api/agent/dispositions")) select.append(el("option", d));
+  if (window.ctiCallbacks) window.ctiCallbacks.enter(api, () => card); // callbacks.js
   connect();
 }
 
@@ -114,6 +115,8 @@ function onMessage(message) {
         startWrapUp(0, message.reason === "no_answer" ? "Appel non décroché." : "L'appelant a raccroché.");
       }
       break;
+    default: // callback.* messages: callbacks.js
+      if (window.ctiCallbacks) window.ctiCallbacks.onMessage(message);
   }
 }
 

@@ -7,6 +7,7 @@ const ACTIONS = {
   "routing.update": "Routage modifié", "ivr.publish": "Menu vocal publié", "hours.update": "Horaires modifiés",
   "login": "Connexion", "login.failed": "Connexion refusée",
   "retention.run": "Anonymisation", "citizen.export": "Export droit d'accès",
+  "callback.request": "Rappel demandé", "callback.call": "Administré rappelé",
 };
 const $ = (id) => document.getElementById(id);
 

@@ -1,0 +1,114 @@
+"""The callback node's dialogue: the number to call back, confirmed or keyed (pure).
+
+Theory of operation: entering a ``callback`` node starts a ``CallbackDialog``; it returns
+command batches and is fed the caller's keys, like the interpreter it belongs to.
+
+* A caller whose number is shown and reads as a phone number hears it (« Nous vous
+  rappellerons au » then the digits) and keys 1 to confirm, 2 to give another one.
+* A withheld caller (or an unreadable or unconfirmed number) keys the number, ``#`` to end.
+* A keyed number that does not read as a phone number is asked again (« Ce numéro n'est pas
+  valide »); after ``MAX_TRIES`` tries the request is recorded without a number (nobody will
+  call) and the caller is told so. A silence counts as a try.
+* Done: ``RecordCallback`` (number, topic, service, window), the node's goodbye, hang up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivr_scripts.commands import (
+    Command,
+    DigitsEntered,
+    GetDigits,
+    Hangup,
+    RecordCallback,
+    Say,
+    Timeout,
+)
+from screenpop.phones import normalise
+
+MAX_TRIES = 3
+KEYED_MAX_DIGITS = 15  # E.164's longest
+TIMEOUT_S = 10
+
+CONFIRM_INTRO = "Nous vous rappellerons au"
+CONFIRM_ASK = "Tapez 1 pour confirmer ce numéro, ou 2 pour nous indiquer un autre numéro."
+KEY_ASK = "Composez le numéro auquel nous pouvons vous rappeler, puis la touche dièse."
+INVALID = "Ce numéro n'est pas valide."
+GAVE_UP = (
+    "Nous n'avons pas pu noter votre numéro : votre demande est enregistrée, mais nous ne "
+    "pourrons pas vous rappeler. Vous pouvez nous rappeler aux heures d'ouverture. Au revoir."
+)
+#: Every sentence this dialogue may say (rendered in advance, listed for the editor).
+TEXTS = (CONFIRM_INTRO, CONFIRM_ASK, KEY_ASK, INVALID, GAVE_UP)
+
+
+def readable(number: str | None) -> str | None:
+    """The number in E.164 if it reads as a phone number (French by default), else None."""
+    if not number:
+        return None
+    return normalise(number).e164
+
+
+@dataclass
+class CallbackDialog:
+    topic: str
+    service: str
+    window: str
+    goodbye: list[Command]  # the node's own prompt, said once the request is recorded
+    shown: str | None  # the caller's number when shown and readable (E.164)
+    path: tuple[str, ...] = ()
+    tries: int = 0
+    confirming: bool = False
+
+    def start(self) -> list[Command]:
+        if self.shown is not None:
+            return self._confirm()
+        return self._key()
+
+    def feed(self, result: DigitsEntered | Timeout) -> tuple[list[Command], bool]:
+        """Next batch, and whether the dialogue is over (the batch ends in a hang-up)."""
+        digits = result.digits if isinstance(result, DigitsEntered) else ""
+        if self.confirming:
+            if digits.startswith("1") and self.shown is not None:
+                return self._done(self.shown), True
+            if digits.startswith("2"):
+                return self._key(), False
+            return self._retry()
+        number = readable(digits.rstrip("#"))
+        if number is not None:
+            return self._done(number), True
+        return self._retry(invalid=bool(digits))
+
+    def _confirm(self) -> list[Command]:
+        assert self.shown is not None
+        self.confirming = True
+        national = normalise(self.shown).national or self.shown
+        return [
+            Say(CONFIRM_INTRO, "tts"),
+            Say(national, "digits"),
+            GetDigits(1, TIMEOUT_S, None, CONFIRM_ASK),
+        ]
+
+    def _key(self) -> list[Command]:
+        self.confirming = False
+        return [GetDigits(KEYED_MAX_DIGITS, TIMEOUT_S, None, KEY_ASK)]
+
+    def _retry(self, invalid: bool = False) -> tuple[list[Command], bool]:
+        self.tries += 1
+        if self.tries >= MAX_TRIES:
+            return [
+                RecordCallback(None, self.topic, self.service, self.window, self.path),
+                Say(GAVE_UP, "tts"),
+                Hangup(),
+            ], True
+        batch: list[Command] = [Say(INVALID, "tts")] if invalid else []
+        ask = self._confirm() if self.confirming else self._key()
+        return batch + ask, False
+
+    def _done(self, number: str) -> list[Command]:
+        return [
+            RecordCallback(number, self.topic, self.service, self.window, self.path),
+            *self.goodbye,
+            Hangup(),
+        ]
