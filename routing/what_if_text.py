@@ -1,0 +1,87 @@
+"""The differences of an « Et si… » comparison, said in French for the town hall's staff.
+
+One sentence per service whose rounded figures change: « Le taux de service de l'État civil
+passerait de 78 % à 84 %, l'attente moyenne de 1 min 05 s à 40 s. » Figures are rounded as
+the page shows them (whole percents, whole seconds), so a sentence never announces a change
+the table does not show. The service's name comes with its article from a few plain rules
+(« de l'Accueil », « du CCAS », « des Services techniques », else « du service « X » »).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from routing.what_if import Figures, ServiceComparison, WhatIf
+
+_VOWELS = frozenset("aeiouyh")
+
+
+def of_service(label: str) -> str:
+    """« de l'État civil », « du CCAS », « des Écoles et périscolaire », « du service « X » »."""
+    words = label.split()
+    if not words:
+        return "du service"
+    first = words[0]
+    if first.isupper() and len(first) > 1:
+        return f"du {label}"
+    if first.lower().endswith(("s", "x")) and len(first) > 3:
+        return f"des {label}"
+    bare = unicodedata.normalize("NFD", first[0]).encode("ascii", "ignore").decode().lower()
+    if bare and bare in _VOWELS:
+        return f"de l'{label}"
+    return f"du service « {label} »"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value)} %"
+
+
+def duration(seconds: float) -> str:
+    """« 40 s », « 1 min 05 s », « 2 min »."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min" if rest == 0 else f"{minutes} min {rest:02d} s"
+
+
+def _changes(before: Figures, after: Figures) -> list[tuple[str, str, str]]:
+    pairs = [
+        ("le taux de service", percent(before.sl_pct), percent(after.sl_pct)),
+        ("l'attente moyenne", duration(before.avg_wait_s), duration(after.avg_wait_s)),
+        ("l'attente à 90 %", duration(before.p90_wait_s), duration(after.p90_wait_s)),
+        ("les abandons", percent(before.abandon_pct), percent(after.abandon_pct)),
+        ("les débordements", percent(before.overflow_pct), percent(after.overflow_pct)),
+    ]
+    return [(what, a, b) for what, a, b in pairs if a != b]
+
+
+def service_sentence(service: ServiceComparison) -> str | None:
+    """What changes for one service, or None when its shown figures stay the same."""
+    changes = _changes(service.current, service.draft)
+    if not changes:
+        return None
+    (what, a, b), rest = changes[0], changes[1:]
+    head = f"{what[0].upper()}{what[1:]} {of_service(service.label)} passerait de {a} à {b}"
+    tail = "".join(f", {w} de {x} à {y}" for w, x, y in rest)
+    objective = ""
+    if service.current.sl_threshold_s != service.draft.sl_threshold_s or (
+        service.current.sl_target_pct != service.draft.sl_target_pct
+    ):
+        objective = (
+            f" (objectif passé de {percent(service.current.sl_target_pct)} en"
+            f" {duration(service.current.sl_threshold_s)} à"
+            f" {percent(service.draft.sl_target_pct)} en {duration(service.draft.sl_threshold_s)})"
+        )
+    return f"{head}{tail}{objective}."
+
+
+def summary(result: WhatIf) -> list[str]:
+    """The sentences to show above the tables, the most telling first."""
+    sentences = [s for s in (service_sentence(c) for c in result.services) if s is not None]
+    if not sentences:
+        return [
+            "Aucune différence : sur ces appels, le brouillon donne les mêmes résultats que "
+            "la configuration en vigueur."
+        ]
+    return sentences
