@@ -10,6 +10,7 @@ the table does not show. The service's name comes with its article from a few pl
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 from routing.what_if import Figures, ServiceComparison, WhatIf
 
@@ -85,3 +86,23 @@ def summary(result: WhatIf) -> list[str]:
             "la configuration en vigueur."
         ]
     return sentences
+
+
+def notes(result: WhatIf, names: Mapping[str, str]) -> list[str]:
+    """What the reader must know about how the calls were replayed (``names``: the agents')."""
+    said = [
+        f"{result.calls} appel{'s' if result.calls > 1 else ''} enregistré"
+        f"{'s' if result.calls > 1 else ''} sur {result.days} jour{'s' if result.days > 1 else ''}"
+        ", rejoués avec chacune des deux configurations."
+    ]
+    for agent in result.added_agents:
+        said.append(
+            f"{names.get(agent, agent)} (poste {agent}), nouvel agent du brouillon, est "
+            "compté présent chaque jour, du premier au dernier appel."
+        )
+    if result.left_out:
+        said.append(
+            f"{result.left_out} appel{'s' if result.left_out > 1 else ''} d'un service absent "
+            "de l'une des deux configurations ne sont pas rejoués."
+        )
+    return said
