@@ -3,14 +3,15 @@
 One sentence per service whose rounded figures change: « Le taux de service de l'État civil
 passerait de 78 % à 84 %, l'attente moyenne de 1 min 05 s à 40 s. » Figures are rounded as
 the page shows them (whole percents, whole seconds), so a sentence never announces a change
-the table does not show. The service's name comes with its article from a few plain rules
+the table does not show. ``rows`` gives the page its table with the same
+strings. The service's name comes with its article from a few plain rules
 (« de l'Accueil », « du CCAS », « des Services techniques », else « du service « X » »).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from routing.what_if import Figures, ServiceComparison, WhatIf
 
@@ -46,14 +47,29 @@ def duration(seconds: float) -> str:
     return f"{minutes} min" if rest == 0 else f"{minutes} min {rest:02d} s"
 
 
+def _count(pct: float, n: int) -> str:
+    return f"{percent(pct)} ({n})"
+
+
+# (row label on the page, its name in a sentence, the figure as shown)
+_SHOWN: tuple[tuple[str, str | None, Callable[[Figures], str]], ...] = (
+    ("Appels", None, lambda f: str(f.calls)),
+    ("Taux de service", "le taux de service", lambda f: percent(f.sl_pct)),
+    ("Objectif", None, lambda f: f"{percent(f.sl_target_pct)} en {duration(f.sl_threshold_s)}"),
+    ("Attente moyenne", "l'attente moyenne", lambda f: duration(f.avg_wait_s)),
+    ("Attente à 90 %", "l'attente à 90 %", lambda f: duration(f.p90_wait_s)),
+    ("Abandons", "les abandons", lambda f: _count(f.abandon_pct, f.abandoned)),
+    ("Débordements", "les débordements", lambda f: _count(f.overflow_pct, f.overflowed)),
+)
+
+
+def rows(service: ServiceComparison) -> list[tuple[str, str, str]]:
+    """The service's table as the page shows it: (what, in force, draft)."""
+    return [(label, shown(service.current), shown(service.draft)) for label, _, shown in _SHOWN]
+
+
 def _changes(before: Figures, after: Figures) -> list[tuple[str, str, str]]:
-    pairs = [
-        ("le taux de service", percent(before.sl_pct), percent(after.sl_pct)),
-        ("l'attente moyenne", duration(before.avg_wait_s), duration(after.avg_wait_s)),
-        ("l'attente à 90 %", duration(before.p90_wait_s), duration(after.p90_wait_s)),
-        ("les abandons", percent(before.abandon_pct), percent(after.abandon_pct)),
-        ("les débordements", percent(before.overflow_pct), percent(after.overflow_pct)),
-    ]
+    pairs = [(name, shown(before), shown(after)) for _, name, shown in _SHOWN if name]
     return [(what, a, b) for what, a, b in pairs if a != b]
 
 

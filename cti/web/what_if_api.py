@@ -29,7 +29,7 @@ from cti.what_if import (
 )
 from routing.errors import ConfigError
 from routing.what_if import Figures
-from routing.what_if_text import notes, service_sentence, summary
+from routing.what_if_text import notes, rows, service_sentence, summary
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/routing", tags=["routing"])
@@ -65,10 +65,19 @@ class FiguresOut(BaseModel):
     overflow_pct: float
 
 
+class RowOut(BaseModel):
+    """One line of the service's table, as the page shows it (French, rounded)."""
+
+    what: str
+    current: str
+    draft: str
+
+
 class ServiceOut(BaseModel):
     service: str
     label: str
     sentence: str | None
+    rows: list[RowOut]
     current: FiguresOut
     draft: FiguresOut
 
@@ -160,6 +169,7 @@ async def what_if(form: WhatIfIn, user: AdminUser, admin: Admin, runner: Runner)
                 service=s.service,
                 label=s.label,
                 sentence=service_sentence(s),
+                rows=[RowOut(what=w, current=a, draft=b) for w, a, b in rows(s)],
                 current=_figures(s.current),
                 draft=_figures(s.draft),
             )
