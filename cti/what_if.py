@@ -128,8 +128,9 @@ def read_recorded(db: Database, first: date, last: date, limit: int) -> list[Rec
     """The calls that reached a queue in the Paris days ``first``..``last`` (blocking).
 
     Raises ``TooManyCalls`` past ``limit``."""
-    start = datetime.combine(first, time(), PARIS)
-    end = datetime.combine(last + timedelta(days=1), time(), PARIS)
+    # In UTC: SQLite compares the stored UTC text with the bound as written.
+    start = datetime.combine(first, time(), PARIS).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), PARIS).astimezone(UTC)
     query = (
         select(
             Interaction.call_id,
