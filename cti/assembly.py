@@ -45,6 +45,7 @@ from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from cti.web.supervision_api import SupervisionFeed
+from cti.what_if import Limits, WhatIfRunner
 from ivr_scripts.commands import RecordCallback
 from ivr_scripts.path_labels import menu_path_labels
 from ivr_scripts.tree import TreeLimits
@@ -311,6 +312,9 @@ async def running(
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
+        what_if = WhatIfRunner(
+            db, Limits(settings.whatif_max_calls, settings.whatif_max_days, settings.whatif_timeout)
+        )
         app = create_app(
             service,
             DeskParts(
@@ -324,6 +328,7 @@ async def running(
                 supervision,
                 voice_menu=menu,
                 callbacks=callbacks,
+                what_if=what_if,
             ),
             metrics=metrics,
             metrics_token=settings.metrics_token,

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     ivr_check_timeout: float = Field(
         default=10.0, gt=0, description="seconds a voice menu's reading and checking may take"
     )
+    whatif_max_calls: int = Field(
+        default=20_000, ge=1, description="most recorded calls one « Et si… » replay takes"
+    )
+    whatif_max_days: int = Field(
+        default=31, ge=1, description="longest period, in days, of an « Et si… » replay"
+    )
+    whatif_timeout: float = Field(
+        default=60.0, gt=0, description="seconds an « Et si… » replay may compute"
+    )
     default_service: str = Field(
         default="accueil", description="service for calls whose menu choice is unknown"
     )

@@ -15,7 +15,8 @@ The world's rules:
   (``OfferFailed``). Several offers of one call at once are allowed only with
   ``parallel_offers`` (app_queue's ringall); the first to answer takes the call and the
   others stop ringing (the router is told only of the answer: it cancels its other rings).
-* An answered call talks for the caller's drawn talk time, then ``AgentFinished``; the
+* An answered call talks for the caller's drawn talk time (a recorded call: the time she
+  really talked, ``CallPlan.talk_s``), then ``AgentFinished``; the
   wrap-up is the router's. A first leg drawn for a transfer is then queued again, for the
   target service, as a new leg ``<call>-t`` with its own patience and talk time.
 * An ``Overflow`` ends the leg; to a service, the caller is queued there at once (new leg
@@ -211,13 +212,18 @@ class _Replay:
             self.agents[agent].answered += 1
             self.answered_at[leg_id] = (at, agent)
             leg.done = True
-            traffic = self.spec.traffic.get(leg.service) or self.spec.traffic[leg.plan.service]
-            self.push(at + talk_time(traffic, leg.z), _TALK_END, agent, leg_id)
+            self.push(at + self.talk(leg), _TALK_END, agent, leg_id)
             self.decide(self.router.handle(OfferAnswered(leg_id, agent, at)))
         else:
             del leg.offers[agent]
             self.agents[agent].holding = None
             self.decide(self.router.handle(OfferFailed(leg_id, agent, NO_ANSWER_REASON, at)))
+
+    def talk(self, leg: _Leg) -> float:
+        if leg.first_chain and leg.plan.talk_s is not None:
+            return leg.plan.talk_s  # a recorded call: what she really talked
+        traffic = self.spec.traffic.get(leg.service) or self.spec.traffic[leg.plan.service]
+        return talk_time(traffic, leg.z)
 
     def talk_end(self, agent: str, leg_id: str, at: float) -> None:
         leg = self.legs[leg_id]

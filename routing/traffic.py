@@ -36,6 +36,9 @@ class CallPlan:
     transfer_patience_s: float = 0.0
     transfer_handle_z: float = 0.0
     transfer_ring_seed: int = 0
+    # A recorded call's talk time (``routing.recorded_days``): used instead of the
+    # service's log-normal draw for her first leg and its overflow legs.
+    talk_s: float | None = None
 
 
 def talk_time(traffic: ServiceTraffic, z: float) -> float:

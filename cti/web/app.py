@@ -42,6 +42,7 @@ from cti.web import (
     sounds_api,
     supervision_api,
     users_api,
+    what_if_api,
 )
 from cti.web.auth import (
     Sessions,
@@ -55,6 +56,7 @@ from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
 from cti.web.supervision_api import SupervisionFeed
 from cti.web.transport import CookieSecure, trust_proxies
+from cti.what_if import WhatIfRunner
 from screenpop.accounts import Role, UserView
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
@@ -89,6 +91,7 @@ class DeskParts:
     callbacks: CallbackDesk | None = None  # callback requests (« à rappeler », Accepter...)
     sessions: Sessions = field(default_factory=Sessions)
     login_limiter: LoginLimits = field(default_factory=LoginLimits)
+    what_if: WhatIfRunner | None = None  # « Et si… » on recorded calls (admins)
 
 
 def create_app(
@@ -127,6 +130,9 @@ def create_app(
         if parts.routing is not None:
             app.state.routing = parts.routing
             app.include_router(routing_api.router)
+            if parts.what_if is not None:
+                app.state.what_if = parts.what_if
+                app.include_router(what_if_api.router)
         if parts.supervision is not None:
             app.state.supervision = parts.supervision
             app.include_router(supervision_api.router)

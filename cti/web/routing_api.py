@@ -84,11 +84,11 @@ async def _update(form: ConfigIn, user: UserView, admin: RoutingAdmin) -> Config
     try:
         stored = await admin.update(form.config, user.username, form.comment)
     except ConfigError as exc:
-        raise FieldErrors(422, str(exc), _fields(exc)) from exc
+        raise FieldErrors(422, str(exc), config_fields(exc)) from exc
     return _config(stored)
 
 
-def _fields(exc: ConfigError) -> dict[str, str]:
+def config_fields(exc: ConfigError) -> dict[str, str]:
     """The failures by field under ``config``, as the page sent them."""
     if exc.validation is not None:
         return french_fields(exc.validation, ("config",))

@@ -104,6 +104,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/routing/config"): ROUTING_READ,
     ("PUT", "/api/routing/config"): SUPERVISION,
     ("PUT", "/api/routing/admin"): ADMIN_ONLY,
+    ("POST", "/api/routing/what-if"): ADMIN_ONLY,
     ("GET", "/api/routing/versions"): ROUTING_READ,
     ("POST", "/api/routing/versions/{version}/restore"): SUPERVISION,
     ("GET", "/api/routing/agents"): ROUTING_READ,
