@@ -42,22 +42,22 @@
 
   function hangUpRows(nodes) {
     const top = nodes.filter((n) => n.hung_up > 0)
-      .sort((a, b) => b.hung_up - a.hung_up || b.hang_up_share - a.hang_up_share || a.node.localeCompare(b.node))
+      .sort((a, b) => b.hung_up - a.hung_up || b.hang_up_share - a.hang_up_share || (a.name || "").localeCompare(b.name || ""))
       .slice(0, TOP);
     if (!top.length) {
       const tr = el("tr");
       const td = el("td", "Aucun appelant n'a raccroché dans le menu sur la période.");
-      td.colSpan = 6;
+      td.colSpan = 5;
       tr.append(td);
       return [tr];
     }
     return top.map((n) => {
       const tr = el("tr", null, n.high_hang_up ? "missed" : null);
-      const head = el("th", n.node);
+      const head = el("th", n.name || n.label || "—");  // the editor's name, never the id
       head.scope = "row";
       const share = el("td", percent(n.hang_up_share));
       if (n.high_hang_up) share.append(" ", el("strong", "élevé"));
-      tr.append(head, el("td", n.label || "—"), el("td", n.kind_label), el("td", frNumber(n.hung_up)),
+      tr.append(head, el("td", n.kind_label), el("td", frNumber(n.hung_up)),
         el("td", frNumber(n.passed)), share);
       return tr;
     });
