@@ -351,14 +351,17 @@ class ScreenPop:
         card = self._card(call)
         self.hub.send(event.agent, CardOffered(card=card))
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        self._audit_opened(card, event.agent)
+
+    def _audit_opened(self, card: Card, agent: str) -> None:
         # RGPD: who saw whose card, and when; every citizen it shows (a household: each one).
         for citizen in card.citizens:
             self.records.audit(
                 AuditRecord(
-                    f"poste {event.agent}",
+                    f"poste {agent}",
                     "card.open",
                     citizen.id,
-                    f"appel {facts.call_id}",
+                    f"appel {card.call_id}",
                     at=datetime.now(UTC),  # when it opened, even if written much later
                 )
             )
@@ -389,6 +392,14 @@ class ScreenPop:
         facts.agent = None
         if event.service:
             facts.service = event.service
+        if event.kind == "attended" and event.to_agent:
+            # The colleague talked to the agent first: she has the citizen now, no ring.
+            facts.agent, facts.stage = event.to_agent, "connected"
+            call.offered_to.add(event.to_agent)
+            card = self._card(call)
+            self.hub.send(event.to_agent, CardAnswered(card=card))
+            self._record(facts.call_id, add_agent=event.to_agent)
+            self._audit_opened(card, event.to_agent)
 
     def _ended(self, call: _Call, event: ev.CallEnded) -> None:
         facts = call.facts

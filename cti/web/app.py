@@ -27,6 +27,7 @@ from cti.service import CallService
 from cti.web import (
     agent_api,
     audit_api,
+    citizen_api,
     ivr_api,
     metrics_api,
     privacy_api,
@@ -34,6 +35,7 @@ from cti.web import (
     routing_api,
     sounds_api,
     supervision_api,
+    transfer_api,
     users_api,
 )
 from cti.web.auth import (
@@ -106,6 +108,8 @@ def create_app(
             setattr(app.state, name, getattr(parts, name))
         app.state.voice_menu = parts.voice_menu
         app.include_router(agent_api.router)
+        app.include_router(transfer_api.router)
+        app.include_router(citizen_api.router)
         app.include_router(audit_api.router)
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
