@@ -262,6 +262,9 @@ async def running(
             default_service=settings.default_service,
             is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
             pending_writes=lambda: writer.pending_writes,
+            sl_min_calls=settings.sl_alert_min_calls,
+            sl_clear_margin_pct=settings.sl_alert_clear_margin,
+            citizen_of=pop.citizen_name,
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)

@@ -200,6 +200,19 @@ class ScreenPop:
             self.errors += 1
             log.exception("screen pop failed on %s of call %s", event.type, event.call_id)
 
+    def citizen_name(self, call_id: str) -> str | None:
+        """The citizen the call's card shows, by name (the wallboard's current call)."""
+        call = self.calls.get(call_id)
+        if call is None or call.facts.caller_withheld and call.facts.selected_citizen_id is None:
+            return None
+        chosen = [c for c in call.citizens if c.id == call.facts.selected_citizen_id]
+        who = chosen or (call.citizens if len(call.citizens) == 1 else [])
+        return (
+            " ".join(p for p in (who[0].civility, who[0].first_name, who[0].last_name) if p)
+            if who
+            else None
+        )
+
     def menu_path(self, call_id: str, path: Sequence[str]) -> None:
         """The voice menu's path for ``call_id`` (nodes the caller went through)."""
         call = self.calls.get(call_id)

@@ -35,6 +35,7 @@ from cti.web import (
     routing_api,
     sounds_api,
     supervision_api,
+    supervisor_actions_api,
     transfer_api,
     users_api,
 )
@@ -120,6 +121,7 @@ def create_app(
         if parts.supervision is not None:
             app.state.supervision = parts.supervision
             app.include_router(supervision_api.router)
+            app.include_router(supervisor_actions_api.router)
         if parts.ivr is not None:
             app.state.ivr = parts.ivr
             app.include_router(ivr_api.router)

@@ -83,6 +83,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/agent/state"): DESK,
     ("GET", "/api/citizens"): DESK_READ,
     ("POST", "/api/citizens"): DESK_READ,
+    ("GET", "/api/citizens/{citizen_id}"): DESK_READ,
+    ("GET", "/api/agent/transfer-targets"): DESK,
     ("POST", "/api/calls/{call_id}/citizen"): DESK,
     ("POST", "/api/calls/{call_id}/note"): DESK,
     ("POST", "/api/calls/{call_id}/disposition"): DESK,
@@ -97,6 +99,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/routing/queues"): ROUTING_READ,
     ("GET", "/api/supervision"): SUPERVISION,
     ("POST", "/api/supervision/alerts/{alert_id}/ack"): SUPERVISION,
+    ("POST", "/api/supervision/agents/{agent}/pause"): SUPERVISION,
+    ("POST", "/api/supervision/agents/{agent}/logout"): SUPERVISION,
     ("WS", "/ws/supervision"): SUPERVISION,
     ("GET", "/api/reports"): SUPERVISION,
     ("GET", "/api/reports.csv"): SUPERVISION,
@@ -133,6 +137,7 @@ PATH_VALUES = {
     "version": "999999",
     "number": "999999",
     "alert_id": "999999",
+    "agent": "999",  # no such phone: refused (409), nothing changes
     "citizen_id": "1",
     "name": "000000000000000000000000.wav",
 }
