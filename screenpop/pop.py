@@ -247,7 +247,9 @@ class ScreenPop:
             call.answered_at = event.at
             call.offered_to.add(event.agent)
             self.hub.send(event.agent, CardAnswered(card=self._card(call)))
-            self._record(facts.call_id, outcome="answered", add_agent=event.agent)
+            self._record(
+                facts.call_id, outcome="answered", add_agent=event.agent, answered_by=event.agent
+            )
         elif isinstance(event, ev.CallNoAnswer):
             self._leave(call, event.agent, "no_answer")
         elif isinstance(event, ev.CallTransferred):
@@ -411,7 +413,7 @@ class ScreenPop:
             call.offered_to.add(event.to_agent)
             card = self._card(call)
             self.hub.send(event.to_agent, CardAnswered(card=card))
-            self._record(facts.call_id, add_agent=event.to_agent)
+            self._record(facts.call_id, add_agent=event.to_agent, answered_by=event.to_agent)
             self._audit_opened(card, event.to_agent)
 
     def _ended(self, call: _Call, event: ev.CallEnded) -> None:
