@@ -302,7 +302,11 @@ async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop:
         email=form.email,
     )
     await asyncio.to_thread(
-        directory.audit, user.username, "citizen.create", citizen.id, f"appel {form.call_id}"
+        directory.audit,
+        user.username,
+        "citizen.create",
+        citizen.id,
+        f"appel {form.call_id}" if form.call_id else "hors appel",
     )
     if form.call_id:
         await _on_call(pop.select_citizen(form.call_id, agent_of(user), citizen.id))

@@ -120,6 +120,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
+    ("GET", "/api/admin/citizens/{citizen_id}/export.html"): ADMIN_ONLY,
     ("GET", "/api/admin/users"): ADMIN_ONLY,
     ("POST", "/api/admin/users"): ADMIN_ONLY,
     ("POST", "/api/admin/users/{username}/disable"): ADMIN_ONLY,
