@@ -137,6 +137,9 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     assert await page.get_by_role("link", name="Exporter en CSV").get_attribute("href") == (
         "/api/quality.csv?weeks=8"
     )
+    await page.set_viewport_size({"width": 390, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 800})
     menu = page.locator("#menu-summary")
     await async_api.expect(menu).to_contain_text("traité seul 2 des 3 appels (66,7 %)")
     self_service = page.get_by_role("table", name="traités entièrement par le menu vocal")
