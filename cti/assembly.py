@@ -34,7 +34,7 @@ from cti.ivr_admin import IvrAdmin
 from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
-from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule
+from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule, welcome_burst
 from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
@@ -255,11 +255,30 @@ async def running(
 
         supervision: SupervisionFeed | None = None
 
+        # The demo's newcomer (the first agent) says « Prêt » for the first time: a few calls
+        # at once (traffic.welcome_burst), so her first card comes within seconds.
+        welcome_pending = simulated and traffic and pbx is not None
+        welcome_tasks: set[asyncio.Task[int]] = set()
+        stack.callback(lambda: [task.cancel() for task in welcome_tasks])
+
+        def welcome(agent: str, state: str) -> None:
+            nonlocal welcome_pending
+            if not welcome_pending or agent != agents[0] or state != "ready" or pbx is None:
+                return
+            welcome_pending = False
+            targets = {s.service: s.free for s in router.transfer_targets(agent).services}
+            if "etat-civil" in targets:
+                burst = welcome_burst(len(targets["etat-civil"]))
+                task = asyncio.create_task(drive(pbx, burst), name="welcome-calls")
+                welcome_tasks.add(task)
+                task.add_done_callback(welcome_tasks.discard)
+
         def tell_agent(agent: str, state: str, reason: str | None) -> None:
             hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
             states.remember(agent, state, reason)
             if supervision is not None:
                 supervision.on_agent_state(agent, state, reason)
+            welcome(agent, state)
 
         router = RouterShell(
             service,
@@ -284,6 +303,9 @@ async def running(
             default_service=settings.default_service,
             is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
             pending_writes=lambda: writer.pending_writes,
+            sl_min_calls=settings.sl_alert_min_calls,
+            sl_clear_margin_pct=settings.sl_alert_clear_margin,
+            citizen_of=pop.citizen_name,
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)

@@ -31,6 +31,9 @@ class AuditFilter:
     citizen_id: int | None = None
     action: str | None = None
     limit: int = 500
+    # Any of these authors (one person: her login and her phone) / citizens (found by name).
+    usernames: tuple[str, ...] = ()
+    citizen_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +59,12 @@ def entries(db: Database, wanted: AuditFilter) -> list[AuditRecord]:
         query = query.where(AuditEntry.at < wanted.until)
     if wanted.username:
         query = query.where(AuditEntry.username == wanted.username)
+    if wanted.usernames:
+        query = query.where(AuditEntry.username.in_(wanted.usernames))
     if wanted.citizen_id is not None:
         query = query.where(AuditEntry.citizen_id == wanted.citizen_id)
+    if wanted.citizen_ids is not None:
+        query = query.where(AuditEntry.citizen_id.in_(wanted.citizen_ids))
     if wanted.action:
         query = query.where(AuditEntry.action == wanted.action)
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(wanted.limit)

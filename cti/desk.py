@@ -5,7 +5,10 @@ The web layer knows only this protocol; ``cti.router.RouterShell`` implements it
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cti.transfer_targets import TransferTargets
 
 
 class DeskError(Exception):
@@ -23,6 +26,13 @@ class AgentDesk(Protocol):
 
     def wrap_up_done(self, agent: str) -> None: ...
 
-    async def transfer(self, call_id: str, from_agent: str, to_agent: str) -> None:
-        """Blind transfer of the agent's call to another agent; raises ``DeskError``."""
+    async def transfer(
+        self, call_id: str, from_agent: str, to_agent: str, *, attended: bool = False
+    ) -> None:
+        """Transfer of the agent's call to another agent, blind or attended (she talks to
+        the colleague first and hangs up to hand the citizen over); raises ``DeskError``."""
+        ...
+
+    def transfer_targets(self, agent: str) -> TransferTargets:
+        """Her colleagues and the services, with who is free to take a call now."""
         ...

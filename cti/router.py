@@ -42,6 +42,7 @@ from cti.desk import DeskError
 from cti.dispatch import Dispatcher
 from cti.service import CallService
 from cti.tracker import events as ev
+from cti.transfer_targets import TransferTargets, transfer_targets
 from routing.callbacks.queueing import request_id_of
 from routing.decisions import (
     AgentStateChanged,
@@ -358,7 +359,16 @@ class RouterShell:
         if self.agent_state(agent)[0] == AgentState.WRAP_UP.value:
             self.set_agent_state(agent, AgentState.READY.value, None)
 
-    async def transfer(self, call_id: str, from_agent: str, to_agent: str) -> None:
+    def transfer_targets(self, agent: str) -> TransferTargets:
+        self.agent_state(agent)
+        engine = self.engine
+        return transfer_targets(
+            engine.agents(), engine.config.services, agent, self.dispatcher.on_foreign_call
+        )
+
+    async def transfer(
+        self, call_id: str, from_agent: str, to_agent: str, *, attended: bool = False
+    ) -> None:
         call = self.service.tracker.call(call_id)
         if call is None or call.agent != from_agent or call.agent_channel is None:
             raise DeskError(
@@ -366,12 +376,20 @@ class RouterShell:
             )
         if to_agent == from_agent:
             raise DeskError("impossible de se transférer l'appel à soi-même")
+        contract = self.service.tracker.contract
+        # Attended: Asterisk's Atxfer into the agents' context (recording 08); the agent
+        # talks to her colleague on her phone and hangs up to hand the citizen over.
+        action, context = (
+            ("Atxfer", contract.agents_context)
+            if attended
+            else ("BlindTransfer", contract.transfer_context)
+        )
         try:
             await self.send(
                 {
-                    "Action": "BlindTransfer",
+                    "Action": action,
                     "Channel": call.agent_channel,
-                    "Context": self.service.tracker.contract.transfer_context,
+                    "Context": context,
                     "Exten": to_agent,
                 }
             )

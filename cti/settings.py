@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     default_service: str = Field(
         default="accueil", description="service for calls whose menu choice is unknown"
     )
+    sl_alert_min_calls: int = Field(
+        default=5,
+        ge=1,
+        description="calls settled in the last 30 minutes before a service-level alert is raised",
+    )
+    sl_alert_clear_margin: float = Field(
+        default=5.0,
+        ge=0,
+        description="points above its target the service level must reach to clear its alert",
+    )
     demo_citizens: int = Field(default=50_000, ge=10, description="citizens seeded by make demo")
     sim_rate: float = Field(default=2.5, ge=0, description="simulated calls per minute")
     sim_seed: int = 1

@@ -30,10 +30,17 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from cti.supervision_alerts import (
+    Alert,
+    AlertBook,
+    AlertEvent,
+    AlertKind,
+    Conditions,
+)
 from cti.tracker import events as ev
 from ivr_scripts import hours
 from ivr_scripts.tree import Tree
@@ -43,28 +50,9 @@ from routing.requirements import qualifying_level, requirements
 
 SL_WINDOW_S = 30 * 60.0
 OFFLINE = "offline"
-MAX_ALERTS = 200
 
 #: ``is_open(service, at)``: whether the service takes calls at epoch second ``at``.
 IsOpen = Callable[[str, float], bool]
-
-
-class SupervisionError(Exception):
-    """A supervisor's request the wallboard cannot carry out."""
-
-
-class UnknownAlert(SupervisionError):
-    def __init__(self, alert_id: int) -> None:
-        super().__init__(f"l'alerte {alert_id} n'existe pas (ou plus) sur le tableau")
-        self.alert_id = alert_id
-
-
-class AlertKind(enum.Enum):
-    SERVICE_LEVEL = "service_level"  # under target over the last 30 minutes
-    LONG_WAIT = "long_wait"  # a call waits longer than the service's maximum
-    NO_AGENT = "no_agent"  # open, and nobody logged in can take it
-    MISSED_OFFERS = "missed_offers"  # paused by the router for not answering
-    DATABASE = "database"  # writes held: the database does not take them
 
 
 class Stage(enum.Enum):
@@ -73,34 +61,6 @@ class Stage(enum.Enum):
     RINGING = "ringing"
     CONNECTED = "connected"
     ELSEWHERE = "elsewhere"  # transferred, overflowed, in the safety-net queue
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: int
-    kind: AlertKind
-    service: str | None
-    agent: str | None
-    message: str
-    raised_at: float
-    cleared_at: float | None = None
-    acknowledged_by: str | None = None
-    acknowledged_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRaised:
-    alert: Alert
-
-
-@dataclass(frozen=True, slots=True)
-class AlertChanged:
-    """Cleared (its condition stopped holding) or acknowledged."""
-
-    alert: Alert
-
-
-AlertEvent = AlertRaised | AlertChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +168,15 @@ class SupervisionBoard:
         now: float = 0.0,
         timezone: str = "Europe/Paris",
         sl_min_outcomes: int = 1,
+        sl_clear_margin_pct: float = 0.0,
     ) -> None:
         self.tz = ZoneInfo(timezone)
         self.is_open = is_open or _always_open
         self.default_service = default_service
+        # Hysteresis of the service-level alert: raised on at least this many outcomes in
+        # the window, cleared only once the level is this many points above its target.
         self.sl_min_outcomes = sl_min_outcomes
+        self.sl_clear_margin_pct = sl_clear_margin_pct
         self.now = now
         self.day = self._day(now)
         self.config = config
@@ -229,9 +193,7 @@ class SupervisionBoard:
         self._staffed: dict[str, int] | None = None
         self._missed_offers: list[str] = []
         self._pending_writes = 0
-        self.alerts: dict[int, Alert] = {}
-        self._active: dict[tuple[AlertKind, str], int] = {}
-        self._next_id = 1
+        self.book = AlertBook()
         self.configure(config, states or {}, now)
 
     # -- inputs -------------------------------------------------------------------------------
@@ -357,16 +319,13 @@ class SupervisionBoard:
         return self._evaluate()
 
     def acknowledge(self, alert_id: int, user: str, at: float) -> list[AlertEvent]:
-        """``user`` saw the alert; acknowledging twice keeps the first. Raises ``UnknownAlert``."""
+        """``user`` saw the alert (``AlertBook.acknowledge``: while it holds, once)."""
         self._advance(at)
-        alert = self.alerts.get(alert_id)
-        if alert is None:
-            raise UnknownAlert(alert_id)
-        if alert.acknowledged_by is not None:
-            return []
-        alert = replace(alert, acknowledged_by=user, acknowledged_at=self.now)
-        self.alerts[alert_id] = alert
-        return [AlertChanged(alert)]
+        return self.book.acknowledge(alert_id, user, self.now)
+
+    @property
+    def alerts(self) -> dict[int, Alert]:
+        return self.book.alerts
 
     # -- the view -----------------------------------------------------------------------------
 
@@ -398,7 +357,7 @@ class SupervisionBoard:
                     current,
                 )
             )
-        return Board(now, self.day, services, agents, list(self.alerts.values()))
+        return Board(now, self.day, services, agents, list(self.book.alerts.values()))
 
     def waiting(self, service: str) -> list[str]:
         """Calls waiting for ``service`` now, longest wait first."""
@@ -555,9 +514,19 @@ class SupervisionBoard:
             agents_logged_in=self._logged_in(spec),
         )
 
-    def _conditions(self) -> dict[tuple[AlertKind, str], tuple[str | None, str | None, str]]:
+    def _service_level_low(self, name: str, spec: ServiceSpec) -> float | None:
+        """The level over the window when its alert should hold: under target on enough
+        calls to raise it; once raised, until it is back above target by the margin."""
+        pct, count = self._window_pct(name)
+        if pct is None:
+            return None
+        if self.book.is_active((AlertKind.SERVICE_LEVEL, name)):
+            return pct if pct < spec.sl_target_pct + self.sl_clear_margin_pct else None
+        return pct if count >= self.sl_min_outcomes and pct < spec.sl_target_pct else None
+
+    def _conditions(self) -> Conditions:
         """Every alert condition that holds now: key -> (service, agent, French message)."""
-        out: dict[tuple[AlertKind, str], tuple[str | None, str | None, str]] = {}
+        out: Conditions = {}
         longest: dict[str, float] = {}  # service -> longest wait, in one pass over the calls
         for call in self.calls.values():
             if call.stage is Stage.WAITING and call.service and call.queued_at is not None:
@@ -566,8 +535,8 @@ class SupervisionBoard:
                     longest[call.service] = waited
         for name, spec in self.config.services.items():
             label = spec.label
-            pct, count = self._window_pct(name)
-            if pct is not None and count >= self.sl_min_outcomes and pct < spec.sl_target_pct:
+            pct = self._service_level_low(name, spec)
+            if pct is not None:
                 out[(AlertKind.SERVICE_LEVEL, name)] = (
                     name,
                     None,
@@ -607,43 +576,7 @@ class SupervisionBoard:
         return out
 
     def _evaluate(self) -> list[AlertEvent]:
-        changes: list[AlertEvent] = []
-        holding = self._conditions()
-        for key, alert_id in list(self._active.items()):
-            if key not in holding:
-                del self._active[key]
-                cleared = replace(self.alerts[alert_id], cleared_at=self.now)
-                self.alerts[alert_id] = cleared
-                changes.append(AlertChanged(cleared))
-            elif key[0] is AlertKind.DATABASE and holding[key][2] != self.alerts[alert_id].message:
-                # The count of records waiting is the news: the same alert, told again.
-                counted = replace(self.alerts[alert_id], message=holding[key][2])
-                self.alerts[alert_id] = counted
-                changes.append(AlertChanged(counted))
-        for key, (service, agent, message) in holding.items():
-            if key in self._active:
-                continue
-            alert = Alert(self._next_id, key[0], service, agent, message, self.now)
-            self._next_id += 1
-            self.alerts[alert.id] = alert
-            self._active[key] = alert.id
-            changes.append(AlertRaised(alert))
-        self._forget_old_alerts()
-        return changes
-
-    def _forget_old_alerts(self) -> None:
-        """Keep the newest alerts; never drop one still holding or not yet acknowledged."""
-        excess = len(self.alerts) - MAX_ALERTS
-        if excess <= 0:
-            return
-        active = set(self._active.values())
-        for alert_id in list(self.alerts):
-            if excess <= 0:
-                break
-            alert = self.alerts[alert_id]
-            if alert_id not in active and alert.acknowledged_by is not None:
-                del self.alerts[alert_id]
-                excess -= 1
+        return self.book.evaluate(self._conditions(), self.now)
 
 
 def _duration(seconds: float) -> str:

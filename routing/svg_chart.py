@@ -3,8 +3,9 @@
 Theory of operation: ``line_chart`` maps x (seconds since midnight, or any numbers with
 ``x_ticks`` naming their ticks, e.g. weeks) and y linearly onto a fixed plot area, draws a
 light grid with round-number ticks, one ``<polyline>`` per series (broken where a value is
-missing: a slot without calls) and a legend. All text is XML-escaped; the document carries
-``role="img"`` and its title for screen readers. The output is deterministic: same data,
+missing: a slot without calls) with a dot on each point (a lone point shows) and a legend.
+All text is XML-escaped; the document carries ``role="img"`` and its title for screen
+readers. The output is deterministic: same data,
 same bytes.
 """
 
@@ -105,6 +106,11 @@ def line_chart(
             out.append(
                 f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}">'
                 f"<title>{escape(name)}</title></polyline>"
+            )
+            # A dot on each point: a run of one point (this week, so far) is seen too.
+            out.extend(
+                f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3.5" fill="{colour}"/>'
+                for x, v in run
             )
         ly = TOP + 10 + 20 * i
         lx = LEFT + plot_w + 15

@@ -45,9 +45,17 @@ class CallRecords:
         """Calls' changes and audit entries not handed to the writer yet."""
         return len(self._pending) + len(self._audits)
 
-    def update(self, call_id: str, add_agent: str | None = None, **fields: object) -> None:
+    def update(
+        self,
+        call_id: str,
+        add_agent: str | None = None,
+        *,
+        answered_by: str | None = None,
+        **fields: object,
+    ) -> None:
         change = self._pending.get(call_id) or InteractionUpdate(call_id)
-        change.add(add_agent, **fields)  # raises on an unknown field: nothing kept
+        # raises on an unknown field: nothing kept
+        change.add(add_agent, answered_by=answered_by, **fields)
         self._pending[call_id] = change
         self._arm()
 

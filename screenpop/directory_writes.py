@@ -83,15 +83,20 @@ class InteractionUpdate:
     call_id: str
     fields: dict[str, Any] = field(default_factory=dict)
     agents: list[str] = field(default_factory=list)
+    answered_by: list[str] = field(default_factory=list)  # who took it (spool: may be absent)
 
-    def add(self, add_agent: str | None = None, **fields: Any) -> None:
-        """Merge a later change in: its fields win, its agent joins the list."""
+    def add(
+        self, add_agent: str | None = None, *, answered_by: str | None = None, **fields: Any
+    ) -> None:
+        """Merge a later change in: its fields win, its agents join the lists."""
         unknown = set(fields) - _INTERACTION_FIELDS
         if unknown:
             raise TypeError(f"unknown interaction fields: {sorted(unknown)}")
         self.fields.update((name, value) for name, value in fields.items() if value is not None)
         if add_agent and add_agent not in self.agents:
             self.agents.append(add_agent)
+        if answered_by and answered_by not in self.answered_by:
+            self.answered_by.append(answered_by)
 
 
 class RecordsNotSaved(ScreenPopError):
@@ -103,7 +108,13 @@ class RecordsNotSaved(ScreenPopError):
 
 
 SAVE_SLICE = 8  # calls per statement in save_interactions
-_UPDATED = tuple(f"new_{name}" for name in sorted(_INTERACTION_FIELDS | {"agents"}))
+_LISTS = {"agents", "answered_by"}  # merged with what is stored, each agent once
+_UPDATED = tuple(f"new_{name}" for name in sorted(_INTERACTION_FIELDS | _LISTS))
+
+
+def _merged(known: list[str] | None, new: list[str]) -> list[str]:
+    stored = list(known or [])
+    return stored + [a for a in new if a not in stored]
 
 
 def _unchanged_if_null(name: str) -> Any:
@@ -117,7 +128,7 @@ def _unchanged_if_null(name: str) -> Any:
 _UPDATE_RECORD = (
     update(Interaction)
     .where(Interaction.call_id == bindparam("the_call"))
-    .values({name: _unchanged_if_null(name) for name in sorted(_INTERACTION_FIELDS | {"agents"})})
+    .values({name: _unchanged_if_null(name) for name in sorted(_INTERACTION_FIELDS | _LISTS)})
 )
 
 
@@ -230,21 +241,26 @@ class DirectoryWrites:
     def _save_slice(self, conn: Connection, changes: Sequence[InteractionUpdate]) -> None:
         conn.execute(self._create_records, [{"call_id": c.call_id} for c in changes])
         offered = {c.call_id: c.agents for c in changes if c.agents}
+        took = {c.call_id: c.answered_by for c in changes if c.answered_by}
         agents: dict[str, list[str]] = {}
-        if offered:
+        answered: dict[str, list[str]] = {}
+        if offered or took:
             stored = conn.execute(
-                select(Interaction.call_id, Interaction.agents)
-                .where(Interaction.call_id.in_(offered))
+                select(Interaction.call_id, Interaction.agents, Interaction.answered_by)
+                .where(Interaction.call_id.in_(offered.keys() | took.keys()))
                 .with_for_update()
             )
-            for call_id, known in stored:
-                known = list(known or [])
-                agents[call_id] = known + [a for a in offered[call_id] if a not in known]
+            for call_id, known, known_took in stored:
+                if call_id in offered:
+                    agents[call_id] = _merged(known, offered[call_id])
+                if call_id in took:
+                    answered[call_id] = _merged(known_took, took[call_id])
         rows = []
         for change in changes:
             row: dict[str, Any] = dict.fromkeys(_UPDATED, None)
             row.update((f"new_{name}", value) for name, value in change.fields.items())
             row["new_agents"] = agents.get(change.call_id)
+            row["new_answered_by"] = answered.get(change.call_id)
             row["the_call"] = change.call_id
             rows.append(row)
         conn.execute(_UPDATE_RECORD, rows)
@@ -254,7 +270,13 @@ class DirectoryWrites:
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         return (
             insert(Interaction)
-            .values(call_id=bindparam("call_id"), ivr_path=[], agents=[], caller_withheld=False)
+            .values(
+                call_id=bindparam("call_id"),
+                ivr_path=[],
+                agents=[],
+                answered_by=[],
+                caller_withheld=False,
+            )
             .on_conflict_do_nothing(index_elements=["call_id"])
         )
 

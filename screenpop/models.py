@@ -128,6 +128,8 @@ class Interaction(Base):
     service: Mapped[str | None] = mapped_column(String(40))
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     agents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Of those, who answered it, in order (several: it was transferred); NULL before 0005.
+    answered_by: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(20), default="in_progress")

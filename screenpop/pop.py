@@ -200,6 +200,19 @@ class ScreenPop:
             self.errors += 1
             log.exception("screen pop failed on %s of call %s", event.type, event.call_id)
 
+    def citizen_name(self, call_id: str) -> str | None:
+        """The citizen the call's card shows, by name (the wallboard's current call)."""
+        call = self.calls.get(call_id)
+        if call is None or call.facts.caller_withheld and call.facts.selected_citizen_id is None:
+            return None
+        chosen = [c for c in call.citizens if c.id == call.facts.selected_citizen_id]
+        who = chosen or (call.citizens if len(call.citizens) == 1 else [])
+        return (
+            " ".join(p for p in (who[0].civility, who[0].first_name, who[0].last_name) if p)
+            if who
+            else None
+        )
+
     def menu_path(self, call_id: str, path: Sequence[str]) -> None:
         """The voice menu's path for ``call_id`` (nodes the caller went through)."""
         call = self.calls.get(call_id)
@@ -234,7 +247,9 @@ class ScreenPop:
             call.answered_at = event.at
             call.offered_to.add(event.agent)
             self.hub.send(event.agent, CardAnswered(card=self._card(call)))
-            self._record(facts.call_id, outcome="answered", add_agent=event.agent)
+            self._record(
+                facts.call_id, outcome="answered", add_agent=event.agent, answered_by=event.agent
+            )
         elif isinstance(event, ev.CallNoAnswer):
             self._leave(call, event.agent, "no_answer")
         elif isinstance(event, ev.CallTransferred):
@@ -351,14 +366,17 @@ class ScreenPop:
         card = self._card(call)
         self.hub.send(event.agent, CardOffered(card=card))
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        self._audit_opened(card, event.agent)
+
+    def _audit_opened(self, card: Card, agent: str) -> None:
         # RGPD: who saw whose card, and when; every citizen it shows (a household: each one).
         for citizen in card.citizens:
             self.records.audit(
                 AuditRecord(
-                    f"poste {event.agent}",
+                    f"poste {agent}",
                     "card.open",
                     citizen.id,
-                    f"appel {facts.call_id}",
+                    f"appel {card.call_id}",
                     at=datetime.now(UTC),  # when it opened, even if written much later
                 )
             )
@@ -389,6 +407,14 @@ class ScreenPop:
         facts.agent = None
         if event.service:
             facts.service = event.service
+        if event.kind == "attended" and event.to_agent:
+            # The colleague talked to the agent first: she has the citizen now, no ring.
+            facts.agent, facts.stage = event.to_agent, "connected"
+            call.offered_to.add(event.to_agent)
+            card = self._card(call)
+            self.hub.send(event.to_agent, CardAnswered(card=card))
+            self._record(facts.call_id, add_agent=event.to_agent, answered_by=event.to_agent)
+            self._audit_opened(card, event.to_agent)
 
     def _ended(self, call: _Call, event: ev.CallEnded) -> None:
         facts = call.facts

@@ -298,7 +298,9 @@ class AmiConnection:
         name = str(action.get("Action"))
         if protocol is None or protocol.closed:
             raise AmiDisconnected(name)
-        future = protocol.send(dict(action), as_list=as_list or None)
+        # One response or a list, said outright: left to guess (None), panoramisk 1.4 reads
+        # a missing ``Async`` header on "successfully queued" (Atxfer) and raises KeyError.
+        future = protocol.send(dict(action), as_list=as_list)
         limit = self.params.action_timeout if timeout is None else timeout
         lost = self._lost_future
         waiters: set[asyncio.Future[Any]] = {future}

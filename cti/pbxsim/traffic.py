@@ -183,6 +183,39 @@ def demo_agents(
     }
 
 
+# Known callers of the demo directory (screenpop.seed.KNOWN): madame Dupont comes last.
+WELCOME_CALLERS = (
+    ("+33698765432", "Martin"),
+    ("+33145678901", "Bernard"),
+    ("+33678901234", "Petit"),
+    ("+33687654321", "Leroy"),
+    ("+33145678912", "Durand"),
+)
+WELCOME_LAST = ("+33612345678", "Dupont")
+WELCOME_GAP_S = 0.5  # apart, so they queue in order
+
+
+def welcome_burst(busy_first: int, service: str = "etat-civil") -> list[PlannedCall]:
+    """The calls placed when the demo's newcomer first says « Prêt »: one for each colleague
+    free to take ``service`` (the router offers them first: they have waited longer), then
+    madame Dupont's, which is hers. So her first card comes within seconds, as the README
+    says, whatever the random traffic is doing."""
+    callers = [WELCOME_CALLERS[i % len(WELCOME_CALLERS)] for i in range(busy_first)]
+    keys = default_menu().get(service)
+    return [
+        PlannedCall(
+            at=i * WELCOME_GAP_S,
+            caller_number=number,
+            caller_name=name,
+            withheld=False,
+            service=service,
+            talk=600.0,
+            keys=keys,
+        )
+        for i, (number, name) in enumerate([*callers, WELCOME_LAST])
+    ]
+
+
 async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
     """Place ``calls`` at their times (scaled by the PBX's time scale); return how many."""
     scale = pbx.telephony.time_scale

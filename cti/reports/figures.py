@@ -3,7 +3,8 @@
 Theory of operation: ``build_report`` walks the calls once, in time order. ``Repeats``
 remembers when each citizen last called (calls of the 7 days before the period are fed in
 only for that), so a call is a repeat when its citizen called within 7 days before it.
-Each call then lands in one ``Tally`` (its group's) and in the total; a ``Tally`` only
+Each call then lands in its group's ``Tally`` (by agent: that of each agent who answered
+it, so a transferred call counts for every agent who took it) and in the total; a ``Tally`` only
 counts and sums, and ``ReportRow`` derives the rates and averages from it. Memory grows
 with the number of groups and of distinct callers, not of calls: the database can stream.
 Definitions of every figure: the package docstring (``cti.reports``).
@@ -209,6 +210,14 @@ class Repeats:
         return before is not None and call.started_at - before <= self.window
 
 
+def group_keys(by: GroupBy, call: CallRecord) -> tuple[str, ...]:
+    """The groups a call counts in: one, but by agent each agent who answered it (a call
+    transferred from Marie to Claire is in both rows; the total counts it once)."""
+    if by is GroupBy.AGENT and call.answered_by:
+        return tuple(dict.fromkeys(call.answered_by))
+    return (group_key(by, call),)
+
+
 def group_key(by: GroupBy, call: CallRecord) -> str:
     """The group a call belongs to: service name, last agent, Paris day or Paris hour."""
     if by is GroupBy.SERVICE:
@@ -268,7 +277,8 @@ def build_report(
         if not start <= call.started_at < end:
             continue
         threshold = _threshold(thresholds, call)
-        tallies.setdefault(group_key(by, call), Tally()).add(call, threshold, repeat)
+        for key in group_keys(by, call):
+            tallies.setdefault(key, Tally()).add(call, threshold, repeat)
         total.add(call, threshold, repeat)
     labels = names or {}
     rows = tuple(

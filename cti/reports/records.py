@@ -25,6 +25,9 @@ class CallRecord:
     # Of the agents the call was offered to, in order: the last one and how many there were.
     last_agent: str | None = None
     agents_reached: int = 0
+    # Who answered it, in order: several when it was transferred (empty in records older
+    # than the column, where only the last agent is known).
+    answered_by: tuple[str, ...] = ()
     wait_seconds: float | None = None
     talk_seconds: float | None = None
     caller_e164: str | None = None

@@ -108,10 +108,6 @@ class CitizenPick(BaseModel):
     citizen_id: int
 
 
-class TransferForm(BaseModel):
-    to_agent: str = Field(pattern=r"^[0-9]{2,8}$")
-
-
 class NewCitizen(BaseModel):
     civility: Literal["madame", "monsieur"] | None = None
     last_name: str = Field(min_length=1, max_length=120)
@@ -309,7 +305,11 @@ async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop:
         email=form.email,
     )
     await asyncio.to_thread(
-        directory.audit, user.username, "citizen.create", citizen.id, f"appel {form.call_id}"
+        directory.audit,
+        user.username,
+        "citizen.create",
+        citizen.id,
+        f"appel {form.call_id}" if form.call_id else "hors appel",
     )
     if form.call_id:
         await _on_call(pop.select_citizen(form.call_id, agent_of(user), citizen.id))
@@ -366,14 +366,6 @@ async def set_disposition(
         )
     saved = await _on_call(pop.set_disposition(call_id, agent_of(user), form.disposition))
     return {"pending": True, "message": f"Qualification {PENDING}."} if saved.pending else None
-
-
-@router.post("/api/calls/{call_id}/transfer", tags=["agent"])
-async def transfer(call_id: str, form: TransferForm, user: DeskUser, desk: Desk) -> None:
-    try:
-        await desk.transfer(call_id, agent_of(user), form.to_agent)
-    except DeskError as exc:
-        raise HTTPException(409, str(exc)) from exc
 
 
 @router.post("/api/calls/{call_id}/done", tags=["agent"])

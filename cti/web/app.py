@@ -31,6 +31,7 @@ from cti.web import (
     agent_api,
     audit_api,
     callbacks_api,
+    citizen_api,
     field_errors,
     hours_api,
     ivr_api,
@@ -41,6 +42,8 @@ from cti.web import (
     routing_api,
     sounds_api,
     supervision_api,
+    supervisor_actions_api,
+    transfer_api,
     users_api,
     what_if_api,
 )
@@ -119,6 +122,8 @@ def create_app(
             setattr(app.state, name, getattr(parts, name))
         app.state.voice_menu = parts.voice_menu
         app.include_router(agent_api.router)
+        app.include_router(transfer_api.router)
+        app.include_router(citizen_api.router)
         app.include_router(audit_api.router)
         app.include_router(privacy_api.router)
         app.include_router(reports_api.router)
@@ -136,6 +141,7 @@ def create_app(
         if parts.supervision is not None:
             app.state.supervision = parts.supervision
             app.include_router(supervision_api.router)
+            app.include_router(supervisor_actions_api.router)
         if parts.ivr is not None:
             app.state.ivr = parts.ivr
             app.include_router(ivr_api.router)

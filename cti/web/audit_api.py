@@ -3,7 +3,9 @@
 Admins only, supervisors not: the trail is how the town hall checks who looked at which
 citizen, supervisors included, and it is itself personal data about the staff.
 The page is a static shell without data (it asks for a login like the agent's page); every
-entry comes from the API.
+entry comes from the API, with one identity per member of staff (``cti.staff_identity``: her
+name, login and phone, whether the entry was written under her login or her phone) and the
+citizen by name. Staff are found by login, name or phone; citizens by name or number.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from cti.audit_trail import AuditFilter, entries
+from cti.accounts.admin import accounts
+from cti.audit_trail import AuditFilter, AuditRecord, entries
 from cti.db import Database
+from cti.staff_identity import Staff
 from cti.web.auth import require
 from screenpop.accounts import Role, UserView
+from screenpop.directory import Directory
+from screenpop.text_rules import shown
 
 router = APIRouter(tags=["audit"])
 STATIC = Path(__file__).parent / "static"
@@ -31,9 +37,30 @@ AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 class AuditEntryOut(BaseModel):
     at: datetime
     username: str
+    who: str  # « Marie Lambert (marie, poste 201) »
     action: str
     citizen_id: int | None
+    citizen_name: str | None  # « madame Jeanne Dupont »; None: none, or no longer known
     detail: str
+
+
+CITIZENS_BY_NAME = 20  # a name matching more is too vague: the page says so
+
+
+def _citizen_names(directory: Directory, ids: set[int]) -> dict[int, str]:
+    names = {}
+    for citizen_id in ids:
+        c = directory.citizen(citizen_id)
+        if c is not None:
+            names[citizen_id] = " ".join(
+                shown(p) for p in (c.civility, c.first_name, c.last_name) if p
+            )
+    return names
+
+
+def _detail(entry: AuditRecord) -> str:
+    # Entries written before a creation outside a call was said in words.
+    return "hors appel" if entry.detail == "appel None" else entry.detail
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -50,7 +77,7 @@ async def audit_entries(
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
     username: Annotated[str | None, Query(alias="user", max_length=80)] = None,
-    citizen: int | None = None,
+    citizen: Annotated[str | None, Query(max_length=100)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AuditEntryOut]:
@@ -58,11 +85,40 @@ async def audit_entries(
     if since is not None and until is not None and until <= since:
         raise HTTPException(422, "La fin de la période doit être après son début.")
     db: Database = request.app.state.database
-    wanted = AuditFilter(since, until, username or None, citizen, action or None, limit)
+    directory: Directory = request.app.state.directory
+    staff = Staff.of_accounts(await asyncio.to_thread(accounts, db))
+    authors = staff.authors(username) if username and username.strip() else ()
+    citizen_ids: tuple[int, ...] | None = None
+    citizen_id = None
+    if citizen and citizen.strip().isdigit():
+        citizen_id = int(citizen.strip())
+    elif citizen and citizen.strip():
+        found_citizens = await asyncio.to_thread(
+            directory.search, citizen.strip(), CITIZENS_BY_NAME
+        )
+        citizen_ids = tuple(c.id for c in found_citizens)
+    wanted = AuditFilter(
+        since,
+        until,
+        None,
+        citizen_id,
+        action or None,
+        limit,
+        usernames=authors,
+        citizen_ids=citizen_ids,
+    )
     found = await asyncio.to_thread(entries, db, wanted)
+    ids = {e.citizen_id for e in found if e.citizen_id is not None}
+    names = await asyncio.to_thread(_citizen_names, directory, ids)
     return [
         AuditEntryOut(
-            at=e.at, username=e.username, action=e.action, citizen_id=e.citizen_id, detail=e.detail
+            at=e.at,
+            username=e.username,
+            who=staff.label(e.username),
+            action=e.action,
+            citizen_id=e.citizen_id,
+            citizen_name=names.get(e.citizen_id) if e.citizen_id is not None else None,
+            detail=_detail(e),
         )
         for e in found
     ]

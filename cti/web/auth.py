@@ -106,6 +106,14 @@ class Sessions:
             self.close(token, reason)
         return len(tokens)
 
+    def close_extension(self, extension: str, reason: str) -> int:
+        """Close every session of the account holding the phone ``extension`` (a session a
+        supervisor ends: the agent left without logging out); how many."""
+        tokens = [t for t, s in self._by_token.items() if s.user.agent_extension == extension]
+        for token in tokens:
+            self.close(token, reason)
+        return len(tokens)
+
     def refresh_user(self, user: UserView) -> None:
         """Open sessions of ``user`` hold its new role, extension, password state; a new role
         or extension closes the sockets opened under the old one (they reopen with the new)."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cti.db import Database
 from cti.reports import query
+from cti.reports.bar_chart import bar_chart
 from cti.reports.csv_export import (
     GROUP_HEADERS,
     QUALITY_HEADERS,
@@ -206,16 +207,21 @@ async def reports_csv(
 async def reports_svg(
     user: Supervisor, db: Db, start: Start = None, end: End = None, by: By = GroupBy.HOUR
 ) -> Response:
-    """Offered, answered and abandoned calls per group, as a line chart."""
+    """Offered, answered and abandoned calls per group: a line along days or hours, bars
+    for services, agents, or a period of one day or hour (a line through one point is none)."""
     report = await _report(db, start, end, by)
     figures = {"Présentés": "offered", "Répondus": "answered", "Abandons": "abandoned"}
+    title = f"Appels par {GROUP_HEADERS[report.by].lower()}"
+    if report.by in (GroupBy.SERVICE, GroupBy.AGENT) or len(report.rows) < 2:
+        groups = [r.label for r in report.rows]
+        bars = {name: [float(getattr(r, f)) for r in report.rows] for name, f in figures.items()}
+        return _svg(bar_chart(title, "appels", groups, bars))
     series = {
         name: [(float(i), float(getattr(r, field))) for i, r in enumerate(report.rows)]
         for name, field in figures.items()
     }
     step = max(1, -(-len(report.rows) // MAX_TICKS))
     ticks = [(float(i), r.label) for i, r in enumerate(report.rows) if i % step == 0]
-    title = f"Appels par {GROUP_HEADERS[report.by].lower()}"
     last = float(max(len(report.rows) - 1, 1))
     return _svg(line_chart(title, "appels", series, x_range=(0.0, last), x_ticks=ticks))
 

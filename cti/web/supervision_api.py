@@ -29,16 +29,8 @@ from sqlalchemy import select
 
 from cti.bus import Bus
 from cti.db import Database
-from cti.supervision import (
-    Alert,
-    AlertEvent,
-    AlertRaised,
-    Board,
-    IsOpen,
-    PastCall,
-    SupervisionBoard,
-    UnknownAlert,
-)
+from cti.supervision import Board, IsOpen, PastCall, SupervisionBoard
+from cti.supervision_alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
 from cti.tracker.events import DomainEvent
 from cti.web.auth import (
     SocketRefused,
@@ -92,6 +84,8 @@ class CallOut(_Model):
     service: str | None
     stage: str = Field(description="ringing, connected, ... (the page says it in French)")
     since: float
+    # The citizen on the agent's card, by name (« madame Jeanne Dupont »), when it has one.
+    citizen_name: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -180,12 +174,23 @@ def alert_out(alert: Alert) -> AlertOut:
     )
 
 
-def _board_fields(board: Board) -> dict[str, Any]:
+CitizenOf = Callable[[str], str | None]  # call id -> the citizen her card shows, by name
+
+
+def _agent_out(row: Any, citizen_of: CitizenOf) -> AgentOut:
+    out = AgentOut.model_validate(row)
+    if out.call is None or out.call.caller_withheld:
+        return out
+    named = out.call.model_copy(update={"citizen_name": citizen_of(out.call.call_id)})
+    return out.model_copy(update={"call": named})
+
+
+def _board_fields(board: Board, citizen_of: CitizenOf = lambda _call: None) -> dict[str, Any]:
     return {
         "now": board.now,
         "day": board.day.isoformat(),
         "services": [ServiceOut.model_validate(t) for t in board.services],
-        "agents": [AgentOut.model_validate(a) for a in board.agents],
+        "agents": [_agent_out(a, citizen_of) for a in board.agents],
     }
 
 
@@ -225,9 +230,13 @@ class SupervisionFeed:
         is_open: IsOpen | None = None,
         interval: float = 1.0,
         pending_writes: Callable[[], int] = lambda: 0,
+        sl_min_calls: int = 1,
+        citizen_of: CitizenOf = lambda _call: None,
+        sl_clear_margin_pct: float = 0.0,
     ) -> None:
         self._engine = engine
         self.pending_writes = pending_writes  # records the database has not taken yet
+        self.citizen_of = citizen_of
         self.clock = clock
         self.interval = interval
         self.bus = Bus()
@@ -239,6 +248,8 @@ class SupervisionFeed:
             default_service=default_service,
             is_open=is_open,
             now=clock(),
+            sl_min_outcomes=sl_min_calls,
+            sl_clear_margin_pct=sl_clear_margin_pct,
         )
         self._task: asyncio.Task[None] | None = None
         self._flush_pending = False
@@ -273,7 +284,7 @@ class SupervisionFeed:
         self._publish(self.board.agent_state(agent, state, reason, self.clock()))
 
     def acknowledge(self, alert_id: int, user: str) -> Alert:
-        """Raises ``UnknownAlert``."""
+        """Raises ``UnknownAlert``, and ``AlertOver`` once its condition stopped holding."""
         self._publish(self.board.acknowledge(alert_id, user, self.clock()))
         return self.board.alerts[alert_id]
 
@@ -289,7 +300,9 @@ class SupervisionFeed:
 
     def snapshot(self) -> Snapshot:
         board = self.board.board()
-        return Snapshot(**_board_fields(board), alerts=[alert_out(a) for a in board.alerts])
+        return Snapshot(
+            **_board_fields(board, self.citizen_of), alerts=[alert_out(a) for a in board.alerts]
+        )
 
     def _publish(self, changes: Sequence[AlertEvent]) -> None:
         for change in changes:
@@ -311,7 +324,7 @@ class SupervisionFeed:
     def _flush(self) -> None:
         self._flush_pending = False
         if self.bus.subscriber_count:
-            message = BoardUpdated(**_board_fields(self.board.board()))
+            message = BoardUpdated(**_board_fields(self.board.board(), self.citizen_of))
             self.bus.publish(message.model_dump(mode="json"))
 
     async def _ticking(self) -> None:
@@ -363,6 +376,8 @@ async def acknowledge(alert_id: int, user: Supervisor, feed: Feed) -> AlertOut:
         return alert_out(feed.acknowledge(alert_id, user.username))
     except UnknownAlert as exc:
         raise HTTPException(404, f"L'alerte {alert_id} n'existe pas (ou plus).") from exc
+    except AlertOver as exc:
+        raise HTTPException(409, "Cette alerte est terminée : plus rien à acquitter.") from exc
 
 
 @router.get("/api/schema/supervision-messages.json", tags=["schema"])

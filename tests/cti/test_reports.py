@@ -421,3 +421,19 @@ def test_the_quality_csv() -> None:
         ["S12 (16/03)", "Accueil", "90,0", "20,0", "1", "1", "1", "100,0", "0", "0,0", "oui"],
     ]
     assert quality_filename(quality) == "qualite-2026-W11-2026-W12.csv"
+
+
+def test_per_agent_a_transferred_call_counts_for_every_agent_who_took_it() -> None:
+    """Issue 22: « Marie : 1 appel » after taking three, two of which she passed on."""
+    taken = [
+        call(f"t{n}", paris(10, 9, n), "answered", ("201", "202"), answered_by=("201", "202"))
+        for n in range(2)
+    ]
+    alone = call("t2", paris(10, 9, 5), "answered", ("201",), answered_by=("201",))
+    missed_then_taken = call(
+        "t3", paris(10, 9, 6), "answered", ("201", "202"), answered_by=("202",)
+    )
+    report = build_report([*taken, alone, missed_then_taken], START, END, GroupBy.AGENT)
+    counts = {r.key: (r.answered, r.transfers) for r in report.rows}
+    assert counts == {"201": (3, 2), "202": (3, 3)}  # Marie missed t3: not hers
+    assert (report.total.calls, report.total.answered) == (4, 4)

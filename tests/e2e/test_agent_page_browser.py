@@ -20,11 +20,10 @@ from typing import Any
 
 import pytest
 
-from cti.assembly import DEMO_PASSWORD, Product, running
-from cti.settings import Settings
+from cti.assembly import Product
 from screenpop.directory import Directory
-from tests.demo_routing import demo_routing_with
-from tests.e2e.browsing import async_api, need_browser, serious_violations
+from tests.e2e.browsing import async_api, serious_violations
+from tests.e2e.desk_pages import desk_product, no_sideways_scrolling, open_desk
 
 # What no screen shows: node ids of the voice menu, E.164 numbers, service ids.
 NOT_PEOPLES_WORDS = ("vers_", "menu_principal", "bienvenue", "+33", "etat-civil")
@@ -32,37 +31,8 @@ NOT_PEOPLES_WORDS = ("vers_", "menu_principal", "bienvenue", "+33", "etat-civil"
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    need_browser()
-    # The demo's routing with two agents: Marie (201) and Claire (205).
-    routing = demo_routing_with(tmp_path, ("201", "205"))
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=300,
-        sim_rate=0,
-        routing_config=routing,
-    )
-    async with running(settings, simulated=True, traffic=False) as product:
+    async with desk_product(tmp_path) as product:
         yield product
-
-
-async def open_desk(browser: Any, product: Product, username: str) -> Any:
-    context = await browser.new_context(locale="fr-FR")
-    page = await context.new_page()
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
-    await page.goto(product.url + "agent")
-    await page.get_by_label("Identifiant").fill(username)
-    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_selector("body[data-socket=open]")
-    return page
-
-
-async def no_sideways_scrolling(page: Any) -> None:
-    await page.set_viewport_size({"width": 390, "height": 800})
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width} px wide at 390 px"
-    await page.set_viewport_size({"width": 1280, "height": 800})
 
 
 async def test_card_pops_while_ringing_and_the_note_follows_the_transfer(
@@ -136,8 +106,8 @@ async def test_card_pops_while_ringing_and_the_note_follows_the_transfer(
     await marie.get_by_label("Note sur l'appel").fill(note)
     await marie.get_by_role("button", name="Enregistrer la note").click()
     await marie.locator("#my-notes li", has_text=note).wait_for()
-    await marie.get_by_label("Transférer au poste").fill("205")
-    await marie.get_by_role("button", name="Transférer").click()
+    await marie.get_by_label("Transférer à").select_option("agent:205")
+    await marie.get_by_role("button", name="Transférer", exact=True).click()
 
     await claire.locator("#greeting", has_text="Bonjour madame Dupont").wait_for()
     await claire.locator("#previous-notes li", has_text=note).wait_for()

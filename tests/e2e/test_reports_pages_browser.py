@@ -10,6 +10,7 @@ accessibility issue.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,6 +88,28 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     product: Product, browser: Any
 ) -> None:
     page = await open_page(browser, product, "rapports", "superviseur")
+    # First the essentials per service, in words; every figure on demand.
+    essentials = page.get_by_role("table", name="Par service")
+    civil = essentials.get_by_role("row", name="État civil")
+    await civil.wait_for()
+    assert await civil.get_by_role("cell").all_inner_texts() == [
+        "2",
+        "1",
+        "50 %",
+        "1 (50 %)",
+        "12 s",
+    ]
+    await page.get_by_text("Que veulent dire ces mots ?").click()
+    await async_api.expect(page.locator("#glossary")).to_contain_text("Filet de sécurité")
+    await async_api.expect(page.locator("#glossary")).to_contain_text("Débordés")
+    # A chart for the services too (bars), not only along hours.
+    await page.locator("#chart-box:not([hidden])").wait_for()
+    assert "par service" in (await page.locator("#chart").get_attribute("alt") or "")
+    assert await serious_violations(page) == []
+    await page.set_viewport_size({"width": 390, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.get_by_text("Tous les chiffres", exact=True).click()
     table = page.get_by_role("table", name="Appels par service")
     row = table.get_by_role("row", name="État civil")
     await row.wait_for()
@@ -98,10 +121,9 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     await page.get_by_label("Regrouper par").select_option("hour")
     await page.get_by_role("button", name="Dernière heure").click()
     await page.get_by_role("table", name="Appels par heure").wait_for()
-    total = page.get_by_role("row", name="Total")
+    total = page.locator("#table").get_by_role("row", name="Total")
     assert (await total.get_by_role("cell").all_inner_texts())[:2] == ["3", "3"]
-    await page.locator("#chart-box:not([hidden])").wait_for()
-    assert "par heure" in (await page.locator("#chart").get_attribute("alt") or "")
+    await async_api.expect(page.locator("#chart")).to_have_attribute("alt", re.compile("par heure"))
     href = await page.get_by_role("link", name="Exporter en CSV").get_attribute("href")
     assert href is not None and href.startswith("/api/reports.csv?") and "by=hour" in href
     assert await serious_violations(page) == []
@@ -115,6 +137,9 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     assert await page.get_by_role("link", name="Exporter en CSV").get_attribute("href") == (
         "/api/quality.csv?weeks=8"
     )
+    await page.set_viewport_size({"width": 390, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 800})
     menu = page.locator("#menu-summary")
     await async_api.expect(menu).to_contain_text("traité seul 2 des 3 appels (66,7 %)")
     self_service = page.get_by_role("table", name="traités entièrement par le menu vocal")

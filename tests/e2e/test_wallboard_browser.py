@@ -3,8 +3,9 @@
 The product runs in-process on the simulated PBX with two agents, Marie (201, logged out) and
 Claire (205, ready), and no random traffic. The supervisor logs in; a citizen calls État civil,
 which nobody ready can take at once, and the tile shows the call waiting; the citizen hangs up:
-the service level falls under target, the alert appears and is announced, the supervisor
-acknowledges it. axe-core finds no serious or critical accessibility issue.
+the service level falls under target, but one call raises no alert; the alert that nobody
+logged in can take Urbanisme is there and the supervisor acknowledges it. axe-core finds no
+serious or critical accessibility issue.
 """
 
 from __future__ import annotations
@@ -70,9 +71,11 @@ async def test_the_board_moves_and_an_alert_is_raised_and_acknowledged(
     sl = etat_civil.locator('[data-field="sl"]')
     await expect(sl).to_contain_text("0 %")
     await expect(sl).to_contain_text("sous l'objectif")
-    alert = page.locator("#alerts li", has_text="État civil » : niveau de service de 0 %")
+    # One call is no service level to alert on (issue 22: five alerts on one to four calls).
+    assert await page.locator("#alerts li", has_text="niveau de service").count() == 0
+    # Nobody logged in can take Urbanisme: that alert holds.
+    alert = page.locator("#alerts li", has_text="Urbanisme » est ouvert et aucun agent")
     await expect(alert).to_be_visible(timeout=10_000)
-    await expect(page.locator("#announce")).to_contain_text("Nouvelle alerte")
     assert await serious_violations(page) == []
 
     button = alert.get_by_role("button", name="Acquitter")

@@ -138,3 +138,23 @@ async def test_records_still_in_memory_are_written_when_the_service_stops(
     await pop.close()
     record = pop.directory.interaction(events[0].call_id)
     assert record is not None and record.outcome == "abandoned"
+
+
+@pytest.mark.parametrize("name", ["07-blind-transfer.jsonl", "08-attended-transfer.jsonl"])
+async def test_a_transferred_call_records_every_agent_who_answered_it(
+    pop: ScreenPop, recording: Recording, name: str
+) -> None:
+    """The reports count a transferred call for each agent who took it (issue 22)."""
+    from datetime import UTC, datetime
+
+    from cti.reports.query import read_calls
+
+    events = recording(name)
+    transferred = next(e for e in events if isinstance(e, ev.CallTransferred))
+    for event in events:
+        pop.on_event(event)
+    await pop.drained()
+    # Replayed on the recording's own clock (seconds from its start: 1970).
+    ever = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    (record,) = read_calls(pop.directory.db, *ever)
+    assert record.answered_by == (transferred.agent, transferred.to_agent)

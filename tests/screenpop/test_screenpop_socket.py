@@ -23,6 +23,7 @@ from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
 from cti.replay import read_server_chunks
 from cti.service import CallService
+from cti.transfer_targets import TransferTargets
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
 from screenpop.accounts import Role, create_user
@@ -50,7 +51,12 @@ class DeskStub:
     def wrap_up_done(self, agent: str) -> None:
         self.done.append(agent)
 
-    async def transfer(self, call_id: str, from_agent: str, to_agent: str) -> None:
+    async def transfer(
+        self, call_id: str, from_agent: str, to_agent: str, *, attended: bool = False
+    ) -> None:
+        raise NotImplementedError
+
+    def transfer_targets(self, agent: str) -> TransferTargets:
         raise NotImplementedError
 
 

@@ -13,10 +13,6 @@ const STAGE_LABELS = {
 };
 
 const TITLE = document.title;
-// French dates and times, on the town hall's clock whatever the browser's.
-const WHEN = new Intl.DateTimeFormat("fr-FR", { dateStyle: "long", timeStyle: "short", timeZone: "Europe/Paris" });
-const when = (iso) => WHEN.format(new Date(iso));
-
 let me = null;
 let socket = null;
 let card = null;
@@ -78,11 +74,12 @@ async function enterDesk() {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/agent`);
-  socket.onopen = () => { retry = 500; document.body.dataset.socket = "open"; };
+  socket.onopen = () => { retry = 500; document.body.dataset.socket = "open"; linkRestored(); };
   socket.onmessage = (e) => onMessage(JSON.parse(e.data));
   socket.onclose = (e) => {
     document.body.dataset.socket = "closed";
     if (e.code === 4401 || !me) { me = null; showLogin(); return; }
+    linkLost(); // link_status.js
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 10000);
   };
@@ -128,9 +125,8 @@ function announceRing(offered) {
   const service = offered.service_label ? `, ${offered.service_label}` : "";
   $("ring-announce").textContent = `Appel entrant : ${offered.greeting}${service}.`;
   $("greeting").focus();
+  ringAlert(offered); // ring_alert.js: the optional beep and the browser's notification
 }
-
-const agentName = (name, agent) => name || (agent ? `poste ${agent}` : "");
 
 function showCard(next) {
   card = next;
@@ -163,6 +159,7 @@ function showCard(next) {
     if (wrapTimer) { clearInterval(wrapTimer); wrapTimer = null; }
   }
   $("transfer-form").hidden = card.stage !== "connected";
+  if (card.stage === "connected") refreshTransferTargets(); // transfer_list.js
   if (!card.citizens.length && card.caller.e164) $("new-phone").value = card.caller.display;
 }
 
@@ -203,35 +200,8 @@ function showHousehold() {
 function showCitizen(citizen) {
   $("citizen-box").hidden = !citizen;
   if (!citizen) return;
-  $("citizen-name").textContent = [citizen.civility, citizen.first_name, citizen.last_name]
-    .filter(Boolean).join(" ");
-  $("citizen-address").textContent = [citizen.address, citizen.phones_display.join(", ")]
-    .filter(Boolean).join(" – ");
-  const body = $("cases").tBodies[0];
-  body.replaceChildren(...citizen.open_cases.map((c) => {
-    const row = el("tr");
-    row.append(el("td", c.reference), el("td", c.service_label || c.service), el("td", c.subject),
-      el("td", c.status_label), el("td", c.owner_agent ? agentName(c.owner_name, c.owner_agent) : "—"));
-    return row;
-  }));
-  if (!citizen.open_cases.length) {
-    const row = el("tr");
-    const cell = el("td", "Aucun dossier ouvert");
-    cell.colSpan = 5;
-    row.append(cell);
-    body.append(row);
-  }
-  $("history").replaceChildren(...citizen.recent_calls.map((i) => {
-    const item = el("li");
-    const agents = i.agent_names.length ? i.agent_names.join(", ") : "sans agent";
-    item.append(el("span", `${when(i.at)} – ${i.service_label || "service non choisi"} – ${agents}`
-      + (i.disposition ? ` – ${i.disposition}` : "")));
-    for (const n of i.notes) {
-      item.append(el("p", `« ${n.text} » – ${agentName(n.agent_name, n.agent)}, ${when(n.at)}`, "past-note"));
-    }
-    return item;
-  }));
-  if (!citizen.recent_calls.length) $("history").append(el("li", "Premier appel"));
+  renderCitizen({ name: $("citizen-name"), address: $("citizen-address"), cases: $("cases"),
+    history: $("history") }, citizen);
 }
 
 function startWrapUp(seconds, text) {
@@ -318,15 +288,6 @@ function bind() {
       showError("call-error", saved && saved.pending ? saved.message : null);
     } catch (error) { showError("call-error", error); }
   });
-  $("transfer-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    if (!card) return;
-    try {
-      await api("POST", `/api/calls/${encodeURIComponent(card.call_id)}/transfer`,
-        { to_agent: $("transfer-to").value.trim() });
-      showError("call-error", null);
-    } catch (error) { showError("call-error", error); }
-  });
   $("done").addEventListener("click", async () => {
     if (!card) return;
     try {
@@ -354,6 +315,7 @@ function bind() {
           button.addEventListener("click", () => pick(c.id));
           item.append(" ", button);
         }
+        item.append(" ", fileButton(c, name)); // citizen_file.js
         return item;
       }));
       if (!found.length) $("results").append(el("li", "Aucun administré trouvé."));

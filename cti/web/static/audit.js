@@ -8,6 +8,8 @@ const ACTIONS = {
   "login": "Connexion", "login.failed": "Connexion refusée",
   "retention.run": "Anonymisation", "citizen.export": "Export droit d'accès",
   "callback.request": "Rappel demandé", "callback.call": "Administré rappelé",
+  "citizen.search": "Recherche d'administrés", "agent.paused": "Mis(e) en pause par la supervision",
+  "agent.offline": "Session fermée par la supervision",
 };
 const $ = (id) => document.getElementById(id);
 
@@ -50,29 +52,49 @@ async function show() {
   for (const entry of found) {
     const row = document.createElement("tr");
     cell(row, new Date(entry.at).toLocaleString("fr-FR"));
-    cell(row, entry.username);
+    cell(row, entry.who); // one person: her name, login and phone, however the entry was written
     cell(row, ACTIONS[entry.action] || entry.action);
-    cell(row, entry.citizen_id);
+    cell(row, entry.citizen_id == null ? ""
+      : entry.citizen_name ? `${entry.citizen_name} (n° ${entry.citizen_id})` : `n° ${entry.citizen_id}`);
     cell(row, entry.detail, "detail");
     body.appendChild(row);
   }
   $("count").textContent = `(${found.length})`;
 }
 
-async function exportCitizen(event) {
+// Right of access in one step: find the citizen by name, number or id, then one link gives
+// her data as a page to print for her, one as JSON (each export is audited by the server).
+async function findForExport(event) {
   event.preventDefault();
-  const id = $("export-citizen").value.trim();
+  const wanted = $("export-citizen").value.trim();
   const result = $("export-result");
+  const list = $("export-list");
   result.textContent = "";
+  list.replaceChildren();
   try {
-    const data = await ctiSession.call("GET", `/api/admin/citizens/${encodeURIComponent(id)}/export`);
-    const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `administre-${id}.json`;
-    link.textContent = `Télécharger l'export de l'administré ${id}`;
-    result.replaceChildren(link);
-    show();
+    const found = /^[0-9]+$/.test(wanted) && wanted.length < 9
+      ? [{ id: Number(wanted), label: `Administré n° ${wanted}` }]
+      : (await ctiSession.call("GET", `/api/citizens?q=${encodeURIComponent(wanted)}`)).map((c) => ({
+        id: c.id,
+        label: [c.civility, c.first_name, c.last_name].filter(Boolean).join(" ")
+          + ` – ${c.address || "adresse inconnue"} (n° ${c.id})`,
+      }));
+    result.textContent = found.length ? `${found.length} administré(s) trouvé(s).` : "Aucun administré trouvé.";
+    list.replaceChildren(...found.map((c) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = `${c.label} : `;
+      const page = document.createElement("a");
+      page.href = `/api/admin/citizens/${c.id}/export.html`;
+      page.target = "_blank";
+      page.rel = "noopener";
+      page.textContent = "Version à imprimer pour l'administré";
+      const json = document.createElement("a");
+      json.href = `/api/admin/citizens/${c.id}/export?download=true`;
+      json.textContent = "Données complètes (JSON)";
+      item.append(name, page, json);
+      return item;
+    }));
   } catch (e) {
     result.textContent = e.message;
   }
@@ -80,11 +102,19 @@ async function exportCitizen(event) {
 
 function enter(me) {
   $("whoami").textContent = me.display_name;
+  $("logout").hidden = false;
   ctiSession.showContent();
   show();
 }
 
 $("filter").addEventListener("submit", (event) => { event.preventDefault(); show(); });
-$("export-form").addEventListener("submit", exportCitizen);
+$("export-form").addEventListener("submit", findForExport);
+$("logout").addEventListener("click", async () => {
+  try { await ctiSession.call("POST", "/api/logout"); } catch (_) { /* already gone */ }
+  ctiSession.me = null;
+  $("whoami").textContent = "";
+  $("logout").hidden = true;
+  ctiSession.showLogin("Vous êtes déconnecté(e).");
+});
 ctiSession.wireLogin(enter);
 ctiSession.load().then((me) => { if (me) enter(me); else ctiSession.showLogin(); });

@@ -1,5 +1,6 @@
-// The reports page: a period and a grouping in, the table (same columns as the CSV export)
-// and, per day or hour, the chart out.
+// The reports page: a period and a grouping in; out, first the essentials per service (five
+// figures a town hall reads), then every figure on demand (same columns as the CSV export)
+// and a chart for any grouping (bars for services, agents or a single day; lines otherwise).
 "use strict";
 
 const BY_WORDS = { service: "service", agent: "agent", day: "jour", hour: "heure" };
@@ -21,9 +22,33 @@ function setPeriod(kind) {
   $("to").value = fieldValue(end);
 }
 
-function query() {
-  const params = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("by").value });
+function query(by) {
+  const params = new URLSearchParams({ from: $("from").value, to: $("to").value, by: by || $("by").value });
   return params.toString();
+}
+
+const pctText = (v) => (v === null || v === undefined ? "—" : `${frNumber(v)} %`);
+const secondsText = (v) => (v === null || v === undefined ? "—" : `${frNumber(Math.round(v))} s`);
+
+// The five figures per service, in words: the table a mayor or a head of service reads first.
+async function loadSummary() {
+  const data = await api("GET", `/api/reports?${query("service")}`);
+  $("summary-caption").textContent = `Par service, ${periodText()}`;
+  const row = (r, cls) => {
+    const tr = el("tr", null, cls);
+    const head = el("th", r.label);
+    head.scope = "row";
+    tr.append(head, el("td", frNumber(r.offered)), el("td", frNumber(r.answered)),
+      el("td", pctText(r.service_level_pct)),
+      el("td", r.offered ? `${frNumber(r.abandoned)} (${pctText(r.abandon_rate_pct)})` : "0"),
+      el("td", secondsText(r.avg_answer_s)));
+    return tr;
+  };
+  $("summary-table").tBodies[0].replaceChildren(...data.rows.map((r) => row(r)),
+    row({ ...data.total, label: "Total" }, "total"));
+  const t = data.total;
+  $("summary").textContent = `${t.calls} appels, ${t.offered} présentés, ${t.answered} répondus, `
+    + `${t.abandoned} abandonnés ; niveau de service ${pctText(t.service_level_pct)}.`;
 }
 
 function periodText() {
@@ -39,16 +64,14 @@ async function load() {
     $("table").tHead.replaceChildren(headerRow(data.headers));
     const rows = data.cells.map((cells, i) => bodyRow(cells, i === data.cells.length - 1 ? "total" : null));
     $("table").tBodies[0].replaceChildren(...rows);
-    const t = data.total;
-    $("summary").textContent = `${t.calls} appels, ${t.offered} présentés, ${t.answered} répondus, `
-      + `${t.abandoned} abandonnés ; niveau de service ${frNumber(t.service_level_pct)} %.`;
     $("csv").href = `/api/reports.csv?${query()}`;
-    const chart = (by === "day" || by === "hour") && data.rows.length > 0;
+    await loadSummary();
+    const chart = data.rows.length > 0;
     $("chart-box").hidden = !chart;
     if (chart) {
       $("chart").src = `/api/reports.svg?${query()}`;
-      $("chart").alt = `Courbes des appels présentés, répondus et abandonnés par ${BY_WORDS[by]} ${periodText()}.`;
-      $("chart-caption").textContent = "Les chiffres de ces courbes sont dans le tableau « Appels » ci-dessus.";
+      $("chart").alt = `Appels présentés, répondus et abandonnés par ${BY_WORDS[by]} ${periodText()}.`;
+      $("chart-caption").textContent = "Les chiffres de ce graphique sont dans « Tous les chiffres » ci-dessus.";
     }
     showError("report-error", null);
   } catch (error) {

@@ -170,23 +170,24 @@ function renderAgents() {
     const state = STATE_LABELS[a.state] || a.state;
     let call = "—";
     if (a.call) {
-      const who = a.call.caller_display;
+      // The citizen by name when her card has one, her number as people write it.
+      const who = a.call.citizen_name ? `${a.call.citizen_name} (${a.call.caller_display})` : a.call.caller_display;
       const service = labels.get(a.call.service) || a.call.service || "service inconnu";
       call = `${who} – ${service} – ${STAGE_LABELS[a.call.stage] || a.call.stage}`;
     }
     const since = el("td", duration(now - a.since));
     since.dataset.since = String(a.since);
     row.append(el("td", `${a.name} (${a.agent})`), el("td", a.reason ? `${state} (${a.reason})` : state),
-      since, el("td", call));
+      since, el("td", call), agentActionsCell(a)); // supervision_actions.js
     return row;
   }));
 }
 
 function renderAlerts() {
-  // Newest first; acknowledged ones that no longer hold leave the list.
-  const shown = [...alerts.values()]
-    .filter((a) => !(a.acknowledged_by && a.cleared_at !== null))
-    .sort((a, b) => b.id - a.id);
+  // Those that hold, newest first, then the last few that ended (to read, nothing to do).
+  const newest = [...alerts.values()].sort((a, b) => b.id - a.id);
+  const shown = [...newest.filter((a) => a.cleared_at === null),
+    ...newest.filter((a) => a.cleared_at !== null).slice(0, 5)];
   $("no-alerts").hidden = shown.length > 0;
   $("alerts").replaceChildren(...shown.map((a) => {
     const item = el("li");
@@ -198,7 +199,7 @@ function renderAlerts() {
     if (a.cleared_at !== null) meta += `, terminée à ${clock(a.cleared_at)}`;
     if (a.acknowledged_by) meta += `, acquittée par ${a.acknowledged_by} à ${clock(a.acknowledged_at)}`;
     item.append(el("span", `(${meta})`, "alert-meta"));
-    if (!a.acknowledged_by) {
+    if (!a.acknowledged_by && a.cleared_at === null) {
       const button = el("button", "Acquitter");
       button.type = "button";
       button.setAttribute("aria-label", `Acquitter l'alerte : ${a.message}`);

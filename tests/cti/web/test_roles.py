@@ -89,6 +89,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/agent/state"): DESK,
     ("GET", "/api/citizens"): DESK_READ,
     ("POST", "/api/citizens"): DESK_READ,
+    ("GET", "/api/citizens/{citizen_id}"): DESK_READ,
+    ("GET", "/api/agent/transfer-targets"): DESK,
     ("POST", "/api/calls/{call_id}/citizen"): DESK,
     ("POST", "/api/calls/{call_id}/note"): DESK,
     ("POST", "/api/calls/{call_id}/disposition"): DESK,
@@ -111,6 +113,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/routing/queues"): ROUTING_READ,
     ("GET", "/api/supervision"): SUPERVISION,
     ("POST", "/api/supervision/alerts/{alert_id}/ack"): SUPERVISION,
+    ("POST", "/api/supervision/agents/{agent}/pause"): SUPERVISION,
+    ("POST", "/api/supervision/agents/{agent}/logout"): SUPERVISION,
     ("WS", "/ws/supervision"): SUPERVISION,
     ("GET", "/api/reports"): SUPERVISION,
     ("GET", "/api/reports.csv"): SUPERVISION,
@@ -131,6 +135,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/ivr/measures"): MENU_MEASURES,
     ("GET", "/api/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/citizens/{citizen_id}/export"): ADMIN_ONLY,
+    ("GET", "/api/admin/citizens/{citizen_id}/export.html"): ADMIN_ONLY,
     ("GET", "/api/admin/users"): ADMIN_ONLY,
     ("POST", "/api/admin/users"): ADMIN_ONLY,
     ("POST", "/api/admin/users/{username}/disable"): ADMIN_ONLY,
@@ -152,6 +157,7 @@ PATH_VALUES = {
     "number": "999999",
     "alert_id": "999999",
     "callback_id": "0000000000000000",
+    "agent": "999",  # no such phone: refused (409), nothing changes
     "citizen_id": "1",
     "name": "000000000000000000000000.wav",
 }
