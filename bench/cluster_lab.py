@@ -25,8 +25,12 @@ from cti.ami.connection import AmiConnection, AmiParams
 from cti.db import Database
 from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.pbx import AgentPhone, SimCall
+from screenpop import accounts
+from screenpop.accounts import Role
 
 ROOT = Path(__file__).resolve().parents[1]
+# Marie's account (agent 201), as an admin created it and she chose her password.
+AGENT_LOGIN = ("marie", "mot-de-passe-de-marie")
 # Agents of routing/demo.yaml; each of the three services below has two of them.
 AGENTS = ("201", "202", "203", "204", "205", "206")
 SERVICES = ("accueil", "etat-civil", "urbanisme")
@@ -187,6 +191,7 @@ async def cluster_lab(
                 ),
                 {"agent": agent},
             )
+    accounts.create_user(db, *AGENT_LOGIN, Role.AGENT, "Marie Lambert", "201")
     db.close()
     pbx = SimulatedPbx(
         agents={agent: AgentPhone(ring=0.5, talk=talk) for agent in AGENTS},

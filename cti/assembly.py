@@ -43,7 +43,9 @@ from cti.settings import Settings, StartupError
 from cti.supervision import opening_hours
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
+from cti.web.auth import Sessions
 from cti.web.serve import serving
+from cti.web.session_store import SessionStore
 from cti.web.supervision_api import SupervisionFeed
 from cti.what_if import Limits, WhatIfRunner
 from ivr_scripts.commands import RecordCallback
@@ -337,6 +339,12 @@ async def running(
         what_if = WhatIfRunner(
             db, Limits(settings.whatif_max_calls, settings.whatif_max_days, settings.whatif_timeout)
         )
+        # Logged-in browsers in the database too: a restart or the standby taking over does not
+        # log anybody out.
+        sessions = Sessions(store=SessionStore(db))
+        keeper = asyncio.create_task(_keep_sessions(sessions), name="sessions")
+        stack.push_async_callback(sessions.close_store)
+        stack.callback(keeper.cancel)
         app = create_app(
             service,
             DeskParts(
@@ -351,6 +359,7 @@ async def running(
                 voice_menu=menu,
                 callbacks=callbacks,
                 what_if=what_if,
+                sessions=sessions,
             ),
             metrics=metrics,
             metrics_token=settings.metrics_token,
@@ -381,6 +390,15 @@ async def running(
             first_admin,
             callbacks,
         )
+
+
+async def _keep_sessions(sessions: Sessions, period: float = 60.0) -> None:
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await sessions.keep()
+        except Exception:  # never stop sweeping for one bad round
+            log.exception("sessions: balayage périodique en échec")
 
 
 class LeaseLost(Exception):

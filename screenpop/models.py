@@ -299,3 +299,18 @@ class CallbackRow(Base):
     action_id: Mapped[str | None] = mapped_column(String(80))
     outcome: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A logged-in browser, kept so that another node (after a failover) or this one after a
+    restart knows it (``cti/web/session_store.py``). Only the token's SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    # Seconds since the epoch: pushed forward while the browser is in use (sliding expiry).
+    expires_at: Mapped[float] = mapped_column(Float)
+    # Why it ended (logged out, closed by an admin...), None while it lives.
+    ended: Mapped[str | None] = mapped_column(String(80))

@@ -389,7 +389,7 @@ async def agent_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     try:
-        session = websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
+        session = await websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
         user = session.user
         agent = agent_of(user)
     except SocketRefused as exc:

@@ -202,7 +202,7 @@ def create_app(
     @app.websocket("/ws/events")
     async def events(websocket: WebSocket) -> None:
         try:
-            session = websocket_session(websocket, Role.SUPERVISOR)
+            session = await websocket_session(websocket, Role.SUPERVISOR)
         except SocketRefused as exc:
             await refuse_socket(websocket, exc)
             return

@@ -1,10 +1,12 @@
 """Who is calling the web app: sessions, roles and CSRF (login limits: ``login_limits``).
 
 A login (argon2-checked by ``screenpop.accounts``) opens a server-side session: the browser
-holds only a random token in an HttpOnly, SameSite=Strict cookie. Sessions expire after
-``ttl`` seconds without use. State-changing requests must also carry the session's CSRF token
-in the ``X-CSRF-Token`` header (the page reads it from ``/api/me``), so that another site
-cannot make an agent's browser act for them.
+holds only a random token in an HttpOnly, SameSite=Strict cookie. Sessions live in memory and,
+given a ``SessionStore``, in the database too: a token this node does not know (after a
+failover or a restart) is taken back from there if it may go on (``cti.web.session_store``).
+Sessions expire after ``ttl`` seconds without use. State-changing requests must also carry
+the session's CSRF token in the ``X-CSRF-Token`` header (the page reads it from
+``/api/me``), so that another site cannot make an agent's browser act for them.
 
 Dependencies for routes: ``CurrentUser`` (any logged-in user), ``require(*roles)``, and
 ``websocket_session`` for sockets (which also checks the ``Origin``: browsers do not apply
@@ -14,6 +16,8 @@ closes a socket when its session ends (``cti.web.socket_guard``).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -22,6 +26,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket
 
+from cti.web.session_store import SessionStore
 from cti.web.socket_guard import (
     CLOSED_BY_ADMIN,
     EXPIRED,
@@ -31,6 +36,8 @@ from cti.web.socket_guard import (
     SocketGuard,
 )
 from screenpop.accounts import Role, UserView
+
+log = logging.getLogger("cti.web")
 
 COOKIE = "cti_session"
 PASSWORD_CHANGE_HEADER = "X-CTI-Password-Change"
@@ -50,18 +57,37 @@ class Session:
 
 
 class Sessions:
-    """In-memory sessions: one process serves the pages (see DESIGN.md for several)."""
+    """Sessions in memory, and in ``store`` when given one (see the module's docstring).
 
-    def __init__(self, ttl: float = 8 * 3600, clock: Callable[[], float] = time.monotonic):
+    What the store must learn (a session opened or ended) is written in the background, in
+    the order it happened, off the event loop; ``flush`` waits for it. Sliding expiry reaches
+    the store by ``keep``, the periodic sweep.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 8 * 3600,
+        clock: Callable[[], float] = time.monotonic,
+        store: SessionStore | None = None,
+        wall: Callable[[], float] = time.time,
+    ):
         self.ttl = ttl
         self.clock = clock
+        self.store = store
+        self.wall = wall
         self._by_token: dict[str, Session] = {}
+        self._used: set[str] = set()  # tokens used since the store last heard of their expiry
+        self._writes: asyncio.Queue[Callable[[], None]] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def open(self, user: UserView) -> Session:
         session = Session(
             secrets.token_urlsafe(32), user, secrets.token_urlsafe(24), self.clock() + self.ttl
         )
         self._by_token[session.token] = session
+        if self.store is not None:
+            store, expires = self.store, self._wall_of(session.expires_at)
+            self._write(lambda: store.save(session.token, user.id, session.csrf, expires))
         return session
 
     def get(self, token: str | None) -> Session | None:
@@ -73,7 +99,72 @@ class Sessions:
         if self.check(session) is not None:
             return None
         session.expires_at = self.clock() + self.ttl  # sliding: a working agent stays in
+        self._used.add(token)
         return session
+
+    async def find(self, token: str | None) -> Session | None:
+        """``get``, or the session taken back from the store (another node opened it, or
+        this one before a restart)."""
+        session = self.get(token)
+        if session is not None or not token or self.store is None:
+            return session
+        try:
+            revived = await asyncio.to_thread(self.store.revive, token, self.wall())
+        except Exception as exc:  # the database is away: log in again
+            log.warning("session inconnue de ce nœud, base de données injoignable : %s", exc)
+            return None
+        if revived is None or token in self._by_token:
+            return self.get(token)
+        session = Session(
+            token, revived.user, revived.csrf, self.clock() + (revived.expires_at - self.wall())
+        )
+        self._by_token[token] = session
+        return self.get(token)
+
+    def _wall_of(self, deadline: float) -> float:
+        return self.wall() + (deadline - self.clock())
+
+    def _write(self, write: Callable[[], None]) -> None:
+        if self._writes is None:
+            self._writes = asyncio.Queue()
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+        self._writes.put_nowait(write)
+
+    async def _write_all(self) -> None:
+        assert self._writes is not None
+        while True:
+            write = await self._writes.get()
+            try:
+                await asyncio.to_thread(write)
+            except Exception as exc:
+                # Only the second tier is missing: this node still knows the session.
+                log.warning("session non enregistrée en base (connue de ce nœud seul) : %s", exc)
+            finally:
+                self._writes.task_done()
+
+    async def flush(self) -> None:
+        """Until the store has everything said so far."""
+        if self._writes is not None:
+            await self._writes.join()
+
+    async def keep(self) -> None:
+        """Sweep expired sessions; tell the store how long the used ones live now."""
+        self.sweep()
+        used = [
+            (token, self._wall_of(session.expires_at))
+            for token in self._used
+            if (session := self._by_token.get(token)) is not None
+        ]
+        self._used.clear()
+        if self.store is not None and used:
+            store = self.store
+            self._write(lambda: store.extend(used))
+        await self.flush()
+
+    async def close_store(self) -> None:
+        await self.flush()
+        if self._writer is not None:
+            self._writer.cancel()
 
     def check(self, session: Session) -> str | None:
         """Why ``session`` has ended (its sockets close), or None while it lives; an expired
@@ -91,19 +182,26 @@ class Sessions:
 
     def _end(self, session: Session, reason: str) -> None:
         self._by_token.pop(session.token, None)
+        self._used.discard(session.token)
         session.end.end(reason)
 
     def close(self, token: str | None, reason: str = LOGGED_OUT) -> None:
         session = self._by_token.get(token) if token else None
         if session is not None:
             self._end(session, reason)
+        if token and self.store is not None:  # known here or not: no node may take it back
+            store = self.store
+            self._write(lambda: store.end(token, reason))
 
     def close_user(self, user_id: int, reason: str = CLOSED_BY_ADMIN) -> int:
         """Close every session of a user (account disabled, password reset) and its sockets;
         how many."""
         tokens = [t for t, s in self._by_token.items() if s.user.id == user_id]
         for token in tokens:
-            self.close(token, reason)
+            self._end(self._by_token[token], reason)
+        if self.store is not None:
+            store = self.store
+            self._write(lambda: store.end_user(user_id, reason))
         return len(tokens)
 
     def close_extension(self, extension: str, reason: str) -> int:
@@ -111,7 +209,10 @@ class Sessions:
         supervisor ends: the agent left without logging out); how many."""
         tokens = [t for t, s in self._by_token.items() if s.user.agent_extension == extension]
         for token in tokens:
-            self.close(token, reason)
+            self._end(self._by_token[token], reason)
+        if self.store is not None:
+            store = self.store
+            self._write(lambda: store.end_extension(extension, reason))
         return len(tokens)
 
     def refresh_user(self, user: UserView) -> None:
@@ -130,8 +231,8 @@ def _sessions(request: Request) -> Sessions:
     return sessions
 
 
-def current_session(request: Request) -> Session:
-    session = _sessions(request).get(request.cookies.get(COOKIE))
+async def current_session(request: Request) -> Session:
+    session = await _sessions(request).find(request.cookies.get(COOKIE))
     if session is None:
         raise HTTPException(401, "Session absente ou expirée : reconnectez-vous.")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -194,12 +295,12 @@ async def refuse_socket(websocket: WebSocket, refused: SocketRefused) -> None:
     await websocket.close(code=refused.code, reason=refused.reason)
 
 
-def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
+async def websocket_user(websocket: WebSocket, *roles: Role) -> UserView:
     """The user behind a WebSocket handshake; raises ``SocketRefused`` (close code 4401/4403)."""
-    return websocket_session(websocket, *roles).user
+    return (await websocket_session(websocket, *roles)).user
 
 
-def websocket_session(websocket: WebSocket, *roles: Role) -> Session:
+async def websocket_session(websocket: WebSocket, *roles: Role) -> Session:
     """The session behind a WebSocket handshake (its socket must close with it, see
     ``cti.web.socket_guard``); raises ``SocketRefused`` (close code 4401/4403)."""
     origin = websocket.headers.get("origin")
@@ -207,7 +308,7 @@ def websocket_session(websocket: WebSocket, *roles: Role) -> Session:
     if origin is not None and origin.split("://", 1)[-1] != host:
         raise SocketRefused(4403, "origine refusée")
     sessions: Sessions = websocket.app.state.sessions
-    session = sessions.get(websocket.cookies.get(COOKIE))
+    session = await sessions.find(websocket.cookies.get(COOKIE))
     if session is None:
         raise SocketRefused(4401, "session absente ou expirée")
     if session.user.must_change_password:

@@ -390,7 +390,7 @@ async def supervision_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/supervision")
 async def supervision_socket(websocket: WebSocket) -> None:
     try:
-        session = websocket_session(websocket, Role.SUPERVISOR)
+        session = await websocket_session(websocket, Role.SUPERVISOR)
     except SocketRefused as exc:
         await refuse_socket(websocket, exc)
         return

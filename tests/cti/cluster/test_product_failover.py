@@ -10,14 +10,18 @@ is offered exactly once (one ``DialBegin`` per call: no offer replayed by either
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 
-from bench.cluster_lab import ClusterLab, all_rung, cluster_lab
+from bench.cluster_lab import AGENT_LOGIN, ClusterLab, all_rung, cluster_lab
+from cti.web.auth import COOKIE
 
 # What a node may send without driving anything (its link's upkeep and resync).
 READ_ONLY = {"ping", "coreshowchannels", "getvar", "events"}
@@ -41,16 +45,41 @@ async def test_the_standby_takes_over_a_killed_node_with_calls_in_progress(
     b = await lab.node("b")
     await b.until(lambda: b.said("nœud en attente"))
     assert b.url() is None  # a standby serves nothing: the balancer sends pages to A
+    url_a = await lab.ready(a)
+    async with httpx.AsyncClient(base_url=url_a) as marie:
+        username, password = AGENT_LOGIN
+        logged = await marie.post("/api/login", json={"username": username, "password": password})
+        assert logged.status_code == 200, logged.text
+        cookie = marie.cookies[COOKIE]
     calls = lab.calls()
     await lab.until(lambda: all_rung(calls))
 
     killed_at = time.monotonic()
     a.proc.kill()
     later = lab.calls()  # they wait while nobody routes
-    await lab.ready(b)
+    url_b = await lab.ready(b)
     print(f"failover: node B ready {time.monotonic() - killed_at:.1f} s after kill -9")
     await lab.until(lambda: all_rung(later))
     assert all(lab.dials[call.linkedid] == 1 for call in calls + later), lab.dials
+
+    # Marie's browser, sent to B by the balancer, is still logged in: page and socket.
+    async with httpx.AsyncClient(base_url=url_b, cookies={COOKIE: cookie}) as marie:
+        me = await marie.get("/api/me")
+    assert me.status_code == 200 and me.json()["username"] == "marie"
+    # Her current call's card comes back too, from the call B found on the PBX.
+    talking = [c for c in calls + later if c.agent == "201" and not c.ended.is_set()]
+    socket_url = url_b.replace("http://", "ws://") + "ws/agent"
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
+    async with websockets.connect(socket_url, additional_headers=headers) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        card = json.loads(await asyncio.wait_for(ws.recv(), 30)) if talking else None
+    assert (hello["type"], hello["agent"], hello["display_name"]) == (
+        "hello",
+        "201",
+        "Marie Lambert",
+    )
+    assert talking, "Marie (201, accueil and État civil) took one of the six calls"
+    assert card is not None and card["type"].startswith("card.")
 
 
 async def test_a_paused_node_steps_down_without_acting(lab: ClusterLab) -> None:
