@@ -49,7 +49,13 @@ from ivr_scripts.hours import Calendar
 from ivr_scripts.tree import Tree
 from routing.callbacks import rules
 from routing.callbacks.queueing import CallbackQueue, engine_call_id, request_id_of
-from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
+from routing.callbacks.request import (
+    SOURCE_LABELS,
+    CallbackRequest,
+    CallbackState,
+    Source,
+    Window,
+)
 from routing.decisions import Offer, Overflow
 from routing.events import AgentFinished, OfferAnswered
 from routing.requirements import qualifying_level, requirements
@@ -504,13 +510,6 @@ class CallbackDesk:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-SOURCE_LABELS = {
-    Source.MENU: "menu vocal",
-    Source.OVERFLOW: "attente trop longue",
-    Source.AGENT: "à rappeler",
-}
 
 
 def _national(number: str | None) -> str:

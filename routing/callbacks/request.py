@@ -53,6 +53,12 @@ WINDOW_LABELS = {
     Window.REOPENING: "à la réouverture",
 }
 
+SOURCE_LABELS = {
+    Source.MENU: "menu vocal",
+    Source.OVERFLOW: "attente trop longue",
+    Source.AGENT: "à rappeler",
+}
+
 STATE_LABELS = {
     CallbackState.PENDING: "en attente",
     CallbackState.OFFERED: "proposé à un agent",
