@@ -446,7 +446,18 @@ class CallbackDesk:
         if service not in self.router.engine.config.services:
             service = self.default_service
         window = Window(record.window) if record.window in WINDOW_VALUES else Window.REOPENING
-        new = NewRequest(record.number, service, Source.MENU, window, tuple(record.path))
+        if record.waited_since is not None:  # key 1 while waiting: she keeps her place
+            new = NewRequest(
+                record.number,
+                service,
+                Source.WAIT,
+                window,
+                tuple(record.path),
+                call_id=record.call_id,
+                asked_at=record.waited_since,
+            )
+        else:
+            new = NewRequest(record.number, service, Source.MENU, window, tuple(record.path))
         log.info("callback asked in the menu (call %s) for %s", uniqueid, service)
         self._spawn(self._request_quietly(new))
 
