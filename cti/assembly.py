@@ -25,6 +25,7 @@ from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.audit_trail import SYSTEM_USER
 from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
+from cti.callback_offer import WaitOffers
 from cti.cluster.elector import Elector
 from cti.cluster.fenced import FencedSend
 from cti.cluster.lease_store import LeaseStore
@@ -48,6 +49,7 @@ from cti.web.serve import serving
 from cti.web.session_store import SessionStore
 from cti.web.supervision_api import SupervisionFeed
 from cti.what_if import Limits, WhatIfRunner
+from ivr_scripts.callback_dialog import WAIT_OFFER
 from ivr_scripts.commands import RecordCallback
 from ivr_scripts.path_labels import menu_path_labels
 from ivr_scripts.tree import TreeLimits
@@ -332,6 +334,9 @@ async def running(
         )
         await callbacks.start()
         stack.push_async_callback(callbacks.close)
+        offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)
+        offers.start()
+        stack.push_async_callback(offers.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)

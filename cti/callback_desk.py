@@ -49,7 +49,13 @@ from ivr_scripts.hours import Calendar
 from ivr_scripts.tree import Tree
 from routing.callbacks import rules
 from routing.callbacks.queueing import CallbackQueue, engine_call_id, request_id_of
-from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
+from routing.callbacks.request import (
+    SOURCE_LABELS,
+    CallbackRequest,
+    CallbackState,
+    Source,
+    Window,
+)
 from routing.decisions import Offer, Overflow
 from routing.events import AgentFinished, OfferAnswered
 from routing.requirements import qualifying_level, requirements
@@ -440,7 +446,18 @@ class CallbackDesk:
         if service not in self.router.engine.config.services:
             service = self.default_service
         window = Window(record.window) if record.window in WINDOW_VALUES else Window.REOPENING
-        new = NewRequest(record.number, service, Source.MENU, window, tuple(record.path))
+        if record.waited_since is not None:  # key 1 while waiting: she keeps her place
+            new = NewRequest(
+                record.number,
+                service,
+                Source.WAIT,
+                window,
+                tuple(record.path),
+                call_id=record.call_id,
+                asked_at=record.waited_since,
+            )
+        else:
+            new = NewRequest(record.number, service, Source.MENU, window, tuple(record.path))
         log.info("callback asked in the menu (call %s) for %s", uniqueid, service)
         self._spawn(self._request_quietly(new))
 
@@ -504,13 +521,6 @@ class CallbackDesk:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-SOURCE_LABELS = {
-    Source.MENU: "menu vocal",
-    Source.OVERFLOW: "attente trop longue",
-    Source.AGENT: "à rappeler",
-}
 
 
 def _national(number: str | None) -> str:

@@ -3,9 +3,11 @@
 For the data-protection officer: ``python -m cti.citizen_export CITIZEN_ID [--out FILE]`` or
 ``GET /api/admin/citizens/{id}/export`` (admins). The export holds her identity and numbers,
 her cases with their status history, the calls linked to her with their notes and voice-menu
-paths, and the audit entries about her (who opened her card, when). Calls from one of her
-numbers that were never linked to her are not included: on a shared landline they may be a
-relative's. Each export is itself written to the audit trail.
+paths, her callback requests, and the audit entries about her (who opened her card, when).
+Calls from one of her numbers that were never linked to her are not included: on a shared
+landline they may be a relative's. Callback requests from the voice menu are rarely linked
+to anyone, so a request is hers when it is linked to her or when it asks to call a number
+that she alone holds in the directory. Each export is itself written to the audit trail.
 """
 
 from __future__ import annotations
@@ -18,15 +20,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
 from cti.settings import Settings
+from routing.callbacks.request import (
+    SOURCE_LABELS,
+    STATE_LABELS,
+    WINDOW_LABELS,
+    CallbackState,
+    Source,
+    Window,
+)
 from screenpop.directory import Directory
 from screenpop.errors import CitizenNotFound
-from screenpop.models import Case, CaseStatusChange, Citizen, Interaction
+from screenpop.models import (
+    CallbackRow,
+    Case,
+    CaseStatusChange,
+    Citizen,
+    Interaction,
+    PhoneNumber,
+)
 
 
 class Identity(BaseModel):
@@ -91,6 +108,21 @@ class CallOut(BaseModel):
     notes: list[NoteOut]
 
 
+class CallbackOut(BaseModel):
+    asked_at: datetime
+    number: str | None
+    service: str
+    window: str  # as she asked: « à la réouverture »...
+    source: str  # « menu vocal », « à rappeler »...
+    menu_path: list[str]
+    note: str
+    requested_by: str | None
+    state: str  # « rappelé », « en attente »...
+    attempts: int
+    agent: str | None
+    outcome: str | None
+
+
 class AuditOut(BaseModel):
     at: datetime
     username: str
@@ -104,6 +136,7 @@ class CitizenExport(BaseModel):
     phones: list[Phone]
     cases: list[CaseOut]
     calls: list[CallOut]
+    callbacks: list[CallbackOut]
     audit: list[AuditOut]
 
 
@@ -139,6 +172,26 @@ def export(db: Database, citizen_id: int, now: datetime) -> CitizenExport:
                 .where(Interaction.citizen_id == citizen_id)
                 .options(selectinload(Interaction.notes))
                 .order_by(Interaction.started_at, Interaction.id)
+            )
+        )
+        own = {p.e164 for p in citizen.phones}
+        shared = set(
+            session.scalars(
+                select(PhoneNumber.e164).where(
+                    PhoneNumber.e164.in_(own), PhoneNumber.citizen_id != citizen_id
+                )
+            )
+        )
+        callbacks = list(
+            session.scalars(
+                select(CallbackRow)
+                .where(
+                    or_(
+                        CallbackRow.citizen_id == citizen_id,
+                        CallbackRow.number.in_(sorted(own - shared)),
+                    )
+                )
+                .order_by(CallbackRow.asked_at, CallbackRow.id)
             )
         )
         identity = Identity(
@@ -194,6 +247,23 @@ def export(db: Database, citizen_id: int, now: datetime) -> CitizenExport:
             )
             for i in calls
         ]
+        callback_out = [
+            CallbackOut(
+                asked_at=_utc(r.asked_at),
+                number=r.number,
+                service=r.service,
+                window=WINDOW_LABELS[Window(r.window)],
+                source=SOURCE_LABELS[Source(r.source)],
+                menu_path=list(r.menu_path or []),
+                note=r.note or "",
+                requested_by=r.requested_by,
+                state=STATE_LABELS[CallbackState(r.state)],
+                attempts=r.attempts,
+                agent=r.agent,
+                outcome=r.outcome,
+            )
+            for r in callbacks
+        ]
     audit = [
         AuditOut(at=e.at, username=e.username, action=e.action, detail=e.detail)
         for e in reversed(entries(db, AuditFilter(citizen_id=citizen_id, limit=100_000)))
@@ -204,6 +274,7 @@ def export(db: Database, citizen_id: int, now: datetime) -> CitizenExport:
         phones=phones,
         cases=case_out,
         calls=call_out,
+        callbacks=callback_out,
         audit=audit,
     )
 

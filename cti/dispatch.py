@@ -124,6 +124,10 @@ class Dispatcher:
                 self._release(event.agent, call_id, now, out)
         elif isinstance(event, ev.CallTransferred):
             self._finish(call_id, event.agent, now, out)
+        elif isinstance(event, ev.CallOverflowed):
+            # The router's own overflow has already left the engine; the dialplan's (a waiting
+            # caller keying 1 for a callback) leaves now: never offer her during the dialogue.
+            self._leave(call_id, now, out)
         elif isinstance(event, ev.CallSafetyNet | ev.CallAbandoned | ev.CallEnded):
             # In Asterisk's fallback queue the call is Asterisk's: its "waiting" there is not
             # ours to route (a Redirect would pull it out of the queue).

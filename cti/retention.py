@@ -8,6 +8,11 @@ categories, each with its own period (``CTI_RETENTION_CALLS_DAYS``, ``..._NOTES_
 - notes: the text is replaced by a fixed mention (the note's author and time stay);
 - voice-menu paths: the keys pressed are cleared (on the call and in the menu's own log).
 
+Callback requests follow the same three periods, counted from the moment she asked, once the
+request is closed (reached, failed, cancelled, expired: an open one is still someone's work):
+the number and the citizen go with the calls' period, the note with the notes', the menu path
+with the menu's.
+
 What reports count stays: service, times, durations, outcome, disposition, agents. The
 decision is pure (``plan``: rows and the time in, what to clear out); the database step only
 reads candidates and writes the plan. Running it twice clears nothing more the second time:
@@ -21,17 +26,20 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 
 from cti.audit_trail import SYSTEM_USER
 from cti.db import Database
 from cti.settings import Settings
+from routing.callbacks.request import FINAL
 from screenpop.directory import Directory
-from screenpop.models import Interaction, InteractionNote, IvrRun
+from screenpop.models import CallbackRow, Interaction, InteractionNote, IvrRun
 
 NOTE_CLEARED = "[note effacée : durée de conservation dépassée]"
 _CHUNK = 500  # ids per UPDATE: well under SQLite's bound-parameter limit
+_K = TypeVar("_K", int, str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +72,47 @@ class MenuRunRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedCallbackRow:
+    """A callback request as retention sees it (only closed ones are candidates)."""
+
+    id: str
+    asked_at: datetime
+    identifies_caller: bool  # a number or a citizen is still attached
+    has_note: bool  # a note not cleared yet
+    has_menu_path: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionPlan:
     calls: tuple[int, ...]  # interactions whose caller is forgotten
     ivr_paths: tuple[int, ...]  # interactions whose menu path is cleared
     menu_runs: tuple[int, ...]  # voice-menu runs whose path is cleared
     notes: tuple[int, ...]
+    callbacks: tuple[str, ...] = ()  # callback requests whose number and citizen are forgotten
+    callback_notes: tuple[str, ...] = ()
+    callback_paths: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.calls or self.ivr_paths or self.menu_runs or self.notes)
+        return not (
+            self.calls
+            or self.ivr_paths
+            or self.menu_runs
+            or self.notes
+            or self.callbacks
+            or self.callback_notes
+            or self.callback_paths
+        )
 
     def summary(self) -> str:
         return (
             f"appels anonymisés (numéro, administré) : {len(self.calls)} ; "
             f"notes effacées : {len(self.notes)} ; "
             f"parcours du menu effacés : {len(self.ivr_paths)} appel(s), "
-            f"{len(self.menu_runs)} passage(s) dans le menu"
+            f"{len(self.menu_runs)} passage(s) dans le menu ; "
+            f"demandes de rappel anonymisées : {len(self.callbacks)}, "
+            f"leurs notes effacées : {len(self.callback_notes)}, "
+            f"leurs parcours du menu effacés : {len(self.callback_paths)}"
         )
 
 
@@ -98,15 +131,25 @@ def plan(
     calls: Iterable[CallRow],
     notes: Iterable[NoteRow],
     menu_runs: Iterable[MenuRunRow] = (),
+    callbacks: Iterable[ClosedCallbackRow] = (),
 ) -> RetentionPlan:
-    """What to anonymise among these rows at ``now`` (pure)."""
+    """What to anonymise among these rows at ``now`` (pure). ``callbacks`` holds closed
+    requests only: the caller does not offer open ones."""
     calls_before, notes_before, ivr_before = cutoffs(policy, now)
     calls = list(calls)
+    callbacks = list(callbacks)
     return RetentionPlan(
         calls=tuple(c.id for c in calls if c.identifies_caller and c.started_at < calls_before),
         ivr_paths=tuple(c.id for c in calls if c.has_ivr_path and c.started_at < ivr_before),
         menu_runs=tuple(r.id for r in menu_runs if r.has_path and r.at < ivr_before),
         notes=tuple(n.id for n in notes if not n.cleared and n.at < notes_before),
+        callbacks=tuple(
+            c.id for c in callbacks if c.identifies_caller and c.asked_at < calls_before
+        ),
+        callback_notes=tuple(c.id for c in callbacks if c.has_note and c.asked_at < notes_before),
+        callback_paths=tuple(
+            c.id for c in callbacks if c.has_menu_path and c.asked_at < ivr_before
+        ),
     )
 
 
@@ -119,9 +162,10 @@ def _utc(value: datetime) -> datetime:
 
 def candidates(
     db: Database, policy: RetentionPolicy, now: datetime
-) -> tuple[list[CallRow], list[NoteRow], list[MenuRunRow]]:
+) -> tuple[list[CallRow], list[NoteRow], list[MenuRunRow], list[ClosedCallbackRow]]:
     """Rows old enough for at least one category (the plan decides exactly)."""
     calls_before, notes_before, ivr_before = cutoffs(policy, now)
+    closed = [state.value for state in FINAL]
     with db.session() as session, session.begin():
         call_rows = session.execute(
             select(
@@ -143,6 +187,19 @@ def candidates(
                 IvrRun.at < ivr_before
             )
         ).all()
+        callback_rows = session.execute(
+            select(
+                CallbackRow.id,
+                CallbackRow.asked_at,
+                CallbackRow.number,
+                CallbackRow.citizen_id,
+                CallbackRow.note,
+                CallbackRow.menu_path,
+            ).where(
+                CallbackRow.state.in_(closed),
+                CallbackRow.asked_at < max(calls_before, notes_before, ivr_before),
+            )
+        ).all()
     return (
         [
             CallRow(
@@ -158,10 +215,20 @@ def candidates(
             MenuRunRow(r.id, _utc(r.at), has_path=bool(r.path or r.timed_out_nodes))
             for r in run_rows
         ],
+        [
+            ClosedCallbackRow(
+                r.id,
+                _utc(r.asked_at),
+                identifies_caller=bool(r.number or r.citizen_id is not None),
+                has_note=bool(r.note) and r.note != NOTE_CLEARED,
+                has_menu_path=bool(r.menu_path),
+            )
+            for r in callback_rows
+        ],
     )
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[_K]) -> Iterable[Sequence[_K]]:
     for start in range(0, len(ids), _CHUNK):
         yield ids[start : start + _CHUNK]
 
@@ -184,6 +251,20 @@ def apply(db: Database, todo: RetentionPlan) -> None:
         for ids in _chunks(todo.notes):
             session.execute(
                 update(InteractionNote).where(InteractionNote.id.in_(ids)).values(text=NOTE_CLEARED)
+            )
+        for keys in _chunks(todo.callbacks):
+            session.execute(
+                update(CallbackRow)
+                .where(CallbackRow.id.in_(keys))
+                .values(number=None, citizen_id=None)
+            )
+        for keys in _chunks(todo.callback_notes):
+            session.execute(
+                update(CallbackRow).where(CallbackRow.id.in_(keys)).values(note=NOTE_CLEARED)
+            )
+        for keys in _chunks(todo.callback_paths):
+            session.execute(
+                update(CallbackRow).where(CallbackRow.id.in_(keys)).values(menu_path=[])
             )
 
 

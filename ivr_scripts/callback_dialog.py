@@ -10,6 +10,10 @@ command batches and is fed the caller's keys, like the interpreter it belongs to
   valide »); after ``MAX_TRIES`` tries the request is recorded without a number (nobody will
   call) and the caller is told so. A silence counts as a try.
 * Done: ``RecordCallback`` (number, topic, service, window), the node's goodbye, hang up.
+
+The same dialogue runs when a waiting caller keys 1 (``cti-wait``, « tapez 1 pour être
+rappelé, vous gardez votre place »): ``WaitCallback`` drives it with the caller's place in
+line (``WAIT_START``), and its goodbye says the request is recorded and the place kept.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ivr_scripts.commands import (
     DigitsEntered,
     GetDigits,
     Hangup,
+    Input,
     RecordCallback,
     Say,
     Timeout,
@@ -39,8 +44,14 @@ GAVE_UP = (
     "Nous n'avons pas pu noter votre numéro : votre demande est enregistrée, mais nous ne "
     "pourrons pas vous rappeler. Vous pouvez nous rappeler aux heures d'ouverture. Au revoir."
 )
+#: What cti-wait plays to a caller who has waited long (CTI_CALLBACK_OFFER, the service's rule).
+WAIT_OFFER = "Pour être rappelé sans perdre votre place, tapez 1."
+WAIT_RECORDED = (
+    "Votre demande de rappel est enregistrée. Vous gardez votre place : un agent vous "
+    "rappellera à votre tour. Au revoir."
+)
 #: Every sentence this dialogue may say (rendered in advance, listed for the editor).
-TEXTS = (CONFIRM_INTRO, CONFIRM_ASK, KEY_ASK, INVALID, GAVE_UP)
+TEXTS = (CONFIRM_INTRO, CONFIRM_ASK, KEY_ASK, INVALID, GAVE_UP, WAIT_OFFER, WAIT_RECORDED)
 
 
 def readable(number: str | None) -> str | None:
@@ -58,6 +69,8 @@ class CallbackDialog:
     goodbye: list[Command]  # the node's own prompt, said once the request is recorded
     shown: str | None  # the caller's number when shown and readable (E.164)
     path: tuple[str, ...] = ()
+    waited_since: float | None = None  # asked from cti-wait: her place in line
+    call_id: str | None = None
     tries: int = 0
     confirming: bool = False
 
@@ -98,7 +111,7 @@ class CallbackDialog:
         self.tries += 1
         if self.tries >= MAX_TRIES:
             return [
-                RecordCallback(None, self.topic, self.service, self.window, self.path),
+                self._record(None),
                 Say(GAVE_UP, "tts"),
                 Hangup(),
             ], True
@@ -106,9 +119,58 @@ class CallbackDialog:
         ask = self._confirm() if self.confirming else self._key()
         return batch + ask, False
 
+    def _record(self, number: str | None) -> RecordCallback:
+        return RecordCallback(
+            number,
+            self.topic,
+            self.service,
+            self.window,
+            self.path,
+            waited_since=self.waited_since,
+            call_id=self.call_id,
+        )
+
     def _done(self, number: str) -> list[Command]:
-        return [
-            RecordCallback(number, self.topic, self.service, self.window, self.path),
-            *self.goodbye,
-            Hangup(),
-        ]
+        return [self._record(number), *self.goodbye, Hangup()]
+
+
+@dataclass
+class WaitCallback:
+    """The dialogue for a caller who keyed 1 while waiting, fed like the interpreter."""
+
+    dialog: CallbackDialog
+    finished: bool = False
+
+    @classmethod
+    def for_caller(
+        cls,
+        service: str,
+        shown: str | None,
+        waited_since: float,
+        call_id: str | None,
+        path: tuple[str, ...] = (),
+    ) -> WaitCallback:
+        goodbye: list[Command] = [Say(WAIT_RECORDED, "tts")]
+        return cls(
+            CallbackDialog(
+                "rappel demandé pendant l'attente",
+                service,
+                "a_la_reouverture",
+                goodbye,
+                shown,
+                path,
+                waited_since=waited_since,
+                call_id=call_id,
+            )
+        )
+
+    def start(self) -> list[Command]:
+        return self.dialog.start()
+
+    def feed(self, answer: Input) -> list[Command]:
+        """The next batch; nothing once over or when the caller hung up."""
+        if self.finished or not isinstance(answer, DigitsEntered | Timeout):
+            self.finished = True
+            return []
+        batch, self.finished = self.dialog.feed(answer)
+        return batch

@@ -74,6 +74,9 @@ class RecordCallback:
     service: str | None = None
     window: str = "a_la_reouverture"
     path: tuple[str, ...] = ()  # the menu's nodes the caller went through
+    # Asked while waiting (cti-wait's key 1): her place in line (WAIT_START) and her call.
+    waited_since: float | None = None  # epoch seconds
+    call_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ connection we read the environment block, fetch the *currently published* tree f
 * ``Voicemail`` -> ``EXEC VoiceMail``, ``Transfer`` -> ``EXEC Dial``, ``Hangup`` -> ``HANGUP``
   (``IVR_RESULT=done`` was set so the dialplan hangs up too).
 
+A waiting caller who keys 1 (``cti-wait``'s « tapez 1 pour être rappelé ») comes back through
+``AGI(agi://host:4573/ivr,${CTI_DID},rappel)``: the script reads her service, menu path and
+``WAIT_START`` from the channel and runs the callback dialogue (``WaitCallback``) rather than
+the menu; its ``RecordCallback`` carries her place in line. It records no menu path.
+
 A caller hanging up shows as an unsolicited ``HANGUP`` line, a ``511`` reply or EOF: the
 interpreter is fed ``CallerHungUp`` and the script ends cleanly. ``result=-1`` alone is not a
 hang-up: a missing sound file gives it too (``200 result=-1 endpos=0``), so the edge asks
@@ -40,6 +45,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr_scripts.agi import HANGUP_LINE, AgiReply, app_arg, parse_env, parse_reply, quote
+from ivr_scripts.callback_dialog import WaitCallback, readable
 from ivr_scripts.commands import (
     CallContext,
     CallerHungUp,
@@ -73,6 +79,7 @@ from ivr_scripts.validate import load_tree
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 MAX_ENV_LINES = 200
+WAIT_CALLBACK_ARG = "rappel"  # cti-wait's key 1: AGI(${AGI_URL},${CTI_DID},rappel)
 
 TreeProvider = Callable[[], Tree]
 PathRecorder = Callable[[str, str | None, list[str], Outcome | None, list[Choice]], None]
@@ -178,7 +185,7 @@ class CallSession:
         self.uniqueid = uniqueid
         self.voice = voice
 
-    async def run(self, interp: Interpreter, batch: list[Command]) -> None:
+    async def run(self, interp: Interpreter | WaitCallback, batch: list[Command]) -> None:
         while batch:
             answer: Input | None = None
             try:
@@ -299,14 +306,19 @@ async def serve(
         uniqueid, call_id = "", None
         interp = Interpreter()
         started = False
+        menu_run = True  # False for the wait's callback dialogue: no menu path to record
         try:
             env = await channel.read_env()
             uniqueid = env.get("agi_uniqueid", "")
             ctx = _context(env)
             linked = await channel.command("GET VARIABLE CHANNEL(linkedid)")
             call_id = linked.data
-            tree = tree_provider()
             session = CallSession(channel, cfg, case_lookup, on_callback, uniqueid, sounds)
+            if env.get("agi_arg_2") == WAIT_CALLBACK_ARG:
+                menu_run = False
+                await _wait_callback(channel, session, ctx, call_id)
+                return
+            tree = tree_provider()
             batch = interp.start(tree, ctx, clock())
             started = True
             await session.run(interp, batch)
@@ -316,16 +328,52 @@ async def serve(
         except Exception:
             log.exception("appel %s : erreur du menu vocal", uniqueid or "?")
         finally:
-            outcome = interp.outcome
-            if started and outcome is None:
-                outcome = Outcome("caller_hung_up", None, interp.path[-1] if interp.path else None)
-            try:
-                on_path_recorded(uniqueid, call_id, list(interp.path), outcome, interp.choices)
-            except Exception:
-                log.exception("appel %s : enregistrement du parcours en échec", uniqueid)
+            if menu_run:
+                _record_path(on_path_recorded, interp, started, uniqueid, call_id)
             await channel.close()
 
     return await asyncio.start_server(handle, host, port)
+
+
+async def _wait_callback(
+    channel: AgiChannel, session: CallSession, ctx: CallContext, call_id: str | None
+) -> None:
+    """The callback dialogue for a caller who keyed 1 in ``cti-wait``. Raises
+    ``CallerGone`` (she hung up: nothing is recorded) and ``IvrError`` (no WAIT_START)."""
+
+    async def variable(name: str) -> str:
+        reply = await channel.command(f"GET VARIABLE {name}")
+        return reply.data or "" if reply.ok and reply.result == "1" else ""
+
+    since = await variable("WAIT_START")
+    try:
+        waited_since = float(since)
+    except ValueError:
+        raise IvrError(f"rappel depuis l'attente : WAIT_START illisible ({since!r})") from None
+    service = await variable("CTI_IVR_CHOICE")
+    path = tuple(p for p in (await variable("CTI_IVR_PATH")).split("/") if p)
+    shown = None if ctx.caller_withheld else readable(ctx.caller)
+    dialog = WaitCallback.for_caller(service, shown, waited_since, call_id, path)
+    try:
+        await session.run(dialog, dialog.start())
+    except CallerGone:
+        pass
+
+
+def _record_path(
+    on_path_recorded: PathRecorder,
+    interp: Interpreter,
+    started: bool,
+    uniqueid: str,
+    call_id: str | None,
+) -> None:
+    outcome = interp.outcome
+    if started and outcome is None:
+        outcome = Outcome("caller_hung_up", None, interp.path[-1] if interp.path else None)
+    try:
+        on_path_recorded(uniqueid, call_id, list(interp.path), outcome, interp.choices)
+    except Exception:
+        log.exception("appel %s : enregistrement du parcours en échec", uniqueid)
 
 
 def _context(env: dict[str, str]) -> CallContext:

@@ -72,6 +72,9 @@ class CallbackRulesConfig(_Model):
     attempts: int = Field(default=3, ge=1, le=10)
     spacing_min: float = Field(default=15.0, gt=0)
     expiry_days: float = Field(default=5.0, gt=0)
+    # While waiting: « tapez 1 pour être rappelé, vous gardez votre place », after this wait.
+    offer_in_wait: bool = False
+    offer_after_s: float = Field(default=120.0, gt=0)
 
 
 class ServiceConfig(_Model):
@@ -151,6 +154,11 @@ class RoutingConfig(_Model):
                     attempts=s.callback.attempts,
                     spacing=timedelta(minutes=s.callback.spacing_min),
                     expiry=timedelta(days=s.callback.expiry_days),
+                    offer_in_wait_after=(
+                        timedelta(seconds=s.callback.offer_after_s)
+                        if s.callback.offer_in_wait
+                        else None
+                    ),
                 ),
             )
             for name, s in self.services.items()

@@ -133,3 +133,14 @@ def test_manager_user_has_no_dialplan_events_and_the_rights_it_needs() -> None:
     assert read and write
     assert set(read.group(1).split(",")) == {"system", "call", "user", "agent"}
     assert {"system", "call", "reporting", "originate"} == set(write.group(1).split(","))
+
+
+def test_the_wait_offers_the_callback_key_and_runs_the_callback_dialogue() -> None:
+    c = Contract()
+    body = EXT[c.wait_context]
+    assert "${" + c.callback_offer_variable + "}" in body
+    assert "exten => 1,1," in body and "exten => t,1," in body and "exten => i,1," in body
+    # Keying 1 leaves the line the way an overflow to a callback does (the tracker's word).
+    assert user_events(body)[c.overflow_event] == ["Kind", "Target"]
+    assert "AGI(${AGI_URL},${CTI_DID},rappel)" in body
+    assert "${WAIT_START}" in body

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import from_pstn, originate, overflow, safety_queue, transfers
+from cti.pbxsim import from_pstn, originate, overflow, safety_queue, transfers, wait_callback
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
@@ -77,6 +77,8 @@ class SimCall:
     talk: float | None  # the citizen hangs up this long after the call is answered by the PBX
     keys: str | None = None  # DTMF the citizen will type in the voice menu (None: no menu)
     announces: bool = True  # from-pstn said the presentation first (CtiCallerId)
+    # Keys she types if offered a callback while waiting: "1" then the dialogue's ("1": confirm)
+    wait_keys: str | None = None
     heard: list[str] = field(default_factory=list)  # the voice menu's words and sound files
     priority: str | None = None  # CTI_PRIORITY, once the voice menu's dialplan has set it
     redirected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -146,6 +148,7 @@ class Telephony(Switch):
         keys: str | None = None,
         trunk: bool = False,
         announce: bool = True,
+        wait_keys: str | None = None,
     ) -> SimCall:
         """A citizen calls the town hall (what the lab's Originate did).
 
@@ -164,6 +167,7 @@ class Telephony(Switch):
         else:
             one, two = self._local_pair(f"{did}@from-pstn", None)
         call = SimCall(one.linkedid, one, two, service, did, pres, talk, keys, announces=announce)
+        call.wait_keys = wait_keys
         self.calls.append(call)
         self.calls_processed += 1
         if not trunk:
@@ -243,6 +247,10 @@ class Telephony(Switch):
                     return self._citizen_hangs_up(call)
                 if outcome == "safety":
                     return await safety_queue.run(self, call)
+                if outcome == "callback":
+                    if await wait_callback.run(self, call):
+                        return
+                    continue
                 if call.overflow:
                     return await overflow.run(self, call)
                 agent = leg.variables.get("AGENT", "")
@@ -319,6 +327,8 @@ class Telephony(Switch):
             )
             if remain <= 0:
                 return "safety"
+            if wait_callback.takes_offer(call):  # cti-wait's key 1, at the end of a slice
+                return "callback"
             outcome = await self._wait_any(call, min(remain, 15.0 * scale) / scale, call.redirected)
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"

@@ -33,6 +33,8 @@ class Contract:
     callback_variable: str = "CTI_CALLBACK"
     callback_action_variable: str = "CTI_CALLBACK_ACTION"
     callback_result_event: str = "CtiCallbackResult"
+    # « tapez 1 pour être rappelé » in cti-wait: the sound it plays, set by cti.callback_offer.
+    callback_offer_variable: str = "CTI_CALLBACK_OFFER"
     service_variable: str = "CTI_IVR_CHOICE"
     # The nodes the caller went through in the menu, "/"-separated (read back at resync).
     path_variable: str = "CTI_IVR_PATH"

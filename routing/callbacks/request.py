@@ -45,12 +45,20 @@ class Source(enum.Enum):
     MENU = "menu"  # the voice menu's callback node
     OVERFLOW = "overflow"  # a wait past the service's maximum, overflow kind ``callback``
     AGENT = "agent"  # an agent's « à rappeler »
+    WAIT = "wait"  # « tapez 1 pour être rappelé » while waiting (cti-wait)
 
 
 WINDOW_LABELS = {
     Window.MORNING: "ce matin",
     Window.AFTERNOON: "cet après-midi",
     Window.REOPENING: "à la réouverture",
+}
+
+SOURCE_LABELS = {
+    Source.MENU: "menu vocal",
+    Source.OVERFLOW: "attente trop longue",
+    Source.AGENT: "à rappeler",
+    Source.WAIT: "touche 1 pendant l'attente",
 }
 
 STATE_LABELS = {

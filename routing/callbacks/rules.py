@@ -45,6 +45,8 @@ class RetryRules:
     expiry: timedelta = timedelta(days=5)
     offer_timeout: timedelta = timedelta(seconds=60)
     dialling_grace: timedelta = timedelta(hours=2)
+    # « tapez 1 pour être rappelé » offered to callers waiting this long (None: never).
+    offer_in_wait_after: timedelta | None = None
 
 
 #: What the dialplan says of the citizen's leg (``DIALSTATUS``) and what it means here.

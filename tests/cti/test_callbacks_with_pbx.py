@@ -37,7 +37,11 @@ S = CallbackState
 CONFIG: dict[str, Any] = {
     "skills": {"accueil": "Accueil", "etat-civil": "État civil", "urbanisme": "Urbanisme"},
     "services": {
-        "accueil": {"label": "Accueil", "required_skills": {"accueil": 1}},
+        "accueil": {
+            "label": "Accueil",
+            "required_skills": {"accueil": 1},
+            "callback": {"offer_in_wait": True, "offer_after_s": 1},
+        },
         "etat-civil": {
             "label": "État civil",
             "required_skills": {"etat-civil": 3},
@@ -407,3 +411,30 @@ async def test_supervisors_see_the_board_and_the_report(product: Product) -> Non
             session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("callback.%")))
         )
     assert actions == ["callback.request"] * 3
+
+
+async def test_a_waiting_caller_keys_1_and_keeps_her_place_in_line(product: Product) -> None:
+    """« Tapez 1 pour être rappelé »: offered after the service's wait, her number confirmed
+    by the FastAGI dialogue, the request keeps her WAIT_START, and she is no longer routed."""
+    assert product.pbx is not None
+    tel = product.pbx.telephony
+    call = tel.place_call("0612345678", "Dupont", service="accueil", talk=3600, wait_keys="11")
+    await until(lambda: call.wait_start is not None, "her entry in cti-wait")
+    later = tel.place_call("0698765432", "Martin", service="accueil", talk=3600)
+    await until(lambda: call.ended.is_set(), "her key 1, the dialogue and the hang-up")
+    desk = desk_of(product)
+    await until(lambda: any(r.source is Source.WAIT for r in desk.pending()), "her request")
+    [request] = [r for r in desk.pending() if r.source is Source.WAIT]
+    assert request.number == NUMBER and request.service == "accueil"
+    assert call.wait_start is not None
+    assert request.asked_at == datetime.fromtimestamp(call.wait_start, UTC)
+    assert request.call_id == call.linkedid
+    # She left the line for good: only Martin's call is still held by the router...
+    assert call.linkedid not in product.router.dispatcher.holding()
+    assert later.linkedid in product.router.dispatcher.holding()
+    # ...and her request comes before him, in her place: Marie, free, is offered it first.
+    page = Page(product, "201")
+    product.router.set_agent_state("201", "ready", None)
+    offered = await page.next("callback.offered")
+    assert offered["callback"]["id"] == request.id
+    assert stored(product, request.id).source is Source.WAIT

@@ -14,17 +14,20 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cti import callback_store
 from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
 from cti.retention import (
     NOTE_CLEARED,
     CallRow,
+    ClosedCallbackRow,
     MenuRunRow,
     NoteRow,
     RetentionPolicy,
     plan,
     run,
 )
+from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
 from screenpop.directory import Directory
 from screenpop.models import Interaction, IvrRun
 
@@ -57,6 +60,52 @@ def test_each_category_is_cut_at_its_own_period_and_cleared_rows_are_left_alone(
     assert todo.notes == (10,)
     assert todo.menu_runs == (20,)
     assert plan(POLICY, NOW, [calls[3]], [notes[2]]).empty
+
+
+def test_closed_callback_requests_follow_the_same_three_periods() -> None:
+    callbacks = [
+        ClosedCallbackRow(
+            "a", days_ago(400), identifies_caller=True, has_note=True, has_menu_path=True
+        ),
+        ClosedCallbackRow(
+            "b", days_ago(181), identifies_caller=True, has_note=True, has_menu_path=True
+        ),
+        ClosedCallbackRow(
+            "c", days_ago(30), identifies_caller=True, has_note=True, has_menu_path=True
+        ),
+        ClosedCallbackRow(
+            "d", days_ago(900), identifies_caller=False, has_note=False, has_menu_path=False
+        ),
+    ]
+    todo = plan(POLICY, NOW, [], [], [], callbacks)
+    assert (todo.callbacks, todo.callback_notes, todo.callback_paths) == (
+        ("a",),
+        ("a", "b"),
+        ("a", "b"),
+    )
+    assert not todo.empty
+    assert plan(POLICY, NOW, [], [], [], [callbacks[3]]).empty
+
+
+def _callback(
+    rid: str, asked: datetime, state: CallbackState, citizen_id: int | None
+) -> CallbackRequest:
+    return CallbackRequest(
+        rid,
+        "+33612345678",
+        "etat-civil",
+        asked,
+        Window.REOPENING,
+        asked,
+        None,
+        Source.AGENT,
+        menu_path=("menu_principal", "etat-civil"),
+        citizen_id=citizen_id,
+        note="Rappeler pour son acte de mariage",
+        requested_by="marie",
+        state=state,
+        updated_at=asked,
+    )
 
 
 def _seed(database: Database, now: datetime = NOW) -> tuple[int, Directory]:
@@ -92,6 +141,13 @@ def _seed(database: Database, now: datetime = NOW) -> tuple[int, Directory]:
                 timed_out_nodes=["menu_principal"],
             )
         )
+    # Callback requests: an old closed one, an old one still open (someone's work), a recent one.
+    for rid, age, state in (
+        ("cb-old", 400, CallbackState.REACHED),
+        ("cb-open", 400, CallbackState.PENDING),
+        ("cb-new", 10, CallbackState.CANCELLED),
+    ):
+        callback_store.add(database, _callback(rid, days_ago(age, now), state, jeanne.id))
     return jeanne.id, directory
 
 
@@ -130,6 +186,31 @@ def test_the_command_anonymises_old_data_keeps_statistics_and_is_idempotent(
         assert menu is not None and menu.path == [] and menu.timed_out_nodes == []
         assert menu.outcome == "queued"
     assert [c.call_id for c in directory.recent_interactions(jeanne)] == ["new", "middle"]
+    # The old closed callback request no longer says whom, what for, nor her menu path; its
+    # service, times and outcome stay for the reports. Open and recent ones are untouched.
+    assert (done.callbacks, done.callback_notes, done.callback_paths) == (
+        ("cb-old",),
+        ("cb-old",),
+        ("cb-old",),
+    )
+    old_cb, open_cb, new_cb = (
+        callback_store.get(database, r) for r in ("cb-old", "cb-open", "cb-new")
+    )
+    assert old_cb is not None and open_cb is not None and new_cb is not None
+    assert (old_cb.number, old_cb.citizen_id, old_cb.note, old_cb.menu_path) == (
+        None,
+        None,
+        NOTE_CLEARED,
+        (),
+    )
+    assert (old_cb.service, old_cb.state, old_cb.asked_at) == (
+        "etat-civil",
+        CallbackState.REACHED,
+        days_ago(400),
+    )
+    for kept in (open_cb, new_cb):
+        assert kept.number == "+33612345678" and kept.citizen_id == jeanne
+        assert kept.note.startswith("Rappeler") and kept.menu_path != ()
 
     again = run(database, POLICY, NOW, dry_run=False)
     assert again.empty
@@ -167,7 +248,9 @@ def test_python_m_cti_retention_prints_what_it_did(database_url: str, tmp_path: 
     # 400 and 120 days old go, 10 days old stays.
     said = (
         "appels anonymisés (numéro, administré) : 2 ; notes effacées : 2 ; "
-        "parcours du menu effacés : 2 appel(s), 1 passage(s) dans le menu"
+        "parcours du menu effacés : 2 appel(s), 1 passage(s) dans le menu ; "
+        "demandes de rappel anonymisées : 1, leurs notes effacées : 1, "
+        "leurs parcours du menu effacés : 1"
     )
     assert retention("--dry-run") == f"Simulation, rien n'est modifié — {said}\n"
     assert retention() == said + "\n"

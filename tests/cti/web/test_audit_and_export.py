@@ -18,14 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cti import callback_store
 from cti.db import Database
 from cti.service import CallService
 from cti.web.app import DeskParts, create_app
 from cti.web.serve import serving
+from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
 from screenpop.accounts import Role, create_user
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
-from screenpop.models import AuditEntry, Case, CaseStatusChange
+from screenpop.models import AuditEntry, Case, CaseStatusChange, PhoneNumber
 from screenpop.pop import ScreenPop
 from tests.cti.web.desk_site import DeskOffline, logged_in
 
@@ -47,6 +49,10 @@ def _seed(database: Database) -> tuple[Directory, int]:
     directory = Directory(database)
     jeanne = directory.create_citizen("madame", "Dupont", "Jeanne", "+33612345678", city="Lyon")
     directory.create_citizen("monsieur", "Martin", "Pierre", "+33698765432")
+    # A landline Jeanne shares with her neighbour Lucien: its requests may be his.
+    directory.create_citizen("monsieur", "Bernard", "Lucien", "+33478000000")
+    with database.session() as session, session.begin():
+        session.add(PhoneNumber(citizen_id=jeanne.id, e164="+33478000000", label="fixe"))
     with database.session() as session, session.begin():
         case = Case(
             reference="EC-2026-00012",
@@ -80,6 +86,36 @@ def _seed(database: Database) -> tuple[Directory, int]:
         add_agent="201",
     )
     directory.add_note("1700000000.42", "201", "Veut son acte de naissance <b>vite</b>")
+    asked = datetime(2026, 3, 2, 10, 42, tzinfo=UTC)
+    for rid, number, citizen, source, note in (
+        # Asked by an agent for her: linked to her.
+        ("cb-agent", "+33612345678", jeanne.id, Source.AGENT, "Rappeler pour le livret"),
+        # From the voice menu, not linked, but to her own mobile: hers.
+        ("cb-menu", "+33612345678", None, Source.MENU, ""),
+        # To the shared landline, not linked: maybe Lucien's, not in her export.
+        ("cb-shared", "+33478000000", None, Source.MENU, "landline"),
+        # Martin's.
+        ("cb-martin", "+33698765432", None, Source.MENU, "martin"),
+    ):
+        callback_store.add(
+            database,
+            CallbackRequest(
+                rid,
+                number,
+                "etat-civil",
+                asked,
+                Window.REOPENING,
+                asked,
+                None,
+                source,
+                menu_path=("menu_principal",) if source is Source.MENU else (),
+                citizen_id=citizen,
+                note=note,
+                requested_by="marie" if source is Source.AGENT else None,
+                state=CallbackState.REACHED if citizen else CallbackState.PENDING,
+                updated_at=asked,
+            ),
+        )
     directory.audit("marie", "card.open", jeanne.id, "appel 1700000000.42")
     directory.audit("marie", "card.open", jeanne.id + 1, "appel 1700000000.43")
     for name, role, extension in (
@@ -143,7 +179,10 @@ async def test_the_export_holds_everything_about_her_and_nothing_about_others(si
     assert response.status_code == 200
     data = response.json()
     assert data["identity"]["last_name"] == "Dupont" and data["identity"]["city"] == "Lyon"
-    assert data["phones"] == [{"e164": "+33612345678", "label": None}]
+    assert sorted((p["e164"], p["label"]) for p in data["phones"]) == [
+        ("+33478000000", "fixe"),
+        ("+33612345678", None),
+    ]
     [case] = data["cases"]
     assert case["reference"] == "EC-2026-00012"
     assert [h["status"] for h in case["history"]] == ["ouvert", "en cours"]
@@ -152,7 +191,15 @@ async def test_the_export_holds_everything_about_her_and_nothing_about_others(si
     assert call["ivr_path"] == ["menu_principal", "etat-civil"]
     assert call["notes"][0]["text"] == "Veut son acte de naissance <b>vite</b>"
     assert [a["detail"] for a in data["audit"]] == ["appel ancien", "appel 1700000000.42"]
+    assert [
+        (c["source"], c["note"], c["state"], c["window"], c["menu_path"]) for c in data["callbacks"]
+    ] == [
+        ("à rappeler", "Rappeler pour le livret", "rappelé", "à la réouverture", []),
+        ("menu vocal", "", "en attente", "à la réouverture", ["menu_principal"]),
+    ]
+    assert {c["number"] for c in data["callbacks"]} == {"+33612345678"}
     assert "Martin" not in response.text and "1700000000.43" not in response.text
+    assert "landline" not in response.text and "martin" not in response.text
     # The export itself is audited, with who asked.
     trail = (await admin.get("/api/audit", params={"action": "citizen.export"})).json()
     assert [(e["username"], e["citizen_id"]) for e in trail] == [("admin", site.jeanne)]
