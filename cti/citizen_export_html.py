@@ -34,6 +34,8 @@ ACTIONS = {
     "citizen.create": "a créé votre fiche",
     "citizen.export": "a exporté vos données (droit d'accès)",
     "citizen.search": "vous a trouvé(e) dans une recherche",
+    "callback.request": "a noté votre demande de rappel",
+    "callback.call": "vous a rappelé(e)",
 }
 
 STYLE = """
@@ -120,6 +122,22 @@ def render(
         ),
         "Aucun appel enregistré à votre nom.",
     )
+    callbacks = _rows(
+        ("Demandé le", "Service", "Numéro à rappeler", "Quand", "Par", "Note", "Suite"),
+        (
+            (
+                when(c.asked_at),
+                names.service(c.service) or "—",
+                phone_display(c.number) if c.number else "—",
+                c.window,
+                c.source,
+                c.note or "—",
+                f"{c.state} ({c.attempts} essai{'s' if c.attempts > 1 else ''})",
+            )
+            for c in data.callbacks
+        ),
+        "Aucune demande de rappel.",
+    )
     looks = _rows(
         ("Date", "Qui", "Quoi"),
         ((when(a.at), who(a.username), ACTIONS.get(a.action, a.action)) for a in data.audit),
@@ -145,6 +163,8 @@ d'accueil téléphonique de {_e(town_hall)} conserve sur vous.</p>
 {cases}
 <h2>Vos appels et les notes prises</h2>
 {calls}
+<h2>Vos demandes de rappel</h2>
+{callbacks}
 <h2>Qui a consulté votre fiche</h2>
 {looks}
 </main>

@@ -200,9 +200,15 @@ async def test_the_export_holds_everything_about_her_and_nothing_about_others(si
     assert {c["number"] for c in data["callbacks"]} == {"+33612345678"}
     assert "Martin" not in response.text and "1700000000.43" not in response.text
     assert "landline" not in response.text and "martin" not in response.text
-    # The export itself is audited, with who asked.
+    # The printable page says the same, her callback requests included, in her words.
+    page = (await admin.get(f"{url}.html")).text
+    requests = page.split("<h2>Vos demandes de rappel</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "Rappeler pour le livret" in requests and "06 12 34 56 78" in requests
+    assert "rappelé" in requests and "en attente" in requests and "+33" not in requests
+    assert "<b>vite</b>" not in page  # a note is text, never markup
+    # The exports themselves are audited, with who asked.
     trail = (await admin.get("/api/audit", params={"action": "citizen.export"})).json()
-    assert [(e["username"], e["citizen_id"]) for e in trail] == [("admin", site.jeanne)]
+    assert [(e["username"], e["citizen_id"]) for e in trail] == [("admin", site.jeanne)] * 2
     assert (await admin.get("/api/admin/citizens/999999/export")).status_code == 404
     await admin.aclose()
     await supervisor.aclose()
