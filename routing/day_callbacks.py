@@ -26,7 +26,7 @@ day is deterministic; nothing here touches the live callers' draws.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ivr_scripts.hours import WEEKDAYS, Calendar, WeeklyHours
@@ -36,7 +36,7 @@ from routing.callbacks.request import CallbackRequest, CallbackState, Source, Wi
 from routing.day_model import DaySpec
 from routing.day_records import CallbackRecord
 from routing.errors import RoutingError
-from routing.events import Event, OfferAnswered
+from routing.events import CallQueued, Event, OfferAnswered
 
 S = CallbackState
 #: The simulated day's date: any, the calendar opens every day alike.
@@ -83,6 +83,7 @@ class _Attempt:
 class _Asked:
     request: CallbackRequest
     leg_id: str
+    asked_at: float  # on the simulated clock (the request's datetime rounds to the µs)
     talk_s: float  # the talk she would have had on her live call
     draws: random.Random
     attempts: list[_Attempt] = field(default_factory=list)
@@ -128,7 +129,7 @@ class CallbackDesk:
             updated_at=when,
         )
         draws = random.Random(f"callback:{ring_seed}:{leg_id}")
-        self.asked[request.id] = _Asked(request, leg_id, talk_s, draws)
+        self.asked[request.id] = _Asked(request, leg_id, at, talk_s, draws)
         due = seconds(start)
         return due if at < due < self.close else None
 
@@ -140,7 +141,15 @@ class CallbackDesk:
             for a in self.asked.values()
             if a.request.state is S.OFFERED or rules.is_due(a.request, self.calendar, when)
         ]
-        return self.queue.sync(wanted, at, self.spec.routing.services)
+        events = self.queue.sync(wanted, at, self.spec.routing.services)
+        # The domain gives the place in line in epoch seconds (production's clock); the
+        # simulated clock counts from midnight: her place is when she asked, on it.
+        return [
+            replace(e, since=min(self._asked(e.call_id).asked_at, at))
+            if isinstance(e, CallQueued)
+            else e
+            for e in events
+        ]
 
     # ------------------------------------------------------------------ one attempt
 
@@ -212,7 +221,7 @@ class CallbackDesk:
                     r.id,
                     asked.leg_id,
                     r.service,
-                    seconds(r.asked_at),
+                    asked.asked_at,
                     r.state.value,
                     r.attempts,
                     reached if r.state is S.REACHED else None,
