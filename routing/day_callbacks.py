@@ -2,9 +2,9 @@
 
 Theory of operation: when a caller's patience runs out on a service whose routing
 configuration has a ``callback:`` block, a draw fixed by her own seed decides whether she
-asks to be called back instead (``CallbackSpec.share``: the same callers ask under every
-share at or above theirs). Her live leg still ends *abandoned*; her request follows the
-production domain (``routing.callbacks``), on the simulated clock:
+asks to be called back instead (``CallbackSpec.share``; the draw is hers: it does not
+depend on the router nor on the other callers). Her live leg still ends *abandoned*; her
+request follows the production domain (``routing.callbacks``), on the simulated clock:
 
 * it is a ``CallbackRequest`` asked at the moment she gave up, window « à la réouverture »
   (``rules.window_for``: at once while the town hall is open, else its next opening);

@@ -87,7 +87,7 @@ def test_callbacks_bring_back_callers_who_gave_up() -> None:
     assert report.occupancy_pct > without.occupancy_pct
 
 
-def test_a_share_asks_a_subset_of_a_larger_share() -> None:
+def test_a_larger_share_asks_for_more_callbacks() -> None:
     calls = generate_calls(MAIRIE, 2, 1600)
     few = simulate_day(with_callbacks(MAIRIE, 20), calls, ENGINE).callbacks
     many = simulate_day(with_callbacks(MAIRIE, 80), calls, ENGINE).callbacks
