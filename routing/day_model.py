@@ -79,6 +79,24 @@ class AppQueueSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackSpec:
+    """Callbacks in the simulated day (our engine only: app_queue has none).
+
+    ``share`` (0..1) of the callers whose patience runs out on a service in ``services`` ask
+    to be called back instead (0: no callbacks, the day as before); ``no_answer`` (0..1) of
+    the callback attempts find nobody (retried by the service's ``callback:`` rules).
+    """
+
+    share: float = 0.0
+    no_answer: float = 0.25
+    services: frozenset[str] = frozenset()
+
+    @property
+    def enabled(self) -> bool:
+        return self.share > 0 and bool(self.services)
+
+
+@dataclass(frozen=True, slots=True)
 class DaySpec:
     name: str
     routing: EngineConfig
@@ -87,6 +105,7 @@ class DaySpec:
     ring: RingSpec
     app_queue: AppQueueSpec
     scale: float = 1.0  # multiplies every service's calls_per_day
+    callbacks: CallbackSpec = CallbackSpec()
 
     @property
     def expected_calls(self) -> float:

@@ -49,8 +49,33 @@ class AgentTime:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRecord:
+    """A callback request at the day's end (``routing.day_callbacks``).
+
+    ``state`` is the domain's (``reached``, ``failed``, or still ``pending``/``offered``/
+    ``dialling``); ``reached_at`` when the citizen answered the call that reached her.
+    """
+
+    request_id: str
+    leg_id: str  # the abandoned leg she asked from
+    service: str
+    asked_at: float
+    state: str
+    attempts: int
+    reached_at: float | None = None
+    # Each agent who took it: (agent, offered at, call ended at; None: still on it).
+    calls: tuple[tuple[str, float, float | None], ...] = ()
+
+    @property
+    def delay(self) -> float | None:
+        """From the request to the call that reached her (None if not reached)."""
+        return None if self.reached_at is None else self.reached_at - self.asked_at
+
+
+@dataclass(frozen=True, slots=True)
 class DayRecord:
     router: str
     legs: tuple[LegRecord, ...]  # in the order they ended
     agents: Mapping[str, AgentTime]
     end: float  # simulated time of the last event
+    callbacks: tuple[CallbackRecord, ...] = ()  # None asked when callbacks are off

@@ -26,6 +26,12 @@ The world's rules:
   the router for missed offers sets herself READY again ``unpause_after_s`` later, if her
   schedule says she should be ready.
 
+Callbacks (``routing.day_callbacks``, our engine only, when the scenario asks for them): a
+caller whose patience runs out may ask to be called back; her leg still ends abandoned, and
+her request is routed by the engine as a caller who entered when she asked. Its offer is
+accepted after a ring draw, then the citizen's call (ring, and the talk if she answers)
+keeps the agent on the call until ``AgentFinished``.
+
 Agent times come from the router's own ``AgentStateChanged`` decisions. The world checks
 the router: an offer to an agent who already rings or talks, an offer or overflow of a call
 that is not waiting, raise ``SimulationError``.
@@ -37,6 +43,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from routing.day_callbacks import CallbackDesk, is_callback
 from routing.day_model import DaySpec
 from routing.day_records import AgentTime, DayRecord, LegRecord, Outcome
 from routing.decisions import (
@@ -66,6 +73,7 @@ BREAK_REASON = "pause"
 
 # Happenings, in the heap as (at, seq, kind, payload...).
 _ARRIVE, _PATIENCE, _RING_END, _TALK_END, _STAFF, _UNPAUSE = range(6)
+_CB_SYNC, _CB_ACCEPT, _CB_END = range(6, 9)  # callbacks: look again, accepted, call ended
 
 
 class SimulationError(RoutingError):
@@ -107,8 +115,15 @@ class _Agent:
 
 
 class _Replay:
-    def __init__(self, spec: DaySpec, router: Router, parallel_offers: bool) -> None:
+    def __init__(
+        self,
+        spec: DaySpec,
+        router: Router,
+        parallel_offers: bool,
+        desk: CallbackDesk | None = None,
+    ) -> None:
         self.spec = spec
+        self.desk = desk
         self.router = router
         self.parallel = parallel_offers
         self.heap: list[tuple[float, int, int, str, str, int]] = []
@@ -138,6 +153,8 @@ class _Replay:
         self.plans = {plan.call_id: plan for plan in calls}
         for plan in calls:
             self.push(plan.arrival, _ARRIVE, plan.call_id)
+        if self.desk is not None:  # closing time: the waiting callbacks leave the engine
+            self.push(self.desk.close, _CB_SYNC)
         heap, router = self.heap, self.router
         last_tick, repeats = None, 0
         while True:
@@ -164,8 +181,10 @@ class _Replay:
                 self.talk_end(subject, other, at)
             elif kind == _STAFF:
                 self.staff(subject, S(other), at)
-            else:
+            elif kind == _UNPAUSE:
                 self.unpause(subject, at)
+            else:
+                self.callback(kind, subject, other, at)
         for leg in self.legs.values():
             if not leg.done:
                 raise SimulationError(f"call {leg.leg_id!r} never ended")
@@ -199,6 +218,13 @@ class _Replay:
             self.agents[agent].holding = None
         leg.offers.clear()
         self.decide(self.router.handle(CallLeft(leg_id, at)))
+        desk = self.desk
+        if desk is not None and desk.wants(leg.service, leg.plan.ring_seed, leg_id):
+            traffic = self.spec.traffic.get(leg.service) or self.spec.traffic[leg.plan.service]
+            due = desk.ask(leg_id, leg.service, leg.plan.ring_seed, talk_time(traffic, leg.z), at)
+            if due is not None:
+                self.push(due, _CB_SYNC)
+            self.sync_callbacks(at)
 
     def ring_end(self, leg_id: str, agent: str, token: int, at: float) -> None:
         leg = self.legs[leg_id]
@@ -270,6 +296,43 @@ class _Replay:
 
     # ------------------------------------------------------------------ decisions
 
+    # ------------------------------------------------------------------ callbacks
+
+    def callback(self, kind: int, agent: str, call_id: str, at: float) -> None:
+        desk = self.desk
+        assert desk is not None
+        if kind == _CB_SYNC:
+            self.sync_callbacks(at)
+        elif kind == _CB_ACCEPT:
+            events, end = desk.accepted(call_id, agent, at)
+            for event in events:
+                self.decide(self.router.handle(event))
+            self.push(end, _CB_END, agent, call_id)
+        else:
+            self.agents[agent].holding = None
+            later = desk.ended(call_id, at)
+            self.decide(self.router.handle(AgentFinished(agent, at)))
+            if later is not None:
+                self.push(later, _CB_SYNC)
+
+    def sync_callbacks(self, at: float) -> None:
+        assert self.desk is not None
+        for event in self.desk.sync(at):
+            self.decide(self.router.handle(event))
+
+    def offer_callback(self, d: Offer) -> None:
+        assert self.desk is not None
+        a = self.agents[d.agent]
+        if a.holding is not None:
+            raise SimulationError(
+                f"offer of callback {d.call_id!r} to {d.agent!r}, who holds {a.holding!r}"
+            )
+        a.holding = d.call_id
+        delay = self.desk.offered(d.call_id, d.agent, d.at)
+        self.push(d.at + delay, _CB_ACCEPT, d.agent, d.call_id)
+
+    # ------------------------------------------------------------------ decisions
+
     def decide(self, decisions: list[Decision]) -> None:
         for d in decisions:
             if isinstance(d, Offer):
@@ -280,6 +343,9 @@ class _Replay:
                 self.overflow(d)
 
     def offer(self, d: Offer) -> None:
+        if self.desk is not None and is_callback(d.call_id):
+            self.offer_callback(d)
+            return
         leg = self.legs.get(d.call_id)
         if leg is None or leg.done:
             raise SimulationError(f"offer of call {d.call_id!r} to {d.agent!r}: not waiting")
@@ -359,9 +425,13 @@ def replay(
     router: Router,
     name: str,
     parallel_offers: bool = False,
+    callbacks: bool = False,
 ) -> DayRecord:
-    """Run the whole day through ``router``; raises ``SimulationError`` if it breaks a rule."""
-    run = _Replay(spec, router, parallel_offers)
+    """Run the whole day through ``router``; raises ``SimulationError`` if it breaks a rule.
+
+    ``callbacks``: model the scenario's callbacks (``spec.callbacks``; our engine only)."""
+    desk = CallbackDesk(spec) if callbacks and spec.callbacks.enabled else None
+    run = _Replay(spec, router, parallel_offers, desk)
     run.run(calls)
     for a in run.agents.values():
         run.account(a, run.now)
@@ -369,4 +439,5 @@ def replay(
         agent: AgentTime(agent, a.logged_in, a.talk, a.wrap, a.answered)
         for agent, a in sorted(run.agents.items())
     }
-    return DayRecord(name, tuple(run.records), agents, run.now)
+    records = desk.records() if desk is not None else ()
+    return DayRecord(name, tuple(run.records), agents, run.now, records)

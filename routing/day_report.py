@@ -14,6 +14,14 @@ transferred or overflowed caller counts once in each service she waited for):
   requirement (every required skill at its minimum);
 * occupancy: (talk + wrap-up) / logged-in time, over all agents, from the router's own
   agent states (logged-in time includes breaks).
+
+Callbacks (our engine only, ``routing.day_callbacks``) leave every figure above as it is
+for live calls: a caller who gave up and asked to be called back is an abandoned leg, not
+in time, whatever happens to her request, and a callback's call is no answered leg (its
+agent time counts in occupancy, as it takes the agents from live calls). Beside them:
+requests asked, reached, failed and still pending at the day's end, the mean delay from
+request to the call that reached her, and the abandonment once the callers reached are
+counted as served (``abandon_served_pct``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from routing.day_model import SLOT_S, DaySpec
-from routing.day_records import DayRecord, LegRecord, Outcome
+from routing.day_records import CallbackRecord, DayRecord, LegRecord, Outcome
 from routing.requirements import Requirement, requirements, score
 
 
@@ -47,12 +55,40 @@ class ServiceStats:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackStats:
+    """The day's callback requests (all zero for a router without callbacks)."""
+
+    requested: int = 0
+    reached: int = 0
+    failed: int = 0
+    pending: int = 0  # still open at the day's end
+    mean_delay_s: float | None = None  # request to the call that reached her
+    abandon_served_pct: float = 0.0  # abandoned legs, less those whose callback reached her
+
+
+@dataclass(frozen=True, slots=True)
 class DayReport:
     router: str
     services: tuple[ServiceStats, ...]
     overall: ServiceStats
     occupancy_pct: float
     wait_by_slot: tuple[tuple[float, float | None], ...]  # slot start, average wait
+    callbacks: CallbackStats = CallbackStats()
+
+
+def callback_stats(overall: ServiceStats, callbacks: Sequence[CallbackRecord]) -> CallbackStats:
+    reached = [c for c in callbacks if c.state == "reached"]
+    failed = sum(1 for c in callbacks if c.state == "failed")
+    delays = [d for c in reached if (d := c.delay) is not None]
+    served = overall.abandoned - len(reached)
+    return CallbackStats(
+        requested=len(callbacks),
+        reached=len(reached),
+        failed=failed,
+        pending=len(callbacks) - len(reached) - failed,
+        mean_delay_s=sum(delays) / len(delays) if delays else None,
+        abandon_served_pct=100 * served / overall.calls if overall.calls else 0.0,
+    )
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -131,7 +167,12 @@ def build_report(spec: DaySpec, record: DayRecord) -> DayReport:
         for slot in _frange(min([start, *slots]), last)
     )
     return DayReport(
-        record.router, services, overall, 100 * busy / logged if logged else 0.0, series
+        record.router,
+        services,
+        overall,
+        100 * busy / logged if logged else 0.0,
+        series,
+        callback_stats(overall, record.callbacks),
     )
 
 
@@ -176,6 +217,13 @@ def figures(report: DayReport) -> dict[str, float | int | None]:
         "qualified_pct": o.qualified_pct,
         "best_proficiency_pct": o.best_pct,
         "occupancy_pct": report.occupancy_pct,
+        # Callbacks (our engine only); the figures above are the live calls' alone.
+        "abandoned_callbacks_served_pct": report.callbacks.abandon_served_pct,
+        "callbacks_requested": report.callbacks.requested,
+        "callbacks_reached": report.callbacks.reached,
+        "callbacks_failed": report.callbacks.failed,
+        "callbacks_pending": report.callbacks.pending,
+        "callback_mean_delay_s": report.callbacks.mean_delay_s,
     }
 
 
@@ -207,6 +255,24 @@ def comparison_table(
             f" {o.avg_wait_s:>8.1f}s {o.p90_wait_s:>8.1f}s"
             f" {o.abandon_pct:>8.1f} {o.overflowed:>8} {_pct(o.best_pct):>11}"
             f" {_pct(o.qualified_pct):>8} {r.occupancy_pct:>8.1f} {wall:>7.2f}s"
+        )
+    return lines
+
+
+def callbacks_table(reports: Sequence[DayReport]) -> list[str]:
+    """One line per router: abandonment without and with callbacks counted as served."""
+    head = (
+        f"{'router':<12} {'SL% live':>8} {'aband.%':>8} {'served cb':>9} {'asked':>6}"
+        f" {'reached':>7} {'failed':>6} {'pending':>7} {'delay':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in reports:
+        o, c = r.overall, r.callbacks
+        delay = "-" if c.mean_delay_s is None else f"{c.mean_delay_s / 60:.1f}m"
+        lines.append(
+            f"{r.router:<12} {_pct(o.sl_pct):>8} {o.abandon_pct:>8.1f}"
+            f" {c.abandon_served_pct:>9.1f} {c.requested:>6} {c.reached:>7} {c.failed:>6}"
+            f" {c.pending:>7} {delay:>8}"
         )
     return lines
 

@@ -7,8 +7,10 @@ file, YAML syntax, a field out of range, a reference to an unknown service or ag
 
 A scenario holds (or names, with ``routing_file``, relative to the scenario) a routing
 configuration, a traffic profile (a weight per half-hour slot, "HH:MM" keys on :00 or :30),
-per-service traffic, staff schedules and ring behaviour. Times of day are written "HH:MM"
-and become seconds since midnight.
+per-service traffic, staff schedules, ring behaviour and callbacks (``callbacks:``
+``share_pct`` of the callers who give up on a service with a ``callback:`` block in the
+routing configuration ask to be called back; ``no_answer_pct`` of the attempts find nobody).
+Times of day are written "HH:MM" and become seconds since midnight.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from routing.day_model import (
     SLOT_S,
     AppQueueSpec,
     Break,
+    CallbackSpec,
     DaySpec,
     RingSpec,
     ServiceTraffic,
@@ -120,6 +123,13 @@ class AppQueueConfig(_Model):
     shared_lastcall: bool = True
 
 
+class CallbacksConfig(_Model):
+    """Callbacks in the day (our engine only), for services with a ``callback:`` block."""
+
+    share_pct: float = Field(default=0.0, ge=0, le=100)
+    no_answer_pct: float = Field(default=25.0, ge=0, le=100)
+
+
 class ScenarioConfig(_Model):
     name: str
     routing: RoutingConfig | None = None
@@ -130,6 +140,7 @@ class ScenarioConfig(_Model):
     staff: dict[str, StaffConfig] = Field(min_length=1)
     ring: RingConfig = RingConfig()
     app_queue: AppQueueConfig = AppQueueConfig()
+    callbacks: CallbacksConfig = CallbacksConfig()
 
     @model_validator(mode="after")
     def _one_routing(self) -> ScenarioConfig:
@@ -194,6 +205,15 @@ def _to_spec(config: ScenarioConfig, routing: RoutingConfig) -> DaySpec:
         ring=RingSpec(ring.timeout_s, ring.answer_delay_s, ring.unpause_after_s),
         app_queue=AppQueueSpec(config.app_queue.retry_s, config.app_queue.shared_lastcall),
         scale=config.scale,
+        callbacks=CallbackSpec(
+            share=config.callbacks.share_pct / 100,
+            no_answer=config.callbacks.no_answer_pct / 100,
+            # A service takes callback requests when its routing configuration says how
+            # it calls back (its ``callback:`` block), defaults or not.
+            services=frozenset(
+                name for name, s in routing.services.items() if "callback" in s.model_fields_set
+            ),
+        ),
     )
 
 

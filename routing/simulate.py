@@ -29,6 +29,7 @@ from routing.day_replay import Router, replay
 from routing.day_report import (
     DayReport,
     build_report,
+    callbacks_table,
     comparison_table,
     figures,
     gap_to,
@@ -65,9 +66,17 @@ def make_router(spec: DaySpec, name: str, ring_together: int = 1) -> tuple[Route
 def simulate_day(
     spec: DaySpec, calls: tuple[CallPlan, ...], name: str, ring_together: int = 1
 ) -> DayRecord:
-    """Replay the drawn day through the router called ``name`` (see ``ROUTERS``)."""
+    """Replay the drawn day through the router called ``name`` (see ``ROUTERS``).
+
+    Callbacks (``spec.callbacks``) are modelled for our engine only: app_queue has none, and
+    the pooled bound stays the bound of live routing."""
     router, parallel = make_router(spec, name, ring_together)
-    return replay(spec, calls, router, name, parallel_offers=parallel)
+    return replay(spec, calls, router, name, parallel_offers=parallel, callbacks=name == ENGINE)
+
+
+def with_callbacks(spec: DaySpec, share_pct: float) -> DaySpec:
+    """``spec`` with ``share_pct`` % of the callers who give up asking to be called back."""
+    return replace(spec, callbacks=replace(spec.callbacks, share=share_pct / 100))
 
 
 def wait_chart(spec: DaySpec, reports: Sequence[DayReport]) -> str:
@@ -109,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
         help="phones the engine rings at once for one call (default 1, as in production)",
     )
     parser.add_argument(
+        "--callbacks",
+        type=float,
+        metavar="PCT",
+        help="share (%%) of the callers who give up that ask to be called back instead, on"
+        " services with a callback: block (our engine only; default: the scenario's)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print only the whole-day figures per router, as JSON",
@@ -134,11 +150,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calls is not None and args.calls <= 0:
         print("--calls must be positive", file=sys.stderr)
         return 2
+    if args.callbacks is not None and not 0 <= args.callbacks <= 100:
+        print("--callbacks must be a share between 0 and 100", file=sys.stderr)
+        return 2
     try:
         spec = load_scenario(args.scenario)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.callbacks is not None:
+        spec = with_callbacks(spec, args.callbacks)
     started = time.perf_counter()
     calls = generate_calls(spec, args.seed, args.calls)
     drawn = time.perf_counter() - started
@@ -160,6 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(comparison_table(reports, walls)))
     print()
     print("\n".join(sl_matrix(reports)))
+    if any(r.callbacks.requested for r in reports):
+        print(
+            "\nCallbacks (our engine only; SL% counts live calls alone: a caller who asked to"
+            " be called back\nis an abandoned leg; 'served cb': abandonment once the callers"
+            " reached are counted as served)"
+        )
+        print("\n".join(callbacks_table(reports)))
     if args.chart is not None:
         args.chart.write_text(wait_chart(spec, reports), encoding="utf-8")
         print(f"\nchart written to {args.chart}")

@@ -25,6 +25,12 @@ FIGURES = {
     "best_proficiency_pct",
     "occupancy_pct",
     "sl_below_pooled",
+    "abandoned_callbacks_served_pct",
+    "callbacks_requested",
+    "callbacks_reached",
+    "callbacks_failed",
+    "callbacks_pending",
+    "callback_mean_delay_s",
 }
 
 
