@@ -45,10 +45,21 @@ async def open_desk(browser: Any, product: Product, username: str, url: str | No
     return page
 
 
+# The elements that stick out past the window's right edge, widest first (for the message).
+_STICKING_OUT = """() => [...document.querySelectorAll('body *')]
+  .map(e => [e, e.getBoundingClientRect()])
+  .filter(([e, r]) => r.right > innerWidth + 1 && r.width > 0)
+  .sort((a, b) => b[1].right - a[1].right).slice(0, 5)
+  .map(([e, r]) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}`
+    + `${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : ''}`
+    + ` (${Math.round(r.right)} px)`)"""
+
+
 async def no_sideways_scrolling(page: Any) -> None:
     await page.set_viewport_size({"width": 390, "height": 800})
     width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width} px wide at 390 px"
+    culprits = await page.evaluate(_STICKING_OUT) if width > 390 else []
+    assert width <= 390, f"the page is {width} px wide at 390 px: {', '.join(culprits)}"
     await page.set_viewport_size({"width": 1280, "height": 800})
 
 

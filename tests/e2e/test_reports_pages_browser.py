@@ -24,6 +24,7 @@ from cti.settings import Settings
 from ivr_scripts.measures import MenuRun
 from screenpop.directory import Directory
 from tests.e2e.browsing import async_api, need_browser, serious_violations
+from tests.e2e.desk_pages import no_sideways_scrolling
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -106,9 +107,7 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     await page.locator("#chart-box:not([hidden])").wait_for()
     assert "par service" in (await page.locator("#chart").get_attribute("alt") or "")
     assert await serious_violations(page) == []
-    await page.set_viewport_size({"width": 390, "height": 800})
-    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
-    await page.set_viewport_size({"width": 1280, "height": 800})
+    await no_sideways_scrolling(page)
     await page.get_by_text("Tous les chiffres", exact=True).click()
     table = page.get_by_role("table", name="Appels par service")
     row = table.get_by_role("row", name="État civil")
@@ -137,9 +136,7 @@ async def test_the_supervisor_reads_the_reports_and_the_quality_an_agent_may_not
     assert await page.get_by_role("link", name="Exporter en CSV").get_attribute("href") == (
         "/api/quality.csv?weeks=8"
     )
-    await page.set_viewport_size({"width": 390, "height": 800})
-    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
-    await page.set_viewport_size({"width": 1280, "height": 800})
+    await no_sideways_scrolling(page)
     menu = page.locator("#menu-summary")
     await async_api.expect(menu).to_contain_text("traité seul 2 des 3 appels (66,7 %)")
     self_service = page.get_by_role("table", name="traités entièrement par le menu vocal")
