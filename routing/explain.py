@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from routing.engine import RoutingEngine
 from routing.model import EngineConfig, ServiceSpec
@@ -34,6 +34,7 @@ class CallStage(enum.Enum):
     WAITING = "waiting"  # queued for every qualified agent
     HELD = "held"  # held for its case owner, in wrap-up
     RINGING = "ringing"
+    OFFERED = "offered"  # no longer in the engine (answered, or gone): its last offer
 
 
 class Verdict(enum.Enum):
@@ -231,7 +232,7 @@ def explain(
     waited = max(0.0, now - call.since)
     if stage is CallStage.RINGING:
         names = ", ".join(by_id[a].name for a in rung if a in by_id)
-        decision = f"L'appel sonne chez {names}."
+        decision = f"L'appel sonne chez {names}."  # as_offered() relies on this wording
     elif stage is CallStage.HELD and owner is not None:
         decision = (
             f"L'appel est réservé à {owner.name}, titulaire du dossier, pendant "
@@ -258,3 +259,13 @@ def explain_call(engine: RoutingEngine, call_id: str) -> CallExplanation | None:
     if call is None:
         return None
     return explain(engine.config, engine.now, call, engine.agents())
+
+
+def as_offered(why: CallExplanation) -> CallExplanation:
+    """The explanation of a ringing call, kept for after the engine forgets it (answered)."""
+    names = why.decision.removeprefix("L'appel sonne chez ").removesuffix(".")
+    return replace(
+        why,
+        stage=CallStage.OFFERED,
+        decision=f"L'appel a été proposé à {names} ; voici la situation à ce moment-là.",
+    )
