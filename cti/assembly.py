@@ -310,6 +310,7 @@ async def running(
             sl_min_calls=settings.sl_alert_min_calls,
             sl_clear_margin_pct=settings.sl_alert_clear_margin,
             citizen_of=pop.citizen_name,
+            why=router.why,
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)

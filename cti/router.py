@@ -55,6 +55,7 @@ from routing.decisions import (
 from routing.engine import RoutingEngine
 from routing.errors import RoutingError, UnknownAgent
 from routing.events import Event as RoutingEvent
+from routing.explain import CallExplanation, CallStage, as_offered, explain_call
 from routing.model import OverflowKind
 from routing.states import AgentState
 
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[Mapping[str, Any]], Awaitable[Any]]
 
+
+OFFERS_EXPLAINED = 500  # recent offers whose explanation outlives the call in the engine
 
 StateListener = Callable[[str, str, str | None], None]  # agent, state, reason
 
@@ -101,6 +104,8 @@ class RouterShell:
         self.offers_failed = 0
         self.overflows = 0
         self.alerts: collections.deque[SupervisorAlert] = collections.deque(maxlen=100)
+        # Why each recent call was offered, for after the engine forgets it (answered).
+        self._offered: collections.OrderedDict[str, CallExplanation] = collections.OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -172,7 +177,21 @@ class RouterShell:
 
     # -- carrying out decisions -----------------------------------------------------------
 
+    def why(self, call_id: str) -> CallExplanation | None:
+        """Why the call is where it is (waiting, held, ringing), or why it was last offered."""
+        return explain_call(self.engine, call_id) or self._offered.get(call_id)
+
+    def _remember_offers(self, decisions: list[Decision]) -> None:
+        for call_id in dict.fromkeys(d.call_id for d in decisions if isinstance(d, Offer)):
+            why = explain_call(self.engine, call_id)
+            if why is not None and why.stage is CallStage.RINGING:
+                self._offered[call_id] = as_offered(why)
+                self._offered.move_to_end(call_id)
+                while len(self._offered) > OFFERS_EXPLAINED:
+                    self._offered.popitem(last=False)
+
     def _carry_out(self, decisions: list[Decision]) -> None:
+        self._remember_offers(decisions)
         for decision in decisions:
             if isinstance(decision, Offer) and request_id_of(decision.call_id) is not None:
                 if self.on_callback_offer is not None:

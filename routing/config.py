@@ -167,7 +167,9 @@ class RoutingConfig(_Model):
             agent: AgentSpec(agent, a.name, dict(a.skills), frozenset(a.languages))
             for agent, a in self.agents.items()
         }
-        return EngineConfig(services, agents, self.max_missed_offers)
+        return EngineConfig(
+            services, agents, self.max_missed_offers, skill_labels=dict(self.skills)
+        )
 
 
 def problems(exc: ValidationError) -> str:

@@ -225,6 +225,10 @@ class RoutingEngine:
     def agents(self) -> list[AgentView]:
         return [self.agent(agent_id) for agent_id in sorted(self._agents)]
 
+    def call(self, call_id: str) -> CallRecord | None:
+        """The call's record while it waits or rings (a frozen copy), else None."""
+        return self._calls.get(call_id)
+
     # ------------------------------------------------------------------ validation
 
     def _agent_record(self, agent: str) -> AgentRecord:
@@ -265,7 +269,7 @@ class RoutingEngine:
         self._calls[call.call_id] = call
         spec = self._services[call.service]
         owner_rec = self._agents[owner] if owner is not None else None
-        if owner is not None and owner_rec is not None and self._offerable(owner_rec):
+        if owner is not None and owner_rec is not None and owner_rec.offerable:
             self._offer(call, owner, at, out)
         elif self._online_capable[call.service] == 0 and not call.keeps_place:
             self._overflow(call, OverflowReason.NO_AGENT, at, out)
@@ -559,13 +563,9 @@ class RoutingEngine:
 
     # ------------------------------------------------------------------ agents
 
-    @staticmethod
-    def _offerable(rec: AgentRecord) -> bool:
-        return rec.state is S.READY and not rec.phone_busy
-
     def _dispatch_agent(self, agent: str, at: float, out: list[Decision]) -> None:
         """If the agent is offerable, offer her the best call she may take, if any."""
-        if not self._offerable(self._agents[agent]):
+        if not self._agents[agent].offerable:
             return
         held = self._reserved.get(agent)
         if held:
@@ -589,8 +589,8 @@ class RoutingEngine:
         old = self._agents[agent]
         if old.state is not new.state:
             check_move(agent, old.state, new.state)
-        was_in = self._offerable(old)
-        is_in = self._offerable(new)
+        was_in = old.offerable
+        is_in = new.offerable
         if was_in and (not is_in or old.idle_since != new.idle_since):
             self._ready.remove(agent)
         if is_in and (not was_in or old.idle_since != new.idle_since):

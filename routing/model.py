@@ -68,3 +68,4 @@ class EngineConfig:
     # Phones rung at once for one call (the first to answer takes it). 1 in production:
     # the shell (cti/router.py, the dialplan) carries out one offer per call for now.
     ring_together: int = 1
+    skill_labels: Mapping[str, str] = field(default_factory=dict)  # skill -> French label

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from routing.states import AgentState
+from routing.states import AgentState, offerable
 
 
 class CallStatus(enum.Enum):
@@ -32,6 +32,10 @@ class AgentRecord:
     service: str | None = None  # service of that offer/call, or of the wrap-up
     wrap_until: float | None = None
     pending: tuple[AgentState, str | None] | None = None  # asked for while ringing/on call
+
+    @property
+    def offerable(self) -> bool:
+        return offerable(self.state, self.phone_busy)
 
     def ringing(self, call_id: str, service: str) -> AgentRecord:
         """This agent, offered ``call_id`` (the hot path: cheaper than ``replace``)."""

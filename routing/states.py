@@ -47,3 +47,9 @@ REQUESTABLE: frozenset[AgentState] = frozenset({S.READY, S.PAUSED, S.FRONT_DESK,
 def check_move(agent: str, source: AgentState, target: AgentState) -> None:
     if target not in TRANSITIONS[source]:
         raise IllegalTransition(agent, source.name, target.name)
+
+
+def offerable(state: AgentState, phone_busy: bool) -> bool:
+    """Whether the engine may ring this agent now: READY, and her phone not busy with a call
+    it did not route. The engine's indexes and the decisions' explanations both ask this."""
+    return state is S.READY and not phone_busy

@@ -42,6 +42,7 @@ from cti.web import (
     routing_api,
     sounds_api,
     supervision_api,
+    supervision_why,
     supervisor_actions_api,
     transfer_api,
     users_api,
@@ -141,6 +142,7 @@ def create_app(
         if parts.supervision is not None:
             app.state.supervision = parts.supervision
             app.include_router(supervision_api.router)
+            app.include_router(supervision_why.router)
             app.include_router(supervisor_actions_api.router)
         if parts.ivr is not None:
             app.state.ivr = parts.ivr

@@ -41,6 +41,7 @@ from cti.web.auth import (
 )
 from cti.web.relay import relay
 from routing.engine import RoutingEngine
+from routing.explain import CallExplanation, explain_call
 from screenpop.accounts import Role, UserView
 from screenpop.card import caller_item
 from screenpop.models import Interaction
@@ -129,6 +130,9 @@ class BoardUpdated(_Message):
     day: str
     services: list[ServiceOut]
     agents: list[AgentOut]
+    queue: list[CallOut] = Field(
+        default_factory=list, description="calls waiting for an agent, longest wait first"
+    )
 
 
 class Snapshot(BoardUpdated):
@@ -194,6 +198,28 @@ def _board_fields(board: Board, citizen_of: CitizenOf = lambda _call: None) -> d
     }
 
 
+def queue_out(board: SupervisionBoard, citizen_of: CitizenOf) -> list[CallOut]:
+    """Every call waiting for an agent, service by service, longest wait first."""
+    out = []
+    for service in board.config.services:
+        for call_id in board.waiting(service):
+            call = board.calls[call_id]
+            since = call.queued_at if call.queued_at is not None else call.since
+            named = None if call.caller_withheld else citizen_of(call_id)
+            out.append(
+                CallOut(
+                    call_id=call_id,
+                    caller_number=call.caller_number,
+                    caller_withheld=call.caller_withheld,
+                    service=service,
+                    stage=call.stage.value,
+                    since=since,
+                    citizen_name=named,
+                )
+            )
+    return out
+
+
 # -- the shell ------------------------------------------------------------------------------
 
 
@@ -233,8 +259,11 @@ class SupervisionFeed:
         sl_min_calls: int = 1,
         citizen_of: CitizenOf = lambda _call: None,
         sl_clear_margin_pct: float = 0.0,
+        why: Callable[[str], CallExplanation | None] | None = None,
     ) -> None:
         self._engine = engine
+        # The router's memory also explains answered calls; else the engine's calls only.
+        self.why = why or (lambda call_id: explain_call(self._engine(), call_id))
         self.pending_writes = pending_writes  # records the database has not taken yet
         self.citizen_of = citizen_of
         self.clock = clock
@@ -301,7 +330,9 @@ class SupervisionFeed:
     def snapshot(self) -> Snapshot:
         board = self.board.board()
         return Snapshot(
-            **_board_fields(board, self.citizen_of), alerts=[alert_out(a) for a in board.alerts]
+            **_board_fields(board, self.citizen_of),
+            queue=queue_out(self.board, self.citizen_of),
+            alerts=[alert_out(a) for a in board.alerts],
         )
 
     def _publish(self, changes: Sequence[AlertEvent]) -> None:
@@ -324,7 +355,10 @@ class SupervisionFeed:
     def _flush(self) -> None:
         self._flush_pending = False
         if self.bus.subscriber_count:
-            message = BoardUpdated(**_board_fields(self.board.board(), self.citizen_of))
+            message = BoardUpdated(
+                **_board_fields(self.board.board(), self.citizen_of),
+                queue=queue_out(self.board, self.citizen_of),
+            )
             self.bus.publish(message.model_dump(mode="json"))
 
     async def _ticking(self) -> None:

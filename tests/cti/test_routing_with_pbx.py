@@ -157,6 +157,14 @@ async def test_a_paused_agent_is_not_offered_calls(product: Product) -> None:
     offered = {e.agent for e in w.events if isinstance(e, ev.CallOffered)}
     assert offered == {"201"}
     assert product.router.agent_state("202") == ("paused", "formation")
+    # Answered, the call has left the engine; the router still says why it went to Marie.
+    call_id = next(e.call_id for e in w.events if isinstance(e, ev.CallAnswered))
+    why = product.router.why(call_id)
+    assert why is not None and why.stage.value == "offered"
+    reasons = {r.agent: r.reason for r in why.agents}
+    assert reasons["201"] == "prise : la seule compétente libre"
+    assert reasons["202"] == "en pause (formation)"
+    assert reasons["204"] == "au guichet"
 
 
 async def test_an_agent_who_does_not_answer_is_skipped_then_paused(product: Product) -> None:

@@ -84,3 +84,49 @@ async def test_the_board_moves_and_an_alert_is_raised_and_acknowledged(
     await expect(alert).to_contain_text("acquittée par superviseur")
     await expect(alert.get_by_role("button", name="Acquitter")).to_have_count(0)
     await context.close()
+
+
+async def test_pourquoi_explains_a_waiting_call_from_the_keyboard(
+    product: Product, browser: Any
+) -> None:
+    assert product.pbx is not None
+    expect = async_api.expect
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    await page.goto(product.url + "supervision")
+    await page.get_by_label("Identifiant").fill("superviseur")
+    await page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_selector("body[data-socket=open]")
+    await expect(page.locator("#no-queue")).to_be_visible()
+
+    product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    row = page.locator("#queue tbody tr")
+    await expect(row).to_have_count(1, timeout=10_000)
+    await expect(row).to_contain_text("06 12 34 56 78")
+    await expect(row).to_contain_text("État civil")
+    button = row.get_by_role("button", name="Pourquoi ?")
+    await expect(button).to_have_attribute("aria-expanded", "false")
+    await button.focus()
+    await page.keyboard.press("Enter")
+
+    box = page.locator("#why-box")
+    await expect(box).to_be_visible()
+    await expect(page.locator("#why-decision")).to_have_text(
+        "L'appel attend : aucune collègue compétente n'est libre."
+    )
+    await expect(page.locator("#why-requirement")).to_contain_text(
+        "compétence État civil niveau 3 exigée"
+    )
+    await expect(box.locator('li[data-agent="201"]')).to_have_text("Marie Lambert : déconnectée")
+    await expect(box.locator('li[data-agent="205"]')).to_contain_text("compétence insuffisante")
+    await expect(page.locator("#why-title")).to_be_focused()
+    await expect(row.get_by_role("button", name="Pourquoi ?")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+    assert await serious_violations(page) == []
+
+    await page.keyboard.press("Escape")
+    await expect(box).to_be_hidden()
+    await expect(row.get_by_role("button", name="Pourquoi ?")).to_be_focused()
+    await context.close()

@@ -116,8 +116,15 @@ function onMessage(message) {
 function takeBoard(message) {
   skew = message.now - Date.now() / 1000;
   board = message;
+  // The rows are redrawn: a keyboard user on a « Pourquoi ? » button stays on it.
+  const focused = document.activeElement && document.activeElement.dataset.why;
   renderServices();
+  renderQueue();
   renderAgents();
+  if (focused) {
+    const again = document.querySelector(`button[data-why="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
 }
 
 function slStatus(service) {
@@ -177,8 +184,29 @@ function renderAgents() {
     }
     const since = el("td", duration(now - a.since));
     since.dataset.since = String(a.since);
+    const callCell = el("td", call);
+    if (a.call) callCell.append(" ", whyButton(a.call.call_id, `de l'appel de ${a.name}`)); // supervision_why.js
     row.append(el("td", `${a.name} (${a.agent})`), el("td", a.reason ? `${state} (${a.reason})` : state),
-      since, el("td", call), agentActionsCell(a)); // supervision_actions.js
+      since, callCell, agentActionsCell(a)); // supervision_actions.js
+    return row;
+  }));
+}
+
+function renderQueue() {
+  const now = serverNow();
+  const labels = new Map(board.services.map((s) => [s.service, s.label]));
+  const queue = board.queue || [];
+  $("no-queue").hidden = queue.length > 0;
+  $("queue").hidden = queue.length === 0;
+  $("queue").tBodies[0].replaceChildren(...queue.map((c) => {
+    const row = el("tr");
+    row.dataset.call = c.call_id;
+    const who = c.citizen_name ? `${c.citizen_name} (${c.caller_display})` : c.caller_display;
+    const wait = el("td", duration(now - c.since));
+    wait.dataset.since = String(c.since);
+    const cell = el("td");
+    cell.append(whyButton(c.call_id, `de l'appel de ${who}`));
+    row.append(el("td", who), el("td", labels.get(c.service) || c.service), wait, cell);
     return row;
   }));
 }
@@ -223,7 +251,7 @@ async function acknowledge(id) {
 function tick() {
   if (!board) return;
   const now = serverNow();
-  for (const cell of document.querySelectorAll("#agents td[data-since]")) {
+  for (const cell of document.querySelectorAll("#agents td[data-since], #queue td[data-since]")) {
     cell.textContent = duration(now - Number(cell.dataset.since));
   }
 }

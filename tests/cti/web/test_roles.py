@@ -112,6 +112,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/routing/agents"): ROUTING_READ,
     ("GET", "/api/routing/queues"): ROUTING_READ,
     ("GET", "/api/supervision"): SUPERVISION,
+    ("GET", "/api/supervision/calls/{call_id}/why"): SUPERVISION,
     ("POST", "/api/supervision/alerts/{alert_id}/ack"): SUPERVISION,
     ("POST", "/api/supervision/agents/{agent}/pause"): SUPERVISION,
     ("POST", "/api/supervision/agents/{agent}/logout"): SUPERVISION,

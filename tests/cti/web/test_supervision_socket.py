@@ -171,3 +171,34 @@ def test_todays_calls_are_read_back_for_the_refill(database: Database) -> None:
             40.0,
         ),
     ]
+
+
+async def test_a_supervisor_asks_why_a_call_waits(product: Product) -> None:
+    assert product.pbx is not None
+    async with login(product, "superviseur") as supervisor, socket(product, supervisor) as ws:
+        assert (await recv(ws))["queue"] == []
+        product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+        board = await until(ws, lambda m: m["type"] == "board" and len(m["queue"]) == 1)
+        waiting = board["queue"][0]
+        assert waiting["service"] == "etat-civil" and waiting["stage"] == "waiting"
+        assert waiting["caller_display"] == "06 12 34 56 78"
+
+        response = await supervisor.get(f"/api/supervision/calls/{waiting['call_id']}/why")
+        assert response.status_code == 200, response.text
+        why = response.json()
+        assert why["stage"] == "waiting" and why["service_label"] == "État civil"
+        assert why["requirement"].startswith("compétence État civil niveau 3 exigée ; ")
+        assert why["decision"] == "L'appel attend : aucune collègue compétente n'est libre."
+        assert {a["name"]: (a["verdict"], a["reason"]) for a in why["agents"]} == {
+            "Marie Lambert": ("set_aside", "déconnectée"),
+            "Claire Morin": ("set_aside", "compétence insuffisante (État civil 0 < 3)"),
+        }
+
+        missing = await supervisor.get("/api/supervision/calls/inconnu/why")
+        assert missing.status_code == 404
+        assert missing.json()["detail"] == (
+            "Cet appel n'est pas (ou plus) dans les files : rien à expliquer."
+        )
+    async with login(product, "marie") as marie:
+        refused = await marie.get(f"/api/supervision/calls/{waiting['call_id']}/why")
+        assert refused.status_code == 403
