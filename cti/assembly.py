@@ -13,7 +13,7 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -23,6 +23,7 @@ from cti.accounts import admin as user_admin
 from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
+from cti.ami.events import ListedChannel
 from cti.audit_trail import SYSTEM_USER
 from cti.db import Database
 from cti.dispatch import Dispatcher
@@ -47,6 +48,7 @@ from routing.engine import RoutingEngine
 from routing.errors import ConfigError
 from screenpop import accounts
 from screenpop.directory import Directory
+from screenpop.directory_writes import stale_calls_write
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged
 from screenpop.pop import ScreenPop
@@ -223,7 +225,20 @@ async def running(
         stack.callback(pop_task.cancel)
         stack.push_async_callback(pop.close)  # before the cancel: pending records are written
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
-        conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
+        resyncs = 0
+
+        def on_resync(channels: Iterable[ListedChannel], at: float) -> None:
+            nonlocal resyncs
+            service.on_resync(channels, at)
+            resyncs += 1
+            if resyncs == 1:
+                # The first view of Asterisk since this start: the calls recorded in progress
+                # that it no longer has ended while the product was down (in order, after the
+                # spool's replay and before any record of a call seen from now on).
+                live = [call.call_id for call in service.tracker.active_calls]
+                writer.submit(stale_calls_write(live))
+
+        conn = AmiConnection(params, service.on_ami_event, on_resync, service.on_link_state)
         metrics = Metrics(ami_reconnects=lambda: conn.reconnects)
         service.add_listener(metrics.on_event)
         service.on_handled = metrics.observe_received

@@ -157,6 +157,11 @@ def agent_state_write(agent: str, state: str, reason: str | None) -> Write:
     return Write("agent_state", {"agent": agent, "state": state, "reason": reason})
 
 
+def stale_calls_write(live: Sequence[str]) -> Write:
+    """Calls recorded in progress that Asterisk no longer has (``live``: its calls now)."""
+    return Write("stale_calls", {"live": sorted(live)})
+
+
 class DirectoryWrites:
     """What the directory records; ``Directory`` adds the reads."""
 
@@ -176,6 +181,8 @@ class DirectoryWrites:
             self.forget_caller(data["call_id"], keep_citizen=data["keep_citizen"])
         elif write.kind == "agent_state":
             self.save_agent_state(data["agent"], data["state"], data["reason"])
+        elif write.kind == "stale_calls":
+            self.close_stale_calls(data["live"])
         else:
             raise ValueError(f"unknown write {write.kind!r} (spool of a newer version?)")
 
@@ -331,6 +338,25 @@ class DirectoryWrites:
                 session.add(AgentStateRow(agent=agent, state=state, reason=reason))
             else:
                 row.state, row.reason = state, reason
+
+    def close_stale_calls(self, live: Sequence[str]) -> int:
+        """Calls still recorded in progress that are not among ``live``: they ended while the
+        product was not there to see it (stopped, killed), before anyone answered them (an
+        answer records the outcome at once). Their end is unknown: ``lost``, as the tracker
+        ends a call that vanished during a link cut. Returns how many."""
+        statement = update(Interaction).where(Interaction.outcome == "in_progress")
+        if live:
+            statement = statement.where(Interaction.call_id.not_in(list(live)))
+        with self.db.session() as session, session.begin():
+            result = session.execute(statement.values(outcome="lost"))
+            closed = int(getattr(result, "rowcount", 0) or 0)
+        if closed:
+            log.warning(
+                "%d appel(s) enregistré(s) en cours, terminé(s) pendant l'arrêt du service : "
+                "clos comme perdus",
+                closed,
+            )
+        return closed
 
     # -- audit ----------------------------------------------------------------------------
 
