@@ -158,6 +158,7 @@ async def running(
             sounds=sounds,
             limits=TreeLimits(max_bytes=settings.ivr_max_bytes, max_nodes=settings.ivr_max_nodes),
             check_timeout=settings.ivr_check_timeout,
+            writer=writer,
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)

@@ -19,8 +19,11 @@ from pydantic import BaseModel
 
 from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
+from cti.web.audit_log import read_after_writes
 from cti.web.auth import require
 from screenpop.accounts import Role, UserView
+from screenpop.errors import DatabaseUnavailable
+from screenpop.pop import ScreenPop
 
 router = APIRouter(tags=["audit"])
 STATIC = Path(__file__).parent / "static"
@@ -59,7 +62,14 @@ async def audit_entries(
         raise HTTPException(422, "La fin de la période doit être après son début.")
     db: Database = request.app.state.database
     wanted = AuditFilter(since, until, username or None, citizen, action or None, limit)
-    found = await asyncio.to_thread(entries, db, wanted)
+    pop: ScreenPop | None = getattr(request.app.state, "pop", None)
+    if pop is None:
+        found = await asyncio.to_thread(entries, db, wanted)
+    else:  # the entries still on their way to the database are read too
+        try:
+            found = await read_after_writes(pop, lambda: entries(db, wanted))
+        except DatabaseUnavailable as exc:
+            raise HTTPException(503, str(exc)) from exc
     return [
         AuditEntryOut(
             at=e.at, username=e.username, action=e.action, citizen_id=e.citizen_id, detail=e.detail
