@@ -31,7 +31,8 @@ from cti.ivr_admin import IvrAdmin
 from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
-from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule
+from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive
+from cti.pbxsim.traffic import traffic as demo_traffic
 from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
@@ -187,11 +188,9 @@ async def running(
             stack.push_async_callback(pbx.close)
             host, port, secret = "127.0.0.1", pbx.port, SIM_SECRET
             if traffic:
-                calls = schedule(
-                    settings.sim_rate,
-                    7 * 24 * 3600,
-                    services=list(config.services),
-                    seed=settings.sim_seed,
+                # Drawn as it goes: no week of calls planned (and held) at start.
+                calls = demo_traffic(
+                    settings.sim_rate, services=list(config.services), seed=settings.sim_seed
                 )
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
