@@ -28,6 +28,7 @@ from cti.audit_trail import SYSTEM_USER
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
+from cti.loop_lag import LoopWatch
 from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
@@ -219,6 +220,7 @@ async def running(
             menu_labels=lambda path: menu_path_labels(ivr.tree(), path, labels),
             wrap_up=wrap_up,
             writer=writer,
+            clock=time.time,  # the AMI connection's: a card late by seconds says so
         )
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
@@ -242,6 +244,10 @@ async def running(
         metrics = Metrics(ami_reconnects=lambda: conn.reconnects)
         service.add_listener(metrics.on_event)
         service.on_handled = metrics.observe_received
+        # How late the product runs (the loop itself, the AMI events): /metrics and an alert.
+        watch = LoopWatch()
+        watch.start()
+        stack.push_async_callback(watch.close)
 
         states = AgentStateStore(db, writer)
         stack.callback(states.close)
@@ -277,6 +283,7 @@ async def running(
             default_service=settings.default_service,
             is_open=opening_hours(ivr.tree, (lambda _at: DEMO_MENU_TIME) if simulated else None),
             pending_writes=lambda: writer.pending_writes,
+            lag=lambda: max(watch.last, metrics.recent_lag()),
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)
@@ -295,6 +302,7 @@ async def running(
             trusted_proxies=settings.trusted_proxies,
             cookie_secure=settings.cookie_secure,
         )
+        app.state.loop_watch = watch
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )

@@ -22,7 +22,9 @@ holding) and a new one is raised if it becomes true again. Supervisors acknowled
 The conditions: a service level under target over the last 30 minutes, a call waiting longer
 than the service's maximum, a service open (``is_open``) with no logged-in agent able to
 take it, an agent paused by the router for missed offers, records waiting for a database
-that does not take them (``database``; its message follows the count).
+that does not take them (``database``; its message follows the count), and the product
+running late (``overload``: AMI events or the event loop more than ``OVERLOAD_S`` behind, so
+cards are late; its message follows the lag).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from routing.requirements import qualifying_level, requirements
 SL_WINDOW_S = 30 * 60.0
 OFFLINE = "offline"
 MAX_ALERTS = 200
+OVERLOAD_S = 5.0  # seconds behind past which the supervisors are told the cards are late
 
 #: ``is_open(service, at)``: whether the service takes calls at epoch second ``at``.
 IsOpen = Callable[[str, float], bool]
@@ -65,6 +68,7 @@ class AlertKind(enum.Enum):
     NO_AGENT = "no_agent"  # open, and nobody logged in can take it
     MISSED_OFFERS = "missed_offers"  # paused by the router for not answering
     DATABASE = "database"  # writes held: the database does not take them
+    OVERLOAD = "overload"  # the product runs seconds behind: cards are late
 
 
 class Stage(enum.Enum):
@@ -229,6 +233,7 @@ class SupervisionBoard:
         self._staffed: dict[str, int] | None = None
         self._missed_offers: list[str] = []
         self._pending_writes = 0
+        self._lag = 0.0
         self.alerts: dict[int, Alert] = {}
         self._active: dict[tuple[AlertKind, str], int] = {}
         self._next_id = 1
@@ -349,6 +354,12 @@ class SupervisionBoard:
         """Records the database has not taken (0: it takes everything)."""
         self._advance(at)
         self._pending_writes = pending_writes
+        return self._evaluate()
+
+    def overload(self, lag_s: float, at: float) -> list[AlertEvent]:
+        """How far behind the product runs (seconds; below ``OVERLOAD_S``: it keeps up)."""
+        self._advance(at)
+        self._lag = lag_s
         return self._evaluate()
 
     def tick(self, now: float) -> list[AlertEvent]:
@@ -604,6 +615,14 @@ class SupervisionBoard:
                 f"Base de données injoignable : {count} enregistrement{'s' if count > 1 else ''} "
                 "en attente (gardés, écrits à son retour)",
             )
+        if self._lag >= OVERLOAD_S:
+            behind = _duration(self._lag // 5 * 5)  # by 5 s steps: not news every second
+            out[(AlertKind.OVERLOAD, "")] = (
+                None,
+                None,
+                f"Service surchargé : les appels sont suivis avec {behind} de retard, "
+                "les fiches arrivent en retard",
+            )
         return out
 
     def _evaluate(self) -> list[AlertEvent]:
@@ -615,8 +634,11 @@ class SupervisionBoard:
                 cleared = replace(self.alerts[alert_id], cleared_at=self.now)
                 self.alerts[alert_id] = cleared
                 changes.append(AlertChanged(cleared))
-            elif key[0] is AlertKind.DATABASE and holding[key][2] != self.alerts[alert_id].message:
-                # The count of records waiting is the news: the same alert, told again.
+            elif (
+                key[0] in (AlertKind.DATABASE, AlertKind.OVERLOAD)
+                and holding[key][2] != self.alerts[alert_id].message
+            ):
+                # The count of records waiting, the lag: the news, the same alert told again.
                 counted = replace(self.alerts[alert_id], message=holding[key][2])
                 self.alerts[alert_id] = counted
                 changes.append(AlertChanged(counted))

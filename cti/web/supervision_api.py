@@ -114,7 +114,7 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database"]
+    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database", "overload"]
     service: str | None
     agent: str | None
     message: str
@@ -225,9 +225,11 @@ class SupervisionFeed:
         is_open: IsOpen | None = None,
         interval: float = 1.0,
         pending_writes: Callable[[], int] = lambda: 0,
+        lag: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._engine = engine
         self.pending_writes = pending_writes  # records the database has not taken yet
+        self.lag = lag  # seconds the product runs behind (AMI events, event loop)
         self.clock = clock
         self.interval = interval
         self.bus = Bus()
@@ -283,6 +285,7 @@ class SupervisionFeed:
             self._config = engine.config
             self._publish(self.board.configure(engine.config, self._states(engine), self.clock()))
         self._publish(self.board.database(self.pending_writes(), self.clock()))
+        self._publish(self.board.overload(self.lag(), self.clock()))
         self._publish(self.board.tick(self.clock()))  # and the board, times moved on
 
     # outputs
