@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): every benchmark, each against its own baseline.
 
-``python -m bench ami routing`` runs only those. Figures are printed, never asserted: the
-machines are shared and noisy.
+``python -m bench ami routing`` runs only those; ``python -m bench soak --minutes 2`` passes
+its options to that one bench. Figures are printed, never asserted: the machines are shared
+and noisy.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ BENCHES = {
     "pop": "bench.pop_bench",
     "daysim": "bench.daysim_bench",
     "failover": "bench.failover_bench",
+    "soak": "bench.soak_bench",
 }
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    names, options = argv, []
+    if argv and any(a.startswith("-") for a in argv[1:]):  # "soak --minutes 2": its options
+        names, options = argv[:1], argv[1:]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         sys.exit(f"unknown bench {unknown}; choose among {sorted(BENCHES)}")
@@ -33,7 +38,7 @@ def main(names: list[str]) -> None:
             continue
         start = time.perf_counter()
         print(f"[{name}]", flush=True)
-        for line in module.run():
+        for line in module.run(options) if options else module.run():
             print(line, flush=True)
         print(f"[{name}] {time.perf_counter() - start:.0f} s\n", flush=True)
 

@@ -13,7 +13,7 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -23,6 +23,7 @@ from cti.accounts import admin as user_admin
 from cti.accounts.admin import WithPassword
 from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
+from cti.ami.events import ListedChannel
 from cti.audit_trail import SYSTEM_USER
 from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.callback_offer import WaitOffers
@@ -32,10 +33,12 @@ from cti.cluster.lease_store import LeaseStore
 from cti.db import Database
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
+from cti.loop_lag import LoopWatch
 from cti.metrics import Metrics
 from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
-from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, schedule, welcome_burst
+from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, welcome_burst
+from cti.pbxsim.traffic import traffic as demo_traffic
 from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
@@ -57,6 +60,7 @@ from routing.engine import RoutingEngine
 from routing.errors import ConfigError
 from screenpop import accounts
 from screenpop.directory import Directory
+from screenpop.directory_writes import stale_calls_write
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged
 from screenpop.pop import ScreenPop
@@ -167,6 +171,7 @@ async def running(
             sounds=sounds,
             limits=TreeLimits(max_bytes=settings.ivr_max_bytes, max_nodes=settings.ivr_max_nodes),
             check_timeout=settings.ivr_check_timeout,
+            writer=writer,
         )
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
@@ -209,11 +214,9 @@ async def running(
             stack.push_async_callback(pbx.close)
             host, port, secret = "127.0.0.1", pbx.port, SIM_SECRET
             if traffic:
-                calls = schedule(
-                    settings.sim_rate,
-                    7 * 24 * 3600,
-                    services=list(config.services),
-                    seed=settings.sim_seed,
+                # Drawn as it goes: no week of calls planned (and held) at start.
+                calls = demo_traffic(
+                    settings.sim_rate, services=list(config.services), seed=settings.sim_seed
                 )
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
@@ -242,16 +245,34 @@ async def running(
             menu_labels=lambda path: menu_path_labels(ivr.tree(), path, labels),
             wrap_up=wrap_up,
             writer=writer,
+            clock=time.time,  # the AMI connection's: a card late by seconds says so
         )
         service.add_listener(pop.on_event)
         pop_task = asyncio.create_task(pop.run(), name="screen-pop")
         stack.callback(pop_task.cancel)
         stack.push_async_callback(pop.close)  # before the cancel: pending records are written
         params = dataclasses.replace(settings.ami_params(host, port), secret=secret)
-        conn = AmiConnection(params, service.on_ami_event, service.on_resync, service.on_link_state)
+        resyncs = 0
+
+        def on_resync(channels: Iterable[ListedChannel], at: float) -> None:
+            nonlocal resyncs
+            service.on_resync(channels, at)
+            resyncs += 1
+            if resyncs == 1:
+                # The first view of Asterisk since this start: the calls recorded in progress
+                # that it no longer has ended while the product was down (in order, after the
+                # spool's replay and before any record of a call seen from now on).
+                live = [call.call_id for call in service.tracker.active_calls]
+                writer.submit(stale_calls_write(live))
+
+        conn = AmiConnection(params, service.on_ami_event, on_resync, service.on_link_state)
         metrics = Metrics(ami_reconnects=lambda: conn.reconnects)
         service.add_listener(metrics.on_event)
         service.on_handled = metrics.observe_received
+        # How late the product runs (the loop itself, the AMI events): /metrics and an alert.
+        watch = LoopWatch()
+        watch.start()
+        stack.push_async_callback(watch.close)
 
         states = AgentStateStore(db, writer)
         stack.callback(states.close)
@@ -311,6 +332,7 @@ async def running(
             sl_clear_margin_pct=settings.sl_alert_clear_margin,
             citizen_of=pop.citizen_name,
             why=router.why,
+            lag=lambda: max(watch.last, metrics.recent_lag()),
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)
@@ -372,6 +394,7 @@ async def running(
             trusted_proxies=settings.trusted_proxies,
             cookie_secure=settings.cookie_secure,
         )
+        app.state.loop_watch = watch
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )

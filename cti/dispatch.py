@@ -82,6 +82,7 @@ class Dispatcher:
     foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
     in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
     told_busy: set[str] = field(default_factory=set)  # agents the engine knows phone-busy
+    shown_on_phone: set[str] = field(default_factory=set)  # on a foreign call, as last told
     link_up: bool = True  # the AMI link is ready: offers can reach the phones
     #: agents whose phone turned busy or free since the shell last looked (it shows them)
     phones_changed: list[str] = field(default_factory=list)
@@ -293,15 +294,26 @@ class Dispatcher:
         self._phone(agent, now, out)
 
     def _phone(self, agent: str, now: float, out: list[Decision]) -> None:
-        """Tell the engine when the phone turns busy or free (and only then)."""
-        busy = not self.link_up or agent in self.in_use or bool(self.foreign.get(agent))
-        if busy == (agent in self.told_busy) or agent not in self.engine.config.agents:
+        """Tell the engine when the phone turns busy or free (and only then), and the shell
+        when the agent starts or stops being on a foreign call (what her page shows)."""
+        if agent not in self.engine.config.agents:
+            return
+        on_phone = self.on_foreign_call(agent)
+        shown = on_phone != (agent in self.shown_on_phone)
+        if shown:
+            # Even when the engine's view does not change: a call found at the resync that
+            # follows a restart arrives while the link is down, every phone already busy.
+            self.shown_on_phone.symmetric_difference_update({agent})
+        busy = not self.link_up or on_phone
+        told = busy != (agent in self.told_busy)
+        if shown or told:
+            self.phones_changed.append(agent)
+        if not told:
             return
         if busy:
             self.told_busy.add(agent)
         else:
             self.told_busy.discard(agent)
-        self.phones_changed.append(agent)
         self._feed(AgentPhoneBusy(agent, busy, now), out)
 
     def on_foreign_call(self, agent: str) -> bool:

@@ -51,6 +51,7 @@ from ivr_scripts.tree import (
 )
 from ivr_scripts.validate import errors_only, tree_prompts, validate
 from ivr_scripts.walkthrough import Walkthrough, walk
+from screenpop.directory_writes import menu_run_write
 from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class IvrAdmin:
         sounds: SoundLibrary | None = None,
         limits: TreeLimits = DEFAULT_LIMITS,
         check_timeout: float = 10.0,
+        writer: OrderedWriter | None = None,
     ) -> None:
         self.db = db
         self.sounds = sounds
@@ -119,7 +121,10 @@ class IvrAdmin:
         self._checking = asyncio.Semaphore(1)  # one tree at a time: threads stay for the DB
         self._published: StoredTree | None = None
         self._lock = asyncio.Lock()
-        self._runs = OrderedWriter("voice menu runs")
+        # The product's writer (the screen pop's): runs held and spooled while the database
+        # is away. Without one (tests, tools), a writer of its own that tries each run once.
+        self._shared_writer = writer is not None
+        self._runs = writer or OrderedWriter("voice menu runs")
         self._writer: asyncio.Task[None] | None = None
         self._preparing: asyncio.Task[None] | None = None
 
@@ -146,7 +151,8 @@ class IvrAdmin:
                 ", ".join(sorted(unknown)),
             )
         self._published = stored
-        self._writer = asyncio.create_task(self._runs.run(), name="ivr-runs")
+        if not self._shared_writer:  # the shared one is run (and closed) by its owner
+            self._writer = asyncio.create_task(self._runs.run(), name="ivr-runs")
         if self.sounds is not None:  # the first calls need not wait for the synthesis
             self._preparing = asyncio.create_task(self._prepare(stored.tree), name="ivr-sounds")
         return stored
@@ -201,7 +207,10 @@ class IvrAdmin:
                 self._on_menu_path(call_id, list(path))
             except Exception:
                 log.exception("appel %s : parcours du menu non transmis à la fiche", call_id)
-        self._runs.submit(functools.partial(self._record_run, run))
+        if self._shared_writer:
+            self._runs.submit(menu_run_write(run))
+        else:
+            self._runs.submit(functools.partial(self._record_run, run))
 
     def _record_run(self, run: MenuRun) -> None:
         try:

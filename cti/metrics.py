@@ -1,24 +1,39 @@
-"""Counters and gauges for Prometheus, rendered in its text format (no client library).
+"""Counters and gauges for Prometheus, exposed through ``prometheus_client``.
 
 Counters are bumped where things happen: ``on_event`` listens to the call service's domain
 events (offers, answers), ``observe_received`` is called by the service once an AMI event is
 handled (lag from its arrival on the socket). Gauges (calls waiting per service, WebSocket
 clients, AMI reconnects, records waiting for the database) are read at scrape time from the
 objects that already know them, so nothing has to keep them in step. ``render`` is pure:
-values in, exposition text out.
+values in, exposition text out (``prometheus_client``'s own, from metric families built at
+scrape time). The lag histograms reach 10 minutes: under overload the figure that matters is
+how late, not "more than 5 s".
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 from cti.live_view import LiveView
 from cti.tracker.events import CallAnswered, CallOffered, DomainEvent
 
-# Event lag is normally well under a millisecond; the top buckets catch a stalled loop.
-LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+# Event lag is normally well under a millisecond; the top buckets say how late an overloaded
+# or stalled loop runs (cards minutes late must show as minutes, not as "over 5 s").
+LAG_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)  # fmt: skip
 WAITING_STAGES = frozenset({"en attente"})
 
 
@@ -47,6 +62,8 @@ class Gauges:
     ami_reconnects: int
     db_pending_writes: int = 0  # held while the database is away (writer's health)
     db_down: bool = False
+    event_backlog: int = 0  # AMI events waiting for their turn (``CallService.backlog``)
+    loop_lag: Histogram | None = None  # ``cti.loop_lag.LoopWatch``'s
 
 
 class Metrics:
@@ -60,6 +77,8 @@ class Metrics:
         self.offers = 0
         self.answers = 0
         self.lag = Histogram()
+        self.last_lag = 0.0  # the lag of the last AMI event handled: how late cards are now
+        self._handled_at = float("-inf")
 
     def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, CallOffered):
@@ -69,7 +88,14 @@ class Metrics:
 
     def observe_received(self, received_at: float) -> None:
         """An AMI event received at ``received_at`` (same clock) has just been handled."""
-        self.lag.observe(max(0.0, self.clock() - received_at))
+        self._handled_at = self.clock()
+        self.last_lag = max(0.0, self._handled_at - received_at)
+        self.lag.observe(self.last_lag)
+
+    def recent_lag(self, within: float = 10.0) -> float:
+        """The last event's lag if it was handled in the last ``within`` seconds, else 0 (a
+        quiet link says nothing of being late)."""
+        return self.last_lag if self.clock() - self._handled_at <= within else 0.0
 
 
 def waiting_by_service(view: LiveView, services: Iterable[str] = ()) -> dict[str, int]:
@@ -82,64 +108,73 @@ def waiting_by_service(view: LiveView, services: Iterable[str] = ()) -> dict[str
     return counts
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _histogram(name: str, help_text: str, histogram: Histogram) -> HistogramMetricFamily:
+    cumulative, buckets = 0, []
+    for bound, count in zip(histogram.buckets, histogram.counts, strict=True):
+        cumulative += count
+        buckets.append((repr(float(bound)), cumulative))
+    buckets.append(("+Inf", histogram.count))
+    family = HistogramMetricFamily(name, help_text)
+    family.add_metric([], buckets, sum_value=histogram.total)
+    return family
 
 
-def _number(value: float) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
+class _Scrape(Collector):
+    """The families of one scrape, from the values read for it."""
+
+    def __init__(self, metrics: Metrics, gauges: Gauges) -> None:
+        self.metrics, self.gauges = metrics, gauges
+
+    def collect(self) -> Iterator[Metric]:
+        metrics, gauges = self.metrics, self.gauges
+        waiting = GaugeMetricFamily(
+            "cti_calls_waiting", "Calls waiting for an agent, per service.", labels=["service"]
+        )
+        for service, count in sorted(gauges.calls_waiting.items()):
+            waiting.add_metric([service], count)
+        yield waiting
+        yield CounterMetricFamily(
+            "cti_offers", "Calls offered to an agent's phone.", value=metrics.offers
+        )
+        yield CounterMetricFamily(
+            "cti_answers", "Calls answered by an agent.", value=metrics.answers
+        )
+        yield CounterMetricFamily(
+            "cti_ami_reconnects",
+            "AMI logins after the first one (link lost then back).",
+            value=gauges.ami_reconnects,
+        )
+        simple = (
+            ("cti_websocket_clients", "Open WebSockets (agents' desks and live boards).",
+             gauges.websocket_clients),
+            ("cti_db_pending_writes",
+             "Records the database has not taken yet (kept in memory and spool while it is away).",
+             gauges.db_pending_writes),
+            ("cti_db_up", "1 when the database takes the product's writes, 0 while it is away.",
+             0 if gauges.db_down else 1),
+            ("cti_event_backlog", "AMI events received and waiting for their turn.",
+             gauges.event_backlog),
+            ("cti_event_lag_last_seconds",
+             "Lag of the last AMI event handled: how late cards and boards are now.",
+             metrics.last_lag),
+        )  # fmt: skip
+        for name, help_text, value in simple:
+            yield GaugeMetricFamily(name, help_text, value=value)
+        yield _histogram(
+            "cti_event_lag_seconds",
+            "From an AMI event's arrival to the end of its handling.",
+            metrics.lag,
+        )
+        if gauges.loop_lag is not None:
+            yield _histogram(
+                "cti_event_loop_lag_seconds",
+                "How much later than asked the event loop woke a task (checked twice a second).",
+                gauges.loop_lag,
+            )
 
 
 def render(metrics: Metrics, gauges: Gauges) -> str:
     """The Prometheus text exposition format (version 0.0.4)."""
-    lines = [
-        "# HELP cti_calls_waiting Calls waiting for an agent, per service.",
-        "# TYPE cti_calls_waiting gauge",
-    ]
-    for service, count in sorted(gauges.calls_waiting.items()):
-        lines.append(f'cti_calls_waiting{{service="{_label(service)}"}} {count}')
-    simple = (
-        ("cti_offers_total", "counter", "Calls offered to an agent's phone.", metrics.offers),
-        ("cti_answers_total", "counter", "Calls answered by an agent.", metrics.answers),
-        (
-            "cti_ami_reconnects_total",
-            "counter",
-            "AMI logins after the first one (link lost then back).",
-            gauges.ami_reconnects,
-        ),
-        (
-            "cti_websocket_clients",
-            "gauge",
-            "Open WebSockets (agents' desks and live boards).",
-            gauges.websocket_clients,
-        ),
-        (
-            "cti_db_pending_writes",
-            "gauge",
-            "Records the database has not taken yet (kept in memory and spool while it is away).",
-            gauges.db_pending_writes,
-        ),
-        (
-            "cti_db_up",
-            "gauge",
-            "1 when the database takes the product's writes, 0 while it is away.",
-            0 if gauges.db_down else 1,
-        ),
-    )
-    for name, kind, help_text, value in simple:
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
-    lag = metrics.lag
-    lines += [
-        "# HELP cti_event_lag_seconds From an AMI event's arrival to the end of its handling.",
-        "# TYPE cti_event_lag_seconds histogram",
-    ]
-    cumulative = 0
-    for bound, count in zip(lag.buckets, lag.counts, strict=True):
-        cumulative += count
-        lines.append(f'cti_event_lag_seconds_bucket{{le="{bound:g}"}} {cumulative}')
-    lines += [
-        f'cti_event_lag_seconds_bucket{{le="+Inf"}} {lag.count}',
-        f"cti_event_lag_seconds_sum {_number(lag.total)}",
-        f"cti_event_lag_seconds_count {lag.count}",
-    ]
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Scrape(metrics, gauges))
+    return generate_latest(registry).decode()

@@ -8,7 +8,9 @@ A listener that has just queued something a person is waiting for (the card of t
 whose phone rings) calls ``send_first``: the rest of the work (the other listeners, the other
 events of the frame, the frames after it) waits one turn of the event loop, so that the card
 leaves before the wallboard's fold and the rest of the AMI chunk are done. The order of
-events is kept: frames that come meanwhile queue behind the deferred work.
+events is kept: frames that come meanwhile queue behind the deferred work. Under overload
+that queue is bounded (``MAX_BACKLOG``): past it, everything waiting is done at once and cards
+no longer jump the queue, so memory stays flat and the lag shows in the metrics.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from cti.tracker.events import DomainEvent
 log = logging.getLogger(__name__)
 
 Listener = Callable[[DomainEvent], None]
+# Work put off by ``send_first`` at most: past it, the backlog is caught up at once (memory
+# stays bounded when more events arrive than the loop can handle).
+MAX_BACKLOG = 2000
 DeviceListener = Callable[[DeviceStateChanged, float], None]
 
 
@@ -50,6 +55,7 @@ class CallService:
         self._dispatching = False
         self._yield = False
         self._resume: asyncio.Handle | None = None
+        self._overloaded = False  # the backlog went past MAX_BACKLOG (logged once)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -69,10 +75,27 @@ class CallService:
         """The AMI link's state ("ready" once logged in and resynchronised)."""
         self._link_listeners.append(listener)
 
+    @property
+    def backlog(self) -> int:
+        """AMI events and work waiting for their turn (``send_first``'s)."""
+        return len(self._later)
+
     def on_ami_event(self, headers: Mapping[str, Any], received_at: float) -> None:
         if self._later:  # earlier work is waiting for its turn: keep the order
             self._later.append(functools.partial(self._handle, headers, received_at))
+            if len(self._later) > MAX_BACKLOG:
+                # More comes in than the loop gets through: letting cards leave first would
+                # pile events up without bound. Catch up now, in order; cards wait their turn.
+                if not self._overloaded:
+                    log.warning(
+                        "surcharge : %d événements AMI en attente, traités d'un bloc "
+                        "(les fiches ne passent plus devant)",
+                        len(self._later),
+                    )
+                self._overloaded = True
+                self.settle()
             return
+        self._overloaded = False
         self._dispatch(functools.partial(self._handle, headers, received_at))
 
     def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:

@@ -22,7 +22,9 @@ holding) and a new one is raised if it becomes true again. Supervisors acknowled
 The conditions: a service level under target over the last 30 minutes, a call waiting longer
 than the service's maximum, a service open (``is_open``) with no logged-in agent able to
 take it, an agent paused by the router for missed offers, records waiting for a database
-that does not take them (``database``; its message follows the count).
+that does not take them (``database``; its message follows the count), and the product
+running late (``overload``: AMI events or the event loop more than ``OVERLOAD_S`` behind, so
+cards are late; its message follows the lag).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from routing.requirements import qualifying_level, requirements
 
 SL_WINDOW_S = 30 * 60.0
 OFFLINE = "offline"
+OVERLOAD_S = 5.0  # seconds behind past which the supervisors are told the cards are late
 
 #: ``is_open(service, at)``: whether the service takes calls at epoch second ``at``.
 IsOpen = Callable[[str, float], bool]
@@ -194,6 +197,7 @@ class SupervisionBoard:
         self._missed_offers: list[str] = []
         self._pending_writes = 0
         self.book = AlertBook()
+        self._lag = 0.0
         self.configure(config, states or {}, now)
 
     # -- inputs -------------------------------------------------------------------------------
@@ -311,6 +315,12 @@ class SupervisionBoard:
         """Records the database has not taken (0: it takes everything)."""
         self._advance(at)
         self._pending_writes = pending_writes
+        return self._evaluate()
+
+    def overload(self, lag_s: float, at: float) -> list[AlertEvent]:
+        """How far behind the product runs (seconds; below ``OVERLOAD_S``: it keeps up)."""
+        self._advance(at)
+        self._lag = lag_s
         return self._evaluate()
 
     def tick(self, now: float) -> list[AlertEvent]:
@@ -572,6 +582,14 @@ class SupervisionBoard:
                 None,
                 f"Base de données injoignable : {count} enregistrement{'s' if count > 1 else ''} "
                 "en attente (gardés, écrits à son retour)",
+            )
+        if self._lag >= OVERLOAD_S:
+            behind = _duration(self._lag // 5 * 5)  # by 5 s steps: not news every second
+            out[(AlertKind.OVERLOAD, "")] = (
+                None,
+                None,
+                f"Service surchargé : les appels sont suivis avec {behind} de retard, "
+                "les fiches arrivent en retard",
             )
         return out
 

@@ -41,6 +41,7 @@ class AlertKind(enum.Enum):
     NO_AGENT = "no_agent"  # open, and nobody logged in can take it
     MISSED_OFFERS = "missed_offers"  # paused by the router for not answering
     DATABASE = "database"  # writes held: the database does not take them
+    OVERLOAD = "overload"  # the product runs seconds behind: cards are late
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,10 @@ class AlertBook:
                 cleared = replace(self.alerts[alert_id], cleared_at=now)
                 self.alerts[alert_id] = cleared
                 changes.append(AlertChanged(cleared))
-            elif key[0] is AlertKind.DATABASE and holding[key][2] != self.alerts[alert_id].message:
+            elif (
+                key[0] in (AlertKind.DATABASE, AlertKind.OVERLOAD)
+                and holding[key][2] != self.alerts[alert_id].message
+            ):
                 # The count of records waiting is the news: the same alert, told again.
                 counted = replace(self.alerts[alert_id], message=holding[key][2])
                 self.alerts[alert_id] = counted

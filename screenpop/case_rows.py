@@ -4,7 +4,8 @@ Pure: text in, a ``CaseRow`` or a ``CsvRowError`` (line, column, reason in Frenc
 status is one of the card's (``screenpop.card.CASE_STATUS_LABELS``), given as its code
 (``en_cours``) or its label (« En cours d'instruction »): the card, the voice menu and the
 routing read it. Dates are ``2026-11-23``, ``2026-11-23 14:05`` (ISO, an offset allowed) or
-``23/11/2026`` [``14:05``]; without an offset they are Paris time, and are kept in UTC.
+``23/11/2026`` [``14:05``]; without an offset they are Paris time, and are kept in UTC. Texts
+are bounded, hold no invisible characters and do not start like a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from screenpop.card import CASE_STATUS_LABELS
 from screenpop.case_keys import case_key
 from screenpop.errors import CsvRowError
+from screenpop.text_rules import formula_refusal, refusal
 
 COLUMNS = (
     "reference",
@@ -94,8 +96,9 @@ def parse_row(line: int, raw: Mapping[str, str | None]) -> CaseRow:
         if not values[column]:
             raise CsvRowError(line, column, "valeur obligatoire manquante")
     for column, limit in _LIMITS.items():
-        if len(values[column]) > limit:
-            raise CsvRowError(line, column, f"au plus {limit} caractères")
+        why = refusal(values[column], limit=limit) or formula_refusal(values[column])
+        if why is not None:
+            raise CsvRowError(line, column, why)
     service = values["service"]
     if not _SERVICE.match(service):
         raise CsvRowError(

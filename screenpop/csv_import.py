@@ -2,9 +2,13 @@
 
 An import is a ``CsvLayout`` (its columns and how one line becomes a row, or a ``CsvRowError``)
 and a ``write_batch`` (one transaction for a batch of valid rows). This module opens the file
-(UTF-8 with or without BOM, ``;`` or ``,``), checks the header, refuses the lines that do not
+(``screenpop.csv_text``: UTF-8 with or without BOM, UTF-16, Windows-1252, ``;`` or ``,``, lines
+bounded), checks the header, refuses the lines that do not
 parse or repeat a key of the file, hands the others over in batches, and writes every refused
-line to the reject file with its line number, the column at fault, the reason and its values.
+line to the reject file with its line number, the column at fault, the reason and its values
+(a value that a spreadsheet would run as a formula is written with a leading apostrophe).
+Lines that are not text (bytes of another encoding, NULs), too long, or with a quote left open
+are refused like any other: one bad line never stops the import nor hides the lines after it.
 A batch writer may refuse lines too (what only the database knows: an unknown citizen); the
 valid lines around a refused one are all imported. ``command`` is the shared command line.
 """
@@ -22,9 +26,23 @@ from typing import Any, Generic, TextIO, TypeVar
 
 from cti.db import Database
 from cti.settings import Settings
+from screenpop.csv_text import (
+    LINE_LIMIT,
+    FileShape,
+    Lines,
+    LineTooLong,
+    QuoteLeftOpen,
+    examine,
+    foreign_utf8,
+    not_csv,
+    open_text,
+    separator,
+)
 from screenpop.errors import CsvFileError, CsvRowError
+from screenpop.text_rules import spreadsheet_safe
 
 BATCH = 5000
+_EXTRA = "\x00extra"  # the key under which a line's fields beyond the header are flagged
 Raw = Mapping[str, str | None]
 R = TypeVar("R")
 Report = TypeVar("Report", bound="ImportReport")
@@ -37,6 +55,8 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     lines: int = 0
+    encoding: str = "UTF-8"  # as the file was read (told when it is not UTF-8)
+    mixed: bool = False  # some lines were not in the file's encoding
 
     def summary(self) -> str:
         return (
@@ -71,40 +91,125 @@ class Rejects:
 
     def add(self, error: CsvRowError, raw: Raw) -> None:
         self._report.rejected += 1
-        self._writer.writerow(
-            [error.line, error.column, error.reason, *(raw.get(c) or "" for c in self._columns)]
+        values = (spreadsheet_safe(raw.get(c) or "") for c in self._columns)
+        self._writer.writerow([error.line, error.column, error.reason, *values])
+
+
+def _open(path: Path, layout: CsvLayout[Any, Any]) -> _Source:
+    """The file opened and its header checked. Raises ``CsvFileError``."""
+    if (what := not_csv(path)) is not None:
+        raise CsvFileError(
+            path, f"c'est {what}, pas un fichier CSV : enregistrez-le en « CSV UTF-8 »"
         )
-
-
-def _open(path: Path, layout: CsvLayout[Any, Any]) -> tuple[TextIO, csv.DictReader[str]]:
-    handle = path.open(encoding="utf-8-sig", newline="")
-    sample = handle.read(8192)
-    handle.seek(0)
+    shape = examine(path)
+    text = open_text(path, shape)
+    lines = Lines(text)
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=";,")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(handle, dialect=dialect)
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = [c for c in layout.required if c not in header]
-    if missing:
-        handle.close()
-        raise CsvFileError(path, f"colonnes manquantes : {', '.join(missing)}")
-    return handle, reader
+        try:
+            first = next(lines)
+        except StopIteration:
+            first = ""
+        except LineTooLong as exc:
+            raise CsvFileError(
+                path,
+                f"première ligne de {exc.length} caractères : la première ligne doit nommer "
+                "les colonnes",
+            ) from None
+        delimiter = separator(first)
+        names = next(csv.reader([first], delimiter=delimiter), [])
+        header = [name.strip().lstrip("\ufeff") for name in names]
+        if any("\ufffd" in h or "\x00" in h for h in header):
+            raise CsvFileError(
+                path,
+                "première ligne illisible : le fichier n'est ni en UTF-8, ni en UTF-16, "
+                "ni en Windows-1252 (réenregistrez-le en CSV UTF-8)",
+            )
+        doubles = sorted({h for h in header if h and header.count(h) > 1})
+        if doubles:
+            raise CsvFileError(path, f"colonnes en double : {', '.join(doubles)}")
+        missing = [c for c in layout.required if c not in header]
+        if missing:
+            raise CsvFileError(
+                path,
+                f"colonnes manquantes : {', '.join(missing)} (séparateur « ; » ou « , »)",
+            )
+    except BaseException:
+        text.close()
+        raise
+    reader = csv.reader(lines, delimiter=delimiter)
+    return _Source(text, lines, reader, header, shape, delimiter)
+
+
+@dataclass(slots=True)
+class _Source:
+    text: TextIO
+    lines: Lines
+    reader: Iterator[list[str]]
+    header: list[str]
+    shape: FileShape
+    delimiter: str
+
+
+def _records(
+    source: _Source, rejects: Rejects, report: ImportReport
+) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Each non-blank line as its columns' values; unreadable lines go to ``rejects``."""
+    lines, header = source.lines, source.header
+    while True:
+        lines.next_record()
+        try:
+            fields = next(source.reader)
+        except StopIteration:
+            return
+        except LineTooLong as exc:
+            report.lines += 1
+            reason = f"ligne de {exc.length} caractères, {LINE_LIMIT} au plus : ignorée"
+            rejects.add(CsvRowError(exc.number, "(ligne)", reason), {})
+            continue
+        except QuoteLeftOpen as exc:
+            report.lines += 1
+            cut = _cut_at_end(exc.line, source)
+            column = header[len(cut) - 1] if 0 < len(cut) <= len(header) else "(ligne)"
+            raw = _fields(header, cut)
+            reason = (
+                "guillemet ouvert et jamais fermé sur la ligne (un retour à la ligne dans une "
+                "cellule ?) : une valeur doit tenir sur une ligne"
+            )
+            rejects.add(CsvRowError(exc.number, column, reason), raw)
+            continue
+        except csv.Error as exc:
+            report.lines += 1
+            rejects.add(CsvRowError(lines.number, "(ligne)", f"ligne illisible ({exc})"), {})
+            continue
+        if not fields:
+            continue  # a blank line
+        report.lines += 1
+        yield lines.number, _fields(header, fields)
+
+
+def _fields(header: list[str], fields: list[str]) -> dict[str, str | None]:
+    raw: dict[str, str | None] = dict.fromkeys(header)
+    raw.update(zip(header, fields, strict=False))
+    if len(fields) > len(header):
+        raw[_EXTRA] = ""
+    return raw
+
+
+def _cut_at_end(line: str, source: _Source) -> list[str]:
+    """A line whose quote is open, split as far as it goes (its last field holds the rest)."""
+    return next(csv.reader([line], delimiter=source.delimiter), [])
 
 
 def _rows(
-    reader: csv.DictReader[str], layout: CsvLayout[R, Any], rejects: Rejects, report: ImportReport
+    source: _Source, layout: CsvLayout[R, Any], rejects: Rejects, report: ImportReport
 ) -> Iterator[tuple[int, R, Raw]]:
     """The valid rows with their line and raw values; each refused one goes to ``rejects``."""
     seen: dict[str, int] = {}
-    for raw in reader:
-        line = reader.line_num
-        report.lines += 1
+    for line, raw in _records(source, rejects, report):
         try:
-            if None in raw:
+            if _EXTRA in raw:
                 raise CsvRowError(line, "(ligne)", "plus de champs que de colonnes")
+            _check_text(line, raw, layout.columns, source.shape)
             row = layout.parse(line, raw)
             key = layout.key(row)
             if key in seen:
@@ -116,6 +221,28 @@ def _rows(
             rejects.add(exc, raw)
             continue
         yield line, row, raw
+
+
+def _check_text(line: int, raw: Raw, columns: tuple[str, ...], shape: FileShape) -> None:
+    """Refuses a line holding bytes that were not text in the file's encoding, or NULs."""
+    for column in columns:
+        value = raw.get(column) or ""
+        if "\ufffd" in value:
+            raise CsvRowError(
+                line,
+                column,
+                f"octets illisibles en {shape.label} (le fichier mélange des encodages ? "
+                "réenregistrez-le en CSV UTF-8)",
+            )
+        if "\x00" in value:
+            raise CsvRowError(line, column, "octet nul : ce n'est pas du texte")
+        if foreign_utf8(value, shape):
+            raise CsvRowError(
+                line,
+                column,
+                f"texte en UTF-8 dans un fichier en {shape.label} (le fichier mélange des "
+                "encodages ? réenregistrez-le en CSV UTF-8)",
+            )
 
 
 class Progress:
@@ -156,11 +283,11 @@ def import_csv(
     if not path.is_file():
         raise CsvFileError(path, "fichier introuvable")
     report = layout.new_report()
-    with path.open(encoding="utf-8-sig", newline="") as count:
-        total = max(0, sum(1 for _ in count) - 1)
-    handle, reader = _open(path, layout)
+    source = _open(path, layout)
+    report.encoding, report.mixed = source.shape.label, source.shape.mixed
+    total = max(0, source.shape.lines - 1)
     bar = Progress(total) if progress else None
-    with handle, rejects_path.open("w", encoding="utf-8", newline="") as out:
+    with source.text, rejects_path.open("w", encoding="utf-8", newline="") as out:
         rejects = Rejects(out, layout.columns, report)
         batch: list[R] = []
         raws: dict[int, Raw] = {}
@@ -173,7 +300,7 @@ def import_csv(
             batch.clear()
             raws.clear()
 
-        for line, row, raw in _rows(reader, layout, rejects, report):
+        for line, row, raw in _rows(source, layout, rejects, report):
             batch.append(row)
             raws[line] = raw
             if len(batch) >= batch_size:
@@ -193,7 +320,9 @@ def command(
 ) -> int:
     """The import's command line: 0 all imported, 1 some lines refused, 2 file refused."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("file", type=Path, help="CSV UTF-8, séparateur ; ou ,")
+    parser.add_argument(
+        "file", type=Path, help="CSV (UTF-8, UTF-16 ou Windows-1252), séparateur ; ou ,"
+    )
     parser.add_argument("--rejects", type=Path, help="fichier des lignes refusées")
     parser.add_argument("--database", help="URL de la base (défaut : CTI_DATABASE_URL)")
     args = parser.parse_args(argv)
@@ -208,8 +337,14 @@ def command(
         return 2
     finally:
         db.close()
+    read_as = ""
+    if report.encoding != "UTF-8":
+        read_as = f" ; fichier lu en {report.encoding}"
+    elif report.mixed:
+        read_as = " ; des lignes ne sont pas en UTF-8 (fichier aux encodages mélangés)"
     print(
         f"{report.lines} lignes lues en {time.perf_counter() - start:.1f} s : {report.summary()}"
+        + read_as
         + (f" (voir {rejects})" if report.rejected else "")
     )
     return 1 if report.rejected else 0

@@ -2,7 +2,7 @@
 
 Pure: text in, a ``CitizenRow`` or a ``CsvRowError`` (line, column, reason in French) out:
 texts longer than their column or holding invisible control or bidi characters are refused
-(``screenpop.text_rules``). The
+(``screenpop.text_rules``), and so are texts that start like a spreadsheet formula. The
 importer writes what passes and lists what does not; one bad line never stops the others.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from screenpop.directory import search_key
 from screenpop.errors import CsvRowError
 from screenpop.phones import normalise
-from screenpop.text_rules import CITIZEN_LIMITS, refusal
+from screenpop.text_rules import CITIZEN_LIMITS, formula_refusal, refusal
 
 COLUMNS = (
     "external_ref",
@@ -84,7 +84,8 @@ def parse_row(line: int, raw: Mapping[str, str | None]) -> CitizenRow:
 
     values = {column: (raw.get(column) or "").strip() for column in COLUMNS}
     for column, limit in CITIZEN_LIMITS.items():
-        if (why := refusal(values[column], limit=limit)) is not None:
+        why = refusal(values[column], limit=limit) or formula_refusal(values[column])
+        if why is not None:
             raise CsvRowError(line, column, why)
     for column in REQUIRED:
         if not values[column]:

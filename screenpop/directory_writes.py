@@ -29,8 +29,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cti.db import Database
+from ivr_scripts.measures import MenuRun
 from screenpop.errors import CitizenNotFound, ScreenPopError
-from screenpop.models import AgentStateRow, AuditEntry, Citizen, Interaction, InteractionNote
+from screenpop.models import (
+    AgentStateRow,
+    AuditEntry,
+    Citizen,
+    Interaction,
+    InteractionNote,
+    IvrRun,
+)
 from screenpop.spool import Write
 from screenpop.writer import is_unreachable
 
@@ -168,6 +176,19 @@ def agent_state_write(agent: str, state: str, reason: str | None) -> Write:
     return Write("agent_state", {"agent": agent, "state": state, "reason": reason})
 
 
+def menu_run_write(run: MenuRun) -> Write:
+    """One call's way through the voice menu (``ivr_runs``)."""
+    data = dataclasses.asdict(run)
+    data["at"] = run.at.astimezone(UTC)  # SQLite keeps no zone: all in UTC
+    data["path"], data["timed_out_nodes"] = list(run.path), list(run.timed_out_nodes)
+    return Write("ivr_run", data)
+
+
+def stale_calls_write(live: Sequence[str]) -> Write:
+    """Calls recorded in progress that Asterisk no longer has (``live``: its calls now)."""
+    return Write("stale_calls", {"live": sorted(live)})
+
+
 class DirectoryWrites:
     """What the directory records; ``Directory`` adds the reads."""
 
@@ -187,6 +208,10 @@ class DirectoryWrites:
             self.forget_caller(data["call_id"], keep_citizen=data["keep_citizen"])
         elif write.kind == "agent_state":
             self.save_agent_state(data["agent"], data["state"], data["reason"])
+        elif write.kind == "ivr_run":
+            self.record_menu_run(data, replay=replay)
+        elif write.kind == "stale_calls":
+            self.close_stale_calls(data["live"])
         else:
             raise ValueError(f"unknown write {write.kind!r} (spool of a newer version?)")
 
@@ -353,6 +378,38 @@ class DirectoryWrites:
                 session.add(AgentStateRow(agent=agent, state=state, reason=reason))
             else:
                 row.state, row.reason = state, reason
+
+    def record_menu_run(self, run: dict[str, Any], *, replay: bool = False) -> None:
+        """A row of ``ivr_runs`` (``menu_run_write``'s data); a replay finds it once."""
+        at = run["at"]
+        with self.db.session() as session, session.begin():
+            if replay:
+                same = select(IvrRun.id).where(
+                    IvrRun.uniqueid == run["uniqueid"][:64], IvrRun.at == at
+                )
+                if session.scalar(same.limit(1)) is not None:
+                    return
+            fields = {k: v for k, v in run.items() if k != "uniqueid"}
+            session.add(IvrRun(**fields, uniqueid=run["uniqueid"][:64]))
+
+    def close_stale_calls(self, live: Sequence[str]) -> int:
+        """Calls still recorded in progress that are not among ``live``: they ended while the
+        product was not there to see it (stopped, killed), before anyone answered them (an
+        answer records the outcome at once). Their end is unknown: ``lost``, as the tracker
+        ends a call that vanished during a link cut. Returns how many."""
+        statement = update(Interaction).where(Interaction.outcome == "in_progress")
+        if live:
+            statement = statement.where(Interaction.call_id.not_in(list(live)))
+        with self.db.session() as session, session.begin():
+            result = session.execute(statement.values(outcome="lost"))
+            closed = int(getattr(result, "rowcount", 0) or 0)
+        if closed:
+            log.warning(
+                "%d appel(s) enregistré(s) en cours, terminé(s) pendant l'arrêt du service : "
+                "clos comme perdus",
+                closed,
+            )
+        return closed
 
     # -- audit ----------------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ class CardOffered(_Message):
 
     type: Literal["card.offered"] = "card.offered"
     card: Card
+    late_s: float | None = Field(
+        default=None, description="seconds since the ring, when the card comes late (overload)"
+    )
 
 
 class CardAnswered(_Message):

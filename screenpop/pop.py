@@ -72,6 +72,7 @@ from screenpop.writer import OrderedWriter
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LATE_S = 2.0  # a card this long after the ring tells the agent so (the product is overloaded)
 
 RECENT_CALLS = 5
 # Menu paths reported for calls not announced yet (bounded: a path for a call we never
@@ -130,8 +131,10 @@ class ScreenPop:
         menu_labels: Callable[[Sequence[str]], list[str]] | None = None,
         wrap_up: Callable[[str | None], float] = lambda service: 0.0,
         writer: OrderedWriter | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.directory = directory
+        self.clock = clock  # the AMI events' clock: a card late beyond LATE_S says so
         self.hub = hub
         # Kept by reference: a new routing configuration renames services on the fly.
         self.service_labels = service_labels if service_labels is not None else {}
@@ -169,7 +172,11 @@ class ScreenPop:
             await asyncio.wait_for(self.drained(), timeout)
         except TimeoutError:
             spool = self.writer.spool
-            if self.writer.holding and spool is not None:
+            self.records.flush()
+            if not self.writer.holding and spool is not None:  # up, but behind: kept for later
+                spilled = await self.writer.spill()
+                log.warning("arrêt : %d enregistrements gardés dans %s", spilled, spool.path)
+            elif self.writer.holding and spool is not None:
                 log.warning(
                     "arrêt : base de données injoignable, %d enregistrements gardés dans %s "
                     "(écrits au prochain démarrage)",
@@ -364,7 +371,8 @@ class ScreenPop:
             facts.waited = event.waited
         call.offered_to.add(event.agent)
         card = self._card(call)
-        self.hub.send(event.agent, CardOffered(card=card))
+        late = self.clock() - event.at if self.clock is not None else 0.0
+        self.hub.send(event.agent, CardOffered(card=card, late_s=late if late > LATE_S else None))
         self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
         self._audit_opened(card, event.agent)
 

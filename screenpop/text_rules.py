@@ -8,6 +8,9 @@ OVERRIDE shows "Dupont\u202eXYZ" as "DupontZYX") and zero-width ones. Those are 
 text comes in (the import names line and column, the API answers 422 in French) and stripped
 from what goes out (``shown``), for anything stored before the rule.
 
+A text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is refused
+at import, and any text written to a CSV file is made safe (``spreadsheet_safe``).
+
 Pure: no I/O. The limits are the directory's column sizes.
 """
 
@@ -49,6 +52,22 @@ def refusal(text: str, *, limit: int, multiline: bool = False) -> str | None:
     if bad is not None:
         return f"caractère invisible interdit ({bad}) : il change l'affichage du texte"
     return None
+
+
+# What a spreadsheet takes for the start of a formula (« =HYPERLINK(...) », « @SUM », « +cmd|... »).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def formula_refusal(text: str) -> str | None:
+    """Why an imported text that a spreadsheet would run as a formula is refused, or None."""
+    if text[:1] in FORMULA_STARTS:
+        return f"commence par « {text[0]} » comme une formule de tableur"
+    return None
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell that a spreadsheet shows and never runs (leading apostrophe)."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def shown(text: str, *, multiline: bool = False) -> str:

@@ -151,6 +151,17 @@ class OrderedWriter:
         self.idle.clear()
         self._wake.set()
 
+    async def spill(self) -> int:
+        """The product stops before the writes queued are done (the database is slow under
+        load): keep them in the spool for the next start, which writes them first. Returns
+        how many records. Without a spool they are lost, and said so."""
+        jobs = [job for job in self._jobs if isinstance(job[0], Write)]
+        self._jobs = []
+        if not jobs:
+            return 0
+        await asyncio.to_thread(self._hold, jobs, None)
+        return sum(write.size for write, _ in jobs if isinstance(write, Write))
+
     async def recover(self) -> None:
         """Take back the writes a crash left in the spool and try them, before anything
         else (``run`` does it if not done yet; the product does it before reading states)."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 
 from cti.pbxsim.simulator import SimulatedPbx
-from cti.pbxsim.traffic import demo_agents, drive, schedule
+from cti.pbxsim.traffic import demo_agents, drive, traffic
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -26,7 +26,7 @@ async def main(args: argparse.Namespace) -> None:
     await pbx.start()
     print(f"Simulated Asterisk AMI on {args.host}:{pbx.port} (user {args.username})", flush=True)
     try:
-        await drive(pbx, schedule(args.rate, 24 * 3600, seed=args.seed))
+        await drive(pbx, traffic(args.rate, seed=args.seed))  # drawn as it goes, no end
     finally:
         await pbx.close()
 

@@ -1,10 +1,12 @@
 """Realistic citizen traffic for the simulated PBX: a seeded Poisson process of calls.
 
-``schedule`` is pure (same seed, same calls): exponential gaps between arrivals at the given
-rate, caller numbers drawn from a list (the directory's, so that cards pop), a share of withheld
-callers (from the SIP trunk, their number in the channel but their presentation restricted)
-and of unknown callers, a menu choice and a patience per call. ``drive`` places them on a
-:class:`~cti.pbxsim.simulator.SimulatedPbx` in real time (scaled).
+``traffic`` is pure (same seed, same calls) and lazy (each call drawn when asked for, so the
+demo runs for weeks at any rate in constant memory; ``schedule`` lists a stretch of it):
+exponential gaps between arrivals at the given rate, caller numbers drawn from a list (the
+directory's, so that cards pop), a share of withheld callers (from the SIP trunk, their number
+in the channel but their presentation restricted) and of unknown callers, a menu choice and a
+patience per call. ``drive`` places them on a :class:`~cti.pbxsim.simulator.SimulatedPbx` in
+real time (scaled).
 
 The menu choice is also the keys the caller types in the voice menu (``menu_keys`` reads them
 off the tree: ``1`` for état civil...), plus callers who only ask the opening hours or their
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import random
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cti.pbxsim.agi_client import TIMEOUT_KEY
@@ -120,9 +124,9 @@ def caller_keys(service: str, menu: Mapping[str, str], rng: random.Random) -> st
     return path
 
 
-def schedule(
+def traffic(
     rate_per_minute: float,
-    duration: float,
+    duration: float = math.inf,
     *,
     numbers: Sequence[str] = DEFAULT_NUMBERS,
     services: Sequence[str] = tuple(SERVICE_WEIGHTS),
@@ -130,40 +134,48 @@ def schedule(
     withheld_ratio: float = 0.08,
     unknown_ratio: float = 0.15,
     menu: Mapping[str, str] | None = None,
-) -> list[PlannedCall]:
-    """The calls of ``duration`` seconds of traffic at ``rate_per_minute`` on average.
+) -> Iterator[PlannedCall]:
+    """The calls of ``duration`` seconds (for ever by default) at ``rate_per_minute`` on
+    average, drawn one at a time as they are asked for: a week of demo at a high rate is not
+    planned (and held in memory) at start.
 
     ``menu`` maps services to their keys in the voice menu (default: ``default_menu()``).
     """
     if rate_per_minute <= 0:
-        return []
+        return
     rng = random.Random(seed)
     keys_rng = random.Random(seed + 1)  # keeps the other draws as they were before the menu
     menu = default_menu() if menu is None else menu
     services = list(services)
+    numbers = list(numbers)
     weights = [SERVICE_WEIGHTS.get(name, OTHER_SERVICE_WEIGHT) for name in services]
-    calls: list[PlannedCall] = []
     at = rng.expovariate(rate_per_minute / 60.0)
     while at < duration:
         draw = rng.random()
         if draw < withheld_ratio:  # restricted presentation: the number is there but hidden
-            number, name, withheld = rng.choice(list(numbers)), "", True
+            number, name, withheld = rng.choice(numbers), "", True
         elif draw < withheld_ratio + 0.02:  # no caller ID at all
             number, name, withheld = "", "", False
         elif draw < withheld_ratio + unknown_ratio:
             number, name, withheld = f"06{rng.randrange(10**8):08d}", "", False
         else:
-            number, name, withheld = rng.choice(list(numbers)), rng.choice(NAMES), False
+            number, name, withheld = rng.choice(numbers), rng.choice(NAMES), False
         service = rng.choices(services, weights)[0]
         patience = rng.uniform(25.0, 240.0)
         keys = caller_keys(service, menu, keys_rng)
         # Withheld callers come as a real trunk gives them (Privacy: id): the number is in
         # the channel, only the presentation hides it.
-        calls.append(
-            PlannedCall(round(at, 3), number, name, withheld, service, patience, keys, withheld)
-        )
+        yield PlannedCall(round(at, 3), number, name, withheld, service, patience, keys, withheld)
         at += rng.expovariate(rate_per_minute / 60.0)
-    return calls
+
+
+def schedule(
+    rate_per_minute: float,
+    duration: float,
+    **options: Any,
+) -> list[PlannedCall]:
+    """``traffic``'s calls of ``duration`` seconds, all at once (tests, benches)."""
+    return list(traffic(rate_per_minute, duration, **options))
 
 
 def demo_agents(
@@ -216,11 +228,13 @@ def welcome_burst(busy_first: int, service: str = "etat-civil") -> list[PlannedC
     ]
 
 
-async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
-    """Place ``calls`` at their times (scaled by the PBX's time scale); return how many."""
+async def drive(pbx: SimulatedPbx, calls: Iterable[PlannedCall]) -> int:
+    """Place ``calls`` at their times (scaled by the PBX's time scale), each drawn when its
+    time comes; return how many."""
     scale = pbx.telephony.time_scale
     loop = asyncio.get_running_loop()
     start = loop.time()
+    placed = 0
     for planned in calls:
         delay = start + planned.at * scale - loop.time()
         if delay > 0:
@@ -234,4 +248,5 @@ async def drive(pbx: SimulatedPbx, calls: Sequence[PlannedCall]) -> int:
             keys=planned.keys,
             trunk=planned.trunk,
         )
-    return len(calls)
+        placed += 1
+    return placed

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from cti.reports.figures import ABANDON_LABELS, GroupBy, Report, ReportRow
 from cti.reports.quality import Quality
+from screenpop.text_rules import spreadsheet_safe
 
 BOM = "\ufeff"
 Cell = str | int | float | None
@@ -70,7 +71,7 @@ def cell(value: Cell) -> str:
         return f"{value:.1f}".replace(".", ",")
     if isinstance(value, int):
         return str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return spreadsheet_safe(value)
 
 
 def top_text(top: Sequence[tuple[str, int]]) -> str:

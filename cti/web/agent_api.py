@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
 from cti.desk import AgentDesk, DeskError
+from cti.web.audit_log import audit
 from cti.web.auth import (
     COOKIE,
     CurrentSession,
@@ -208,16 +209,15 @@ async def login(form: LoginForm, request: Request, response: Response, desk: Des
             headers={"Retry-After": str(seconds)},
         )
     db = request.app.state.database
-    directory: Directory = request.app.state.directory
+    # Audited through the screen pop's writer: held, not lost, while the database refuses.
+    pop = _pop(request)
     user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
     if user is None:
         limits.failed(form.username, address)
-        await asyncio.to_thread(
-            directory.audit, form.username, "login.failed", None, f"depuis {address}"
-        )
+        audit(pop, form.username, "login.failed", None, f"depuis {address}")
         raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
     limits.succeeded(form.username, address)
-    await asyncio.to_thread(directory.audit, user.username, "login", None, f"depuis {address}")
+    audit(pop, user.username, "login", None, f"depuis {address}")
     session = sessions.open(user)
     response.set_cookie(
         COOKIE,
@@ -265,7 +265,7 @@ async def set_state(
 
 
 @router.get("/api/citizens", tags=["directory"])
-async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[CitizenOut]:
+async def search_citizens(q: str, user: AgentUser, directory: Dir, pop: Pop) -> list[CitizenOut]:
     if len(q.strip()) < 2:
         raise HTTPException(422, "Tapez au moins deux caractères (nom, numéro ou dossier).")
     _check_texts(recherche=(q, 100))
@@ -273,7 +273,7 @@ async def search_citizens(q: str, user: AgentUser, directory: Dir) -> list[Citiz
     # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.
     ids = ", ".join(str(c.id) for c in found) or "aucun"
     detail = f"recherche « {q.strip()} » : {len(found)} administré(s), identifiants {ids}"
-    await asyncio.to_thread(directory.audit, user.username, "citizen.search", None, detail)
+    audit(pop, user.username, "citizen.search", None, detail)
     return [_citizen_out(c) for c in found]
 
 
@@ -304,8 +304,8 @@ async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop:
         city=form.city,
         email=form.email,
     )
-    await asyncio.to_thread(
-        directory.audit,
+    audit(
+        pop,
         user.username,
         "citizen.create",
         citizen.id,

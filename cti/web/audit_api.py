@@ -23,9 +23,12 @@ from cti.accounts.admin import accounts
 from cti.audit_trail import AuditFilter, AuditRecord, entries
 from cti.db import Database
 from cti.staff_identity import Staff
+from cti.web.audit_log import read_after_writes
 from cti.web.auth import require
 from screenpop.accounts import Role, UserView
 from screenpop.directory import Directory
+from screenpop.errors import DatabaseUnavailable
+from screenpop.pop import ScreenPop
 from screenpop.text_rules import shown
 
 router = APIRouter(tags=["audit"])
@@ -107,7 +110,14 @@ async def audit_entries(
         usernames=authors,
         citizen_ids=citizen_ids,
     )
-    found = await asyncio.to_thread(entries, db, wanted)
+    pop: ScreenPop | None = getattr(request.app.state, "pop", None)
+    if pop is None:
+        found = await asyncio.to_thread(entries, db, wanted)
+    else:  # the entries still on their way to the database are read too
+        try:
+            found = await read_after_writes(pop, lambda: entries(db, wanted))
+        except DatabaseUnavailable as exc:
+            raise HTTPException(503, str(exc)) from exc
     ids = {e.citizen_id for e in found if e.citizen_id is not None}
     names = await asyncio.to_thread(_citizen_names, directory, ids)
     return [

@@ -109,7 +109,7 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database"]
+    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database", "overload"]
     service: str | None
     agent: str | None
     message: str
@@ -260,12 +260,14 @@ class SupervisionFeed:
         citizen_of: CitizenOf = lambda _call: None,
         sl_clear_margin_pct: float = 0.0,
         why: Callable[[str], CallExplanation | None] | None = None,
+        lag: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._engine = engine
         # The router's memory also explains answered calls; else the engine's calls only.
         self.why = why or (lambda call_id: explain_call(self._engine(), call_id))
         self.pending_writes = pending_writes  # records the database has not taken yet
         self.citizen_of = citizen_of
+        self.lag = lag  # seconds the product runs behind (AMI events, event loop)
         self.clock = clock
         self.interval = interval
         self.bus = Bus()
@@ -323,6 +325,7 @@ class SupervisionFeed:
             self._config = engine.config
             self._publish(self.board.configure(engine.config, self._states(engine), self.clock()))
         self._publish(self.board.database(self.pending_writes(), self.clock()))
+        self._publish(self.board.overload(self.lag(), self.clock()))
         self._publish(self.board.tick(self.clock()))  # and the board, times moved on
 
     # outputs

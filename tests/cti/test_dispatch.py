@@ -262,3 +262,17 @@ def test_a_call_found_in_progress_after_a_restart_shows_its_agent_on_the_phone()
     assert offers(d.on_event(ended, 3.0)) == [("c2", "201")]  # free again: the next caller
     assert not d.on_foreign_call("201")
     assert d.phones_changed == ["201", "201"]
+
+
+def test_a_call_found_at_the_resync_after_a_restart_shows_its_agent_on_the_phone() -> None:
+    """At start the link is down (every phone busy for the engine) when the resync finds her
+    talking: the engine's view does not change, what her page and the wallboard show does."""
+    d = dispatcher()
+    ready(d, "201", "202")
+    d.link_changed(False, 0.5)
+    d.phones_changed.clear()
+    d.on_event(ev.CallAnswered(**base("c1", 1.0), agent="201", service="accueil"), 1.0)
+    d.link_changed(True, 1.5)
+    assert d.on_foreign_call("201")
+    assert "201" in d.phones_changed  # the shell shows her on the phone
+    assert offers(d.on_event(waiting("c2", 2.0, "accueil"), 2.0)) == []  # and offers nothing

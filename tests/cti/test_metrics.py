@@ -11,7 +11,8 @@ import httpx
 
 from cti.ami.frames import FrameSplitter
 from cti.json_logs import JsonFormatter
-from cti.metrics import Histogram, Metrics
+from cti.loop_lag import LoopWatch
+from cti.metrics import Gauges, Histogram, Metrics, render
 from cti.replay import read_server_chunks
 from cti.service import CallService
 from cti.web.app import create_app
@@ -38,8 +39,9 @@ def _service(clock: float) -> tuple[CallService, Metrics]:
     return service, metrics
 
 
-def _samples(text: str) -> dict[str, str]:
-    return dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+def _samples(text: str) -> dict[str, float]:
+    pairs = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {name: float(value) for name, value in pairs}
 
 
 async def test_an_answered_call_and_a_waiting_one_show_in_the_metrics() -> None:
@@ -56,14 +58,14 @@ async def test_an_answered_call_and_a_waiting_one_show_in_the_metrics() -> None:
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = _samples(response.text)
     waiting = [k for k in samples if k.startswith("cti_calls_waiting{")]
-    assert len(waiting) == 1 and samples[waiting[0]] == "1"
-    assert samples["cti_offers_total"] == "1" and samples["cti_answers_total"] == "1"
-    assert samples["cti_ami_reconnects_total"] == "3"
-    assert samples["cti_websocket_clients"] == "0"
-    assert samples['cti_event_lag_seconds_bucket{le="0.001"}'] == "0"
-    assert samples['cti_event_lag_seconds_bucket{le="0.0025"}'] == "1"
-    assert samples['cti_event_lag_seconds_bucket{le="+Inf"}'] == "1"
-    assert samples["cti_event_lag_seconds_count"] == "1"
+    assert len(waiting) == 1 and samples[waiting[0]] == 1
+    assert samples["cti_offers_total"] == 1 and samples["cti_answers_total"] == 1
+    assert samples["cti_ami_reconnects_total"] == 3
+    assert samples["cti_websocket_clients"] == 0
+    assert samples['cti_event_lag_seconds_bucket{le="0.001"}'] == 0
+    assert samples['cti_event_lag_seconds_bucket{le="0.0025"}'] == 1
+    assert samples['cti_event_lag_seconds_bucket{le="+Inf"}'] == 1
+    assert samples["cti_event_lag_seconds_count"] == 1
     assert "# TYPE cti_event_lag_seconds histogram" in response.text
 
 
@@ -87,6 +89,23 @@ async def test_without_a_token_only_this_machine_reads_the_metrics() -> None:
     local = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=local, base_url="http://cti") as client:
         assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_lags_of_minutes_are_told_as_minutes_and_the_backlog_shows() -> None:
+    """Under overload cards come minutes late: the histograms say how late (10 minutes at
+    most, not "over 5 s"), with the last event's lag, the loop's own and the waiting events."""
+    metrics = Metrics(clock=lambda: 1000.0)
+    metrics.observe_received(1000.0 - 95.0)  # an event handled 95 s after it came
+    watch = LoopWatch(clock=lambda: 0.0)
+    watch.observe(asked=10.0, woke=250.0)  # the loop woke a task 4 minutes late
+    text = render(metrics, Gauges({}, 0, 0, event_backlog=1500, loop_lag=watch.lag))
+    samples = _samples(text)
+    assert samples['cti_event_lag_seconds_bucket{le="60.0"}'] == 0
+    assert samples['cti_event_lag_seconds_bucket{le="120.0"}'] == 1
+    assert samples["cti_event_lag_last_seconds"] == 95
+    assert samples['cti_event_loop_lag_seconds_bucket{le="120.0"}'] == 0
+    assert samples['cti_event_loop_lag_seconds_bucket{le="300.0"}'] == 1
+    assert samples["cti_event_backlog"] == 1500
 
 
 def test_json_logs_are_one_object_per_line_with_the_call_when_known() -> None:

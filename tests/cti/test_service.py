@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cti.ami.frames import FrameSplitter
 from cti.replay import read_server_chunks
-from cti.service import CallService
+from cti.service import MAX_BACKLOG, CallService
 from cti.tracker.events import DomainEvent
 
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "ami-captures"
@@ -153,3 +153,22 @@ def test_listeners_see_the_same_events_in_the_same_order_whatever_the_yields(
     assert listeners.second == expected
     sent = [entry for entry in listeners.log if entry.startswith("sent")]
     assert len(sent) == len([i for i in yields if i < len(expected)])
+
+
+async def test_under_overload_the_work_put_off_stays_bounded_and_in_order() -> None:
+    """More frames than the loop gets through, every event yielding: the backlog never grows
+    past its bound (it is caught up at once), and every event is seen once, in order."""
+    frames = _frames(RECORDINGS["14-two-simultaneous-calls"]) * 300
+    alone = CallService()
+    expected = Listeners(alone, yield_on=set())
+    for n, frame in enumerate(frames):
+        alone.on_ami_event(frame, float(n))
+    service = CallService()
+    listeners = Listeners(service, yield_on=set(range(10**6)))  # every event yields
+    highest = 0
+    for n, frame in enumerate(frames):  # no loop turn between frames: a flood
+        service.on_ami_event(frame, float(n))
+        highest = max(highest, service.backlog)
+    service.settle()
+    assert highest <= MAX_BACKLOG + 1
+    assert [e.to_dict() for e in listeners.second] == [e.to_dict() for e in expected.second]

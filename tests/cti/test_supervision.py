@@ -483,3 +483,16 @@ def test_an_alert_is_acknowledged_only_while_it_holds() -> None:
     assert b.alerts[raised_alert.id].cleared_at == T0 + 70
     with pytest.raises(AlertOver):
         b.acknowledge(raised_alert.id, "superviseur", T0 + 80)
+
+
+def test_a_product_running_late_is_told_with_its_lag_then_cleared() -> None:
+    b = board()
+    assert b.overload(2.0, T0 + 1) == []  # a little behind: nobody needs to know
+    (raised,) = b.overload(42.0, T0 + 2)
+    assert isinstance(raised, AlertRaised) and raised.alert.kind is AlertKind.OVERLOAD
+    assert "40 s de retard" in raised.alert.message
+    assert b.overload(43.0, T0 + 3) == []  # the same 5-second step: no news
+    (later,) = b.overload(130.0, T0 + 4)
+    assert isinstance(later, AlertChanged) and "2 min 10 s de retard" in later.alert.message
+    (cleared,) = b.overload(0.1, T0 + 5)
+    assert isinstance(cleared, AlertChanged) and cleared.alert.cleared_at == T0 + 5

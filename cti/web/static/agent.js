@@ -92,6 +92,9 @@ function onMessage(message) {
     case "agent.state": showState(message.state, message.reason); break;
     case "card.offered":
       showCard(message.card);
+      if (message.late_s) {  // the server is overloaded: the agent must know the card is late
+        $("call-stage").textContent += ` — fiche affichée avec ${Math.round(message.late_s)} s de retard (serveur surchargé)`;
+      }
       announceRing(message.card);
       break;
     case "card.answered":

@@ -15,7 +15,7 @@ const STAGE_LABELS = {
 const KIND_LABELS = {
   service_level: "Niveau de service", long_wait: "Attente trop longue",
   no_agent: "Aucun agent", missed_offers: "Appels sans réponse",
-  database: "Base de données",
+  database: "Base de données", overload: "Surcharge",
 };
 
 let me = null;

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,7 @@ from cti.pbxsim.agi_client import env_block, heard, new_env, respond, take_keys
 from cti.pbxsim.channels import Headers
 from cti.pbxsim.pbx import SimCall, Telephony
 from cti.pbxsim.sounds import PbxSounds
-from cti.pbxsim.traffic import DEFAULT_TREE, DEMO_MENU_TIME, default_menu, schedule
+from cti.pbxsim.traffic import DEFAULT_TREE, DEMO_MENU_TIME, default_menu, schedule, traffic
 from cti.prompts.library import SoundLibrary
 from cti.service import CallService
 from cti.tracker.events import CallWaiting, DomainEvent
@@ -464,3 +465,11 @@ async def test_menu_unreachable_the_dialplan_defaults_to_accueil() -> None:
         waiting = d.of(call, "CallWaiting")[0]
         assert isinstance(waiting, CallWaiting) and waiting.service == "accueil"
         assert call.leg.variables["AGISTATUS"] == "FAILURE"
+
+
+def test_the_traffic_is_drawn_as_it_goes_and_is_the_same_as_the_schedule() -> None:
+    # A year of calls at 600 a minute is never planned: the first ones come at once.
+    endless = traffic(600, seed=3)
+    first = list(itertools.islice(endless, 50))
+    assert first == schedule(600, first[-1].at + 1e-6, seed=3)
+    assert all(a.at <= b.at for a, b in itertools.pairwise(first))

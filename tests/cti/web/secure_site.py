@@ -127,6 +127,7 @@ async def running_site(
     try:
         async with serving(app) as port:
             yield Site(port, database, directory, hub, service, parts.sessions, pop, desk)
+        await pop.close()  # as the product stops: what is on its way is written
     finally:
         writer.cancel()
 

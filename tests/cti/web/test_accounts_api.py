@@ -6,6 +6,7 @@ a real WebSocket client.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -39,9 +40,14 @@ class Site:
 async def site(database: Database) -> AsyncIterator[Site]:
     directory = Directory(database)
     hub = AgentHub()
-    parts = DeskParts(database, directory, ScreenPop(directory, hub), hub, DeskOffline())  # type: ignore[arg-type]
-    async with serving(create_app(CallService(), parts)) as port:
-        yield Site(f"http://127.0.0.1:{port}", port, database)
+    pop = ScreenPop(directory, hub)
+    parts = DeskParts(database, directory, pop, hub, DeskOffline())  # type: ignore[arg-type]
+    writer = asyncio.create_task(pop.run())  # logins are audited through it
+    try:
+        async with serving(create_app(CallService(), parts)) as port:
+            yield Site(f"http://127.0.0.1:{port}", port, database)
+    finally:
+        writer.cancel()
 
 
 async def _admin(site: Site) -> httpx.AsyncClient:

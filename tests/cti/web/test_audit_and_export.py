@@ -6,6 +6,7 @@ data-protection officer runs it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -133,8 +134,12 @@ async def site(database: Database) -> AsyncIterator[Site]:
     hub = AgentHub()
     pop = ScreenPop(directory, hub)
     parts = DeskParts(database, directory, pop, hub, DeskOffline())  # type: ignore[arg-type]
-    async with serving(create_app(CallService(), parts)) as port:
-        yield Site(f"http://127.0.0.1:{port}", database, directory, jeanne)
+    writer = asyncio.create_task(pop.run())  # logins and searches are audited through it
+    try:
+        async with serving(create_app(CallService(), parts)) as port:
+            yield Site(f"http://127.0.0.1:{port}", database, directory, jeanne)
+    finally:
+        writer.cancel()
 
 
 async def test_the_audit_trail_filters_by_citizen_user_and_period(site: Site) -> None:

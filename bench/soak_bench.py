@@ -1,0 +1,297 @@
+"""``python -m bench soak``: the highest call rate the product sustains with 500 agents' pages.
+
+The product runs as ``make demo`` runs it (``python -m cti.demo``: the embedded simulated PBX
+places the calls, six demo agents answer them), in a process of its own; 500 agent WebSockets
+(logged in as the six agents, ~83 pages each, as many tabs) are opened from this process and
+read every card. Each step runs one call rate for a while and samples, every few seconds, the
+product's RSS (``/proc``), ``/metrics`` (the AMI event lag and the event loop's lag: p99 from
+the histograms over the step) and the errors (sockets closed by the server, failed scrapes,
+``ERROR`` lines in its log). A ramp step *keeps up* when the event lag's p99 stays under a
+second and nothing failed; the rates double from 60 calls a minute until one does not, and
+the highest that did runs for the soak's duration (``--minutes``, 10 by default). The soak is
+*sustained* when it keeps up and its RSS is flat after the warm-up (under 2 MB a minute over
+its last two thirds: live calls fill up for the first minutes, callers waiting before they
+give up).
+
+Beside it, a bare baseline: a plain ``websockets`` server holding the same 500 sockets and
+sending each the same number of card-sized messages per call (offered, answered, ended), with
+the same loop-lag probe: what 500 pages cost without any telephony.
+
+Figures are printed, never asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import websockets
+
+from bench import soak_bare
+from cti.assembly import DEMO_PASSWORD, DEMO_USERS
+
+AGENTS = [(name, ext) for name, _, ext, _ in DEMO_USERS if ext]
+SAMPLE_S = 5.0
+
+
+@dataclass
+class Step:
+    rate: float
+    seconds: float
+    rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, MB)
+    lag_p99: float | None = None
+    loop_p99: float | None = None
+    cards: int = 0
+    closed: int = 0  # sockets the server closed
+    failed_scrapes: int = 0
+    logged: list[str] = field(default_factory=list)  # ERROR lines of the product's log
+
+    @property
+    def errors(self) -> int:
+        return self.closed + self.failed_scrapes + len(self.logged)
+
+    @property
+    def rss_slope(self) -> float:
+        """MB a minute over the step's last two thirds (after the warm-up)."""
+        kept = [s for s in self.rss_mb if s[0] >= self.seconds / 3]
+        if len(kept) < 2:
+            return 0.0
+        (t0, m0), (t1, m1) = kept[0], kept[-1]
+        return (m1 - m0) / max(t1 - t0, 1e-9) * 60
+
+    @property
+    def keeps_up(self) -> bool:
+        """What a ramp step judges: the lag and the errors. Its RSS still grows while the live
+        calls fill up (callers wait minutes before they give up), so flatness is the soak's."""
+        lag_ok = self.lag_p99 is not None and self.lag_p99 <= 1.0
+        return lag_ok and self.errors == 0
+
+    @property
+    def sustained(self) -> bool:
+        return self.keeps_up and self.rss_slope < 2.0
+
+    def _verdict(self, label: str) -> str:
+        if label == "ramp":
+            return "keeps up" if self.keeps_up else "falls behind"
+        return "sustained" if self.sustained else "NOT sustained"
+
+    def line(self, label: str) -> str:
+        rss = " ".join(f"{m:.0f}" for _, m in self.rss_mb[:: max(1, len(self.rss_mb) // 8)])
+        return (
+            f"{label} {self.rate:5.0f} calls/min {self.seconds:4.0f} s: cards {self.cards}, "
+            f"event lag p99 {_s(self.lag_p99)}, loop lag p99 {_s(self.loop_p99)}, "
+            f"RSS MB [{rss}] ({self.rss_slope:+.1f} MB/min), errors {self.errors} "
+            f"(sockets closed {self.closed}, scrapes failed {self.failed_scrapes}, "
+            f"log {len(self.logged)}{': ' + self.logged[0][:160] if self.logged else ''})"
+            + ("" if label == "bare" else f" -> {self._verdict(label)}")
+        )
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"<= {value:g} s"
+
+
+def _histogram(text: str, name: str) -> list[tuple[float, float]]:
+    pattern = re.compile(rf'^{name}_bucket{{le="([^"]+)"}} (\S+)$', re.MULTILINE)
+    return [(float(le), float(count)) for le, count in pattern.findall(text)]
+
+
+def _p99(before: list[tuple[float, float]], after: list[tuple[float, float]]) -> float | None:
+    """The smallest bucket bound holding 99 % of the step's observations."""
+    start = dict(before)
+    counts = [(le, count - start.get(le, 0.0)) for le, count in after]
+    total = counts[-1][1] if counts else 0.0
+    if total <= 0:
+        return None
+    return next(le for le, count in counts if count >= 0.99 * total)
+
+
+class Pages:
+    """500 agents' pages: sockets opened with the six agents' sessions, cards counted."""
+
+    def __init__(self) -> None:
+        self.cards = 0
+        self.closed = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def open(self, url: str, count: int) -> None:
+        cookies = []
+        async with httpx.AsyncClient(base_url=url) as client:
+            for name, _ in AGENTS:
+                login = {"username": name, "password": DEMO_PASSWORD}
+                (await client.post("/api/login", json=login)).raise_for_status()
+                cookies.append("; ".join(f"{k}={v}" for k, v in client.cookies.items()))
+                client.cookies.clear()
+        ws_url = url.replace("http://", "ws://") + "ws/agent"
+        opened = asyncio.Semaphore(0)
+        for n in range(count):
+            headers = {"Cookie": cookies[n % len(cookies)]}
+            self._tasks.append(asyncio.create_task(self._read(ws_url, headers, opened)))
+        for _ in range(count):
+            await opened.acquire()
+
+    async def _read(self, url: str, headers: dict[str, str], opened: asyncio.Semaphore) -> None:
+        try:
+            async with websockets.connect(url, additional_headers=headers, max_queue=None) as ws:
+                opened.release()
+                async for text in ws:
+                    if '"card.offered"' in str(text):
+                        self.cards += 1
+        except (OSError, websockets.ConnectionClosed):
+            self.closed += 1
+            opened.release()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _start_product(folder: Path, rate: float) -> tuple[asyncio.subprocess.Process, str]:
+    env = {
+        **os.environ,
+        "CTI_HTTP_PORT": "0",
+        "CTI_SIM_RATE": str(rate),
+        "CTI_DEMO_CITIZENS": "5000",
+        "CTI_DATABASE_URL": f"sqlite:///{folder / 'cti.db'}",
+        "CTI_SOUNDS_DIR": str(folder / "sounds"),
+        "CTI_LOG_LEVEL": "WARNING",
+    }
+    env.pop("CTI_AMI_HOST", None)
+    log = (folder / f"product-{rate:g}.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cti.demo", cwd=folder, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=log,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 300)).decode()
+        if not line:
+            raise RuntimeError(f"the demo stopped: see {log.name}")
+        if match := re.search(r"CTI mairie : (http://\S+/)", line):
+            return proc, match.group(1)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def product_step(folder: Path, rate: float, seconds: float, sockets: int) -> Step:
+    step = Step(rate, seconds)
+    proc, url = await _start_product(folder, rate)
+    pages = Pages()
+    try:
+        await pages.open(url, sockets)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            first = (await client.get("/metrics")).text
+            start = time.monotonic()
+            text = first
+            while (elapsed := time.monotonic() - start) < seconds:
+                await asyncio.sleep(min(SAMPLE_S, seconds - elapsed))
+                step.rss_mb.append((time.monotonic() - start, soak_bare.rss_mb(proc.pid)))
+                try:
+                    text = (await client.get("/metrics")).text
+                except httpx.HTTPError:
+                    step.failed_scrapes += 1
+        step.lag_p99 = _p99(
+            _histogram(first, "cti_event_lag_seconds"), _histogram(text, "cti_event_lag_seconds")
+        )
+        step.loop_p99 = _p99(
+            _histogram(first, "cti_event_loop_lag_seconds"),
+            _histogram(text, "cti_event_loop_lag_seconds"),
+        )
+        step.cards = pages.cards
+        step.closed = pages.closed
+        # Before the stop: what the product logs while it shuts down is no error of the step.
+        logged = (folder / f"product-{rate:g}.log").read_text(errors="replace").splitlines()
+        step.logged = [line for line in logged if " ERROR " in line]
+    finally:
+        await pages.close()
+        await _stop(proc)
+    return step
+
+
+# -- the bare baseline (bench.soak_bare) ---------------------------------------------------
+
+
+async def bare_step(rate: float, seconds: float, sockets: int) -> Step:
+    step = Step(rate, seconds)
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=soak_bare.serve, args=(child, rate, seconds, len(AGENTS)), daemon=True
+    )
+    proc.start()
+    port = await asyncio.to_thread(parent.recv)
+    pages = _BarePages()
+    try:
+        await pages.open(f"ws://127.0.0.1:{port}/", sockets)
+        parent.send("go")
+        rss, p99 = await asyncio.to_thread(parent.recv)
+        step.rss_mb, step.loop_p99, step.cards = rss, p99, pages.cards
+        step.closed = pages.closed
+    finally:
+        await pages.close()
+        proc.join(30)
+    return step
+
+
+class _BarePages(Pages):
+    async def open(self, url: str, count: int) -> None:
+        opened = asyncio.Semaphore(0)
+        for _ in range(count):
+            self._tasks.append(asyncio.create_task(self._read(url, {}, opened)))
+        for _ in range(count):
+            await opened.acquire()
+
+
+async def soak(minutes: float, step_seconds: float, sockets: int, max_rate: float) -> list[str]:
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="cti-soak-") as tmp:
+        folder = Path(tmp)
+        best: Step | None = None
+        rate = 60.0
+        while rate <= max_rate:
+            step = await product_step(folder, rate, step_seconds, sockets)
+            print(step.line("ramp"), flush=True)  # as it goes: a ramp takes minutes
+            if not step.keeps_up:
+                break
+            best = step
+            rate *= 2
+        if best is None:
+            lines.append("no rate sustained, not even 60 calls/min")
+            return lines
+        held = await product_step(folder, best.rate, minutes * 60, sockets)
+        print(held.line("soak"), flush=True)
+        bare = await bare_step(best.rate, minutes * 60, sockets)
+        print(bare.line("bare"), flush=True)
+        verdict = "sustained" if held.sustained else "NOT sustained over the soak"
+        lines.append(
+            f"highest sustained rate: {best.rate:.0f} calls/min with {sockets} agent sockets "
+            f"({verdict} for {minutes:g} min)"
+        )
+    return lines
+
+
+def run(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(prog="python -m bench soak", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=10.0, help="the soak (default 10)")
+    parser.add_argument("--step-seconds", type=float, default=60.0, help="each ramp step")
+    parser.add_argument("--sockets", type=int, default=500)
+    parser.add_argument("--max-rate", type=float, default=1920.0, help="calls/min at most")
+    args = parser.parse_args(argv if argv is not None else [])
+    return asyncio.run(soak(args.minutes, args.step_seconds, args.sockets, args.max_rate))
