@@ -261,17 +261,19 @@ async def test_form_yaml_round_trip_and_simulation(product: Product, browser: An
     editor = page.locator("#node-editor")
 
     # A node added, a menu choice added with the keyboard, then the node removed.
-    await page.get_by_label("Identifiant du nouveau nœud").fill("essai")
+    # Named as staff say it; the id is made from the name (« Essai d'été » -> essai_d_ete).
+    await page.get_by_label("Nom du nouveau nœud").fill("Essai d'été")
     await page.get_by_label("Type du nouveau nœud").select_option("hangup")
     await page.get_by_role("button", name="Ajouter le nœud").click()
-    await expect(page.locator('#node-list button[data-node="essai"]')).to_have_attribute(
+    await expect(page.locator('#node-list button[data-node="essai_d_ete"]')).to_have_attribute(
         "aria-current", "true"
     )
+    await expect(page.locator("#node-list")).to_contain_text("Essai d'été")
     await expect(editor.get_by_label("Libellé (pour l'éditeur)")).to_be_focused()
     await page.get_by_role("button", name="Supprimer ce nœud").click()
     await expect(confirmation(page)).to_contain_text("Aucun autre nœud n'y mène")
     await confirm(page, "Supprimer le nœud")
-    await expect(page.locator('#node-list button[data-node="essai"]')).to_have_count(0)
+    await expect(page.locator('#node-list button[data-node="essai_d_ete"]')).to_have_count(0)
     await page.locator('#node-list button[data-node="apres_horaires"]').click()
     await editor.get_by_role("button", name="Ajouter un choix").click()
     await page.keyboard.type("0")

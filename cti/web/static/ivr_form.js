@@ -394,19 +394,26 @@ function choicesInput(node, spec, path) {
   return fieldset;
 }
 
+// A node's id, made from the name telecom staff gave it (never typed by them): lower case,
+// accents and spaces gone, unique in the tree (« Horaires d'été » -> horaires_d_ete).
+function idFromName(name) {
+  const base = name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "noeud";
+  let id = base;
+  for (let n = 2; id in nodes(); n += 1) id = `${base}_${n}`;
+  return id;
+}
+
 function addNode(event) {
   event.preventDefault();
   showAlert(null);
-  const id = $("new-node-id").value.trim();
+  const name = $("new-node-id").value.trim();
   const kind = $("new-node-kind").value;
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) {
-    showAlert(new Error("Identifiant de nœud invalide : lettres, chiffres, _ et - seulement."));
+  if (!name) {
+    showAlert(new Error("Donnez un nom au nouveau nœud (par exemple « Horaires d'été »)."));
     return;
   }
-  if (id in nodes()) {
-    showAlert(new Error(`Le nœud « ${id} » existe déjà.`));
-    return;
-  }
+  const id = idFromName(name);
   const fresh = { kind };
   if (["menu", "message", "case_status"].includes(kind)) fresh.prompt = { text: "" };
   if (kind === "menu") fresh.choices = {};
@@ -415,13 +422,14 @@ function addNode(event) {
   if (kind === "voicemail") fresh.box = "";
   if (kind === "callback") fresh.topic = "";
   if (kind === "transfer") fresh.number = "";
+  fresh.label = name;
   if (!tree.nodes || typeof tree.nodes !== "object") tree.nodes = {};
   tree.nodes[id] = fresh;
   $("new-node-id").value = "";
   touched();
   selected = id;
   renderForm();
-  say(`Nœud ajouté (${KIND_LABELS[kind]}) : donnez-lui un libellé et reliez-le depuis un autre nœud.`);
+  say(`Nœud « ${name} » ajouté (${KIND_LABELS[kind]}) : reliez-le depuis un autre nœud.`);
   const first = $("node-editor").querySelector("input, textarea, select");
   if (first) first.focus();
 }
