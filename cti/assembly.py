@@ -45,6 +45,7 @@ from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings, StartupError
 from cti.supervision import opening_hours
+from cti.supervision_callbacks import promised_windows
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.auth import Sessions
@@ -356,6 +357,7 @@ async def running(
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
         await callbacks.start()
+        supervision.callback_windows = lambda: promised_windows(callbacks.pending())
         stack.push_async_callback(callbacks.close)
         offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)
         offers.start()

@@ -22,9 +22,10 @@ holding) and a new one is raised if it becomes true again. Supervisors acknowled
 The conditions: a service level under target over the last 30 minutes, a call waiting longer
 than the service's maximum, a service open (``is_open``) with no logged-in agent able to
 take it, an agent paused by the router for missed offers, records waiting for a database
-that does not take them (``database``; its message follows the count), and the product
+that does not take them (``database``; its message follows the count), the product
 running late (``overload``: AMI events or the event loop more than ``OVERLOAD_S`` behind, so
-cards are late; its message follows the lag).
+cards are late; its message follows the lag), and callbacks whose promised window ends
+within 30 minutes or has ended (``callbacks``; ``cti.supervision_callbacks``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from cti import supervision_callbacks
 from cti.supervision_alerts import (
     Alert,
     AlertBook,
@@ -43,6 +45,7 @@ from cti.supervision_alerts import (
     AlertKind,
     Conditions,
 )
+from cti.supervision_callbacks import PromisedWindow
 from cti.tracker import events as ev
 from ivr_scripts import hours
 from ivr_scripts.tree import Tree
@@ -198,6 +201,7 @@ class SupervisionBoard:
         self._pending_writes = 0
         self.book = AlertBook()
         self._lag = 0.0
+        self._windows: list[PromisedWindow] = []
         self.configure(config, states or {}, now)
 
     # -- inputs -------------------------------------------------------------------------------
@@ -321,6 +325,12 @@ class SupervisionBoard:
         """How far behind the product runs (seconds; below ``OVERLOAD_S``: it keeps up)."""
         self._advance(at)
         self._lag = lag_s
+        return self._evaluate()
+
+    def callbacks(self, windows: Iterable[PromisedWindow], at: float) -> list[AlertEvent]:
+        """The promised windows of the callbacks not done yet (all of them, each time)."""
+        self._advance(at)
+        self._windows = supervision_callbacks.ordered(windows)
         return self._evaluate()
 
     def tick(self, now: float) -> list[AlertEvent]:
@@ -591,7 +601,12 @@ class SupervisionBoard:
                 f"Service surchargé : les appels sont suivis avec {behind} de retard, "
                 "les fiches arrivent en retard",
             )
+        out.update(supervision_callbacks.conditions(self._windows, self.now, self.tz, self._label))
         return out
+
+    def _label(self, service: str) -> str:
+        spec = self.config.services.get(service)
+        return spec.label if spec is not None else service
 
     def _evaluate(self) -> list[AlertEvent]:
         return self.book.evaluate(self._conditions(), self.now)

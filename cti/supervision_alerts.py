@@ -42,6 +42,11 @@ class AlertKind(enum.Enum):
     MISSED_OFFERS = "missed_offers"  # paused by the router for not answering
     DATABASE = "database"  # writes held: the database does not take them
     OVERLOAD = "overload"  # the product runs seconds behind: cards are late
+    CALLBACK_WINDOW = "callback_window"  # callbacks not done, their promised window ending
+
+
+#: Kinds whose message carries a count: a new count is told again, as the same alert.
+TOLD_AGAIN = frozenset({AlertKind.DATABASE, AlertKind.OVERLOAD, AlertKind.CALLBACK_WINDOW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +98,8 @@ class AlertBook:
                 cleared = replace(self.alerts[alert_id], cleared_at=now)
                 self.alerts[alert_id] = cleared
                 changes.append(AlertChanged(cleared))
-            elif (
-                key[0] in (AlertKind.DATABASE, AlertKind.OVERLOAD)
-                and holding[key][2] != self.alerts[alert_id].message
-            ):
-                # The count of records waiting is the news: the same alert, told again.
+            elif key[0] in TOLD_AGAIN and holding[key][2] != self.alerts[alert_id].message:
+                # The count (records, seconds, callbacks) is the news: the same alert, told again.
                 counted = replace(self.alerts[alert_id], message=holding[key][2])
                 self.alerts[alert_id] = counted
                 changes.append(AlertChanged(counted))

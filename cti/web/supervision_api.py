@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +31,7 @@ from cti.bus import Bus
 from cti.db import Database
 from cti.supervision import Board, IsOpen, PastCall, SupervisionBoard
 from cti.supervision_alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
+from cti.supervision_callbacks import PromisedWindow
 from cti.tracker.events import DomainEvent
 from cti.web.auth import (
     SocketRefused,
@@ -109,7 +110,15 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    kind: Literal["service_level", "long_wait", "no_agent", "missed_offers", "database", "overload"]
+    kind: Literal[
+        "service_level",
+        "long_wait",
+        "no_agent",
+        "missed_offers",
+        "database",
+        "overload",
+        "callback_window",
+    ]
     service: str | None
     agent: str | None
     message: str
@@ -261,6 +270,7 @@ class SupervisionFeed:
         sl_clear_margin_pct: float = 0.0,
         why: Callable[[str], CallExplanation | None] | None = None,
         lag: Callable[[], float] = lambda: 0.0,
+        callback_windows: Callable[[], Iterable[PromisedWindow]] = lambda: (),
     ) -> None:
         self._engine = engine
         # The router's memory also explains answered calls; else the engine's calls only.
@@ -268,6 +278,8 @@ class SupervisionFeed:
         self.pending_writes = pending_writes  # records the database has not taken yet
         self.citizen_of = citizen_of
         self.lag = lag  # seconds the product runs behind (AMI events, event loop)
+        # The callbacks not done yet (set once the callbacks desk exists, built after us).
+        self.callback_windows = callback_windows
         self.clock = clock
         self.interval = interval
         self.bus = Bus()
@@ -326,6 +338,7 @@ class SupervisionFeed:
             self._publish(self.board.configure(engine.config, self._states(engine), self.clock()))
         self._publish(self.board.database(self.pending_writes(), self.clock()))
         self._publish(self.board.overload(self.lag(), self.clock()))
+        self._publish(self.board.callbacks(self.callback_windows(), self.clock()))
         self._publish(self.board.tick(self.clock()))  # and the board, times moved on
 
     # outputs

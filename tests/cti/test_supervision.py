@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from cti.supervision import PastCall, SupervisionBoard, opening_hours
 from cti.supervision_alerts import AlertChanged, AlertKind, AlertOver, AlertRaised, UnknownAlert
+from cti.supervision_callbacks import PromisedWindow
 from cti.tracker import events as ev
 from ivr_scripts.tree import Tree
 from routing.config import parse_config
@@ -496,3 +497,45 @@ def test_a_product_running_late_is_told_with_its_lag_then_cleared() -> None:
     assert isinstance(later, AlertChanged) and "2 min 10 s de retard" in later.alert.message
     (cleared,) = b.overload(0.1, T0 + 5)
     assert isinstance(cleared, AlertChanged) and cleared.alert.cleared_at == T0 + 5
+
+
+def test_callbacks_whose_promised_window_ends_soon_are_raised_told_again_and_cleared() -> None:
+    b = board()
+    noon = datetime(2026, 3, 10, 12, 0, tzinfo=PARIS).timestamp()  # « ce matin »: before noon
+    first, second = PromisedWindow("etat-civil", noon), PromisedWindow("etat-civil", noon + 3600)
+    assert b.callbacks([first], T0) == []  # two hours before: nobody needs to know yet
+    # 11:31, half an hour before the window ends: raised while there is time to call her.
+    (raised_alert,) = b.tick(noon - 29 * 60)
+    assert isinstance(raised_alert, AlertRaised)
+    assert raised_alert.alert.kind is AlertKind.CALLBACK_WINDOW
+    assert raised_alert.alert.service == "etat-civil"
+    assert raised_alert.alert.message == (
+        "« État civil » : 1 rappel promis avant 12:00 n'est pas encore fait"
+    )
+    assert b.tick(noon - 28 * 60) == []  # no change: no news
+    # A second request for the same promise: the count is told again, the same alert.
+    (counted,) = b.callbacks([first, PromisedWindow("etat-civil", noon), second], noon - 60)
+    assert isinstance(counted, AlertChanged) and counted.alert.id == raised_alert.alert.id
+    assert counted.alert.message == (
+        "« État civil » : 2 rappels promis avant 12:00 ne sont pas encore faits"
+    )
+    (late,) = b.tick(noon)  # the window has ended
+    assert late.alert.message.endswith("ne sont pas encore faits, dont 2 en retard")
+    # Both called back: cleared; the one due at 13:00 is not at risk yet.
+    (cleared,) = b.callbacks([second], noon + 60)
+    assert isinstance(cleared, AlertChanged) and cleared.alert.cleared_at == noon + 60
+    assert b.book.is_active((AlertKind.CALLBACK_WINDOW, "etat-civil")) is False
+
+
+def test_a_callback_alert_is_per_service_and_names_another_day() -> None:
+    b = board()
+    yesterday = datetime(2026, 3, 9, 17, 0, tzinfo=PARIS).timestamp()
+    changes = b.callbacks(
+        [PromisedWindow("accueil", yesterday), PromisedWindow("etat-civil", T0 + 600)], T0
+    )
+    messages = {c.alert.service: c.alert.message for c in changes if isinstance(c, AlertRaised)}
+    assert messages == {
+        "accueil": "« Accueil » : 1 rappel promis avant le 09/03 à 17:00 n'est pas encore fait, "
+        "en retard",
+        "etat-civil": "« État civil » : 1 rappel promis avant 10:10 n'est pas encore fait",
+    }

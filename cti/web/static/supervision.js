@@ -16,6 +16,7 @@ const KIND_LABELS = {
   service_level: "Niveau de service", long_wait: "Attente trop longue",
   no_agent: "Aucun agent", missed_offers: "Appels sans réponse",
   database: "Base de données", overload: "Surcharge",
+  callback_window: "Rappels promis",
 };
 
 let me = null;
