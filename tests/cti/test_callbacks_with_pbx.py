@@ -438,3 +438,29 @@ async def test_a_waiting_caller_keys_1_and_keeps_her_place_in_line(product: Prod
     offered = await page.next("callback.offered")
     assert offered["callback"]["id"] == request.id
     assert stored(product, request.id).source is Source.WAIT
+
+
+async def test_supervisors_are_alerted_before_a_promised_window_is_missed(
+    product: Product,
+) -> None:
+    desk = desk_of(product)
+    feed = product.app.state.supervision if product.app is not None else None
+    assert feed is not None
+    sub = feed.bus.subscribe()
+    try:
+        request = await desk.request(NewRequest(NUMBER, "etat-civil", Source.MENU), "système")
+        # Promised « ce matin », and the morning ends in 10 minutes (the demo's menu is always
+        # open: its windows have no end, so the promise is set here, in the desk's memory).
+        soon = datetime.fromtimestamp(desk.clock() + 600, UTC)
+        desk.requests[request.id] = replace(request, window=Window.MORNING, window_end=soon)
+        while True:  # the wallboard's next tick reads the callbacks not done yet
+            message = await asyncio.wait_for(sub.get(), 30)
+            assert message is not None
+            if message["type"] == "alert.raised" and message["alert"]["kind"] == "callback_window":
+                break
+        alert = message["alert"]
+        assert (alert["kind"], alert["service"]) == ("callback_window", "etat-civil")
+        assert alert["message"].startswith("« État civil » : 1 rappel promis avant ")
+        assert alert["message"].endswith(" n'est pas encore fait")
+    finally:
+        sub.close()
