@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from cti.supervision import PastCall, SupervisionBoard, opening_hours
 from cti.supervision_alerts import AlertChanged, AlertKind, AlertOver, AlertRaised, UnknownAlert
-from cti.supervision_callbacks import PromisedWindow
+from cti.supervision_callbacks import PromisedWindow, promised_windows
 from cti.tracker import events as ev
 from ivr_scripts.tree import Tree
+from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
 from routing.config import parse_config
 from routing.decisions import NO_ANSWER_REASON
 from routing.model import EngineConfig
@@ -539,3 +540,24 @@ def test_a_callback_alert_is_per_service_and_names_another_day() -> None:
         "en retard",
         "etat-civil": "« État civil » : 1 rappel promis avant 10:10 n'est pas encore fait",
     }
+
+
+def test_the_windows_promised_are_those_of_callbacks_not_done_yet() -> None:
+    asked = datetime(2026, 3, 10, 9, 0, tzinfo=PARIS)
+    noon = datetime(2026, 3, 10, 12, 0, tzinfo=PARIS)
+
+    def request(rid: str, end: datetime | None, state: CallbackState) -> CallbackRequest:
+        window = Window.MORNING if end else Window.REOPENING
+        return CallbackRequest(
+            rid, "+33612345678", "accueil", asked, window, asked, end, Source.MENU, state=state
+        )
+
+    found = promised_windows(
+        [
+            request("a", noon, CallbackState.PENDING),
+            request("b", noon, CallbackState.DIALLING),  # being called: not done yet
+            request("c", noon, CallbackState.REACHED),
+            request("d", None, CallbackState.PENDING),  # « à la réouverture »: no end promised
+        ]
+    )
+    assert found == [PromisedWindow("accueil", noon.timestamp())] * 2
