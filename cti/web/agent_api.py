@@ -330,9 +330,7 @@ async def _on_call(action: Any) -> Any:
 @router.post("/api/calls/{call_id}/citizen", tags=["agent"])
 async def pick_citizen(call_id: str, form: CitizenPick, user: DeskUser, pop: Pop) -> None:
     await _on_call(pop.select_citizen(call_id, agent_of(user), form.citizen_id))
-    await asyncio.to_thread(
-        pop.directory.audit, user.username, "card.open", form.citizen_id, f"appel {call_id}"
-    )
+    audit(pop, user.username, "card.open", form.citizen_id, f"appel {call_id}")
 
 
 # The database away: the agent's work is kept and written on its return; she is told so.

@@ -11,6 +11,7 @@ import asyncio
 from fastapi import APIRouter, HTTPException
 
 from cti.web.agent_api import AgentUser, Dir, Pop
+from cti.web.audit_log import audit
 from screenpop.citizen_file import citizen_file
 from screenpop.messages import CitizenItem
 
@@ -22,7 +23,6 @@ async def open_file(citizen_id: int, user: AgentUser, directory: Dir, pop: Pop) 
     found = await asyncio.to_thread(citizen_file, directory, pop.names, citizen_id)
     if found is None:
         raise HTTPException(404, "Administré introuvable (fiche supprimée ?).")
-    await asyncio.to_thread(
-        directory.audit, user.username, "card.open", citizen_id, "fiche ouverte hors appel"
-    )
+    # Through the writer: held while the database is away, never lost (cti.web.audit_log).
+    audit(pop, user.username, "card.open", citizen_id, "fiche ouverte hors appel")
     return found

@@ -7,16 +7,15 @@ The router's desk carries the state out, and tells her page and the wallboard.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from cti.desk import AgentDesk, DeskError
+from cti.web.audit_log import audit
 from cti.web.auth import Sessions, require
 from screenpop.accounts import Role, UserView
-from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged
 from screenpop.text_rules import refusal
@@ -56,9 +55,8 @@ async def _apply(
     hub: AgentHub = request.app.state.hub
     hub.send(agent, AgentStateChanged(agent=agent, state=shown, reason=why), keep=False)
     name = _agent_name(request, agent)
-    directory: Directory = request.app.state.directory
     detail = f"{name} (poste {agent}) : {done} par {user.display_name} ({user.username})"
-    await asyncio.to_thread(directory.audit, user.username, f"agent.{state}", None, detail)
+    audit(request.app.state.pop, user.username, f"agent.{state}", None, detail)
     return name
 
 

@@ -19,6 +19,7 @@ import pytest
 from cti.assembly import DEMO_PASSWORD, Product
 from cti.audit_trail import AuditFilter, entries
 from cti.pbxsim.pbx import AgentPhone
+from cti.web.audit_log import read_after_writes
 from tests.e2e.browsing import async_api, serious_violations
 from tests.e2e.desk_pages import desk_product, no_sideways_scrolling, open_desk, set_state
 
@@ -69,7 +70,10 @@ async def test_a_supervisor_pauses_an_agent_and_ends_her_forgotten_session(
         "Pause (Mise en pause par la supervision)"
     )
     await expect(row).to_contain_text("En pause")
-    paused = entries(product.database, AuditFilter(action="agent.paused"))
+    # Audits go through the writer (held while the database is away): read after it.
+    paused = await read_after_writes(
+        product.pop, lambda: entries(product.database, AuditFilter(action="agent.paused"))
+    )
     assert [e.detail for e in paused] == [
         "Marie Lambert (poste 201) : mise en pause par Nadia Superviseure (superviseur)"
     ]
@@ -92,7 +96,9 @@ async def test_a_supervisor_pauses_an_agent_and_ends_her_forgotten_session(
     )
     await expect(claire.locator("#login")).to_be_visible()
     await expect(claire_row).to_contain_text("Déconnecté")
-    ended = entries(product.database, AuditFilter(action="agent.offline"))
+    ended = await read_after_writes(
+        product.pop, lambda: entries(product.database, AuditFilter(action="agent.offline"))
+    )
     assert [e.username for e in ended] == ["superviseur"]
     assert "Claire Morin (poste 205) : session fermée" in ended[0].detail
 
