@@ -319,8 +319,12 @@ async def test_the_product_killed_and_restarted_mid_calls_loses_nothing(rig: Rig
     # The product hands its records to the database once a second (FLUSH_AFTER): a kill
     # within that second loses what it had not handed over (README, "When the database is
     # away"). Killed once they are written, it must lose nothing.
+    # Written means the answers too, not only the rows opened when the calls came in.
+    talking = len(rig.connected())
     await rig.product.until_rows(
-        "SELECT call_id FROM interactions", lambda r: len(r) == LIVE, "the calls' records"
+        "SELECT call_id, outcome FROM interactions",
+        lambda r: len(r) == LIVE and sum(row["outcome"] == "answered" for row in r) >= talking,
+        "the calls' records and their answers",
     )
     await rig.product.stop(signal.SIGKILL)
     await rig.close_pages()
