@@ -21,6 +21,7 @@ import pytest
 from cti.assembly import Product
 from cti.audit_trail import AuditFilter, entries
 from cti.pbxsim.pbx import AgentPhone
+from cti.web.audit_log import read_after_writes
 from tests.e2e.browsing import async_api, serious_violations
 from tests.e2e.desk_pages import desk_product, no_sideways_scrolling, open_desk, set_state
 
@@ -176,7 +177,10 @@ async def test_a_citizens_file_opens_from_the_search_outside_a_call(
     assert await marie.locator("#file-history .past-note").count() >= 1
     assert await serious_violations(marie) == []
     await no_sideways_scrolling(marie)
-    opened = entries(product.database, AuditFilter(action="card.open", username="marie"))
+    opened = await read_after_writes(  # audited through the writer
+        product.pop,
+        lambda: entries(product.database, AuditFilter(action="card.open", username="marie")),
+    )
     assert [e.detail for e in opened] == ["fiche ouverte hors appel"]
     await marie.get_by_role("button", name="Fermer la fiche").click()
     await expect(marie.locator("#file")).to_be_hidden()

@@ -13,6 +13,7 @@ import pytest
 
 from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
+from cti.web.audit_log import read_after_writes
 from cti.web.login_limits import LoginLimits
 from tests.cti.web.secure_site import PASSWORD, running_site
 
@@ -118,7 +119,8 @@ async def test_forwarded_for_is_not_believed_without_a_configured_proxy(
             ]
             assert codes[-1] == 429  # a new forged address each time changes nothing
             assert (await _login(client, "chef", **{"X-Forwarded-For": "198.51.100.99"})).is_success
-        trail = entries(database, AuditFilter())
+        # Logins are audited through the writer: read once it has written them.
+        trail = await read_after_writes(site.pop, lambda: entries(database, AuditFilter()))
         assert {e.detail for e in trail if e.action.startswith("login")} == {"depuis 127.0.0.1"}
 
 
@@ -135,7 +137,10 @@ async def test_forwarded_for_is_believed_from_a_trusted_proxy_only(database: Dat
                 await _login(proxy, "chef", **{"X-Forwarded-For": "203.0.113.66"})
             ).status_code == 429
             assert (await _login(proxy, "chef", **{"X-Forwarded-For": "203.0.113.67"})).is_success
-        by_user = {e.username: e.detail for e in entries(database, AuditFilter(action="login"))}
+        logins = await read_after_writes(
+            site.pop, lambda: entries(database, AuditFilter(action="login"))
+        )
+        by_user = {e.username: e.detail for e in logins}
         assert by_user["marie"] == "depuis 203.0.113.7"
         assert by_user["paul"] == "depuis 127.0.0.1"
 
