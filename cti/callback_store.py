@@ -87,6 +87,16 @@ def _values(request: CallbackRequest) -> dict[str, object]:
     }
 
 
+def _audit_row(audit: Audit) -> AuditEntry:
+    """The audit entry written in the same transaction as the request's change."""
+    return AuditEntry(
+        username=audit.username,
+        action=audit.action,
+        citizen_id=audit.citizen_id,
+        detail=audit.detail,
+    )
+
+
 def add(db: Database, request: CallbackRequest, audit: Audit | None = None) -> bool:
     """Store a new request; False (and nothing written) if its id is already stored."""
     with db.session() as session:
@@ -94,14 +104,7 @@ def add(db: Database, request: CallbackRequest, audit: Audit | None = None) -> b
             return False
         session.add(CallbackRow(id=request.id, **_values(request)))
         if audit is not None:
-            session.add(
-                AuditEntry(
-                    username=audit.username,
-                    action=audit.action,
-                    citizen_id=audit.citizen_id,
-                    detail=audit.detail,
-                )
-            )
+            session.add(_audit_row(audit))
         try:
             session.commit()
         except IntegrityError:  # the same id written meanwhile by another writer
@@ -138,14 +141,7 @@ def move(
         if getattr(result, "rowcount", 0) != 1:
             return False
         if audit is not None:
-            session.add(
-                AuditEntry(
-                    username=audit.username,
-                    action=audit.action,
-                    citizen_id=audit.citizen_id,
-                    detail=audit.detail,
-                )
-            )
+            session.add(_audit_row(audit))
         return True
 
 
