@@ -6,9 +6,11 @@ with):
 
 * **our error**: for each wait said, how far the wait that followed was from it
   (``SpokenWait.error_s``: « environ 4 minutes » against the minutes she then waited; 0 for
-  « moins d'une minute » answered within the minute), median and 90th percentile;
+  « moins d'une minute » answered within the minute), median and 90th percentile, and the
+  forecast's own error before rounding;
 * **app_queue's error**: the same for the hold time app_queue would have said at the same
-  instant (its whole minutes, when it says one), on the same calls;
+  instant (its whole minutes, when it says one: it says none under a minute), with ours on
+  those same announcements beside it;
 * **positions gone up**: among two announcements in a row to one caller, how often the
   position said was higher than the one before (ours: never, by rule; held back instead,
   counted) and how often app_queue's (her rank in her own queue) was.
@@ -32,8 +34,10 @@ class AnnounceStats:
     answered_with_wait: int  # our waits said to callers then answered
     median_error_s: float | None
     p90_error_s: float | None
+    forecast_median_error_s: float | None  # the forecast before rounding, in seconds
     app_queue_said: int  # app_queue's hold times that would have been said, answered calls
     app_queue_median_error_s: float | None
+    ours_where_app_queue_said_s: float | None  # ours, on those same announcements
     position_pairs: int  # two positions said in a row to one caller
     position_up: int  # ours said higher than the one before (0 by rule)
     held_back: int  # positions not said because they went up
@@ -52,7 +56,9 @@ def announce_stats(records: Sequence[AnnouncementRecord]) -> AnnounceStats | Non
     if not records:
         return None
     ours: list[float] = []
+    raw: list[float] = []
     theirs: list[float] = []
+    ours_there: list[float] = []
     by_leg: dict[str, list[AnnouncementRecord]] = {}
     for a in records:
         by_leg.setdefault(a.leg_id, []).append(a)
@@ -60,8 +66,12 @@ def announce_stats(records: Sequence[AnnouncementRecord]) -> AnnounceStats | Non
             continue
         if a.said is not None:
             ours.append(a.said.error_s(a.remaining_s))
+        if a.forecast_s is not None:
+            raw.append(abs(a.forecast_s - a.remaining_s))
         if a.app_queue_minutes > 0:
             theirs.append(SpokenWait(WaitKind.ABOUT, a.app_queue_minutes).error_s(a.remaining_s))
+            if a.said is not None:
+                ours_there.append(a.said.error_s(a.remaining_s))
     pairs = up = aq_pairs = aq_up = 0
     for told in by_leg.values():
         said = [a.position_said for a in told if a.position_said is not None]
@@ -76,8 +86,10 @@ def announce_stats(records: Sequence[AnnouncementRecord]) -> AnnounceStats | Non
         answered_with_wait=len(ours),
         median_error_s=statistics.median(ours) if ours else None,
         p90_error_s=_p90(ours),
+        forecast_median_error_s=statistics.median(raw) if raw else None,
         app_queue_said=len(theirs),
         app_queue_median_error_s=statistics.median(theirs) if theirs else None,
+        ours_where_app_queue_said_s=statistics.median(ours_there) if ours_there else None,
         position_pairs=pairs,
         position_up=up,
         held_back=sum(1 for a in records if a.held_back),
@@ -96,8 +108,10 @@ def announce_figures(stats: AnnounceStats | None) -> dict[str, float | int | Non
         "answered_with_wait": stats.answered_with_wait,
         "wait_median_abs_error_s": stats.median_error_s,
         "wait_p90_abs_error_s": stats.p90_error_s,
+        "forecast_median_abs_error_s": stats.forecast_median_error_s,
         "app_queue_said": stats.app_queue_said,
         "app_queue_wait_median_abs_error_s": stats.app_queue_median_error_s,
+        "wait_median_abs_error_where_app_queue_said_s": stats.ours_where_app_queue_said_s,
         "position_pairs": stats.position_pairs,
         "position_went_up": stats.position_up,
         "position_held_back": stats.held_back,
@@ -121,9 +135,10 @@ def announce_lines(stats: AnnounceStats) -> list[str]:
         f"{stats.announcements} announcements to {stats.callers} callers;"
         f" {stats.answered_with_wait} waits said to callers then answered",
         f"  wait said, |error| against the wait that followed: median {_s(stats.median_error_s)},"
-        f" p90 {_s(stats.p90_error_s)}",
-        f"  app_queue's hold time at the same instants ({stats.app_queue_said} said):"
-        f" median {_s(stats.app_queue_median_error_s)}",
+        f" p90 {_s(stats.p90_error_s)} (forecast before rounding:"
+        f" median {_s(stats.forecast_median_error_s)})",
+        f"  where app_queue would have said a hold time ({stats.app_queue_said}): its median"
+        f" {_s(stats.app_queue_median_error_s)}, ours {_s(stats.ours_where_app_queue_said_s)}",
         f"  position said higher than the one before: ours {ours_up},"
         f" {stats.held_back} held back; app_queue's {theirs_up}",
     ]

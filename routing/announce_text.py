@@ -85,7 +85,7 @@ class SpokenWait:
     def words(self) -> str:
         minutes = f"{cardinal(self.minutes, feminine=True)} minute{'s' if self.minutes > 1 else ''}"
         if self.kind is WaitKind.UNDER:
-            return f"moins d'une minute" if self.minutes == 1 else f"moins de {minutes}"
+            return "moins d'une minute" if self.minutes == 1 else f"moins de {minutes}"
         if self.kind is WaitKind.OVER:
             return f"plus de {minutes}"
         return f"environ {minutes}"

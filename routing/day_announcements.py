@@ -114,6 +114,11 @@ class DayAnnouncer:
             )
         )
 
+    def left(self, leg_id: str) -> None:
+        """The caller hung up while waiting."""
+        self.forecaster.left(leg_id)
+        self.announcer.forget(leg_id)
+
     def answered(self, leg_id: str, service: str, waited_s: float) -> None:
         """app_queue's ``recalc_holdtime`` on the answer."""
         old = self.holdtime.get(service, 0)

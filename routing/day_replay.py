@@ -234,6 +234,8 @@ class _Replay:
         if leg.done:
             return
         self.close(leg, at, Outcome.ABANDONED)
+        if self.announcer is not None:
+            self.announcer.left(leg_id)
         for agent in leg.offers:
             self.agents[agent].holding = None
         leg.offers.clear()

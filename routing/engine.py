@@ -218,6 +218,19 @@ class RoutingEngine:
             for position, c in enumerate(calls, start=1)
         ]
 
+    def count_waiting(self, service: str, before: tuple[int, float, str] | None = None) -> int:
+        """Calls waiting for ``service`` (queued or held), those whose ``CallRecord.key``
+        comes before ``before`` if given: a caller's place without listing the line
+        (``routing.wait_forecast``)."""
+        if service not in self._services:
+            raise UnknownService(service)
+        count = self._queues.count(service, before)
+        for held in self._reserved.values():
+            for call in map(self._calls.__getitem__, held):
+                if call.service == service and (before is None or call.key < before):
+                    count += 1
+        return count
+
     def agent(self, agent_id: str) -> AgentView:
         rec = self._agent_record(agent_id)  # raises UnknownAgent first
         return agent_view(self._agent_specs[agent_id], rec)

@@ -155,6 +155,13 @@ class WaitingCalls:
                 return found[1], found[0]
         return None
 
+    def count(self, service: str, before: CallKey | None = None) -> int:
+        """Calls of ``service`` queued (before ``before``, if given)."""
+        buckets = self._buckets[service]
+        if before is None:
+            return sum(len(bucket) for bucket in buckets)
+        return sum(bucket.count_below(before) for bucket in buckets)
+
     def keys(self, service: str) -> Iterator[CallKey]:
         for bucket in self._buckets[service]:
             yield from bucket

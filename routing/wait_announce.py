@@ -102,9 +102,7 @@ class Announcer:
                 position = told.position = forecast.position
             else:
                 held_back = True
-        wait = (
-            spoken_wait(forecast.wait_s) if rules.wait and forecast.wait_s is not None else None
-        )
+        wait = spoken_wait(forecast.wait_s) if rules.wait and forecast.wait_s is not None else None
         text = announcement_text(position, wait)
         if not text:
             return None
