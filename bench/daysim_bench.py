@@ -4,8 +4,9 @@ Set-up: ``routing/scenarios/mairie.yaml`` rescaled to about 10,000 calls (seed 1
 twenty agents unchanged, so the day is heavily overloaded (long queues: the hard case for
 the routers' indexes). The traffic is drawn once; each router replays the same day
 ``REPEATS`` times and the median wall time is printed with the day's outcome, so a speed-up
-that changes decisions shows. The goal is a few seconds per router (routing alone: the announcements of position and
-wait, measured by the simulator's report, are timed apart on the last line).
+that changes decisions shows. The goal is a few seconds per router (routing alone: the
+announcements of position and wait, measured by the simulator's report, are timed apart on
+the last line).
 """
 
 from __future__ import annotations

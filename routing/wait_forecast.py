@@ -66,7 +66,6 @@ class EngineView(Protocol):
     def count_waiting(self, service: str, before: CallKey | None = None) -> int: ...
 
 
-
 @dataclass(frozen=True, slots=True)
 class Forecast:
     call_id: str
