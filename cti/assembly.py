@@ -47,6 +47,7 @@ from cti.settings import Settings, StartupError
 from cti.supervision import opening_hours
 from cti.supervision_callbacks import promised_windows
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
+from cti.wait_announcements import WaitAnnouncements
 from cti.web.app import DeskParts, create_app
 from cti.web.auth import Sessions
 from cti.web.serve import serving
@@ -103,6 +104,7 @@ class Product:
     ivr: IvrAdmin | None = None  # the voice menu's versions and runs
     first_admin: WithPassword | None = None  # created at this start: its password, shown once
     callbacks: CallbackDesk | None = None  # callback requests, routed in their place
+    announcements: WaitAnnouncements | None = None  # position and wait told in the wait
 
     @property
     def url(self) -> str:
@@ -362,6 +364,9 @@ async def running(
         offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)
         offers.start()
         stack.push_async_callback(offers.close)
+        announcements = WaitAnnouncements(router, sounds.speech, time.time)
+        announcements.start()
+        stack.push_async_callback(announcements.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)
@@ -420,6 +425,7 @@ async def running(
             ivr,
             first_admin,
             callbacks,
+            announcements,
         )
 
 

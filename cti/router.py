@@ -115,6 +115,8 @@ class RouterShell:
         # A caller overflowing to a callback: the callbacks desk records her request and says
         # what the dialplan plays (variables added to, or replacing, CTI_OVERFLOW's).
         self.on_callback_overflow: Callable[[Overflow], Mapping[str, str]] | None = None
+        # Every decision carried out, in order (the wait forecast learns handle times).
+        self.decision_listeners: list[Callable[[list[Decision]], None]] = []
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
         service.add_link_listener(self.on_link_state)
@@ -191,6 +193,8 @@ class RouterShell:
                     self._offered.popitem(last=False)
 
     def _carry_out(self, decisions: list[Decision]) -> None:
+        for listener in self.decision_listeners:
+            listener(decisions)
         self._remember_offers(decisions)
         for decision in decisions:
             if isinstance(decision, Offer) and request_id_of(decision.call_id) is not None:

@@ -29,13 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import from_pstn, originate, overflow, safety_queue, transfers, wait_callback
+from cti.pbxsim import (
+    from_pstn,
+    originate,
+    overflow,
+    safety_queue,
+    transfers,
+    wait_announce,
+    wait_callback,
+)
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
@@ -101,6 +110,7 @@ class SimCall:
     answered_at: float | None = None
     wait_start: int | None = None  # WAIT_START: whole seconds, as the dialplan's ${EPOCH}
     waiting_from: float | None = None  # the same instant, exact: the safety net's count
+    first_slice_until: float | None = None  # clock time the short first slice of music ends
     task: asyncio.Task[None] | None = None
 
     @property
@@ -304,6 +314,7 @@ class Telephony(Switch):
                 else (("CtiPriority", call.priority), ("Lang", leg.variables.get("CTI_LANG", "")))
             ),
         )
+        wait_announce.entered(self, call)
         leg.application, leg.app_data = "Wait", str(int(self.safety_net))
         self.changed.set()
 
@@ -327,9 +338,14 @@ class Telephony(Switch):
             )
             if remain <= 0:
                 return "safety"
-            if wait_callback.takes_offer(call):  # cti-wait's key 1, at the end of a slice
-                return "callback"
-            outcome = await self._wait_any(call, min(remain, 15.0 * scale) / scale, call.redirected)
+            if call.leg.variables.get(wait_announce.SOUND_VARIABLE):
+                outcome = await wait_announce.play(self, call)
+            else:
+                if wait_callback.takes_offer(call):  # cti-wait's key 1, at the end of a slice
+                    return "callback"
+                until = wait_announce.slice_end(call, self.clock())  # real seconds, or None
+                real = min(remain, 15.0 * scale, until if until is not None else math.inf)
+                outcome = await self._wait_any(call, real / scale, call.redirected)
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"
 

@@ -35,6 +35,11 @@ class Contract:
     callback_result_event: str = "CtiCallbackResult"
     # « tapez 1 pour être rappelé » in cti-wait: the sound it plays, set by cti.callback_offer.
     callback_offer_variable: str = "CTI_CALLBACK_OFFER"
+    # Position and wait told in cti-wait (cti.wait_announcements): the sound, when the next is
+    # due, and what the dialplan says once it played one.
+    announce_variable: str = "CTI_ANNOUNCE"
+    announce_at_variable: str = "CTI_ANNOUNCE_AT"
+    announced_event: str = "CtiAnnounced"
     service_variable: str = "CTI_IVR_CHOICE"
     # The nodes the caller went through in the menu, "/"-separated (read back at resync).
     path_variable: str = "CTI_IVR_PATH"
