@@ -31,6 +31,7 @@ FIGURES = {
     "callbacks_failed",
     "callbacks_pending",
     "callback_mean_delay_s",
+    "announcements",
 }
 
 
@@ -50,6 +51,11 @@ def test_json_prints_every_routers_whole_day_figures(capsys: pytest.CaptureFixtu
     pooled_sl = doc["routers"][POOLED]["service_level_pct"]
     engine = doc["routers"][ENGINE]
     assert engine["sl_below_pooled"] == pytest.approx(pooled_sl - engine["service_level_pct"])
+    # Position and wait told to waiting callers: measured for our engine only.
+    told = engine["announcements"]
+    assert told["announcements"] > 0 and told["position_went_up"] == 0
+    assert told["wait_median_abs_error_s"] >= 0
+    assert doc["routers"]["leastrecent"]["announcements"] is None
     # same seed, same document
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out) == doc
