@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml  # type: ignore[import-untyped]
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from routing.callbacks.rules import RetryRules
 from routing.errors import ConfigError
@@ -86,11 +94,16 @@ class AnnounceConfig(_Model):
     position: bool = True
     wait: bool = True
 
+    @field_validator("every_s")
+    @classmethod
+    def _not_too_often(cls, value: float) -> float:
+        # A sentence lasts a few seconds: repeating it more often than every 30 s is noise.
+        if 0 < value < 30:
+            raise ValueError("repeat at most every 30 seconds (0: not repeated)")
+        return value
+
     @model_validator(mode="after")
     def _sayable(self) -> AnnounceConfig:
-        # A sentence lasts a few seconds: repeating it more often than every 30 s is noise.
-        if 0 < self.every_s < 30:
-            raise ValueError("every_s: repeat at most every 30 seconds (0: not repeated)")
         if (self.on_entry or self.every_s) and not (self.position or self.wait):
             raise ValueError("an announcement says the position, the wait, or both")
         return self
