@@ -1,6 +1,6 @@
 """Position and expected wait told to the callers waiting in ``cti-wait``.
 
-What is said and when is ``routing.wait_announce``'s decision over ``routing.wait_forecast``'s
+What is said and when is ``routing.wait_announce``'s decision over ``routing.caller_forecast``'s
 numbers (the engine's own view) and the service's ``announce`` rules; this shell looks at the
 callers waiting about once a second, renders the sentence by speech synthesis (the voice
 menu's ``cti.prompts``, cached per text) and ``Setvar``s on the caller's dialplan leg:
@@ -27,11 +27,11 @@ from typing import Any
 
 from cti.ami.errors import AmiError
 from cti.router import RouterShell
+from routing.caller_forecast import WaitForecaster
 from routing.decisions import Decision
 from routing.engine import RoutingEngine
 from routing.records import CallStatus
 from routing.wait_announce import Announcement, Announcer
-from routing.wait_forecast import WaitForecaster
 
 log = logging.getLogger(__name__)
 

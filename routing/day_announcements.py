@@ -2,7 +2,7 @@
 
 Theory of operation: during a replay through our engine (``routing.day_replay``), every
 waiting leg is told its position and expected wait as the shell would tell it
-(``routing.wait_forecast`` + ``routing.wait_announce``): on entry and every N seconds, by its
+(``routing.caller_forecast`` + ``routing.wait_announce``): on entry and every N seconds, by its
 service's ``announce`` rules when they are on, else by the simulator's default rules (the
 measure must not depend on whether a scenario switched them on; routing is never changed by
 an announcement). Each announcement is recorded with the wait that followed it (answered
@@ -20,12 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from routing.announce_text import SpokenWait
+from routing.caller_forecast import EngineView, Forecast, WaitForecaster
 from routing.day_model import DaySpec
 from routing.day_records import LegRecord, Outcome
 from routing.decisions import Decision
 from routing.model import AnnounceRules
 from routing.wait_announce import Announcement, Announcer
-from routing.wait_forecast import EngineView, Forecast, WaitForecaster
 
 DEFAULT_RULES = AnnounceRules(on_entry=True, every_s=60.0, position=True, wait=True)
 

@@ -221,7 +221,7 @@ class RoutingEngine:
     def count_waiting(self, service: str, before: tuple[int, float, str] | None = None) -> int:
         """Calls waiting for ``service`` (queued or held), those whose ``CallRecord.key``
         comes before ``before`` if given: a caller's place without listing the line
-        (``routing.wait_forecast``)."""
+        (``routing.caller_forecast``)."""
         if service not in self._services:
             raise UnknownService(service)
         count = self._queues.count(service, before)

@@ -7,7 +7,7 @@ Theory of operation (pure: rules, forecasts and the time in; announcements out):
   seconds of her wait: at ``first + k × every_s``. A moment missed (she was ringing an
   agent) is not made up: the next one comes at the next multiple.
 * **Position, never backwards**: the position said is the forecast's
-  (``routing.wait_forecast``: the calls a capable agent takes before hers). It may grow —
+  (``routing.caller_forecast``: the calls a capable agent takes before hers). It may grow —
   an offer nobody answered puts its call back ahead of her, a call of a higher-priority
   service arrives — and a caller told « troisième » then « cinquième » stops believing the
   line moves. So a position is said only when it is not above the last one said to her;
@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 
 from routing.announce_text import SpokenWait, announcement_text, spoken_wait
+from routing.caller_forecast import Forecast
 from routing.model import AnnounceRules
-from routing.wait_forecast import Forecast
 
 MAX_POSITION_SAID = 999
 

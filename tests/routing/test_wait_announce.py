@@ -13,13 +13,13 @@ from routing.announce_text import (
     ordinal,
     spoken_wait,
 )
+from routing.caller_forecast import Forecast, WaitForecaster
 from routing.decisions import Decision
 from routing.engine import RoutingEngine
 from routing.events import AgentStateSet, CallQueued, OfferAnswered
 from routing.model import AgentSpec, AnnounceRules, EngineConfig, ServiceSpec
 from routing.states import AgentState
 from routing.wait_announce import Announcer
-from routing.wait_forecast import Forecast, WaitForecaster
 
 S = AgentState
 RULES = AnnounceRules(on_entry=True, every_s=60.0)
