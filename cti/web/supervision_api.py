@@ -35,15 +35,15 @@ from cti.supervision_callbacks import PromisedWindow
 from cti.tracker.events import DomainEvent
 from cti.web.auth import (
     SocketRefused,
+    SupervisorUser,
     refuse_socket,
-    require,
     socket_guard,
     websocket_session,
 )
 from cti.web.relay import relay
 from routing.engine import RoutingEngine
 from routing.explain import CallExplanation, explain_call
-from screenpop.accounts import Role, UserView
+from screenpop.accounts import Role
 from screenpop.card import caller_item
 from screenpop.models import Interaction
 from screenpop.phones import normalise
@@ -399,7 +399,6 @@ class SupervisionFeed:
 # -- routes ---------------------------------------------------------------------------------
 
 router = APIRouter(tags=["supervision"])
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 
 
 def _feed(request: Request) -> SupervisionFeed:
@@ -416,12 +415,12 @@ async def supervision_page() -> FileResponse:
 
 
 @router.get("/api/supervision")
-async def supervision_snapshot(user: Supervisor, feed: Feed) -> Snapshot:
+async def supervision_snapshot(user: SupervisorUser, feed: Feed) -> Snapshot:
     return feed.snapshot()
 
 
 @router.post("/api/supervision/alerts/{alert_id}/ack")
-async def acknowledge(alert_id: int, user: Supervisor, feed: Feed) -> AlertOut:
+async def acknowledge(alert_id: int, user: SupervisorUser, feed: Feed) -> AlertOut:
     try:
         return alert_out(feed.acknowledge(alert_id, user.username))
     except UnknownAlert as exc:
