@@ -44,8 +44,8 @@ from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings, StartupError
-from cti.supervision import opening_hours
-from cti.supervision_callbacks import promised_windows
+from cti.supervision.callbacks import promised_windows
+from cti.supervision.opening_hours import opening_hours
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.web.app import DeskParts, create_app
 from cti.web.auth import Sessions

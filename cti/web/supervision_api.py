@@ -29,9 +29,11 @@ from sqlalchemy import select
 
 from cti.bus import Bus
 from cti.db import Database
-from cti.supervision import Board, IsOpen, PastCall, SupervisionBoard
-from cti.supervision_alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
-from cti.supervision_callbacks import PromisedWindow
+from cti.supervision.alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
+from cti.supervision.board import PastCall, SupervisionBoard
+from cti.supervision.callbacks import PromisedWindow
+from cti.supervision.opening_hours import IsOpen
+from cti.supervision.view import Board
 from cti.tracker.events import DomainEvent
 from cti.web.auth import (
     SocketRefused,
