@@ -222,7 +222,7 @@ async def running(
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService()
-        hub = AgentHub(on_send=service.send_first)  # a card leaves before the rest is done
+        hub = AgentHub()
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}
 

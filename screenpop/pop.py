@@ -20,9 +20,8 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
   nothing from the directory unless the caller is known to allow it.
 * ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
   FastAGI server, same process) says which nodes the caller went through.
-* ``CallOffered``: the card pops on that agent's pages only (``card.offered``); the hub tells
-  the call service (``send_first``), which lets the card leave before it goes on with the
-  event's other listeners and the rest of the AMI chunk.
+* ``CallOffered``: the card pops on that agent's pages only (``card.offered``), queued to her
+  sockets while the event is handled.
 * ``CallAnswered``/``CallTransferred``/``CallNoAnswer``/``CallAbandoned``/``CallEnded``: the
   card follows (answered, handed on, gone).
 
