@@ -13,11 +13,17 @@ looks for the best ready agent; an agent who becomes ready looks for the best wa
 
 Rules worth knowing (the rest is in the event docstrings):
 
-* The best agent for a call has the best proficiency on the service's required skills (lowest,
-  then total), then the longest idle time, then the smallest extension. Agents speaking the
-  call's language are preferred; if no ready one qualifies, the language is ignored.
-* The best call for an agent is in the highest-priority service she qualifies for, then has
-  the highest call priority, then waited longest, then has the smallest call id.
+* The best agent for a call meets the requirement at the lowest level, then is the least
+  needed by the other services, then has the best proficiency (lowest, then total), then
+  the longest idle time, then the smallest extension (``routing.agent_rank``). Agents
+  speaking the call's language are preferred; if no ready one qualifies, the language is
+  ignored.
+* The best call for an agent is in the highest-priority service she fully qualifies for;
+  only if none waits, in the highest-priority service she may take once relaxed; then it
+  has the highest call priority, then waited longest, then has the smallest call id.
+* A call that finds no fully qualified agent free and is forecast to miss its service-level
+  threshold (``routing.wait_forecast``) has its proficiency floors at once
+  (``CallRecord.early_level``); its other steps keep their configured times.
 * ``idle_since`` is set whenever an agent enters READY, except when an offer she did not
   take (failed or cancelled) returns her to READY: ringing is not work.
 * A failed offer puts the call back in its place (it keeps its arrival time) and counts a
