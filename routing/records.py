@@ -66,6 +66,7 @@ class CallRecord:
     agent: str | None = None  # the agent it rings (RINGING) or is held for (RESERVED)
     also: tuple[str, ...] = ()  # the other agents it rings at the same time (RINGING)
     keeps_place: bool = False  # never overflows (a callback request)
+    early_level: int = 0  # floors applied from the start: forecast to miss its threshold
 
     def ringing(self, agent: str) -> CallRecord:
         """This call, offered to ``agent`` (the hot path: cheaper than ``replace``)."""
@@ -82,6 +83,7 @@ class CallRecord:
             agent,
             (),
             self.keeps_place,
+            self.early_level,
         )
 
     @property
