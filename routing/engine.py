@@ -204,6 +204,7 @@ class RoutingEngine:
                 position,
                 c.agent if c.status is CallStatus.RESERVED else None,
                 c.language,
+                c.place,
             )
             for position, c in enumerate(calls, start=1)
         ]
@@ -244,6 +245,7 @@ class RoutingEngine:
     def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
         at = event.at
         since = at if event.since is None else min(event.since, at)
+        place = None if event.place is None or event.place >= since else event.place
         self._generation += 1
         owner = event.case_owner if event.case_owner in self._agents else None
         call = CallRecord(
@@ -255,6 +257,7 @@ class RoutingEngine:
             owner,
             self._generation,
             keeps_place=event.keeps_place,
+            place=place,
         )
         self._calls[call.call_id] = call
         spec = self._services[call.service]

@@ -96,6 +96,10 @@ class Card(_Model):
     agent_name: str | None = None
     previous_agents: list[str] = []
     previous_agent_names: list[str] = []
+    transferred_by: str | None = Field(
+        default=None, description="the agent who handed the call on last (a transfer)"
+    )
+    transferred_by_name: str | None = None
     notes: list[NoteItem] = Field(
         default=[], description="notes already written on this call (earlier agents first)"
     )
@@ -145,6 +149,7 @@ class CardTransferred(_Message):
     to_agent: str | None = None
     to_agent_name: str | None = None
     to_service: str | None = None
+    to_service_label: str | None = None  # she waits for that service (nobody was free)
 
 
 class CardEnded(_Message):

@@ -409,11 +409,16 @@ class ScreenPop:
                     to_agent=event.to_agent,
                     to_agent_name=self.names.agent(event.to_agent) if event.to_agent else None,
                     to_service=event.service,
+                    to_service_label=self.names.service(event.service) if event.service else None,
                 ),
             )
         facts.agent = None
+        if event.agent:
+            facts.transferred_by = event.agent
         if event.service:
+            # She waits for that service now: the wait her next agent reads starts here.
             facts.service = event.service
+            facts.waiting_since = None
         if event.kind == "attended" and event.to_agent:
             # The colleague talked to the agent first: she has the citizen now, no ring.
             facts.agent, facts.stage = event.to_agent, "connected"

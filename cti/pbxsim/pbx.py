@@ -261,7 +261,13 @@ class Telephony(Switch):
                     target = await self._connected(call)
                     if target is None:
                         return
+                    if transfers.is_service(target):  # waits for that service now
+                        transfers.to_service(self, call, target)
+                        status = "WAIT"
+                        break
                     agent, status = target, await self._dial(call, target, target)
+                if status == "WAIT":
+                    continue
                 if status == "GONE":
                     return
                 busy = status == "BUSY"
@@ -270,6 +276,8 @@ class Telephony(Switch):
                 call.transfer_to = None
                 self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", status))
                 leg.variables.pop("AGENT", None)
+                if context == "transfer":  # her talk was no wait: the net's whole delay again
+                    transfers.rewait(self, call)
                 if busy and call.agent_legs is not None:
                     pending_busy = call.agent_legs[1]
                     self._enter_wait(call)

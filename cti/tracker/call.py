@@ -79,7 +79,11 @@ class Call:
     agent_hung_up: bool = False
     shutting_down: bool = False
     overflowed: bool = False
-    first_wait_at: float | None = None
+    first_wait_at: float | None = None  # her first entry in cti-wait: her place in line
+    # When she started waiting for her current service: the first entry in cti-wait, or her
+    # entry after a blind transfer to a service; no-answers keep it. Her max wait, her
+    # callback offer and the wait her next agent reads count from here.
+    service_wait_at: float | None = None
     waiting_since: float | None = None
     answered_at: float | None = None
     channels: set[str] = field(default_factory=set)

@@ -41,6 +41,9 @@ class Contract:
     did_variable: str = "CTI_DID"
     priority_variable: str = "CTI_PRIORITY"
     wait_start_variable: str = "WAIT_START"
+    # Set by [transfer] when a blind transfer puts her in another service's wait: the start
+    # of that wait (epoch seconds), read back at resync (WAIT_START stays her place in line).
+    service_since_variable: str = "CTI_SERVICE_SINCE"
     safety_variable: str = "CTI_SAFETY"
     # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
     shutdown_flag: int = 0x04

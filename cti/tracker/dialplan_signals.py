@@ -79,6 +79,8 @@ class DialplanSignals(TrackerState):
         self._move(call, Stage.WAITING)
         if call.first_wait_at is None:
             call.first_wait_at = at
+        if call.service_wait_at is None:
+            call.service_wait_at = at
         if call.waiting_since is None:
             call.waiting_since = at
         out.append(

@@ -32,7 +32,7 @@ class Dials(TrackerState):
                 **self._base(call, at),  # type: ignore[arg-type]
                 agent=agent,
                 service=call.service,
-                waited=self._waited(call, at),
+                waited=self._waited_here(call, at),
             )
         )
 
@@ -59,7 +59,7 @@ class Dials(TrackerState):
                     **self._base(call, at),  # type: ignore[arg-type]
                     agent=agent,
                     service=call.service,
-                    waited=self._waited(call, at),
+                    waited=self._waited_here(call, at),
                 )
             )
             return

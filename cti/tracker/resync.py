@@ -94,7 +94,11 @@ class Resync(TrackerState):
         # The dialplan's WAIT_START (epoch seconds): a restored caller keeps her wait.
         since = to_int(variables.get(c.wait_start_variable), 0)
         if 0 < at - since < 86_400:
-            call.first_wait_at = call.waiting_since = float(since)
+            call.first_wait_at = call.service_wait_at = call.waiting_since = float(since)
+            # Transferred to this service: her wait for it began then (her place stays).
+            here = to_int(variables.get(c.service_since_variable), 0)
+            if since <= here <= at:
+                call.service_wait_at = call.waiting_since = float(here)
         self._announce(call, chan, at, out, restored=True)
         self._reconcile(call, group, at, out)
 

@@ -167,6 +167,13 @@ class TrackerState:
         start = call.first_wait_at if call.first_wait_at is not None else call.arrived_at
         return max(0.0, at - start)
 
+    def _waited_here(self, call: Call, at: float) -> float:
+        """How long she has waited for her current service (after a transfer to a service:
+        since she entered its wait, not counting her talk with the first agent)."""
+        if call.service_wait_at is None:
+            return self._waited(call, at)
+        return max(0.0, at - call.service_wait_at)
+
     # ------------------------------------------------------------------ waiting and ending
 
     def _wait(self, call: Call, at: float, out: list[ev.DomainEvent]) -> None:
@@ -176,6 +183,8 @@ class TrackerState:
         call.agent = call.agent_leg = call.agent_channel = None
         if call.first_wait_at is None:
             call.first_wait_at = at
+        if call.service_wait_at is None:
+            call.service_wait_at = at
         if call.waiting_since is None:
             call.waiting_since = at
         out.append(

@@ -1,7 +1,9 @@
 """Blind and attended transfers of a connected call.
 
-A blind transfer sends the caller to an agent or a service and leaves the call transferring;
-an attended one connects the caller with the consulted agent, whose leg joins the call.
+A blind transfer sends the caller to an agent (``[transfer]``'s digits) or to a service
+(``[transfer]``'s service names: she waits in ``cti-wait`` for that service, ``CtiWaiting``
+follows) and leaves the call transferring; an attended one connects the caller with the
+consulted agent, whose leg joins the call.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ class Transfers(TrackerState):
             return
         from_agent = self._agent_of(e.transferer) or call.agent
         to_agent = service = None
-        if e.context in self.contract.agent_contexts:
+        if e.context in self.contract.agent_contexts and e.extension.isdigit():
             to_agent = e.extension
         elif e.extension and e.extension != "s":
+            # ``[transfer]``'s service extensions: she waits for that service, as if the menu
+            # had chosen it; her wait for it starts when she enters it.
             service = e.extension
+            call.service = service
+            call.service_wait_at = None
         call.agent = call.agent_leg = call.agent_channel = None
         call.agent_hung_up = False
         self._move(call, Stage.TRANSFERRING)
