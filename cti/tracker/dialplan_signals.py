@@ -34,6 +34,9 @@ class DialplanSignals(TrackerState):
             call.service = body.get("Service") or call.service
             # Not "Priority": a UserEvent's channel snapshot has a header of that name already.
             call.priority = to_int(body.get("CtiPriority"), call.priority)
+            # Back from the callback dialogue without a number (cti-wait's key 1): she waits
+            # again in her place, and leaving now is an abandon, not an overflow.
+            call.overflowed = False
             self._wait(call, at, out)
         elif e.name == c.no_answer_event:
             agent = body.get("Agent", "")
