@@ -99,6 +99,8 @@ class CallFacts:
     stage: Literal["ringing", "connected", "transferred", "ended"] = "ringing"
     selected_citizen_id: int | None = None
     disposition: str | None = None
+    # The product's callback this call places: its request in the agent's words.
+    callback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,4 +242,5 @@ def build_card(
         previous_agent_names=[names.agent(a) for a in facts.previous_agents],
         notes=[note_item(n, names) for n in notes],
         disposition=facts.disposition,
+        callback=facts.callback,
     )

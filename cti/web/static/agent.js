@@ -144,6 +144,8 @@ function showCard(next) {
   $("did").textContent = card.did_display || card.did || "—";
   $("service").textContent = card.service_label || card.service || "—";
   $("ivr-path").textContent = card.menu_choices.length ? card.menu_choices.join(" › ") : "—";
+  $("call-callback").hidden = !card.callback;
+  $("call-callback").textContent = card.callback || "";
   $("waited").textContent = `${Math.round(card.waited_s)} s`;
   $("previous-agents").textContent = card.previous_agent_names.length ? card.previous_agent_names.join(", ") : "—";
   const previous = card.notes.filter((n) => n.agent !== (me && me.agent));
