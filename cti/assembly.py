@@ -357,6 +357,7 @@ async def running(
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
         await callbacks.start()
+        pop.callback_headline = callbacks.call_headline
         supervision.callback_windows = lambda: promised_windows(callbacks.pending())
         stack.push_async_callback(callbacks.close)
         offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)

@@ -100,6 +100,8 @@ class CallFacts:
     stage: Literal["ringing", "connected", "transferred", "ended"] = "ringing"
     selected_citizen_id: int | None = None
     disposition: str | None = None
+    # The product's callback this call places: its request in the agent's words.
+    callback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,4 +245,5 @@ def build_card(
         transferred_by_name=names.agent(facts.transferred_by) if facts.transferred_by else None,
         notes=[note_item(n, names) for n in notes],
         disposition=facts.disposition,
+        callback=facts.callback,
     )

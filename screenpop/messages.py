@@ -104,6 +104,11 @@ class Card(_Model):
         default=[], description="notes already written on this call (earlier agents first)"
     )
     disposition: str | None = None
+    callback: str | None = Field(
+        default=None,
+        description="the callback this call places: « Rappel demandé à 10:42 par madame "
+        "Dupont, État civil, attente initiale 4 min 12 s »",
+    )
 
 
 class _Message(_Model):

@@ -7,7 +7,9 @@ and then, in memory: when the agent's phone rings the card is built and put on h
 queues before ``on_event`` returns. Nothing on that path waits for the database.
 
 * ``CallArrived``: the call's record begins, without the caller's number: nothing is known
-  yet of what she lets us show (a trunk's ``Privacy: id`` raises no event of its own).
+  yet of what she lets us show (a trunk's ``Privacy: id`` raises no event of its own). A
+  callback placed by the product (``callback_id``) carries its request in the agent's words
+  (``callback_headline``, from the callbacks desk's memory) on every card of the call.
 * ``CallerIdSettled``: the presentation is known. Allowed: normalise the number and look the
   citizens up — the one read the cards need — and build their part of the card. It runs in
   a thread of its own; the call's next events are held (in order) until it answers, so a
@@ -149,6 +151,9 @@ class ScreenPop:
         self._lookups_done.set()
         self._early_paths: OrderedDict[str, list[str]] = OrderedDict()
         self._ended_calls: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents offered it
+        # A callback's request in the agent's words, by request id (the callbacks desk's,
+        # from memory: a card never waits for the database).
+        self.callback_headline: Callable[[str], str | None] = lambda request_id: None
         self.errors = 0
 
     async def run(self) -> None:
@@ -276,6 +281,8 @@ class ScreenPop:
             arrived_at=event.at,
             did=event.did,
         )
+        if event.callback_id is not None:
+            facts.callback = self.callback_headline(event.callback_id) or "Rappel"
         call = _Call(facts)
         self.calls[event.call_id] = call
         # A call found in progress after a restart keeps the start its record already has
@@ -372,7 +379,9 @@ class ScreenPop:
         card = self._card(call)
         late = self.clock() - event.at if self.clock is not None else 0.0
         self.hub.send(event.agent, CardOffered(card=card, late_s=late if late > LATE_S else None))
-        self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        # A callback's call is offered without having waited: its service is known here.
+        service = {"service": facts.service} if facts.service else {}
+        self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited, **service)
         self._audit_opened(card, event.agent)
 
     def _audit_opened(self, card: Card, agent: str) -> None:

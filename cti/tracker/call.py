@@ -87,6 +87,9 @@ class Call:
     waiting_since: float | None = None
     answered_at: float | None = None
     channels: set[str] = field(default_factory=set)
+    # A callback placed by the product (the agent's phone first, then the citizen's): its
+    # request's id; the citizen's leg is the caller leg once she is dialled.
+    callback_id: str | None = None
 
     @property
     def withheld(self) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from cti.ami import events as ami
 from cti.tracker import events as ev
 from cti.tracker.call import Call, Role, Stage
+from cti.tracker.callback_calls import CallbackCalls
 from cti.tracker.channels import local_half
 from cti.tracker.presentation import code_restricted, code_withheld
-from cti.tracker.state import TrackerState
 
 
-class ChannelEvents(TrackerState):
+class ChannelEvents(CallbackCalls):
     """Channels appearing, changing and hanging up."""
 
     def _on_created(self, e: ami.ChannelCreated, at: float, out: list[ev.DomainEvent]) -> None:
@@ -25,7 +25,10 @@ class ChannelEvents(TrackerState):
             self._local_pairs.setdefault(half[0], {})[half[1]] = chan.uniqueid
         call = self._calls.get(chan.linkedid)
         if call is None:
-            if chan.context not in self.contract.inbound_contexts:
+            # A channel dialled from another (the trunk's leg of a callback: the endpoint's
+            # context is from-pstn) shares its Linkedid: only a channel that starts its own
+            # Linkedid is a citizen calling in.
+            if chan.context not in self.contract.inbound_contexts or chan.linkedid != chan.uniqueid:
                 return
             call = self._new_call(chan, at)
             self._register(call, chan.uniqueid, Role.CALLER)
@@ -111,7 +114,9 @@ class ChannelEvents(TrackerState):
             return
         call.channels.discard(uniqueid)
         if call.stage is not Stage.ENDED:
-            if leg.role is Role.CALLER:
+            if self._callback_leg_gone(call, leg.role, at, out):
+                pass
+            elif leg.role is Role.CALLER:
                 self._touch(call, e.chan, at, out)
                 if uniqueid == call.dialplan_leg:
                     call.dialplan_first_down = True

@@ -33,6 +33,9 @@ class Contract:
     callback_variable: str = "CTI_CALLBACK"
     callback_action_variable: str = "CTI_CALLBACK_ACTION"
     callback_result_event: str = "CtiCallbackResult"
+    # Said by cti-callback once the agent has answered, before the citizen is dialled: the
+    # originated channels are a call to follow (``callback_calls``), linked to its request.
+    callback_started_event: str = "CtiCallback"
     # « tapez 1 pour être rappelé » in cti-wait: the sound it plays, set by cti.callback_offer.
     callback_offer_variable: str = "CTI_CALLBACK_OFFER"
     service_variable: str = "CTI_IVR_CHOICE"
@@ -81,5 +84,6 @@ class Contract:
                 self.no_answer_event,
                 self.safety_net_event,
                 self.overflow_event,
+                self.callback_started_event,
             }
         )

@@ -10,16 +10,20 @@ from __future__ import annotations
 from cti.ami import events as ami
 from cti.tracker import events as ev
 from cti.tracker.call import Stage
+from cti.tracker.callback_calls import CallbackCalls
 from cti.tracker.presentation import text_withheld
-from cti.tracker.state import TrackerState, to_int
+from cti.tracker.state import to_int
 
 
-class DialplanSignals(TrackerState):
+class DialplanSignals(CallbackCalls):
     """The dialplan's UserEvents and app_queue's QueueCallerJoin."""
 
     def _on_user_event(self, e: ami.UserEventRaised, at: float, out: list[ev.DomainEvent]) -> None:
         c = self.contract
         if e.name not in c.user_events:
+            return
+        if e.name == c.callback_started_event:
+            self._on_callback_started(e, at, out)
             return
         call = self._caller_call(e.chan, at)
         if call is None or e.chan is None:
@@ -34,6 +38,9 @@ class DialplanSignals(TrackerState):
             call.service = body.get("Service") or call.service
             # Not "Priority": a UserEvent's channel snapshot has a header of that name already.
             call.priority = to_int(body.get("CtiPriority"), call.priority)
+            # Back from the callback dialogue without a number (cti-wait's key 1): she waits
+            # again in her place, and leaving now is an abandon, not an overflow.
+            call.overflowed = False
             self._wait(call, at, out)
         elif e.name == c.no_answer_event:
             agent = body.get("Agent", "")

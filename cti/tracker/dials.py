@@ -10,14 +10,16 @@ from __future__ import annotations
 from cti.ami import events as ami
 from cti.tracker import events as ev
 from cti.tracker.call import Role, Stage
+from cti.tracker.callback_calls import CallbackCalls
 from cti.tracker.channels import interface_id
-from cti.tracker.state import TrackerState
 
 
-class Dials(TrackerState):
+class Dials(CallbackCalls):
     """Offers to agents and how they end."""
 
     def _on_dial_start(self, e: ami.DialStarted, at: float, out: list[ev.DomainEvent]) -> None:
+        if self._callback_dial_start(e, at):
+            return
         call = self._caller_call(e.caller, at)
         if call is None or e.caller is None:
             return
@@ -37,6 +39,8 @@ class Dials(TrackerState):
         )
 
     def _on_dial_end(self, e: ami.DialEnded, at: float, out: list[ev.DomainEvent]) -> None:
+        if self._callback_dial_end(e, at, out):
+            return
         call = self._caller_call(e.caller, at)
         if call is None:
             return

@@ -148,6 +148,8 @@ function showCard(next) {
   $("did").textContent = card.did_display || card.did || "—";
   $("service").textContent = card.service_label || card.service || "—";
   $("ivr-path").textContent = card.menu_choices.length ? card.menu_choices.join(" › ") : "—";
+  $("call-callback").hidden = !card.callback;
+  $("call-callback").textContent = card.callback || "";
   $("waited").textContent = `${Math.round(card.waited_s)} s`;
   // Handed on by a colleague: said under the greeting, her notes follow below.
   $("transferred-by").hidden = !card.transferred_by_name || card.transferred_by === (me && me.agent);
