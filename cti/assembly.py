@@ -44,8 +44,8 @@ from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings, StartupError
-from cti.supervision import opening_hours
-from cti.supervision_callbacks import promised_windows
+from cti.supervision.callbacks import promised_windows
+from cti.supervision.opening_hours import opening_hours
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
 from cti.wait_announcements import WaitAnnouncements
 from cti.web.app import DeskParts, create_app
@@ -224,7 +224,7 @@ async def running(
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService()
-        hub = AgentHub(on_send=service.send_first)  # a card leaves before the rest is done
+        hub = AgentHub()
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}
 
@@ -359,6 +359,7 @@ async def running(
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
         await callbacks.start()
+        pop.callback_headline = callbacks.call_headline
         supervision.callback_windows = lambda: promised_windows(callbacks.pending())
         stack.push_async_callback(callbacks.close)
         offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)

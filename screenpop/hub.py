@@ -7,8 +7,6 @@ blip, reload) is shown the call in progress at once instead of an empty screen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from cti.bus import Bus, Subscription
 from screenpop.messages import (
     AgentStateChanged,
@@ -27,12 +25,10 @@ CallbackMessage = CallbackOffered | CallbackUpdated  # never kept
 
 
 class AgentHub:
-    def __init__(self, queue_size: int = 100, on_send: Callable[[], None] | None = None) -> None:
+    def __init__(self, queue_size: int = 100) -> None:
         self._buses: dict[str, Bus] = {}
         self._current: dict[str, tuple[CardMessage, str]] = {}  # agent -> (message, its JSON)
         self._queue_size = queue_size
-        # Told when a message was queued to a page (the call service lets it leave first).
-        self.on_send = on_send
         self.sent = 0
 
     def _bus(self, agent: str) -> Bus:
@@ -68,8 +64,6 @@ class AgentHub:
         bus = self._buses.get(agent)
         if bus is not None and bus.subscriber_count:
             bus.publish(text)
-            if self.on_send is not None:
-                self.on_send()
 
     def current(self, agent: str) -> str | None:
         """The last card message of ``agent``'s call (JSON), if a call is still on her screen."""

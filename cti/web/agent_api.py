@@ -18,12 +18,12 @@ from cti.desk import AgentDesk, DeskError
 from cti.web.audit_log import audit
 from cti.web.auth import (
     COOKIE,
+    AgentUser,
     CurrentSession,
     Sessions,
     SocketRefused,
     agent_of,
     refuse_socket,
-    require,
     socket_guard,
     websocket_session,
 )
@@ -42,8 +42,6 @@ from screenpop.pop import NotYourCall, ScreenPop
 from screenpop.text_rules import refusal, shown
 
 router = APIRouter()
-
-AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
 
 
 def _desk_user(user: AgentUser) -> UserView:

@@ -10,8 +10,9 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException
 
-from cti.web.agent_api import AgentUser, Dir, Pop
+from cti.web.agent_api import Dir, Pop
 from cti.web.audit_log import audit
+from cti.web.auth import AgentUser
 from screenpop.citizen_file import citizen_file
 from screenpop.messages import CitizenItem
 

@@ -122,7 +122,7 @@ async def test_other_roles_are_refused_in_french(product: Product) -> None:
         hours = await supervisor.get("/api/admin/hours")
         routing = await supervisor.put("/api/routing/admin", json={"config": {}})
     assert hours.status_code == routing.status_code == 403
-    assert hours.json()["detail"].startswith("Accès réservé aux rôles")
+    assert hours.json()["detail"] == "Accès réservé aux comptes administrateur."
 
 
 async def test_routing_refusals_come_back_by_field_in_french(product: Product) -> None:
