@@ -107,6 +107,13 @@ def _run(engine: RoutingEngine, forecaster: WaitForecaster, *events: object) -> 
         forecaster.observe(decisions)
 
 
+def _answer(engine: RoutingEngine, forecaster: WaitForecaster, call_id: str, at: float) -> None:
+    """Whoever the engine rang for the call answers it."""
+    record = engine.call(call_id)
+    assert record is not None and record.agent is not None
+    _run(engine, forecaster, OfferAnswered(call_id, record.agent, at))
+
+
 def test_position_counts_the_calls_capable_agents_take_first_and_the_wait_grows() -> None:
     engine, forecaster = _engine(), WaitForecaster()
     _run(
@@ -117,8 +124,12 @@ def test_position_counts_the_calls_capable_agents_take_first_and_the_wait_grows(
         AgentStateSet("203", S.READY, 0.0),
         CallQueued("a", "etat-civil", 1.0),
         CallQueued("b", "etat-civil", 2.0),
-        OfferAnswered("a", "201", 3.0),
-        OfferAnswered("b", "202", 4.0),
+    )
+    _answer(engine, forecaster, "a", 3.0)
+    _answer(engine, forecaster, "b", 4.0)
+    _run(
+        engine,
+        forecaster,
         CallQueued("c", "etat-civil", 10.0),
         CallQueued("d", "etat-civil", 11.0),
         CallQueued("u", "urgent", 12.0),  # higher priority, Marie takes it before them
@@ -192,8 +203,8 @@ def test_same_events_same_forecasts() -> None:
             forecaster,
             AgentStateSet("201", S.READY, 0.0),
             CallQueued("a", "etat-civil", 1.0),
-            OfferAnswered("a", "201", 2.0),
-            CallQueued("c", "etat-civil", 3.0),
         )
+        _answer(engine, forecaster, "a", 2.0)
+        _run(engine, forecaster, CallQueued("c", "etat-civil", 3.0))
         results.append(forecaster.forecast(engine, "c", 10.0))
     assert results[0] == results[1]
