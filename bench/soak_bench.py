@@ -48,6 +48,7 @@ class Step:
     rate: float
     seconds: float
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, MB)
+    live: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, calls up)
     lag_p99: float | None = None
     loop_p99: float | None = None
     cards: int = 0
@@ -84,6 +85,17 @@ class Step:
             return "keeps up" if self.keeps_up else "falls behind"
         return "sustained" if self.sustained else "NOT sustained"
 
+    def per_minute(self) -> str:
+        """RSS and the live calls at each minute: the memory follows the calls up (callers
+        wait minutes) and flattens with them, or it leaks."""
+        marks = []
+        for minute in range(1, int(self.seconds // 60) + 1):
+            at = minute * 60
+            _, mb = min(self.rss_mb, key=lambda s: abs(s[0] - at))
+            calls = min(self.live, key=lambda s: abs(s[0] - at))[1] if self.live else None
+            marks.append(f"{minute}: {mb:.0f}" + ("" if calls is None else f"/{calls}"))
+        return "RSS MB/live calls per minute [" + ", ".join(marks) + "]"
+
     def line(self, label: str) -> str:
         rss = " ".join(f"{m:.0f}" for _, m in self.rss_mb[:: max(1, len(self.rss_mb) // 8)])
         return (
@@ -93,6 +105,7 @@ class Step:
             f"(sockets closed {self.closed}, scrapes failed {self.failed_scrapes}, "
             f"log {len(self.logged)}{': ' + self.logged[0][:160] if self.logged else ''})"
             + ("" if label == "bare" else f" -> {self._verdict(label)}")
+            + (f"\n    {self.per_minute()}" if self.seconds >= 240 and self.rss_mb else "")
         )
 
 
@@ -206,6 +219,8 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
                 step.rss_mb.append((time.monotonic() - start, soak_bare.rss_mb(proc.pid)))
                 try:
                     text = (await client.get("/metrics")).text
+                    health = (await client.get("/healthz")).json()
+                    step.live.append((time.monotonic() - start, int(health["live_calls"])))
                 except httpx.HTTPError:
                     step.failed_scrapes += 1
         step.lag_p99 = _p99(
