@@ -68,9 +68,7 @@ def calls_still_held(product: Product) -> dict[str, int]:
         "live view calls": len(product.service.view.calls),
         "cards' calls": len(product.pop.calls),
         "records not written": product.pop.records.pending,
-        "calls waiting in the engine": sum(
-            len(product.router.engine.waiting(s)) for s in SERVICES
-        ),
+        "calls waiting in the engine": sum(len(product.router.engine.waiting(s)) for s in SERVICES),
     }
     return {what: count for what, count in held.items() if count}
 
