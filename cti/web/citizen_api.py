@@ -25,5 +25,5 @@ async def open_file(citizen_id: int, user: AgentUser, directory: Dir, pop: Pop) 
     if found is None:
         raise HTTPException(404, "Administré introuvable (fiche supprimée ?).")
     # Through the writer: held while the database is away, never lost (cti.web.audit_log).
-    audit(pop, user.username, "card.open", citizen_id, "fiche ouverte hors appel")
+    await audit(pop, user.username, "card.open", citizen_id, "fiche ouverte hors appel")
     return found

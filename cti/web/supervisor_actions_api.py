@@ -53,7 +53,7 @@ async def _apply(
     hub.send(agent, AgentStateChanged(agent=agent, state=shown, reason=why), keep=False)
     name = _agent_name(request, agent)
     detail = f"{name} (poste {agent}) : {done} par {user.display_name} ({user.username})"
-    audit(request.app.state.pop, user.username, f"agent.{state}", None, detail)
+    await audit(request.app.state.pop, user.username, f"agent.{state}", None, detail)
     return name
 
 
