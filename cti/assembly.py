@@ -126,8 +126,16 @@ def prepare_database(settings: Settings, *, demo: bool) -> Database:
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, *, simulated: bool, traffic: bool = True, fence: Elector | None = None
+    settings: Settings,
+    *,
+    simulated: bool,
+    traffic: bool = True,
+    fence: Elector | None = None,
+    pbx: SimulatedPbx | None = None,
 ) -> AsyncIterator[Product]:
+    """The product, until the context exits. ``pbx`` (simulated only): a simulated PBX that
+    is the caller's and outlives this product (a restart's tests: its calls go on meanwhile);
+    its voice menu is pointed at this product's. Without it, a simulated product has its own."""
     async with contextlib.AsyncExitStack() as stack:
         db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
         stack.callback(db.close)
@@ -202,8 +210,12 @@ async def running(
             )
         stack.push_async_callback(menu.wait_closed)
         stack.callback(menu.close)
-        pbx = None
-        if simulated:
+        if not simulated:
+            pbx = None
+        elif pbx is not None:
+            pbx.telephony.agi_address = menu.sockets[0].getsockname()[:2]
+            host, port, secret = "127.0.0.1", pbx.port, SIM_SECRET
+        else:
             pbx = SimulatedPbx(
                 secret=SIM_SECRET,
                 agents=demo_agents(agents, seed=settings.sim_seed),

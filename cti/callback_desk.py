@@ -276,14 +276,15 @@ class CallbackDesk:
             today=_utc(self.clock()),
         )
 
-    def call_headline(self, request_id: str) -> str | None:
+    def call_headline(self, request_id: str, waited: float | None = None) -> str | None:
         """The request a callback call places, as its call card says it: « Rappel demandé
-        à 10:42 par madame Dupont, État civil, attente initiale 4 min 12 s »."""
+        à 10:42 par madame Dupont, État civil, attente initiale 4 min 12 s ». ``waited``: her
+        initial wait as the call's channel says it (a call found again after a restart)."""
         request = self.requests.get(request_id)
         if request is None:
             return None
         headline = self.card(request).headline
-        waited = self._initial_waits.get(request_id)
+        waited = self._initial_waits.get(request_id, waited)
         if waited is not None:
             minutes, seconds = divmod(round(waited), 60)
             said = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
@@ -376,6 +377,9 @@ class CallbackDesk:
         assert request.agent is not None and request.number is not None
         ring = self.settings.agent_ring_s
         contract = self.router.service.tracker.contract
+        # Her wait before she asked, on the channel: a restart during the call reads it back.
+        initial = self._initial_waits.get(request.id)
+        waited = "" if initial is None else f",{contract.callback_waited_variable}={round(initial)}"
         action = {
             "Action": "Originate",
             "Channel": f"Local/{request.agent}@agents",
@@ -386,7 +390,7 @@ class CallbackDesk:
             "CallerID": f'"Rappel" <{dial_string(request.number)}>',
             "Variable": f"{contract.callback_variable}={request.id},"
             f"{contract.callback_action_variable}={request.action_id},"
-            f"__{contract.service_variable}={request.service}",
+            f"__{contract.service_variable}={request.service}{waited}",
             "ActionID": request.action_id,
             "Async": "true",
         }

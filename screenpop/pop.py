@@ -153,7 +153,8 @@ class ScreenPop:
         self._ended_calls: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents offered it
         # A callback's request in the agent's words, by request id (the callbacks desk's,
         # from memory: a card never waits for the database).
-        self.callback_headline: Callable[[str], str | None] = lambda request_id: None
+        # The request's id and the initial wait the call says (found again after a restart).
+        self.callback_headline: Callable[[str, float | None], str | None] = lambda _id, _w: None
         self.errors = 0
 
     async def run(self) -> None:
@@ -282,7 +283,8 @@ class ScreenPop:
             did=event.did,
         )
         if event.callback_id is not None:
-            facts.callback = self.callback_headline(event.callback_id) or "Rappel"
+            headline = self.callback_headline(event.callback_id, event.callback_waited)
+            facts.callback = headline or "Rappel"
         call = _Call(facts)
         self.calls[event.call_id] = call
         # A call found in progress after a restart keeps the start its record already has

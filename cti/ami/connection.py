@@ -43,8 +43,11 @@ EventCallback = Callable[[Mapping[str, Any], float], None]
 ResyncCallback = Callable[[list[ListedChannel], float], None]
 StateCallback = Callable[[str], None]
 
-# Channels in these contexts are citizens' legs whose variables we read at resync.
-CALLER_CONTEXTS = frozenset({"from-pstn", "cti-wait", "cti-connect", "transfer", "cti-overflow"})
+# Channels in these contexts are citizens' legs (or, in cti-callback, the agent's leg of a
+# callback placed by the product) whose variables we read at resync.
+CALLER_CONTEXTS = frozenset(
+    {"from-pstn", "cti-wait", "cti-connect", "transfer", "cti-overflow", "cti-callback"}
+)
 RESYNC_VARIABLES = (
     "AGENT",
     "CTI_IVR_CHOICE",
@@ -54,6 +57,8 @@ RESYNC_VARIABLES = (
     "WAIT_START",
     "CTI_SERVICE_SINCE",
     "CALLERID(pres)",
+    "CTI_CALLBACK",
+    "CTI_CALLBACK_WAITED",
 )
 
 

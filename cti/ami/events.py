@@ -312,12 +312,14 @@ def parse_event(headers: Mapping[str, Any]) -> AmiEvent | None:
 
 @dataclass(frozen=True, slots=True)
 class ListedChannel:
-    """One channel as ``CoreShowChannels`` lists it, with the variables read on it."""
+    """One channel as ``CoreShowChannels`` lists it, with the variables read on it;
+    ``seconds``: how long it has existed (its ``Duration``), when listed."""
 
     chan: ChannelInfo
     bridge_id: str
     application: str
     variables: dict[str, str] = field(default_factory=dict)
+    seconds: int | None = None
 
 
 def parse_listed_channel(
@@ -328,7 +330,22 @@ def parse_listed_channel(
     if chan is None:
         return None
     bridge = _text(headers, "BridgeId") or _text(headers, "BridgeID")
-    return ListedChannel(chan, bridge, _text(headers, "Application"), dict(variables or {}))
+    return ListedChannel(
+        chan,
+        bridge,
+        _text(headers, "Application"),
+        dict(variables or {}),
+        _seconds(_text(headers, "Duration")),
+    )
+
+
+def _seconds(duration: str) -> int | None:
+    """``01:02:03`` (CoreShowChannel's Duration) as 3723; None when absent or odd."""
+    parts = duration.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    hours, minutes, seconds = (int(p) for p in parts)
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def parse_device_state(headers: Mapping[str, Any]) -> DeviceStateChanged | None:

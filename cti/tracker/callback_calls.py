@@ -19,15 +19,25 @@ hang-ups, a blind transfer that sends her to a colleague and back to waiting). A
 the citizen does not answer (no answer, busy, the agent hanging up first) ends
 ``not_reached`` after ``CallNoAnswer``; the request's own outcome is the desk's, from
 ``CtiCallbackResult``.
+
+Found again at a resync (the product restarted, the AMI link came back): ``;1`` is listed in
+``cti-callback`` with the Originate's variables (``CTI_CALLBACK``: the request,
+``CTI_IVR_CHOICE``, ``CTI_CALLBACK_WAITED``) and its exten the number dialled; the trunk's
+channel shares its Linkedid. The call is announced once more (``restored``) with its request,
+ringing the agent's page if the citizen's phone still rings, answered if she is bridged with
+``;1``; its start is her channel's (``Duration``), so the record keeps the call's length (its
+talk counts from the resync). A callback already handed to a colleague by a blind transfer
+has no ``;1`` left: it is found again as an ordinary call of its service.
 """
 
 from __future__ import annotations
 
 from cti.ami import events as ami
+from cti.ami.events import ListedChannel
 from cti.tracker import events as ev
 from cti.tracker.call import Call, Role, Stage
-from cti.tracker.channels import interface_id
-from cti.tracker.state import TrackerState
+from cti.tracker.channels import interface_id, local_half
+from cti.tracker.state import TrackerState, to_int
 
 
 class CallbackCalls(TrackerState):
@@ -115,3 +125,76 @@ class CallbackCalls(TrackerState):
             self._end(call, at, out, reason="not_reached")
             return True
         return False
+
+    def _restore_callback(
+        self, linkedid: str, group: list[ListedChannel], at: float, out: list[ev.DomainEvent]
+    ) -> bool:
+        """A callback found in progress at a resync, announced once more. True when ``group``
+        (the channels of one Linkedid) is a callback's."""
+        c = self.contract
+        one = next(
+            (
+                lc
+                for lc in group
+                if lc.chan.context == c.callback_context and lc.variables.get(c.callback_variable)
+            ),
+            None,
+        )
+        if one is None:
+            return False
+        chan, variables = one.chan, one.variables
+        agent = interface_id(chan.channel)
+        call = Call(call_id=linkedid, arrived_at=at, callback_id=variables[c.callback_variable])
+        self._calls[linkedid] = call
+        pair = local_half(chan.channel)
+        for lc in group:  # ;1 and ;2: the agent's legs
+            half = local_half(lc.chan.channel)
+            if pair is not None and half is not None and half[0] == pair[0]:
+                self._register(call, lc.chan.uniqueid, Role.AGENT, agent)
+        call.agent, call.agent_leg, call.agent_channel = agent, chan.uniqueid, chan.channel
+        call.service = variables.get(c.service_variable) or None
+        # The citizen's leg: the trunk's channel, in the trunk's context (or where a transfer
+        # of the dialplan sent it); never a Local half.
+        citizen = next(
+            (
+                lc
+                for lc in group
+                if lc.chan.context in c.caller_contexts and local_half(lc.chan.channel) is None
+            ),
+            None,
+        )
+        number = chan.exten if chan.exten.lstrip("+").isdigit() else ""
+        if citizen is not None:
+            self._register(call, citizen.chan.uniqueid, Role.CALLER)
+            call.dialplan_leg = citizen.chan.uniqueid
+            call.dialplan_channel = citizen.chan.channel
+            call.dialplan_context = citizen.chan.context
+            number = number or citizen.chan.caller_num
+            # Her channel was created as she was dialled, just after ``CtiCallback``: the
+            # call's record keeps its whole length (its talk counts from the resync).
+            if citizen.seconds is not None:
+                call.arrived_at = at - citizen.seconds
+        for lc in group:  # the agent's phone and the like
+            if lc.chan.uniqueid not in call.channels:
+                self._register(call, lc.chan.uniqueid, Role.OTHER)
+        call.announced = call.presentation_known = True
+        call.caller_number = number or None
+        waited = to_int(variables.get(c.callback_waited_variable), -1)
+        base = self._base(call, at)
+        out.append(
+            ev.CallArrived(
+                **base,  # type: ignore[arg-type]
+                restored=True,
+                callback_id=call.callback_id,
+                callback_waited=float(waited) if waited >= 0 else None,
+            )
+        )
+        out.append(ev.CallerIdSettled(**base))  # type: ignore[arg-type]
+        if citizen is not None and citizen.bridge_id and citizen.bridge_id == one.bridge_id:
+            call.answered_at = at
+            call.stage = Stage.CONNECTED
+            out.append(ev.CallAnswered(**base, agent=agent, service=call.service))  # type: ignore[arg-type]
+        else:  # her phone rings (or is about to be dialled): the agent's page shows her card
+            self._move(call, Stage.RINGING)
+            out.append(ev.CallOffered(**base, agent=agent, service=call.service))  # type: ignore[arg-type]
+        return True

@@ -32,6 +32,9 @@ class Contract:
     callback_context: str = "cti-callback"
     callback_variable: str = "CTI_CALLBACK"
     callback_action_variable: str = "CTI_CALLBACK_ACTION"
+    # The citizen's wait in line before she asked (whole seconds), set by the Originate when
+    # known: a callback found in progress at a resync says it again on its card.
+    callback_waited_variable: str = "CTI_CALLBACK_WAITED"
     callback_result_event: str = "CtiCallbackResult"
     # Said by cti-callback once the agent has answered, before the citizen is dialled: the
     # originated channels are a call to follow (``callback_calls``), linked to its request.

@@ -50,6 +50,8 @@ class CallArrived(CallEvent):
     menu wrote on the channel (``CTI_IVR_PATH``, nodes separated by "/"), when it ran.
     ``callback_id``: the call is the product's callback of that request (the agent's phone
     answered first, the citizen's number is being dialled); ``caller_number`` is hers.
+    ``callback_waited``: a callback found in progress, how long she had waited in line before
+    she asked for it, as the Originate wrote it on the channel (seconds), when known.
     """
 
     type: ClassVar[str] = "CallArrived"
@@ -58,6 +60,7 @@ class CallArrived(CallEvent):
     restored: bool = False
     ivr_path: str | None = None
     callback_id: str | None = None
+    callback_waited: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,8 @@
 A shutdown ends every call; after a (re)connect the shell lists Asterisk's channels and
 ``resync`` reconciles: calls we knew that are gone end as ``lost``, calls we did not know are
 announced once as ``restored`` (their wait, service and presentation read from the
-dialplan's variables), calls we knew keep their history.
+dialplan's variables; a callback placed by the product with its request, see
+``callback_calls``), calls we knew keep their history.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from cti.ami import events as ami
 from cti.ami.events import ListedChannel
 from cti.tracker import events as ev
 from cti.tracker.call import Call, Role, Stage
+from cti.tracker.callback_calls import CallbackCalls
 from cti.tracker.channels import interface_id, local_half
 from cti.tracker.presentation import text_withheld
-from cti.tracker.state import TrackerState, to_int
+from cti.tracker.state import to_int
 
 
-class Resync(TrackerState):
+class Resync(CallbackCalls):
     """Shutdown, boot, and the resync after a (re)connect."""
 
     # ------------------------------------------------------------------ reconnects
@@ -37,7 +39,9 @@ class Resync(TrackerState):
         present = {lc.chan.uniqueid for group in by_linkedid.values() for lc in group}
 
         for call in self.active_calls:
-            if not any(u in present for u in call.caller_locals):
+            # A callback whose citizen is not dialled yet lives by its agent's legs.
+            legs = call.caller_locals or (call.channels if call.callback_id else set())
+            if not any(u in present for u in legs):
                 self._end(call, at, out, reason="lost")
         for call in list(self._calls.values()):
             if call.stage is Stage.ENDED:
@@ -64,9 +68,18 @@ class Resync(TrackerState):
     def _restore(
         self, linkedid: str, group: list[ListedChannel], at: float, out: list[ev.DomainEvent]
     ) -> None:
+        if self._restore_callback(linkedid, group, at, out):
+            return
         c = self.contract
         dialplan = next(
-            (lc for lc in group if lc.chan.context in c.caller_contexts and _not_half1(lc)), None
+            (
+                lc
+                for lc in group
+                if lc.chan.context in c.caller_contexts
+                and _not_half1(lc)
+                and not self._dialled_from_another(lc)
+            ),
+            None,
         )
         if dialplan is None:
             return
@@ -148,6 +161,17 @@ class Resync(TrackerState):
                 call.offers.clear()
                 call.stage = Stage.IVR  # so that _wait may move it
                 self._wait(call, at, out)
+
+    def _dialled_from_another(self, lc: ListedChannel) -> bool:
+        """A phone's channel in the trunk's context under another channel's Linkedid: the
+        trunk's leg of a callback, dialled by the town hall, no citizen calling in (as at
+        its ``Newchannel``)."""
+        chan = lc.chan
+        return (
+            chan.context in self.contract.inbound_contexts
+            and chan.uniqueid != chan.linkedid
+            and local_half(chan.channel) is None
+        )
 
 
 def _not_half1(lc: ListedChannel) -> bool:

@@ -163,3 +163,75 @@ async def test_key_1_in_the_wait_then_the_callback_pops_her_card(
     )
     assert len(calls) == 1
     assert (json.loads(calls[0]["agents"]), calls[0]["service"]) == (["201"], "accueil")
+
+
+async def test_the_product_restarted_during_a_callback_finds_it_again(make_lab: MakeLab) -> None:
+    """Marie talks with the citizen she called back when the product restarts: the next one
+    reads the callback's channels (``cti-callback``'s ``;1`` and its variables, the trunk's
+    leg) and her page gets the same card back, once; the call is recorded once, from its
+    start; its result still closes the request, which is never dialled again."""
+    lab = await make_lab(agents=("201",))
+    await lab.citizen_phone(answer_after_ms=500)
+    marie = await lab.agent("marie", "201")
+    await marie.ready()
+    caller = await lab.call("0698765432")
+    answered = await marie.until(lambda m: m["type"] == "card.answered", "Marie's answer")
+    asked = await marie.post(
+        f"/api/calls/{answered['card']['call_id']}/callback",
+        {"note": "rappeler la fille", "window": "a_la_reouverture", "number": "0612345678"},
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["id"]
+    await caller.hang_up()
+    await marie.until(lambda m: m["type"] == "card.ended", "the end of the call")
+    await marie.until(lambda m: m["type"] == "callback.offered", "the callback's card")
+    mark = lab.ami.mark()
+    accepted = await marie.post(f"/api/callbacks/{request_id}/accept", {})
+    assert accepted.status_code == 200, accepted.text
+    before = await marie.until(
+        lambda m: m["type"] == "card.answered" and bool(m["card"].get("callback")),
+        "the citizen answering the callback",
+    )
+    call_id = before["card"]["call_id"]
+    started = await lab.product.until_rows(
+        "SELECT started_at FROM interactions WHERE call_id = ?", bool, "the call's record", call_id
+    )
+
+    await lab.product.stop()
+    await lab.product.start()
+    await marie.close()
+    marie = await lab.agent("marie", "201")  # her page logs in again
+    await lab.product.until_health(lambda h: h["live_calls"] == 1, "the callback found again")
+    again = await marie.until(lambda m: m["type"].startswith("card."), "her card back")
+    assert again["card"]["call_id"] == call_id
+    assert again["card"]["callback"] == before["card"]["callback"]
+    assert again["card"]["caller"] == before["card"]["caller"]
+
+    dialled = next(
+        e
+        for e in lab.ami.events[mark:]
+        if e.get("Event") == "DialEnd"
+        and e.get("DestChannel", "").startswith("PJSIP/operateur-lab")
+        and e.get("DialStatus") == "ANSWER"
+    )
+    await lab.asterisk.command(f"channel request hangup {dialled['DestChannel']}")
+    await marie.until(lambda m: m["type"] == "card.ended", "the end of the callback")
+    await lab.product.until_rows(
+        "SELECT state FROM callback_requests WHERE id = ?",
+        lambda r: bool(r) and r[0]["state"] == "reached",
+        "the callback reached",
+        request_id,
+    )
+    rows = await lab.product.until_rows(
+        "SELECT started_at, outcome, agents FROM interactions WHERE call_id = ?",
+        lambda r: bool(r) and r[0]["outcome"] == "answered",
+        "the callback's record",
+        call_id,
+    )
+    assert len(rows) == 1
+    assert rows[0]["started_at"] == started[0]["started_at"]  # not the restart's time
+    assert json.loads(rows[0]["agents"]) == ["201"]
+    cards = [m for m in marie.messages if m["type"].startswith("card.")]
+    assert [m["type"] for m in cards] == [again["type"], "card.ended"]
+    originates = [e for e in lab.ami.events[mark:] if e.get("Event") == "OriginateResponse"]
+    assert len(originates) == 1  # never dialled twice

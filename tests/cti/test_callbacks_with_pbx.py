@@ -24,6 +24,7 @@ from sqlalchemy import select
 from cti import callback_store
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.callback_desk import CallbackDesk, NewRequest
+from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.callback_call import CalledBack
 from cti.pbxsim.channels import Channel
 from cti.pbxsim.pbx import AgentPhone
@@ -105,10 +106,11 @@ async def product(tmp_path: Path) -> AsyncIterator[Product]:
 
 
 class started:
-    """The product on the simulated PBX, phones answering at once, every agent paused."""
+    """The product on the simulated PBX, phones answering at once, every agent paused
+    (``pbx``: one that outlives the product, see ``running``)."""
 
-    def __init__(self, tmp_path: Path) -> None:
-        self._cm = running(settings_for(tmp_path), simulated=True, traffic=False)
+    def __init__(self, tmp_path: Path, pbx: SimulatedPbx | None = None) -> None:
+        self._cm = running(settings_for(tmp_path), simulated=True, traffic=False, pbx=pbx)
 
     async def __aenter__(self) -> Product:
         product = await self._cm.__aenter__()
