@@ -167,7 +167,7 @@ class CallService:
     def _emit(self, events: list[DomainEvent]) -> None:
         for i, event in enumerate(events):
             self.view.apply(event)
-            if self.bus.subscriber_count:  # no live page open: no need to serialise it
+            if self.bus.wanted:  # no live page open: no need to serialise it
                 self.bus.publish({"kind": "event", "event": event.to_dict()})
             if not self._notify(event, events[i + 1 :]):
                 return

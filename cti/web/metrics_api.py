@@ -29,7 +29,8 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def _allowed(request: Request) -> None:
+def check_scraper(request: Request) -> None:
+    """403/401 unless the scraper may read the metrics (see the module's docstring)."""
     token: str | None = getattr(request.app.state, "metrics_token", None)
     if token:
         sent = request.headers.get("authorization", "")
@@ -43,7 +44,7 @@ def _allowed(request: Request) -> None:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
-    _allowed(request)
+    check_scraper(request)
     state = request.app.state
     service: CallService = state.service
     collected: Metrics = state.metrics
