@@ -14,13 +14,14 @@ missed a card is never left showing an old one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from cti.broker.link import BrokerLink, BrokerUnavailable
+from cti.broker.link import BrokerLink, BrokerUnavailable, NoResponders
 from cti.broker.subjects import Subjects
 from cti.bus import Bus
 from cti.web.session_ends import SessionsEnded, decode
@@ -29,6 +30,9 @@ log = logging.getLogger("cti.broker")
 
 # A router not heard for this long is taken as gone (its heartbeat is every 0.5 s).
 ROUTER_SILENT_S = 2.0
+# How long a request waits for a router to announce itself (a start, a failover: the lease's
+# time to lapse and the standby's start) before it is answered 503.
+ROUTER_WAIT_S = 8.0
 RECONNECT = (1012, "serveur changé : reconnexion")
 
 
@@ -53,6 +57,7 @@ class Feeds:
         self.router_token: int | None = None
         self.router_node: str | None = None
         self._heard_at = float("-inf")
+        self._announced = asyncio.Event()  # set at each heartbeat
         self.router_changes = 0
         self.received = 0
         link.on_restored.append(lambda: self.reset("lien avec le courtier rétabli"))
@@ -122,18 +127,40 @@ class Feeds:
                 log.info("routeur entendu : jeton %d (%s)", token, node)
         if token == self.router_token:
             self._heard_at = now
+            self._announced.set()
 
     @property
     def router_heard(self) -> bool:
         return self.router_token is not None and self.clock() - self._heard_at <= ROUTER_SILENT_S
 
+    async def _router(self, other_than: int | None = None) -> int:
+        """The token of the router to ask: one heard lately (other than ``other_than``, which
+        did not answer), waiting up to ``ROUTER_WAIT_S`` for one to announce itself."""
+
+        def found() -> bool:
+            return self.router_heard and self.router_token != other_than
+
+        try:
+            async with asyncio.timeout(ROUTER_WAIT_S):
+                while not found():
+                    self._announced.clear()
+                    await self._announced.wait()
+        except TimeoutError:
+            raise BrokerUnavailable("aucun routeur ne s'annonce sur le courtier") from None
+        assert self.router_token is not None
+        return self.router_token
+
     async def ask(self, op: str, payload: bytes = b"", timeout: float = 5.0) -> bytes:
         """The router's answer to ``op``; raises ``BrokerUnavailable`` (no router heard, none
-        answering, the broker away)."""
-        if not self.router_heard or self.router_token is None:
-            raise BrokerUnavailable("aucun routeur ne s'annonce sur le courtier")
-        subject = self.subjects.rpc(self.router_token)
-        return await self.link.request(subject, op.encode() + b"\n" + payload, timeout)
+        answering, the broker away). A router that is gone (nobody listens on its subject:
+        killed) is replaced by the next one heard, and the request goes to it."""
+        token = await self._router()
+        message = op.encode() + b"\n" + payload
+        try:
+            return await self.link.request(self.subjects.rpc(token), message, timeout)
+        except NoResponders:
+            token = await self._router(other_than=token)
+            return await self.link.request(self.subjects.rpc(token), message, timeout)
 
     async def ask_json(self, op: str, payload: bytes = b"") -> Any:
         return json.loads(await self.ask(op, payload))

@@ -44,6 +44,10 @@ class BrokerUnavailable(Exception):
     """The broker cannot carry a request now (away, nobody answering, too slow)."""
 
 
+class NoResponders(BrokerUnavailable):
+    """Nobody listens on the request's subject (its router is gone)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Outgoing:
     subject: str
@@ -259,7 +263,7 @@ class BrokerLink:
         try:
             msg = await nc.request(subject, payload, timeout=timeout)
         except nats.errors.NoRespondersError as exc:
-            raise BrokerUnavailable(f"aucun routeur n'écoute sur {subject}") from exc
+            raise NoResponders(f"aucun routeur n'écoute sur {subject}") from exc
         except nats.errors.TimeoutError as exc:
             raise BrokerUnavailable(f"pas de réponse sur {subject} en {timeout:g} s") from exc
         except nats.errors.Error as exc:
