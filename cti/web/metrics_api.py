@@ -14,7 +14,7 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from cti.metrics import Gauges, Metrics, render, waiting_by_service
+from cti.metrics import BrokerGauges, Gauges, Metrics, render, waiting_by_service
 from cti.service import CallService
 
 router = APIRouter(tags=["observability"])
@@ -53,6 +53,12 @@ async def metrics(request: Request) -> PlainTextResponse:
     hub = getattr(state, "hub", None)
     pop = getattr(state, "pop", None)
     db = pop.writer.health() if pop is not None else None
+    link = getattr(state, "broker", None)
+    broker = (
+        BrokerGauges(link.state == "up", link.reconnects, link.backlog, link.dropped)
+        if link is not None
+        else None
+    )
     gauges = Gauges(
         calls_waiting=waiting_by_service(service.view, services),
         websocket_clients=service.bus.subscriber_count + (hub.page_count if hub else 0),
@@ -61,5 +67,7 @@ async def metrics(request: Request) -> PlainTextResponse:
         db_down=db is not None and db.state == "down",
         event_backlog=service.backlog,
         loop_lag=watch.lag if (watch := getattr(state, "loop_watch", None)) else None,
+        role="router" if link is not None else "all",
+        broker=broker,
     )
     return PlainTextResponse(render(collected, gauges), media_type=CONTENT_TYPE)

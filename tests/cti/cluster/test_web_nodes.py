@@ -161,7 +161,11 @@ async def test_a_killed_web_node_s_pages_reconnect_to_another_and_get_their_card
     assert answer.status_code in (200, 409), answer.text  # 409: on a call, refused by the router
     if answer.status_code == 200:
         await again.until(lambda m: m["type"] == "agent.state" and m["state"] == "paused")
-    await again.close()
+    # Her logout runs on the router; the web node holding her socket closes it at once.
+    async with httpx.AsyncClient(base_url=url2, cookies={COOKIE: cookie}) as marie:
+        out = await marie.post("/api/logout", headers={"X-CSRF-Token": me["csrf"]})
+    assert out.status_code == 200, out.text
+    assert await again.closed() == 4401
 
 
 async def test_a_router_failover_behind_web_nodes_brings_the_card_back_on_the_same_socket_url(
