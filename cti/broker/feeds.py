@@ -117,15 +117,18 @@ class Feeds:
         except (ValueError, KeyError, TypeError):
             return
         now = self.clock()
-        current = self.router_token
-        if current is None or token > current or now - self._heard_at > ROUTER_SILENT_S:
+        current, was = self.router_token, self.router_node
+        # A higher token, or the same one from another process (a router without a lease,
+        # restarted), or anyone once the one we knew fell silent.
+        newer = current is None or token > current or (token == current and node != was)
+        if newer or now - self._heard_at > ROUTER_SILENT_S:
             self.router_token, self.router_node = token, node
-            if current is not None and token != current:
+            if current is not None and (token, node) != (current, was):
                 self.router_changes += 1
                 self.reset(f"le routeur a changé (jeton {current} -> {token}, {node})")
             elif current is None:
                 log.info("routeur entendu : jeton %d (%s)", token, node)
-        if token == self.router_token:
+        if token == self.router_token and node == self.router_node:
             self._heard_at = now
             self._announced.set()
 

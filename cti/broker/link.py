@@ -227,6 +227,13 @@ class BrokerLink:
             on_message(msg.subject, msg.data)
 
         await nc.subscribe(subject, cb=deliver)
+        await self._flush(nc)
+
+    @staticmethod
+    async def _flush(nc: Client) -> None:
+        # The server has the subscription once this returns (a PING answered after it).
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            await nc.flush(timeout=2)
 
     async def serve(self, subject: str, handler: Handler) -> None:
         """Answer each request on ``subject`` with ``handler(payload)``, each in a task of its
@@ -249,6 +256,7 @@ class BrokerLink:
             self._spawn(answer(msg), f"rpc {subject}")
 
         await nc.subscribe(subject, cb=deliver)
+        await self._flush(nc)
 
     async def request(self, subject: str, payload: bytes, timeout: float) -> bytes:
         """The answer to a request; raises ``BrokerUnavailable`` saying why there is none."""
