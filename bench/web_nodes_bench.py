@@ -6,7 +6,7 @@ server of the bench's own, a SQLite file shared by them (``CTI_BENCH_DATABASE_UR
 PostgreSQL), the simulated PBX in the bench's process with 60 agents who answer at once and
 talk one second, one service without wrap-up. ``sockets-per-node`` pages per web node, spread
 over the 60 agents (each logged in once), read every message. Calls arrive at a steady rate
-(``--rate``, 10 a second) for ``seconds``; measured: calls rung per second, pages still open
+(``--rate``, 4 a second) for ``seconds``; measured: calls rung per second, pages still open
 at the end (held), cards received, and how long after the PBX rang the agent her pages had
 the card (p50, p99). The pages and the PBX share the bench's event loop, so the latency is an
 upper bound.
@@ -15,6 +15,7 @@ upper bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -136,9 +137,11 @@ async def _login(url: str, agent: str) -> str:
 
 
 async def measure_round(
-    workdir: Path, web_nodes: int, per_node: int, seconds: float, rate: float = 10.0
+    workdir: Path, web_nodes: int, per_node: int, seconds: float, rate: float = 4.0
 ) -> Round:
     measured = Round(web_nodes, per_node * web_nodes)
+    if rate <= 0:
+        raise ValueError("--rate: calls per second, above 0")
     url = os.environ.get("CTI_BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'cti.db'}"
     config = workdir / "routing.yaml"
     config.write_text(routing_yaml(), encoding="utf-8")
@@ -177,13 +180,8 @@ async def measure_round(
         for n in range(int(seconds * rate)):
             calls.append(pbx.place_call(f"0612{n:06d}", "Banc", service="accueil", talk=1.0))
             await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
-        try:
+        with contextlib.suppress(TimeoutError):  # what never rang is counted below
             await lab.until(lambda: all(call.agent is not None for call in calls), timeout=120)
-        except TimeoutError:
-            tails = "; ".join(node.tail(4) for node in lab.nodes)
-            raise RuntimeError(
-                f"{sum(c.agent is None for c in calls)} calls never rung: {tails}"
-            ) from None
         measured.seconds = time.monotonic() - start
         measured.calls = len(calls)
         measured.rung = sum(1 for call in calls if call.agent is not None)
@@ -224,13 +222,14 @@ def run(options: list[str] | None = None) -> Iterator[str]:
     per_node = int(args.get("--sockets-per-node", 200))
     seconds = float(args.get("--seconds", 20))
     nodes = [int(n) for n in args.get("--nodes", "1,2,3").split(",")]
-    rate = float(args.get("--rate", 10))  # calls per second offered
+    rate = float(args.get("--rate", 4))  # calls per second offered
     for count in nodes:
         with tempfile.TemporaryDirectory() as tmp:
             r = asyncio.run(measure_round(Path(tmp), count, per_node, seconds, rate))
         yield (
             f"{r.web_nodes} web node(s): {r.held}/{r.sockets} agent sockets held, "
             f"{r.rung}/{r.calls} calls rung in {r.seconds:.1f} s "
+            f"(never rung: {r.calls - r.rung}) "
             f"({r.rung / r.seconds:.1f} calls/s), {r.cards} cards on pages, "
             f"ring -> card p50 {1000 * statistics.median(r.latencies or [0]):.0f} ms, "
             f"p99 {1000 * _pct(r.latencies, 0.99):.0f} ms"

@@ -11,8 +11,11 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 from fastapi import FastAPI, Request, Response
+from websockets.exceptions import ConnectionClosed
 
 from bench.broker_lab import NATS_SERVER, NatsServer
 from bench.cluster_lab import wait_until
@@ -22,6 +25,8 @@ from cti.broker.link import BrokerLink
 from cti.broker.router_side import RouterBridge
 from cti.broker.subjects import Subjects
 from cti.web.auth import Sessions
+from cti.web.serve import serving
+from cti.web.web_node import create_web_app
 
 SUBJECTS = Subjects("essai")
 
@@ -131,3 +136,26 @@ async def test_a_request_runs_through_the_router_s_application_and_comes_back_wh
     assert [c.split(";")[0] for c in cookies] == ["a=1", "b=2"]
     assert ("x-client", "10.0.0.7") in answer.headers
     assert view["state"] == "ready"
+
+
+async def test_a_web_node_s_sockets_refuse_who_has_no_session_and_its_probes_answer(
+    links: tuple[BrokerLink, BrokerLink],
+) -> None:
+    _router, web = links
+    feeds = Feeds(web, SUBJECTS)
+    await feeds.start()
+    app = create_web_app(feeds, Sessions(), metrics_token=None)
+    async with serving(app) as port:
+        base = f"127.0.0.1:{port}"
+        for path in ("/ws/agent", "/ws/supervision", "/ws/events"):
+            async with websockets.connect(f"ws://{base}{path}") as ws:
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert ws.close_code == 4401, path
+        async with httpx.AsyncClient(base_url=f"http://{base}") as client:
+            ready = await client.get("/readyz")
+            metrics = await client.get("/metrics")
+            live = await client.get("/livez")
+    assert ready.status_code == 200 and ready.json()["broker"] == "up"
+    assert live.status_code == 200
+    assert 'cti_node_info{role="web"} 1.0' in metrics.text
