@@ -12,7 +12,6 @@ link is up) and ``/metrics`` are the node's own.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -248,7 +247,3 @@ def render(feeds: Feeds, stats: WebNodeStats) -> str:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_WebNodeScrape(feeds, stats))
     return generate_latest(registry).decode()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
