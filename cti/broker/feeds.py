@@ -136,12 +136,12 @@ class Feeds:
     def router_heard(self) -> bool:
         return self.router_token is not None and self.clock() - self._heard_at <= ROUTER_SILENT_S
 
-    async def _router(self, other_than: int | None = None) -> int:
-        """The token of the router to ask: one heard lately (other than ``other_than``, which
-        did not answer), waiting up to ``ROUTER_WAIT_S`` for one to announce itself."""
+    async def _router(self, heard_since: float = float("-inf")) -> int:
+        """The token of the router to ask: one heard lately, and after ``heard_since``,
+        waiting up to ``ROUTER_WAIT_S`` for one to announce itself."""
 
         def found() -> bool:
-            return self.router_heard and self.router_token != other_than
+            return self.router_heard and self._heard_at > heard_since
 
         try:
             async with asyncio.timeout(ROUTER_WAIT_S):
@@ -155,14 +155,17 @@ class Feeds:
 
     async def ask(self, op: str, payload: bytes = b"", timeout: float = 5.0) -> bytes:
         """The router's answer to ``op``; raises ``BrokerUnavailable`` (no router heard, none
-        answering, the broker away). A router that is gone (nobody listens on its subject:
-        killed) is replaced by the next one heard, and the request goes to it."""
+        answering, the broker away).
+
+        Nobody listening on the router's subject means it is gone (killed: the next router
+        takes over) or not yet subscribed again (its link came back after ours): the request
+        waits for the next heartbeat, sent once the router listens, and goes to its sender."""
         token = await self._router()
         message = op.encode() + b"\n" + payload
         try:
             return await self.link.request(self.subjects.rpc(token), message, timeout)
         except NoResponders:
-            token = await self._router(other_than=token)
+            token = await self._router(heard_since=self.clock())
             return await self.link.request(self.subjects.rpc(token), message, timeout)
 
     async def ask_json(self, op: str, payload: bytes = b"") -> Any:

@@ -191,9 +191,9 @@ class BrokerLink:
                         await self._to_stream(nc, item)
                     self.published += 1
                     break
-                except (nats.errors.Error, nats.js.errors.Error, OSError) as exc:
+                except Exception as exc:  # whatever the client raised: this task must go on
                     # Sent again, same id: the stream keeps one copy if the first one landed.
-                    log.debug("courtier : envoi de %s à refaire (%s)", item.subject, exc)
+                    log.debug("courtier : envoi de %s à refaire (%r)", item.subject, exc)
                     await asyncio.sleep(0.2)
 
     async def _to_stream(self, nc: Client, item: _Outgoing) -> None:

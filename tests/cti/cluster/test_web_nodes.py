@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from websockets.exceptions import ConnectionClosed
 
 from bench.broker_lab import NATS_SERVER, NatsServer
-from bench.cluster_lab import AGENT_LOGIN, ClusterLab, all_rung, cluster_lab, wait_until
+from bench.cluster_lab import AGENT_LOGIN, ClusterLab, Node, all_rung, cluster_lab, wait_until
 from cti.broker.subjects import STREAM
 from cti.pbxsim.pbx import SimCall
 from cti.web.auth import COOKIE
@@ -80,18 +80,30 @@ class Page:
         self.close_code = self.ws.close_code if self.ws.close_code is not None else 1006
         self.changed.set()
 
-    async def until(self, predicate: Callable[[Message], bool], timeout: float = 60) -> Message:
+    async def until(
+        self, predicate: Callable[[Message], bool], timeout: float = 60, *nodes: Node
+    ) -> Message:
         found: list[Message] = []
 
         def seen() -> bool:
             found[:] = [m for m in self.messages if predicate(m)]
             return bool(found)
 
-        await wait_until(self.changed, seen, timeout)
+        try:
+            await wait_until(self.changed, seen, timeout)
+        except TimeoutError:
+            said = " || ".join(node.tail(12) for node in nodes)
+            raise AssertionError(
+                f"not seen after {timeout:g} s (closed {self.close_code}): {said}"
+            ) from None
         return found[-1]
 
-    async def closed(self, timeout: float = 60) -> int:
-        await wait_until(self.changed, lambda: self.close_code is not None, timeout)
+    async def closed(self, timeout: float = 60, *nodes: Node) -> int:
+        try:
+            await wait_until(self.changed, lambda: self.close_code is not None, timeout)
+        except TimeoutError:
+            said = " || ".join(node.tail(12) for node in nodes)
+            raise AssertionError(f"page still open after {timeout:g} s: {said}") from None
         assert self.close_code is not None
         return self.close_code
 
@@ -217,9 +229,9 @@ async def test_a_broker_restart_loses_no_domain_event_and_pages_come_back(
     await lab.until(lambda: all_rung(during))
     await broker.start()
     # Messages may have been missed: the web node sends its pages to read everything again.
-    assert await page.closed() == 1012
+    assert await page.closed(60, web, router) == 1012
     again = await Page.open(url, cookie)
-    await again.until(lambda m: m["type"] == "hello")
+    await again.until(lambda m: m["type"] == "hello", 60, web, router)
 
     # Every domain event reached the stream once: the router's ids run 1..n without a gap or
     # a repeat, and the calls of the outage are there, offered.
