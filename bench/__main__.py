@@ -8,6 +8,7 @@ and noisy.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
 
@@ -37,6 +38,8 @@ def main(argv: list[str]) -> None:
         except ModuleNotFoundError:
             print(f"[{name}] not written yet\n")
             continue
+        if options and not inspect.signature(module.run).parameters:
+            sys.exit(f"the {name} bench takes no options (given: {' '.join(options)})")
         start = time.perf_counter()
         print(f"[{name}]", flush=True)
         for line in module.run(options) if options else module.run():

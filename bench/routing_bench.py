@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from routing.agent_rank import agent_tables
 from routing.decisions import Decision, Offer
 from routing.engine import RoutingEngine
 from routing.events import AgentStateSet, CallLeft, CallQueued, OfferAnswered, Tick
 from routing.model import AgentSpec, EngineConfig, RelaxationStep, ServiceSpec
-from routing.requirements import Requirement, level_at, requirements, score
+from routing.requirements import Requirement, level_at, requirements
 from routing.states import AgentState
 
 SERVICES = 40
@@ -95,28 +96,33 @@ class NaiveRouter:
         ]
         self.by_id = {a.agent: a for a in self.agents}
         self.calls: list[NaiveCall] = []
+        # The same fixed ranks and first levels as the engine (routing.agent_rank): computed
+        # once per (agent, service) as the engine does; every decision still scans everything.
+        tables = agent_tables(config.services, config.agents)
+        self.rank = {(a, s): rank for a, rows in tables.entries.items() for s, _, rank in rows}
+        self.first = tables.first_level
 
     def agent_for(self, call: NaiveCall, now: float) -> str | None:
         spec = self.services[call.service]
         requirement = self.levels[call.service][level_at(spec, call.since, now)]
-        best: tuple[int, int, float, str] | None = None
+        best: tuple[float | str, ...] | None = None
         for agent in self.agents:
             if agent.ready and requirement.accepts(agent.skills):
-                low, total = score(agent.skills, spec)
-                key = (-low, -total, agent.idle_since, agent.agent)
+                key = (*self.rank[(agent.agent, spec.name)], agent.idle_since, agent.agent)
                 if best is None or key < best:
                     best = key
-        return None if best is None else best[3]
+        return None if best is None else str(best[-1])
 
     def call_for(self, agent_id: str, now: float) -> NaiveCall | None:
         skills = self.by_id[agent_id].skills
-        best: tuple[int, int, float, str] | None = None
+        best: tuple[bool, int, int, float, str] | None = None
         found: NaiveCall | None = None
         for call in self.calls:
             spec = self.services[call.service]
             level = level_at(spec, call.since, now)
             if self.levels[call.service][level].accepts(skills):
-                key = (-spec.priority, -call.priority, call.since, call.call_id)
+                own = self.first[(agent_id, call.service)] == 0  # her own work first
+                key = (not own, -spec.priority, -call.priority, call.since, call.call_id)
                 if best is None or key < best:
                     best, found = key, call
         return found

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import multiprocessing
 import os
 import re
@@ -48,10 +49,12 @@ class Step:
     rate: float
     seconds: float
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (elapsed s, MB)
+    live: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, calls up)
     lag_p99: float | None = None
     loop_p99: float | None = None
     cards: int = 0
     closed: int = 0  # sockets the server closed
+    why_closed: dict[str, int] = field(default_factory=dict)
     failed_scrapes: int = 0
     logged: list[str] = field(default_factory=list)  # ERROR lines of the product's log
 
@@ -84,16 +87,33 @@ class Step:
             return "keeps up" if self.keeps_up else "falls behind"
         return "sustained" if self.sustained else "NOT sustained"
 
+    def per_minute(self) -> str:
+        """RSS and the live calls at each minute: the memory follows the calls up (callers
+        wait minutes) and flattens with them, or it leaks."""
+        marks = []
+        for minute in range(1, int(self.seconds // 60) + 1):
+            at = minute * 60
+            _, mb = min(self.rss_mb, key=lambda s: abs(s[0] - at))
+            calls = min(self.live, key=lambda s: abs(s[0] - at))[1] if self.live else None
+            marks.append(f"{minute}: {mb:.0f}" + ("" if calls is None else f"/{calls}"))
+        return "RSS MB/live calls per minute [" + ", ".join(marks) + "]"
+
     def line(self, label: str) -> str:
         rss = " ".join(f"{m:.0f}" for _, m in self.rss_mb[:: max(1, len(self.rss_mb) // 8)])
         return (
             f"{label} {self.rate:5.0f} calls/min {self.seconds:4.0f} s: cards {self.cards}, "
             f"event lag p99 {_s(self.lag_p99)}, loop lag p99 {_s(self.loop_p99)}, "
             f"RSS MB [{rss}] ({self.rss_slope:+.1f} MB/min), errors {self.errors} "
-            f"(sockets closed {self.closed}, scrapes failed {self.failed_scrapes}, "
+            f"(sockets closed {self.closed}{_reasons(self.why_closed)}, "
+            f"scrapes failed {self.failed_scrapes}, "
             f"log {len(self.logged)}{': ' + self.logged[0][:160] if self.logged else ''})"
             + ("" if label == "bare" else f" -> {self._verdict(label)}")
+            + (f"\n    {self.per_minute()}" if self.seconds >= 240 and self.rss_mb else "")
         )
+
+
+def _reasons(why: dict[str, int]) -> str:
+    return f" [{', '.join(f'{n}× {what}' for what, n in why.items())}]" if why else ""
 
 
 def _s(value: float | None) -> str:
@@ -115,12 +135,23 @@ def _p99(before: list[tuple[float, float]], after: list[tuple[float, float]]) ->
     return next(le for le, count in counts if count >= 0.99 * total)
 
 
+def _why(exc: BaseException) -> str:
+    """What closed a page's socket, in a few words (for the step's line)."""
+    if isinstance(exc, websockets.ConnectionClosed):
+        frame = exc.rcvd or exc.sent
+        if frame is not None:
+            return f"{frame.code} {frame.reason}".strip()
+        return "closed without a close frame"
+    return type(exc).__name__
+
+
 class Pages:
     """500 agents' pages: sockets opened with the six agents' sessions, cards counted."""
 
     def __init__(self) -> None:
         self.cards = 0
         self.closed = 0
+        self.why_closed: collections.Counter[str] = collections.Counter()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self, url: str, count: int) -> None:
@@ -146,8 +177,14 @@ class Pages:
                 async for text in ws:
                     if '"card.offered"' in str(text):
                         self.cards += 1
-        except (OSError, websockets.ConnectionClosed):
+        except (
+            OSError,
+            TimeoutError,
+            websockets.ConnectionClosed,
+            websockets.InvalidStatus,
+        ) as exc:
             self.closed += 1
+            self.why_closed[_why(exc)] += 1
             opened.release()
 
     async def close(self) -> None:
@@ -206,6 +243,8 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
                 step.rss_mb.append((time.monotonic() - start, soak_bare.rss_mb(proc.pid)))
                 try:
                     text = (await client.get("/metrics")).text
+                    health = (await client.get("/healthz")).json()
+                    step.live.append((time.monotonic() - start, int(health["live_calls"])))
                 except httpx.HTTPError:
                     step.failed_scrapes += 1
         step.lag_p99 = _p99(
@@ -217,6 +256,7 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
         )
         step.cards = pages.cards
         step.closed = pages.closed
+        step.why_closed = dict(pages.why_closed.most_common(3))
         # Before the stop: what the product logs while it shuts down is no error of the step.
         logged = (folder / f"product-{rate:g}.log").read_text(errors="replace").splitlines()
         step.logged = [line for line in logged if " ERROR " in line]

@@ -51,9 +51,10 @@ from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
 from cti.service import CallService
 from cti.settings import Settings, StartupError
-from cti.supervision import opening_hours
-from cti.supervision_callbacks import promised_windows
+from cti.supervision.callbacks import promised_windows
+from cti.supervision.opening_hours import opening_hours
 from cti.voice_menu import DEFAULT_TREE, start_voice_menu
+from cti.wait_announcements import WaitAnnouncements
 from cti.web.app import DeskParts, create_app
 from cti.web.auth import Sessions
 from cti.web.serve import serving
@@ -110,6 +111,7 @@ class Product:
     ivr: IvrAdmin | None = None  # the voice menu's versions and runs
     first_admin: WithPassword | None = None  # created at this start: its password, shown once
     callbacks: CallbackDesk | None = None  # callback requests, routed in their place
+    announcements: WaitAnnouncements | None = None  # position and wait told in the wait
 
     @property
     def url(self) -> str:
@@ -248,10 +250,7 @@ async def running(
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
         service = CallService(bus=bus(lambda: subjects.events, stream=True))
-        hub = AgentHub(
-            on_send=service.send_first,  # a card leaves before the rest is done
-            bus_for=lambda agent, size: bus(lambda: subjects.agent(agent), size),
-        )
+        hub = AgentHub(bus_for=lambda agent, size: bus(lambda: subjects.agent(agent), size))
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}
 
@@ -387,11 +386,15 @@ async def running(
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
         await callbacks.start()
+        pop.callback_headline = callbacks.call_headline
         supervision.callback_windows = lambda: promised_windows(callbacks.pending())
         stack.push_async_callback(callbacks.close)
         offers = WaitOffers(router, lambda: callbacks.prompts.get(WAIT_OFFER, ""), time.time)
         offers.start()
         stack.push_async_callback(offers.close)
+        announcements = WaitAnnouncements(router, sounds.speech, time.time)
+        announcements.start()
+        stack.push_async_callback(announcements.close)
         router.start()
         conn.start()
         stack.push_async_callback(conn.close)
@@ -466,6 +469,7 @@ async def running(
             ivr,
             first_admin,
             callbacks,
+            announcements,
         )
 
 

@@ -147,6 +147,9 @@ class CallbackDesk:
         self.clock = clock
         self.settings = settings
         self.requests: dict[str, CallbackRequest] = {}
+        # How long she had waited in line when she asked (key 1, overflow): said on the
+        # callback call's card. Kept in memory only: after a restart the card goes without.
+        self._initial_waits: dict[str, float] = {}
         # Citizens the cards name, read in a thread when a request is made or read back: a
         # card is built on the event loop and never waits for the database.
         self._citizens: dict[int, CitizenView | None] = {}
@@ -230,6 +233,8 @@ class CallbackDesk:
             f"({SOURCE_LABELS[new.source]}), demande {request.id}",
         )
         await asyncio.to_thread(callback_store.add, self.db, request, audit)
+        if new.asked_at is not None and new.source in (Source.WAIT, Source.OVERFLOW):
+            self._initial_waits[request.id] = max(0.0, now - new.asked_at)
         await self._know_citizen(request.citizen_id)
         if not request.final:
             self.requests[request.id] = request
@@ -270,6 +275,20 @@ class CallbackDesk:
             citizen=citizen,
             today=_utc(self.clock()),
         )
+
+    def call_headline(self, request_id: str) -> str | None:
+        """The request a callback call places, as its call card says it: « Rappel demandé
+        à 10:42 par madame Dupont, État civil, attente initiale 4 min 12 s »."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return None
+        headline = self.card(request).headline
+        waited = self._initial_waits.get(request_id)
+        if waited is not None:
+            minutes, seconds = divmod(round(waited), 60)
+            said = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+            headline += f", attente initiale {said}"
+        return headline
 
     # ------------------------------------------------------------------ the sweep
 
@@ -366,7 +385,8 @@ class CallbackDesk:
             "Timeout": str(int(ring * 1000)),
             "CallerID": f'"Rappel" <{dial_string(request.number)}>',
             "Variable": f"{contract.callback_variable}={request.id},"
-            f"{contract.callback_action_variable}={request.action_id}",
+            f"{contract.callback_action_variable}={request.action_id},"
+            f"__{contract.service_variable}={request.service}",
             "ActionID": request.action_id,
             "Async": "true",
         }
@@ -508,6 +528,7 @@ class CallbackDesk:
             after = fresh if fresh is not None else after
         if after.final:
             self.requests.pop(after.id, None)
+            self._initial_waits.pop(after.id, None)
         else:
             self.requests[after.id] = after
 

@@ -64,9 +64,11 @@ class WaitOffers:
         channels: dict[str, str] = {}
         for call_id in sorted(held):
             call = tracker.call(call_id)
-            if call is None or call.first_wait_at is None or call.dialplan_channel is None:
+            if call is None or call.service_wait_at is None or call.dialplan_channel is None:
                 continue
-            waiting.append(wait_offer.Waiting(call_id, call.service, call.first_wait_at))
+            # From her entry in this service's wait: after a transfer, her talk with the
+            # first agent was no wait.
+            waiting.append(wait_offer.Waiting(call_id, call.service, call.service_wait_at))
             channels[call_id] = call.dialplan_channel
         services = self.router.engine.config.services
         rules = {name: spec.callback for name, spec in services.items()}

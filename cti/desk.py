@@ -33,6 +33,11 @@ class AgentDesk(Protocol):
         the colleague first and hangs up to hand the citizen over); raises ``DeskError``."""
         ...
 
+    async def transfer_to_service(self, call_id: str, from_agent: str, service: str) -> None:
+        """Blind transfer of the agent's call into ``service``'s wait (nobody free there);
+        raises ``DeskError``."""
+        ...
+
     def transfer_targets(self, agent: str) -> TransferTargets:
         """Her colleagues and the services, with who is free to take a call now."""
         ...

@@ -4,7 +4,10 @@ The tracker speaks of channels and rings, the engine of queued calls and offers.
 dispatcher translates, and remembers just enough to do it:
 
 * a call entering ``cti-wait`` (``CallWaiting``) is queued for its service, once; a call the
-  engine already holds (back from a failed offer) is not queued again;
+  engine already holds (back from a failed offer) is not queued again. A call back in the
+  wait after an agent handed it on (a blind transfer to a service, or to a colleague who did
+  not answer) is queued again, for the service the dialplan now says, with ``place`` its
+  first entry in the wait: she waited once already, she is not sent to the back of the line;
 * the ring, answer or no-answer of an offer the engine made becomes ``OfferAnswered`` or
   ``OfferFailed``; a ring the engine did not decide (a colleague's transfer, Asterisk's
   fallback queue, a call the engine was not running for) makes that agent's phone busy
@@ -91,9 +94,14 @@ class Dispatcher:
     # ------------------------------------------------------------------ inputs
 
     def on_event(
-        self, event: ev.DomainEvent, now: float, since: float | None = None
+        self,
+        event: ev.DomainEvent,
+        now: float,
+        since: float | None = None,
+        place: float | None = None,
     ) -> list[Decision]:
-        """One tracker event; ``since`` is when the call started waiting, if known."""
+        """One tracker event; ``since`` is when the call started waiting for its service,
+        ``place`` when it first entered the wait (earlier after a transfer), if known."""
         now = self._clock(now)
         out: list[Decision] = []
         call_id = event.call_id
@@ -104,7 +112,7 @@ class Dispatcher:
                 if offer is not None:
                     out.append(offer)
             elif call_id not in self.held and call_id not in self.fallen_back:
-                self._queue(call_id, event.service, event.priority, now, since, out)
+                self._queue(call_id, event.service, event.priority, now, since, out, place=place)
         elif isinstance(event, ev.CallOffered):
             if self.ringing.get(call_id) != event.agent:
                 self._busy(event.agent, call_id, now, out)
@@ -220,7 +228,7 @@ class Dispatcher:
         old = self.engine
         waiting = sorted(
             (w for name in old.config.services for w in old.waiting(name)),
-            key=lambda w: (w.since, w.call_id),
+            key=lambda w: (w.since if w.place is None else w.place, w.call_id),
         )
         views = {view.agent: view for view in old.agents()}
         self.engine = engine
@@ -249,7 +257,7 @@ class Dispatcher:
         for w in waiting:
             if request_id_of(w.call_id) is not None:
                 continue  # a callback: its shell queues it again in the new engine
-            self._queue(w.call_id, w.service, w.priority, now, w.since, out)
+            self._queue(w.call_id, w.service, w.priority, now, w.since, out, place=w.place)
         return out
 
     # ------------------------------------------------------------------ internals
@@ -267,6 +275,7 @@ class Dispatcher:
         now: float,
         since: float | None,
         out: list[Decision],
+        place: float | None = None,
     ) -> None:
         name = service or self.default_service
         if name not in self.engine.config.services:
@@ -278,7 +287,7 @@ class Dispatcher:
             )
             name = self.default_service
         self.held.add(call_id)
-        self._feed(CallQueued(call_id, name, now, priority, since=since), out)
+        self._feed(CallQueued(call_id, name, now, priority, since=since, place=place), out)
 
     def _busy(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
         self.foreign.setdefault(agent, set()).add(call_id)

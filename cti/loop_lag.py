@@ -5,7 +5,7 @@ every ``interval`` seconds and notes how much later than asked it woke: near zer
 loop keeps up, seconds when work piles up, the whole stall when something blocks the loop.
 The figures go to ``/metrics`` (``cti_event_loop_lag_seconds``, up to 10 minutes) and, with
 the lag of the AMI events themselves, to the supervisors' wallboard, which raises an alert
-past ``cti.supervision.OVERLOAD_S``: cards are then late, and someone must know.
+past ``cti.supervision.conditions.OVERLOAD_S``: cards are then late, and someone must know.
 """
 
 from __future__ import annotations

@@ -62,7 +62,6 @@ class Gauges:
     ami_reconnects: int
     db_pending_writes: int = 0  # held while the database is away (writer's health)
     db_down: bool = False
-    event_backlog: int = 0  # AMI events waiting for their turn (``CallService.backlog``)
     loop_lag: Histogram | None = None  # ``cti.loop_lag.LoopWatch``'s
     role: str = "all"  # CTI_ROLE: each process is scraped on its own port, labelled by role
     broker: BrokerGauges | None = None  # the router role's link to the broker
@@ -183,8 +182,6 @@ class _Scrape(Collector):
              gauges.db_pending_writes),
             ("cti_db_up", "1 when the database takes the product's writes, 0 while it is away.",
              0 if gauges.db_down else 1),
-            ("cti_event_backlog", "AMI events received and waiting for their turn.",
-             gauges.event_backlog),
             ("cti_event_lag_last_seconds",
              "Lag of the last AMI event handled: how late cards and boards are now.",
              metrics.last_lag),

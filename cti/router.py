@@ -42,7 +42,7 @@ from cti.desk import DeskError
 from cti.dispatch import Dispatcher
 from cti.service import CallService
 from cti.tracker import events as ev
-from cti.transfer_targets import TransferTargets, transfer_targets
+from cti.transfer_targets import TransferTargets, can_wait_for, transfer_targets
 from routing.callbacks.queueing import request_id_of
 from routing.decisions import (
     AgentStateChanged,
@@ -115,6 +115,8 @@ class RouterShell:
         # A caller overflowing to a callback: the callbacks desk records her request and says
         # what the dialplan plays (variables added to, or replacing, CTI_OVERFLOW's).
         self.on_callback_overflow: Callable[[Overflow], Mapping[str, str]] | None = None
+        # Every decision carried out, in order (the wait forecast learns handle times).
+        self.decision_listeners: list[Callable[[list[Decision]], None]] = []
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
         service.add_link_listener(self.on_link_state)
@@ -156,7 +158,8 @@ class RouterShell:
     def on_event(self, event: ev.DomainEvent) -> None:
         call = self.service.tracker.call(event.call_id)
         since = call.waiting_since if call is not None else None
-        self._carry_out(self.dispatcher.on_event(event, self.clock(), since))
+        place = call.first_wait_at if call is not None else None
+        self._carry_out(self.dispatcher.on_event(event, self.clock(), since, place))
 
     def on_link_state(self, state: str) -> None:
         self._carry_out(self.dispatcher.link_changed(state == "ready", self.clock()))
@@ -191,6 +194,8 @@ class RouterShell:
                     self._offered.popitem(last=False)
 
     def _carry_out(self, decisions: list[Decision]) -> None:
+        for listener in self.decision_listeners:
+            listener(decisions)
         self._remember_offers(decisions)
         for decision in decisions:
             if isinstance(decision, Offer) and request_id_of(decision.call_id) is not None:
@@ -381,18 +386,53 @@ class RouterShell:
     def transfer_targets(self, agent: str) -> TransferTargets:
         self.agent_state(agent)
         engine = self.engine
+        services = engine.config.services
         return transfer_targets(
-            engine.agents(), engine.config.services, agent, self.dispatcher.on_foreign_call
+            engine.agents(),
+            services,
+            agent,
+            self.dispatcher.on_foreign_call,
+            {name: len(engine.waiting(name)) for name in services},
         )
 
-    async def transfer(
-        self, call_id: str, from_agent: str, to_agent: str, *, attended: bool = False
-    ) -> None:
+    def _talking_channel(self, call_id: str, from_agent: str) -> str:
+        """The agent's leg of her call in conversation: what a transfer moves."""
         call = self.service.tracker.call(call_id)
         if call is None or call.agent != from_agent or call.agent_channel is None:
             raise DeskError(
                 f"l'appel {call_id} n'est pas en communication avec le poste {from_agent}"
             )
+        return call.agent_channel
+
+    async def transfer_to_service(self, call_id: str, from_agent: str, service: str) -> None:
+        """Blind transfer into ``[transfer]``'s service extension: the caller waits for
+        ``service`` in ``cti-wait`` (her place in line is her first wait's, see
+        ``cti.dispatch``); the next agent of that service gets her with the notes."""
+        channel = self._talking_channel(call_id, from_agent)
+        if service not in self.engine.config.services:
+            raise DeskError(f"le service « {service} » n'est pas dans la configuration du routage")
+        if not can_wait_for(service):
+            raise DeskError(
+                f"le service « {service} » ne peut pas recevoir d'appel transféré : son nom "
+                "doit commencer par une lettre minuscule (plan de numérotation, [transfer])"
+            )
+        contract = self.service.tracker.contract
+        try:
+            await self.send(
+                {
+                    "Action": "BlindTransfer",
+                    "Channel": channel,
+                    "Context": contract.transfer_context,
+                    "Exten": service,
+                }
+            )
+        except AmiError as exc:
+            raise DeskError(f"le transfert vers le service {service} a échoué : {exc}") from exc
+
+    async def transfer(
+        self, call_id: str, from_agent: str, to_agent: str, *, attended: bool = False
+    ) -> None:
+        agent_channel = self._talking_channel(call_id, from_agent)
         if to_agent == from_agent:
             raise DeskError("impossible de se transférer l'appel à soi-même")
         contract = self.service.tracker.contract
@@ -407,7 +447,7 @@ class RouterShell:
             await self.send(
                 {
                     "Action": action,
-                    "Channel": call.agent_channel,
+                    "Channel": agent_channel,
                     "Context": context,
                     "Exten": to_agent,
                 }

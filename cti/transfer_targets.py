@@ -5,18 +5,21 @@ services' requirements and whether a phone is on a call the engine did not route
 colleague gets one *availability* a person reads at a glance (free, on the phone, paused, at
 the front desk, logged out); each service lists the free colleagues who qualify for it at
 its strictest requirement, the longest idle first: a transfer "to a service" goes to the
-first of them (the one the router would have picked), so the citizen is not sent to a
-service where nobody can pick up.
+first of them (the one the router would have picked). With nobody free the citizen is put
+in the service's wait instead (``waiting``: the callers already there; ``staffed``: someone
+logged in could take her, with every relaxation step; if nobody could, the wait gives her
+at once to the service's overflow, voicemail or callback request, as it would any caller).
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from routing.model import ServiceSpec
+from routing.model import OverflowKind, ServiceSpec
 from routing.requirements import requirements
 from routing.states import AgentState
 from routing.views import AgentView
@@ -61,11 +64,24 @@ class Colleague:
         return LABELS[self.availability]
 
 
+# The service names ``[transfer]`` can wait for (asterisk-conf/extensions.conf: ``_[a-z].``);
+# agents' extensions are digits.
+_WAITABLE = re.compile(r"^[a-z][a-z0-9_-]+$")
+
+
+def can_wait_for(service: str) -> bool:
+    """A blind transfer can put a caller in ``service``'s wait (its name fits ``[transfer]``)."""
+    return _WAITABLE.match(service) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceTarget:
     service: str
     label: str
     free: tuple[str, ...]  # free qualified colleagues, longest idle first
+    waiting: int = 0  # callers waiting for it now
+    staffed: bool = True  # someone logged in could take a caller (else: its overflow at once)
+    overflow: OverflowKind = OverflowKind.VOICEMAIL  # where a wait past its limit ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +109,13 @@ def transfer_targets(
     services: Mapping[str, ServiceSpec],
     me: str,
     on_foreign_call: Callable[[str], bool],
+    waiting: Mapping[str, int] | None = None,
 ) -> TransferTargets:
-    """Everyone but ``me``, by name; every service by label."""
+    """Everyone but ``me``, by name; every service by label, with ``waiting`` its callers
+    waiting now."""
+    agents = list(agents)
+    logged_in = [a for a in agents if a.state is not AgentState.OFFLINE]
+    loosest = {name: requirements(spec)[-1] for name, spec in services.items()}
     others = [a for a in agents if a.agent != me]
     shown = {a.agent: availability(a, on_foreign_call(a.agent)) for a in others}
     strictest = {name: requirements(spec)[0] for name, spec in services.items()}
@@ -118,6 +139,9 @@ def transfer_targets(
             name,
             spec.label,
             tuple(a.agent for a in idle_first if strictest[name].accepts(a.skills)),
+            (waiting or {}).get(name, 0),
+            any(loosest[name].accepts(a.skills) for a in logged_in),
+            spec.overflow.kind,
         )
         for name, spec in sorted(services.items(), key=lambda s: _alphabetical(s[1].label))
     )

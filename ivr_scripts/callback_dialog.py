@@ -14,6 +14,11 @@ command batches and is fed the caller's keys, like the interpreter it belongs to
 The same dialogue runs when a waiting caller keys 1 (``cti-wait``, « tapez 1 pour être
 rappelé, vous gardez votre place »): ``WaitCallback`` drives it with the caller's place in
 line (``WAIT_START``), and its goodbye says the request is recorded and the place kept.
+There, a caller who gives no number she can be called back on is not hung up on: she is
+still in line, so nothing is recorded, she is told she keeps her place, and the dialogue
+sets ``CTI_CALLBACK_RESULT=attente`` for ``cti-wait`` to take her back to the music. A
+withheld caller is told why she is asked to key a number (« Votre numéro est masqué »):
+withholding is often her line's default, not a refusal to be called back.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ivr_scripts.commands import (
     Input,
     RecordCallback,
     Say,
+    SetVariable,
     Timeout,
 )
 from screenpop.phones import normalise
@@ -44,6 +50,15 @@ GAVE_UP = (
     "Nous n'avons pas pu noter votre numéro : votre demande est enregistrée, mais nous ne "
     "pourrons pas vous rappeler. Vous pouvez nous rappeler aux heures d'ouverture. Au revoir."
 )
+WITHHELD = "Votre numéro est masqué."
+#: Said to a waiting caller who gave no number: she is still in line.
+WAIT_NO_NUMBER = (
+    "Nous n'avons pas pu noter de numéro pour vous rappeler. Vous gardez votre place : "
+    "restez en ligne, un agent va vous répondre."
+)
+#: The dialogue's answer to cti-wait, and its value when the caller goes back to waiting.
+RESULT_VARIABLE = "CTI_CALLBACK_RESULT"
+BACK_TO_WAIT = "attente"
 #: What cti-wait plays to a caller who has waited long (CTI_CALLBACK_OFFER, the service's rule).
 WAIT_OFFER = "Pour être rappelé sans perdre votre place, tapez 1."
 WAIT_RECORDED = (
@@ -51,7 +66,17 @@ WAIT_RECORDED = (
     "rappellera à votre tour. Au revoir."
 )
 #: Every sentence this dialogue may say (rendered in advance, listed for the editor).
-TEXTS = (CONFIRM_INTRO, CONFIRM_ASK, KEY_ASK, INVALID, GAVE_UP, WAIT_OFFER, WAIT_RECORDED)
+TEXTS = (
+    CONFIRM_INTRO,
+    CONFIRM_ASK,
+    KEY_ASK,
+    INVALID,
+    GAVE_UP,
+    WAIT_OFFER,
+    WAIT_RECORDED,
+    WITHHELD,
+    WAIT_NO_NUMBER,
+)
 
 
 def readable(number: str | None) -> str | None:
@@ -71,13 +96,17 @@ class CallbackDialog:
     path: tuple[str, ...] = ()
     waited_since: float | None = None  # asked from cti-wait: her place in line
     call_id: str | None = None
+    withheld: bool = False  # her number is withheld: say so before asking for one
+    # Said when she gives no usable number; None: recorded without a number, told, hung up.
+    gave_up: list[Command] | None = None
     tries: int = 0
     confirming: bool = False
 
     def start(self) -> list[Command]:
         if self.shown is not None:
             return self._confirm()
-        return self._key()
+        intro: list[Command] = [Say(WITHHELD, "tts")] if self.withheld else []
+        return intro + self._key()
 
     def feed(self, result: DigitsEntered | Timeout) -> tuple[list[Command], bool]:
         """Next batch, and whether the dialogue is over (the batch ends in a hang-up)."""
@@ -109,6 +138,8 @@ class CallbackDialog:
 
     def _retry(self, invalid: bool = False) -> tuple[list[Command], bool]:
         self.tries += 1
+        if self.tries >= MAX_TRIES and self.gave_up is not None:
+            return list(self.gave_up), True
         if self.tries >= MAX_TRIES:
             return [
                 self._record(None),
@@ -149,8 +180,15 @@ class WaitCallback:
         waited_since: float,
         call_id: str | None,
         path: tuple[str, ...] = (),
+        *,
+        withheld: bool = False,
     ) -> WaitCallback:
+        """``shown``: her number when shown and readable; ``withheld``: it is withheld."""
         goodbye: list[Command] = [Say(WAIT_RECORDED, "tts")]
+        back: list[Command] = [
+            Say(WAIT_NO_NUMBER, "tts"),
+            SetVariable(RESULT_VARIABLE, BACK_TO_WAIT),
+        ]
         return cls(
             CallbackDialog(
                 "rappel demandé pendant l'attente",
@@ -161,6 +199,8 @@ class WaitCallback:
                 path,
                 waited_since=waited_since,
                 call_id=call_id,
+                withheld=withheld,
+                gave_up=back,
             )
         )
 

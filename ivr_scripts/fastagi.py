@@ -353,7 +353,8 @@ async def _wait_callback(
     service = await variable("CTI_IVR_CHOICE")
     path = tuple(p for p in (await variable("CTI_IVR_PATH")).split("/") if p)
     shown = None if ctx.caller_withheld else readable(ctx.caller)
-    dialog = WaitCallback.for_caller(service, shown, waited_since, call_id, path)
+    withheld = ctx.caller_withheld or ctx.caller is None
+    dialog = WaitCallback.for_caller(service, shown, waited_since, call_id, path, withheld=withheld)
     try:
         await session.run(dialog, dialog.start())
     except CallerGone:

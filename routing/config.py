@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml  # type: ignore[import-untyped]
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from routing.callbacks.rules import RetryRules
 from routing.errors import ConfigError
 from routing.model import (
     AgentSpec,
+    AnnounceRules,
     EngineConfig,
     OverflowKind,
     OverflowTarget,
@@ -77,6 +86,29 @@ class CallbackRulesConfig(_Model):
     offer_after_s: float = Field(default=120.0, gt=0)
 
 
+class AnnounceConfig(_Model):
+    """Position and expected wait told to the service's waiting callers (default: nothing)."""
+
+    on_entry: bool = False
+    every_s: float = Field(default=0.0, ge=0, le=3600)  # 0: not repeated
+    position: bool = True
+    wait: bool = True
+
+    @field_validator("every_s")
+    @classmethod
+    def _not_too_often(cls, value: float) -> float:
+        # A sentence lasts a few seconds: repeating it more often than every 30 s is noise.
+        if 0 < value < 30:
+            raise ValueError("repeat at most every 30 seconds (0: not repeated)")
+        return value
+
+    @model_validator(mode="after")
+    def _sayable(self) -> AnnounceConfig:
+        if (self.on_entry or self.every_s) and not (self.position or self.wait):
+            raise ValueError("an announcement says the position, the wait, or both")
+        return self
+
+
 class ServiceConfig(_Model):
     label: str
     required_skills: Skills = Field(min_length=1)
@@ -89,6 +121,7 @@ class ServiceConfig(_Model):
     relaxation: list[RelaxationConfig] = Field(default_factory=list)
     case_owner_first_s: float = Field(default=0.0, ge=0)
     callback: CallbackRulesConfig = CallbackRulesConfig()
+    announce: AnnounceConfig = AnnounceConfig()
 
 
 class AgentConfig(_Model):
@@ -159,6 +192,9 @@ class RoutingConfig(_Model):
                         if s.callback.offer_in_wait
                         else None
                     ),
+                ),
+                announce=AnnounceRules(
+                    s.announce.on_entry, s.announce.every_s, s.announce.position, s.announce.wait
                 ),
             )
             for name, s in self.services.items()

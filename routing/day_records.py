@@ -12,6 +12,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from routing.day_announcements import AnnouncementRecord
 
 
 class Outcome(enum.Enum):
@@ -79,3 +83,5 @@ class DayRecord:
     agents: Mapping[str, AgentTime]
     end: float  # simulated time of the last event
     callbacks: tuple[CallbackRecord, ...] = ()  # None asked when callbacks are off
+    # What waiting callers were told (our engine only), ``routing.day_announcements``.
+    announcements: tuple[AnnouncementRecord, ...] = ()

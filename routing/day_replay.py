@@ -43,6 +43,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from routing.day_announcements import DayAnnouncer
 from routing.day_callbacks import CallbackDesk, is_callback
 from routing.day_model import DaySpec
 from routing.day_records import AgentTime, DayRecord, LegRecord, Outcome
@@ -74,6 +75,7 @@ BREAK_REASON = "pause"
 # Happenings, in the heap as (at, seq, kind, payload...).
 _ARRIVE, _PATIENCE, _RING_END, _TALK_END, _STAFF, _UNPAUSE = range(6)
 _CB_SYNC, _CB_ACCEPT, _CB_END = range(6, 9)  # callbacks: look again, accepted, call ended
+_ANNOUNCE = 9  # a waiting caller is told her position and wait (our engine only)
 
 
 class SimulationError(RoutingError):
@@ -121,9 +123,11 @@ class _Replay:
         router: Router,
         parallel_offers: bool,
         desk: CallbackDesk | None = None,
+        announcer: DayAnnouncer | None = None,
     ) -> None:
         self.spec = spec
         self.desk = desk
+        self.announcer = announcer
         self.router = router
         self.parallel = parallel_offers
         self.heap: list[tuple[float, int, int, str, str, int]] = []
@@ -183,6 +187,8 @@ class _Replay:
                 self.staff(subject, S(other), at)
             elif kind == _UNPAUSE:
                 self.unpause(subject, at)
+            elif kind == _ANNOUNCE:
+                self.announce(subject, at)
             else:
                 self.callback(kind, subject, other, at)
         for leg in self.legs.values():
@@ -208,12 +214,28 @@ class _Replay:
             self.legs[leg_id] = leg
         self.push(leg.gives_up_at, _PATIENCE, leg_id)
         self.decide(self.router.handle(CallQueued(leg_id, leg.service, at)))
+        if self.announcer is not None:
+            due = self.announcer.entered(leg_id, leg.service, at)
+            if due is not None:
+                self.push(due, _ANNOUNCE, leg_id)
+
+    def announce(self, leg_id: str, at: float) -> None:
+        leg = self.legs[leg_id]
+        assert self.announcer is not None
+        if leg.done:
+            return
+        ringing = bool(leg.offers)
+        due = self.announcer.announce(leg_id, leg.service, leg.queued_at, at, ringing)
+        if due is not None:
+            self.push(due, _ANNOUNCE, leg_id)
 
     def give_up(self, leg_id: str, at: float) -> None:
         leg = self.legs[leg_id]
         if leg.done:
             return
         self.close(leg, at, Outcome.ABANDONED)
+        if self.announcer is not None:
+            self.announcer.left(leg_id)
         for agent in leg.offers:
             self.agents[agent].holding = None
         leg.offers.clear()
@@ -238,6 +260,8 @@ class _Replay:
             self.agents[agent].answered += 1
             self.answered_at[leg_id] = (at, agent)
             leg.done = True
+            if self.announcer is not None:
+                self.announcer.answered(leg_id, leg.service, at - leg.queued_at)
             self.push(at + self.talk(leg), _TALK_END, agent, leg_id)
             self.decide(self.router.handle(OfferAnswered(leg_id, agent, at)))
         else:
@@ -334,6 +358,8 @@ class _Replay:
     # ------------------------------------------------------------------ decisions
 
     def decide(self, decisions: list[Decision]) -> None:
+        if self.announcer is not None:
+            self.announcer.observe(decisions)
         for d in decisions:
             if isinstance(d, Offer):
                 self.offer(d)
@@ -426,12 +452,15 @@ def replay(
     name: str,
     parallel_offers: bool = False,
     callbacks: bool = False,
+    announcer: DayAnnouncer | None = None,
 ) -> DayRecord:
     """Run the whole day through ``router``; raises ``SimulationError`` if it breaks a rule.
 
-    ``callbacks``: model the scenario's callbacks (``spec.callbacks``; our engine only)."""
+    ``callbacks``: model the scenario's callbacks (``spec.callbacks``; our engine only);
+    ``announcer``: tell waiting callers their position and wait, and record it (our engine
+    only: it reads the engine's views)."""
     desk = CallbackDesk(spec) if callbacks and spec.callbacks.enabled else None
-    run = _Replay(spec, router, parallel_offers, desk)
+    run = _Replay(spec, router, parallel_offers, desk, announcer)
     run.run(calls)
     for a in run.agents.values():
         run.account(a, run.now)
@@ -440,4 +469,5 @@ def replay(
         for agent, a in sorted(run.agents.items())
     }
     records = desk.records() if desk is not None else ()
-    return DayRecord(name, tuple(run.records), agents, run.now, records)
+    said = announcer.records(run.records) if announcer is not None else ()
+    return DayRecord(name, tuple(run.records), agents, run.now, records, said)

@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from routing.announce_report import AnnounceStats, announce_figures, announce_stats
 from routing.day_model import SLOT_S, DaySpec
 from routing.day_records import CallbackRecord, DayRecord, LegRecord, Outcome
 from routing.requirements import Requirement, requirements, score
@@ -74,6 +75,7 @@ class DayReport:
     occupancy_pct: float
     wait_by_slot: tuple[tuple[float, float | None], ...]  # slot start, average wait
     callbacks: CallbackStats = CallbackStats()
+    announcements: AnnounceStats | None = None  # our engine only
 
 
 def callback_stats(overall: ServiceStats, callbacks: Sequence[CallbackRecord]) -> CallbackStats:
@@ -173,6 +175,7 @@ def build_report(spec: DaySpec, record: DayRecord) -> DayReport:
         100 * busy / logged if logged else 0.0,
         series,
         callback_stats(overall, record.callbacks),
+        announce_stats(record.announcements),
     )
 
 
@@ -204,7 +207,7 @@ def service_table(report: DayReport) -> list[str]:
     return lines
 
 
-def figures(report: DayReport) -> dict[str, float | int | None]:
+def figures(report: DayReport) -> dict[str, object]:
     """The whole-day figures of one router, as plain numbers (for ``--json`` and scripts)."""
     o = report.overall
     return {
@@ -224,6 +227,8 @@ def figures(report: DayReport) -> dict[str, float | int | None]:
         "callbacks_failed": report.callbacks.failed,
         "callbacks_pending": report.callbacks.pending,
         "callback_mean_delay_s": report.callbacks.mean_delay_s,
+        # Position and wait told to waiting callers (our engine only; routing.announce_report).
+        "announcements": announce_figures(report.announcements),
     }
 
 

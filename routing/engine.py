@@ -13,11 +13,17 @@ looks for the best ready agent; an agent who becomes ready looks for the best wa
 
 Rules worth knowing (the rest is in the event docstrings):
 
-* The best agent for a call has the best proficiency on the service's required skills (lowest,
-  then total), then the longest idle time, then the smallest extension. Agents speaking the
-  call's language are preferred; if no ready one qualifies, the language is ignored.
-* The best call for an agent is in the highest-priority service she qualifies for, then has
-  the highest call priority, then waited longest, then has the smallest call id.
+* The best agent for a call meets the requirement at the lowest level, then is the least
+  needed by the other services, then has the best proficiency (lowest, then total), then
+  the longest idle time, then the smallest extension (``routing.agent_rank``). Agents
+  speaking the call's language are preferred; if no ready one qualifies, the language is
+  ignored.
+* The best call for an agent is in the highest-priority service she fully qualifies for;
+  only if none waits, in the highest-priority service she may take once relaxed; then it
+  has the highest call priority, then waited longest, then has the smallest call id.
+* A call that finds no fully qualified agent free and is forecast to miss its service-level
+  threshold (``routing.wait_forecast``) has its proficiency floors at once
+  (``CallRecord.early_level``); its other steps keep their configured times.
 * ``idle_since`` is set whenever an agent enters READY, except when an offer she did not
   take (failed or cancelled) returns her to READY: ringing is not work.
 * A failed offer puts the call back in its place (it keeps its arrival time) and counts a
@@ -51,6 +57,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from routing.agent_rank import agent_tables
 from routing.config import RoutingConfig
 from routing.deadlines import Deadline, DeadlineKind, Deadlines
 from routing.decisions import (
@@ -86,12 +93,14 @@ from routing.events import (
 from routing.model import EngineConfig, ServiceSpec
 from routing.pools import ReadyAgents, WaitingCalls
 from routing.records import AgentRecord, CallRecord, CallStatus
-from routing.requirements import level_at, next_step_at, qualifying_level, requirements, score
+from routing.requirements import floor_levels, level_in_force, next_step_at, requirements
 from routing.states import REQUESTABLE, AgentState, check_move
 from routing.views import AgentView, WaitingCall, agent_view
+from routing.wait_forecast import WaitForecast
 
 S = AgentState
 DEFAULT_PAUSE_REASON = "pause"
+WORKING = frozenset({S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP})  # freeing up soon
 
 
 class RoutingEngine:
@@ -102,34 +111,15 @@ class RoutingEngine:
         self._services: dict[str, ServiceSpec] = dict(config.services)
         self._agent_specs = dict(config.agents)
         levels = {name: requirements(spec) for name, spec in self._services.items()}
-        by_priority = sorted(self._services.values(), key=lambda s: (-s.priority, s.name))
-
-        entries: dict[str, list[tuple[str, int, int, int]]] = {}
-        self._tiers: dict[str, list[list[tuple[str, int]]]] = {}
-        self._serves: dict[str, tuple[str, ...]] = {}  # services an agent can ever take
-        self._first_level: dict[tuple[str, str], int] = {}  # (agent, service) -> level
-        for agent, spec in self._agent_specs.items():
-            rows: list[tuple[str, int, int, int]] = []
-            tiers: list[list[tuple[str, int]]] = []
-            last_priority: int | None = None
-            for service in by_priority:
-                level = qualifying_level(spec.skills, levels[service.name])
-                if level is None:
-                    continue
-                low, total = score(spec.skills, service)
-                rows.append((service.name, level, -low, -total))
-                self._first_level[(agent, service.name)] = level
-                if service.priority != last_priority:
-                    tiers.append([])
-                    last_priority = service.priority
-                tiers[-1].append((service.name, level))
-            entries[agent] = rows
-            self._tiers[agent] = tiers
-            self._serves[agent] = tuple(row[0] for row in rows)
-
+        tables = agent_tables(self._services, self._agent_specs)
+        self._tiers = tables.tiers
+        self._serves = tables.serves  # services an agent can ever take
+        self._first_level = tables.first_level  # (agent, service) -> level
+        self._early_levels = {name: floor_levels(spec) for name, spec in self._services.items()}
+        self._forecast = WaitForecast(tables.fully)
         counts = {name: len(reqs) for name, reqs in levels.items()}
         languages = {agent: spec.languages for agent, spec in self._agent_specs.items()}
-        self._ready = ReadyAgents(counts, entries, languages)
+        self._ready = ReadyAgents(counts, tables.entries, languages)
         self._queues = WaitingCalls(counts)
         self._online_capable = dict.fromkeys(self._services, 0)
         self._agents = {agent: AgentRecord() for agent in self._agent_specs}
@@ -214,9 +204,24 @@ class RoutingEngine:
                 position,
                 c.agent if c.status is CallStatus.RESERVED else None,
                 c.language,
+                c.place,
             )
             for position, c in enumerate(calls, start=1)
         ]
+
+    def count_waiting(self, service: str, before: tuple[int, float, str] | None = None) -> int:
+        """Calls waiting for ``service`` (queued or held), those whose ``CallRecord.key``
+        comes before ``before`` if given: a caller's place without listing the line
+        (``routing.caller_forecast``)."""
+        if service not in self._services:
+            raise UnknownService(service)
+        queues = self._queues
+        count = queues.count(service) if before is None else queues.count_before(service, before)
+        for held in self._reserved.values():
+            for call in map(self._calls.__getitem__, held):
+                if call.service == service and (before is None or call.key < before):
+                    count += 1
+        return count
 
     def agent(self, agent_id: str) -> AgentView:
         rec = self._agent_record(agent_id)  # raises UnknownAgent first
@@ -254,6 +259,7 @@ class RoutingEngine:
     def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
         at = event.at
         since = at if event.since is None else min(event.since, at)
+        place = None if event.place is None or event.place >= since else event.place
         self._generation += 1
         owner = event.case_owner if event.case_owner in self._agents else None
         call = CallRecord(
@@ -265,6 +271,7 @@ class RoutingEngine:
             owner,
             self._generation,
             keeps_place=event.keeps_place,
+            place=place,
         )
         self._calls[call.call_id] = call
         spec = self._services[call.service]
@@ -287,7 +294,10 @@ class RoutingEngine:
             )
             self._deadlines.push(since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
         else:
-            level = level_at(spec, since, at)
+            if self._forecast_miss(call, at):
+                call = replace(call, early_level=self._early_levels[call.service])
+                self._calls[call.call_id] = call
+            level = level_in_force(spec, since, at, call.early_level)
             agent = self._ready.best(call.service, level, call.language, None)
             if agent is not None:
                 self._offer(replace(call, level=level), agent, at, out)
@@ -309,6 +319,7 @@ class RoutingEngine:
 
     def _on_offer_answered(self, event: OfferAnswered, out: list[Decision]) -> None:
         call = self._calls.pop(event.call_id)
+        self._forecast.answered(event.agent, event.at)
         rec = self._agents[event.agent]
         self._commit(event.agent, replace(rec, state=S.ON_CALL, missed=0), event.at, out)
         others = [agent for agent in call.rung if agent != event.agent]
@@ -366,6 +377,7 @@ class RoutingEngine:
         rec = self._agents[agent]
         service = rec.service
         wrap_up = self._services[service].wrap_up_s if service is not None else 0.0
+        self._forecast.finished(agent, service, at, wrap_up)
         cleared = replace(rec, call_id=None, service=None)
         if rec.pending is not None:
             state, reason = rec.pending
@@ -462,7 +474,7 @@ class RoutingEngine:
     def _relax(self, call: CallRecord, instant: float) -> CallRecord:
         spec = self._services[call.service]
         self._queues.remove(call.service, call.level, call.key)
-        level = level_at(spec, call.since, instant)
+        level = level_in_force(spec, call.since, instant, call.early_level)
         call = replace(call, level=level)
         self._calls[call.call_id] = call
         self._queues.add(call.service, level, call.key)
@@ -476,7 +488,7 @@ class RoutingEngine:
     def _enqueue(self, call: CallRecord, at: float) -> CallRecord:
         """Put the call in its service's queue at the level its wait has reached."""
         spec = self._services[call.service]
-        level = level_at(spec, call.since, at)
+        level = level_in_force(spec, call.since, at, call.early_level)
         call = replace(call, status=CallStatus.QUEUED, level=level, agent=None)
         self._calls[call.call_id] = call
         self._queues.add(call.service, level, call.key)
@@ -511,6 +523,16 @@ class RoutingEngine:
         self._forget(call)
         target = self._services[call.service].overflow
         out.append(Overflow(call.call_id, call.service, target.kind, target.target, reason, at))
+
+    def _forecast_miss(self, call: CallRecord, at: float) -> bool:
+        """Whether a call nobody fully qualified is free for would miss its threshold."""
+        if self._early_levels[call.service] == 0 or call.keeps_place:
+            return False
+        if self._ready.best(call.service, 0, None, None) is not None:
+            return False
+        wait = self._forecast.wait(call.service, self._queues.count(call.service))
+        spec = self._services[call.service]
+        return wait is not None and at - call.since + wait > spec.sl_threshold_s
 
     def _dispatch_call(
         self, call: CallRecord, at: float, out: list[Decision], avoid: str | None = None
@@ -596,6 +618,8 @@ class RoutingEngine:
         if is_in and (not was_in or old.idle_since != new.idle_since):
             self._ready.add(agent, new.idle_since)
         self._agents[agent] = new
+        if (old.state in WORKING) is not (new.state in WORKING):
+            self._forecast.working_changed(agent, new.state in WORKING)
         if old.state is not new.state or old.reason != new.reason:
             out.append(AgentStateChanged(agent, new.state, new.reason, at))
         if old.state is S.OFFLINE and new.state is not S.OFFLINE:

@@ -22,6 +22,12 @@ class CallQueued:
     waiting, if earlier than ``at`` (a call found waiting after a restart keeps its place,
     its relaxation steps and its max wait); it defaults to ``at``.
 
+    ``place``: the instant her place in line counts from, if earlier than ``since``. A caller
+    transferred to another service, or back to waiting after a colleague did not answer,
+    already waited once: she is served before the callers who came after her first entry in
+    the wait, while her max wait and relaxation steps count from ``since`` (the new wait;
+    her conversation with the first agent was no wait). Defaults to ``since``.
+
     ``keeps_place``: a caller who must never overflow, whatever the wait (a callback request,
     ``routing.callbacks``: her place was promised); she waits until an agent takes her or
     the shell withdraws her (``CallLeft``).
@@ -35,6 +41,7 @@ class CallQueued:
     case_owner: str | None = None
     since: float | None = None
     keeps_place: bool = False
+    place: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,10 @@
 Theory of operation: a pure reading of the engine's state through its read-only accessors
 (``call``, ``agents``, ``config``, ``now``), never a second routing engine. The checks are the
 engine's own functions: ``offerable`` (READY and phone free) from ``routing.states``,
-``requirements`` / ``qualifying_level`` / ``level_at`` / ``score`` from
+``requirements`` / ``qualifying_level`` / ``level_in_force`` from
 ``routing.requirements``; the order among free qualified agents is the one ``ReadyAgents``
-keeps (best lowest proficiency, then best total, then longest idle, then smallest extension;
+keeps (``routing.agent_rank``: fully qualified first, then the least needed by the other
+services, then best lowest proficiency, best total, longest idle, smallest extension;
 speakers of the caller's language first). ``choose`` applies that order and is checked
 against the engine's real offers by a hypothesis property, so the two cannot drift apart
 unnoticed.
@@ -20,10 +21,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from routing.agent_rank import Rank, agent_tables
 from routing.engine import RoutingEngine
 from routing.model import EngineConfig, ServiceSpec
 from routing.records import CallRecord, CallStatus
-from routing.requirements import Requirement, level_at, qualifying_level, requirements, score
+from routing.requirements import Requirement, level_in_force, qualifying_level, requirements
 from routing.states import AgentState, offerable
 from routing.views import AgentView
 
@@ -103,10 +105,25 @@ def _lack(skills: Mapping[str, int], requirement: Requirement, labels: Mapping[s
     return f"compétence insuffisante ({', '.join(short)})"
 
 
-def _rank(view: AgentView, spec: ServiceSpec) -> tuple[int, int, float, str]:
+def _rank(config: EngineConfig, view: AgentView, spec: ServiceSpec) -> tuple[float | str, ...]:
     """The key ``ReadyAgents`` sorts free agents by (smallest first)."""
-    low, total = score(view.skills, spec)
-    return (-low, -total, view.idle_since, view.agent)
+    rank = _ranks(config)[(view.agent, spec.name)]
+    return (*rank, view.idle_since, view.agent)
+
+
+_RANKS: dict[int, tuple[EngineConfig, dict[tuple[str, str], Rank]]] = {}
+
+
+def _ranks(config: EngineConfig) -> dict[tuple[str, str], Rank]:
+    """Every (agent, service) rank of ``config`` (computed once per configuration)."""
+    cached = _RANKS.get(id(config))
+    if cached is None or cached[0] is not config:
+        if len(_RANKS) > 8:  # a few configurations live at once (tests, what-if): keep it small
+            _RANKS.clear()
+        tables = agent_tables(config.services, config.agents)
+        ranks = {(a, s): rank for a, rows in tables.entries.items() for s, _, rank in rows}
+        cached = _RANKS[id(config)] = (config, ranks)
+    return cached[1]
 
 
 def choose(
@@ -140,7 +157,7 @@ def choose(
     ]
     speakers = [v for v in free if language is not None and language in v.languages]
     pool = speakers or free
-    return min(pool, key=lambda v: _rank(v, spec)).agent if pool else None
+    return min(pool, key=lambda v: _rank(config, v, spec)).agent if pool else None
 
 
 def _state_reason(view: AgentView, call_id: str, now: float) -> str | None:
@@ -165,18 +182,26 @@ def _state_reason(view: AgentView, call_id: str, now: float) -> str | None:
 
 
 def _chosen_reason(
-    view: AgentView, call: CallRecord, spec: ServiceSpec, others: Sequence[AgentView]
+    config: EngineConfig,
+    view: AgentView,
+    call: CallRecord,
+    spec: ServiceSpec,
+    others: Sequence[AgentView],
 ) -> str:
     if call.case_owner == view.agent:
         return "prise : titulaire du dossier, sonnée en premier"
     if not others:
         return "prise : la seule compétente libre"
-    mine = _rank(view, spec)
-    best_other = min(_rank(o, spec) for o in others)
+    mine = _rank(config, view, spec)
+    best_other = min(_rank(config, o, spec) for o in others)
     if call.language is not None and call.language in view.languages:
         if not any(call.language in o.languages for o in others):
             return "prise : parle la langue de l'appelant"
+    if mine[:1] < best_other[:1]:
+        return "prise : la plus compétente parmi les libres"
     if mine[:2] < best_other[:2]:
+        return "prise : la moins attendue par les autres services parmi les compétentes"
+    if mine[:4] < best_other[:4]:
         return "prise : la plus compétente parmi les libres"
     return "prise : la plus longtemps libre parmi les compétentes"
 
@@ -188,7 +213,7 @@ def explain(
     spec = config.services[call.service]
     labels = config.skill_labels
     levels = requirements(spec)
-    level = level_at(spec, call.since, now)
+    level = level_in_force(spec, call.since, now, call.early_level)
     in_force = levels[level]
     rung = call.rung
     by_id = {v.agent: v for v in views}
@@ -211,7 +236,7 @@ def explain(
         if view.agent in rung:
             verdict = Verdict.CHOSEN
             others = [o for o in free_qualified if o.agent != view.agent]
-            text = _chosen_reason(view, call, spec, others)
+            text = _chosen_reason(config, view, call, spec, others)
         elif stage is CallStage.HELD and view.agent == call.agent:
             doing = _state_reason(view, "", now) or "libre"
             text = f"titulaire du dossier : l'appel l'attend ; {doing}"

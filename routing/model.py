@@ -37,6 +37,21 @@ class RelaxationStep:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnounceRules:
+    """What a waiting caller of the service is told (``routing.wait_announce``): on entry
+    and/or every ``every_s`` seconds of her wait, her position and/or her expected wait."""
+
+    on_entry: bool = False
+    every_s: float = 0.0  # 0: not repeated
+    position: bool = True
+    wait: bool = True
+
+    @property
+    def active(self) -> bool:
+        return (self.on_entry or self.every_s > 0) and (self.position or self.wait)
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSpec:
     name: str
     label: str
@@ -50,6 +65,7 @@ class ServiceSpec:
     relaxation: tuple[RelaxationStep, ...] = ()  # sorted by after_s
     case_owner_first_s: float = 0.0
     callback: RetryRules = RetryRules()  # how its callback requests are retried
+    announce: AnnounceRules = AnnounceRules()  # position and wait told to its callers
 
 
 @dataclass(frozen=True, slots=True)

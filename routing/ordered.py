@@ -30,6 +30,10 @@ class SortedKeys(Generic[K]):
         if i < len(keys) and keys[i] == key:
             del keys[i]
 
+    def count_below(self, key: K) -> int:
+        """How many keys come before ``key``."""
+        return bisect_left(self._keys, key)
+
     def first(self) -> K | None:
         return self._keys[0] if self._keys else None
 

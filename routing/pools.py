@@ -4,7 +4,8 @@ Theory of operation:
 
 * ``ReadyAgents`` holds, for every service, every relaxation level and every language, the
   agents that are READY and not phone-busy, whose *first* qualifying level for the service is
-  that level, sorted by ``(-lowest proficiency, -total proficiency, idle_since, agent)``. A
+  that level, sorted by ``(*rank, idle_since, agent)`` (the rank is fixed per agent and
+  service: ``routing.agent_rank``). A
   call at level L reads the heads of buckets 0..L (for its language, then for all languages):
   a handful of reads however many agents there are. An agent entering or leaving READY costs
   one insertion/removal per (service she can ever serve, language she speaks).
@@ -21,7 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from routing.ordered import SortedKeys
 
-AgentKey = tuple[int, int, float, str]  # (-lowest, -total, idle_since, agent)
+AgentKey = tuple[float | str, ...]  # (*rank, idle_since, agent)
+Rank = tuple[float, ...]
 CallKey = tuple[int, float, str]  # (-priority, since, call_id)
 
 
@@ -39,24 +41,24 @@ class ReadyAgents:
     def __init__(
         self,
         levels: Mapping[str, int],
-        entries: Mapping[str, list[tuple[str, int, int, int]]],
+        entries: Mapping[str, list[tuple[str, int, Rank]]],
         languages: Mapping[str, Iterable[str]],
     ) -> None:
         """``levels``: number of levels per service; ``entries``: per agent, the
-        (service, first level, -lowest, -total) of every service she can ever serve;
+        (service, first level, rank) of every service she can ever serve;
         ``languages``: per agent, the languages she speaks."""
         self._buckets: dict[str, list[dict[str, list[AgentKey]]]] = {
             service: [{} for _ in range(n)] for service, n in levels.items()
         }
         # Per agent, every sorted list she belongs to, with her fixed key prefix there.
-        self._slots: dict[str, list[tuple[list[AgentKey], int, int]]] = {}
+        self._slots: dict[str, list[tuple[list[AgentKey], Rank]]] = {}
         for agent, rows in entries.items():
             slots = self._slots[agent] = []
-            for service, level, neg_low, neg_total in rows:
+            for service, level, rank in rows:
                 by_language = self._buckets[service][level]
                 for language in sorted(languages[agent]):
                     bucket = by_language.setdefault(language, [])
-                    slots.append((bucket, neg_low, neg_total))
+                    slots.append((bucket, rank))
         self._live: dict[str, float] = {}  # ready agent -> idle_since
         self._live_entries = 0
         self._stale = 0
@@ -65,8 +67,8 @@ class ReadyAgents:
         self._live[agent] = idle_since
         slots = self._slots[agent]
         self._live_entries += len(slots)
-        for bucket, neg_low, neg_total in slots:
-            key = (neg_low, neg_total, idle_since, agent)
+        for bucket, rank in slots:
+            key: AgentKey = (*rank, idle_since, agent)
             i = bisect_left(bucket, key)
             if i < len(bucket) and bucket[i] == key:
                 self._stale -= 1  # a stale entry comes back to life
@@ -86,7 +88,7 @@ class ReadyAgents:
         for levels in self._buckets.values():
             for by_language in levels:
                 for bucket in by_language.values():
-                    bucket[:] = [k for k in bucket if live.get(k[3]) == k[2]]
+                    bucket[:] = [k for k in bucket if live.get(str(k[-1])) == k[-2]]
         self._stale = 0
 
     def best(self, service: str, level: int, language: str | None, avoid: str | None) -> str | None:
@@ -108,31 +110,40 @@ class ReadyAgents:
             i = 0
             while i < len(bucket):
                 key = bucket[i]
-                if live.get(key[3]) != key[2]:
+                if live.get(str(key[-1])) != key[-2]:
                     del bucket[i]
                     self._stale -= 1
-                elif key[3] == skip:
+                elif key[-1] == skip:
                     i += 1
                 else:
                     if best is None or key < best:
                         best = key
                     break
-        return None if best is None else best[3]
+        return None if best is None else str(best[-1])
 
 
 class WaitingCalls:
-    __slots__ = ("_buckets",)
+    __slots__ = ("_buckets", "_counts")
 
     def __init__(self, levels: Mapping[str, int]) -> None:
         self._buckets: dict[str, list[SortedKeys[CallKey]]] = {
             service: [SortedKeys() for _ in range(n)] for service, n in levels.items()
         }
+        self._counts = dict.fromkeys(levels, 0)
 
     def add(self, service: str, level: int, key: CallKey) -> None:
         self._buckets[service][level].add(key)
+        self._counts[service] += 1
 
     def remove(self, service: str, level: int, key: CallKey) -> None:
-        self._buckets[service][level].discard(key)
+        bucket = self._buckets[service][level]
+        before = len(bucket)
+        bucket.discard(key)
+        self._counts[service] -= before - len(bucket)
+
+    def count(self, service: str) -> int:
+        """How many calls of ``service`` wait in the queue."""
+        return self._counts[service]
 
     def best(self, service: str, from_level: int) -> CallKey | None:
         """The first call of ``service`` among those at ``from_level`` or beyond."""
@@ -154,6 +165,10 @@ class WaitingCalls:
             if found is not None:
                 return found[1], found[0]
         return None
+
+    def count_before(self, service: str, before: CallKey) -> int:
+        """Calls of ``service`` queued before ``before``."""
+        return sum(bucket.count_below(before) for bucket in self._buckets[service])
 
     def keys(self, service: str) -> Iterator[CallKey]:
         for bucket in self._buckets[service]:

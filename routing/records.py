@@ -66,6 +66,10 @@ class CallRecord:
     agent: str | None = None  # the agent it rings (RINGING) or is held for (RESERVED)
     also: tuple[str, ...] = ()  # the other agents it rings at the same time (RINGING)
     keeps_place: bool = False  # never overflows (a callback request)
+    early_level: int = 0  # floors applied from the start: forecast to miss its threshold
+    # Her place in line: ``since`` unless she waited before (a transferred caller keeps the
+    # place of her first wait, while her max wait and relaxation count from ``since``).
+    place: float | None = None
 
     def ringing(self, agent: str) -> CallRecord:
         """This call, offered to ``agent`` (the hot path: cheaper than ``replace``)."""
@@ -82,6 +86,8 @@ class CallRecord:
             agent,
             (),
             self.keeps_place,
+            self.early_level,
+            self.place,
         )
 
     @property
@@ -93,4 +99,4 @@ class CallRecord:
 
     @property
     def key(self) -> tuple[int, float, str]:
-        return (-self.priority, self.since, self.call_id)
+        return (-self.priority, self.since if self.place is None else self.place, self.call_id)

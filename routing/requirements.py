@@ -80,3 +80,21 @@ def next_step_at(service: ServiceSpec, since: float, level: int) -> float | None
     if level < len(service.relaxation):
         return since + service.relaxation[level].after_s
     return None
+
+
+def floor_levels(service: ServiceSpec) -> int:
+    """How many of the first steps only lower proficiency floors (no extra skill).
+
+    These are the steps a caller forecast to miss her threshold passes at once
+    (``routing.wait_forecast``)."""
+    count = 0
+    for step in service.relaxation:
+        if step.extra_skills or step.min_proficiency is None:
+            break
+        count += 1
+    return count
+
+
+def level_in_force(service: ServiceSpec, since: float, now: float, early: int) -> int:
+    """The call's level: the steps its wait has passed, or the floors granted early."""
+    return max(level_at(service, since, now), early)

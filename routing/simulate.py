@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from routing.announce_report import announce_lines
 from routing.app_queue_model import AppQueueModel
+from routing.day_announcements import DEFAULT_RULES, DayAnnouncer
 from routing.day_model import SLOT_S, DaySpec, Strategy
 from routing.day_records import DayRecord
 from routing.day_replay import Router, replay
@@ -64,14 +66,32 @@ def make_router(spec: DaySpec, name: str, ring_together: int = 1) -> tuple[Route
 
 
 def simulate_day(
-    spec: DaySpec, calls: tuple[CallPlan, ...], name: str, ring_together: int = 1
+    spec: DaySpec,
+    calls: tuple[CallPlan, ...],
+    name: str,
+    ring_together: int = 1,
+    announce_every: float = DEFAULT_RULES.every_s,
 ) -> DayRecord:
     """Replay the drawn day through the router called ``name`` (see ``ROUTERS``).
 
     Callbacks (``spec.callbacks``) are modelled for our engine only: app_queue has none, and
-    the pooled bound stays the bound of live routing."""
+    the pooled bound stays the bound of live routing. So are the announcements of position
+    and wait (``routing.day_announcements``): services without ``announce`` rules are told
+    on entry and every ``announce_every`` seconds (0: not measured for them)."""
     router, parallel = make_router(spec, name, ring_together)
-    return replay(spec, calls, router, name, parallel_offers=parallel, callbacks=name == ENGINE)
+    announcer = None
+    if name == ENGINE and isinstance(router, RoutingEngine):
+        default = replace(DEFAULT_RULES, on_entry=announce_every > 0, every_s=announce_every)
+        announcer = DayAnnouncer(spec, router, default)
+    return replay(
+        spec,
+        calls,
+        router,
+        name,
+        parallel_offers=parallel,
+        callbacks=name == ENGINE,
+        announcer=announcer,
+    )
 
 
 def with_callbacks(spec: DaySpec, share_pct: float) -> DaySpec:
@@ -125,6 +145,14 @@ def _parser() -> argparse.ArgumentParser:
         " services with a callback: block (our engine only; default: the scenario's)",
     )
     parser.add_argument(
+        "--announce-every",
+        type=float,
+        default=DEFAULT_RULES.every_s,
+        metavar="S",
+        help="our engine: callers of services without announce rules are told their position"
+        " and wait on entry and every S seconds, to measure the forecast (default 60; 0: no)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print only the whole-day figures per router, as JSON",
@@ -150,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calls is not None and args.calls <= 0:
         print("--calls must be positive", file=sys.stderr)
         return 2
+    if args.announce_every < 0:
+        print("--announce-every must be 0 or more seconds", file=sys.stderr)
+        return 2
     if args.callbacks is not None and not 0 <= args.callbacks <= 100:
         print("--callbacks must be a share between 0 and 100", file=sys.stderr)
         return 2
@@ -167,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     walls: list[float] = []
     for name in names:
         start = time.perf_counter()
-        record = simulate_day(spec, calls, name, args.ring_together)
+        record = simulate_day(spec, calls, name, args.ring_together, args.announce_every)
         walls.append(time.perf_counter() - start)
         reports.append(build_report(spec, record))
     if args.json:
@@ -188,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             " reached are counted as served)"
         )
         print("\n".join(callbacks_table(reports)))
+    for report in reports:
+        if report.announcements is not None:
+            print(f"\nPosition and wait told to waiting callers [{report.router}]")
+            print("\n".join(announce_lines(report.announcements)))
     if args.chart is not None:
         args.chart.write_text(wait_chart(spec, reports), encoding="utf-8")
         print(f"\nchart written to {args.chart}")

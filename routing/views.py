@@ -23,6 +23,7 @@ class WaitingCall:
     position: int  # 1 = next to be served
     reserved_for: str | None  # the case owner it is held for, if any
     language: str | None
+    place: float | None = None  # her place in line, if she waited before (a transfer)
 
 
 @dataclass(frozen=True, slots=True)

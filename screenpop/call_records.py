@@ -9,6 +9,12 @@ when something else must be written after them (``flush``): the order of writes 
 of events. The audit trail of opened cards can wait as well: its entries ride with the
 batch, in one statement. While the database is away the writer holds them (memory and spool)
 and writes them, in order, when it is back.
+
+What waits here is what nobody was told is saved (a ring, an answer, a hang-up, a card
+popped): a process killed outright (SIGKILL, a crash) loses what was not committed yet, at
+most ``FLUSH_AFTER`` of it plus the writer's batch in progress. What a user *is* told is
+saved (a note, a disposition, « Terminé », a state she chose, the audit of what she did)
+waits for ``saved`` before the answer leaves: everything pending goes with it, in order.
 """
 
 from __future__ import annotations
@@ -68,6 +74,13 @@ class CallRecords:
     def _arm(self) -> None:
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.flush_after, self.flush)
+
+    async def saved(self) -> bool:
+        """Hand everything pending to the writer now and wait until it (and every write
+        before it) is in the database (True) or held in the spool (False): a request that
+        tells a user her work is saved answers after this, so a crash cannot take it back."""
+        self.flush()
+        return await self._writer.settled()
 
     def flush(self) -> None:
         """Hand every pending change to the writer now, as one write."""

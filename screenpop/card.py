@@ -96,9 +96,12 @@ class CallFacts:
     waited: float = 0.0
     agent: str | None = None
     previous_agents: list[str] = field(default_factory=list)
+    transferred_by: str | None = None  # the agent who last handed the call on
     stage: Literal["ringing", "connected", "transferred", "ended"] = "ringing"
     selected_citizen_id: int | None = None
     disposition: str | None = None
+    # The product's callback this call places: its request in the agent's words.
+    callback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,9 @@ def build_card(
         agent_name=names.agent(facts.agent) if facts.agent else None,
         previous_agents=list(facts.previous_agents),
         previous_agent_names=[names.agent(a) for a in facts.previous_agents],
+        transferred_by=facts.transferred_by,
+        transferred_by_name=names.agent(facts.transferred_by) if facts.transferred_by else None,
         notes=[note_item(n, names) for n in notes],
         disposition=facts.disposition,
+        callback=facts.callback,
     )

@@ -28,10 +28,7 @@ CallbackMessage = CallbackOffered | CallbackUpdated  # never kept
 
 class AgentHub:
     def __init__(
-        self,
-        queue_size: int = 100,
-        on_send: Callable[[], None] | None = None,
-        bus_for: Callable[[str, int], Bus] | None = None,
+        self, queue_size: int = 100, bus_for: Callable[[str, int], Bus] | None = None
     ) -> None:
         # ``bus_for(agent, queue_size)``: each agent's bus (one that also feeds the broker when
         # web nodes serve the pages); default an in-process ``Bus``.
@@ -39,8 +36,6 @@ class AgentHub:
         self._buses: dict[str, Bus] = {}
         self._current: dict[str, tuple[CardMessage, str]] = {}  # agent -> (message, its JSON)
         self._queue_size = queue_size
-        # Told when a message was queued to a page (the call service lets it leave first).
-        self.on_send = on_send
         self.sent = 0
 
     def _bus(self, agent: str) -> Bus:
@@ -76,8 +71,6 @@ class AgentHub:
         bus = self._bus(agent)
         if bus.wanted:
             bus.publish(text)
-            if self.on_send is not None:
-                self.on_send()
 
     def current(self, agent: str) -> str | None:
         """The last card message of ``agent``'s call (JSON), if a call is still on her screen."""

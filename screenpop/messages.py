@@ -96,10 +96,19 @@ class Card(_Model):
     agent_name: str | None = None
     previous_agents: list[str] = []
     previous_agent_names: list[str] = []
+    transferred_by: str | None = Field(
+        default=None, description="the agent who handed the call on last (a transfer)"
+    )
+    transferred_by_name: str | None = None
     notes: list[NoteItem] = Field(
         default=[], description="notes already written on this call (earlier agents first)"
     )
     disposition: str | None = None
+    callback: str | None = Field(
+        default=None,
+        description="the callback this call places: « Rappel demandé à 10:42 par madame "
+        "Dupont, État civil, attente initiale 4 min 12 s »",
+    )
 
 
 class _Message(_Model):
@@ -145,6 +154,7 @@ class CardTransferred(_Message):
     to_agent: str | None = None
     to_agent_name: str | None = None
     to_service: str | None = None
+    to_service_label: str | None = None  # she waits for that service (nobody was free)
 
 
 class CardEnded(_Message):

@@ -7,7 +7,9 @@ and then, in memory: when the agent's phone rings the card is built and put on h
 queues before ``on_event`` returns. Nothing on that path waits for the database.
 
 * ``CallArrived``: the call's record begins, without the caller's number: nothing is known
-  yet of what she lets us show (a trunk's ``Privacy: id`` raises no event of its own).
+  yet of what she lets us show (a trunk's ``Privacy: id`` raises no event of its own). A
+  callback placed by the product (``callback_id``) carries its request in the agent's words
+  (``callback_headline``, from the callbacks desk's memory) on every card of the call.
 * ``CallerIdSettled``: the presentation is known. Allowed: normalise the number and look the
   citizens up — the one read the cards need — and build their part of the card. It runs in
   a thread of its own; the call's next events are held (in order) until it answers, so a
@@ -20,9 +22,8 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
   nothing from the directory unless the caller is known to allow it.
 * ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
   FastAGI server, same process) says which nodes the caller went through.
-* ``CallOffered``: the card pops on that agent's pages only (``card.offered``); the hub tells
-  the call service (``send_first``), which lets the card leave before it goes on with the
-  event's other listeners and the rest of the AMI chunk.
+* ``CallOffered``: the card pops on that agent's pages only (``card.offered``), queued to her
+  sockets while the event is handled.
 * ``CallAnswered``/``CallTransferred``/``CallNoAnswer``/``CallAbandoned``/``CallEnded``: the
   card follows (answered, handed on, gone).
 
@@ -150,6 +151,9 @@ class ScreenPop:
         self._lookups_done.set()
         self._early_paths: OrderedDict[str, list[str]] = OrderedDict()
         self._ended_calls: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents offered it
+        # A callback's request in the agent's words, by request id (the callbacks desk's,
+        # from memory: a card never waits for the database).
+        self.callback_headline: Callable[[str], str | None] = lambda request_id: None
         self.errors = 0
 
     async def run(self) -> None:
@@ -277,6 +281,8 @@ class ScreenPop:
             arrived_at=event.at,
             did=event.did,
         )
+        if event.callback_id is not None:
+            facts.callback = self.callback_headline(event.callback_id) or "Rappel"
         call = _Call(facts)
         self.calls[event.call_id] = call
         # A call found in progress after a restart keeps the start its record already has
@@ -373,7 +379,9 @@ class ScreenPop:
         card = self._card(call)
         late = self.clock() - event.at if self.clock is not None else 0.0
         self.hub.send(event.agent, CardOffered(card=card, late_s=late if late > LATE_S else None))
-        self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited)
+        # A callback's call is offered without having waited: its service is known here.
+        service = {"service": facts.service} if facts.service else {}
+        self._record(facts.call_id, add_agent=event.agent, wait_seconds=facts.waited, **service)
         self._audit_opened(card, event.agent)
 
     def _audit_opened(self, card: Card, agent: str) -> None:
@@ -410,11 +418,16 @@ class ScreenPop:
                     to_agent=event.to_agent,
                     to_agent_name=self.names.agent(event.to_agent) if event.to_agent else None,
                     to_service=event.service,
+                    to_service_label=self.names.service(event.service) if event.service else None,
                 ),
             )
         facts.agent = None
+        if event.agent:
+            facts.transferred_by = event.agent
         if event.service:
+            # She waits for that service now: the wait her next agent reads starts here.
             facts.service = event.service
+            facts.waiting_since = None
         if event.kind == "attended" and event.to_agent:
             # The colleague talked to the agent first: she has the citizen now, no ring.
             facts.agent, facts.stage = event.to_agent, "connected"

@@ -21,9 +21,11 @@ the database refuses for its content (not for being away) is logged and dropped,
 retrying it would block everything behind it for ever.
 
 ``submit`` queues a write and forgets it; ``write`` queues one and says whether it is in the
-database (True) or held for later (False); ``call`` runs a read after every earlier write
-(the agent's requests) and raises ``DatabaseUnavailable`` while writes are held, since it
-could not see them. ``health`` is what /healthz, /metrics and the wallboard show.
+database (True) or held for later (False); ``settled`` waits until everything queued before
+it is one or the other (what a user is told is saved waits for it); ``call`` runs a read
+after every earlier write (the agent's requests) and raises ``DatabaseUnavailable`` while
+writes are held, since it could not see them. ``health`` is what /healthz, /metrics and the
+wallboard show.
 """
 
 from __future__ import annotations
@@ -145,6 +147,17 @@ class OrderedWriter:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue((work, future))
         return await future
+
+    async def settled(self) -> bool:
+        """Wait until every write queued so far is safe from a crash: True once in the
+        database, False once held for later (in the spool, fsynced). What a user is told
+        is saved waits for this (write-ahead): a SIGKILL after the answer loses none of it.
+        Requests that come together share one trip: the writer runs what is queued in one
+        batch."""
+        try:
+            return await self.call(_written)
+        except DatabaseUnavailable:
+            return False
 
     def _queue(self, job: _Job) -> None:
         self._jobs.append(job)
@@ -369,6 +382,10 @@ class OrderedWriter:
                 self._held.append((seq, write))
             else:
                 self._on_disk_only += 1
+
+
+def _written() -> bool:
+    return True
 
 
 def _reason(exc: BaseException) -> str:

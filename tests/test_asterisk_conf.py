@@ -60,7 +60,19 @@ def test_every_context_the_service_knows_is_declared() -> None:
 def test_user_events_match_both_ways() -> None:
     c = Contract()
     declared = {name for body in EXT.values() for name in user_events(body)}
-    assert declared == set(c.user_events) | {c.connecting_event, c.callback_result_event}
+    assert declared == set(c.user_events) | {
+        c.connecting_event,
+        c.callback_result_event,
+        c.announced_event,
+    }
+
+
+def test_wait_plays_the_announcement_the_service_sets() -> None:
+    c = Contract()
+    body = EXT[c.wait_context]
+    assert user_events(body)[c.announced_event] == ["Sound"]
+    assert "${" + c.announce_variable + "}" in body
+    assert "${" + c.announce_at_variable + "}" in body
 
 
 def test_callback_context_says_what_the_callbacks_desk_reads() -> None:

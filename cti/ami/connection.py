@@ -52,6 +52,7 @@ RESYNC_VARIABLES = (
     "CTI_DID",
     "CTI_PRIORITY",
     "WAIT_START",
+    "CTI_SERVICE_SINCE",
     "CALLERID(pres)",
 )
 

@@ -8,6 +8,7 @@ recordings (``../shared/ami-captures``): the channel snapshot every channel even
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
@@ -77,6 +78,8 @@ class Channel:
     bridge: str = ""
     created_at: float = 0.0
     alive: bool = True
+    # What its dialplan's h extension says as it hangs up (cti-callback's result).
+    on_hangup: Callable[[], None] | None = None
 
     def snapshot(self, prefix: str = "") -> Headers:
         return [

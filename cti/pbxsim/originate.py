@@ -26,6 +26,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from cti.ami.frames import Frame
+from cti.pbxsim import callback_call
+from cti.pbxsim.callback_call import CalledBack
 from cti.pbxsim.channels import Channel, Headers, dial_event, event, local_bridge
 
 if TYPE_CHECKING:
@@ -218,40 +220,20 @@ async def _ring_agent(tel: Telephony, request: Request, outcome: Outcome) -> Non
     tel._hangup(second, 16)
 
 
-@dataclass(slots=True)
-class CalledBack:
-    """How a citizen's phone takes a callback: ``status`` is the dialplan's DIALSTATUS
-    (ANSWER, NOANSWER, BUSY...), ``ring`` and ``talk`` in simulated seconds."""
-
-    status: str = "ANSWER"
-    ring: float = 1.0
-    talk: float = 3.0
-
-
 async def _dialplan_after_answer(
     tel: Telephony, request: Request, one: Channel, two: Channel
 ) -> None:
     """The agent answered: ``;1`` runs ``Context,Exten,1``. ``cti-callback`` (the project's
-    dialplan) dials the citizen through the trunk and says how it went; any other context
-    is not the simulator's to run: the call ends."""
+    dialplan) dials the citizen through the trunk (``callback_call``); any other context is
+    not the simulator's to run: the call ends."""
     tel._goto(one, request.context, request.exten)
     for name, value in request.variables.items():
         tel._var(one, name, value)
     if request.context == "cti-callback":
         citizen = tel.called_back.get(request.exten, CalledBack())
         tel.dialled_back.append(request.exten)
-        tel._exten(one, "Dial", f"PJSIP/{request.exten}@operateur,30,g")
-        await tel.sleep(citizen.ring)
-        if citizen.status == "ANSWER":
-            await tel.sleep(citizen.talk)
-        tel._exten(one, "UserEvent", "CtiCallbackResult")
-        tel._user_event(
-            one,
-            "CtiCallbackResult",
-            ("CallbackId", request.variables.get("CTI_CALLBACK", "")),
-            ("CallbackAction", request.variables.get("CTI_CALLBACK_ACTION", "")),
-            ("DialStatus", citizen.status),
-        )
+        await callback_call.run(tel, request, one, two, citizen)
+        return
     tel._hangup_requests(one, two)
     tel._hangup(one, 16)
     tel._hangup(two, 16)

@@ -29,13 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cti.pbxsim import from_pstn, originate, overflow, safety_queue, transfers, wait_callback
+from cti.pbxsim import (
+    callback_call,
+    from_pstn,
+    overflow,
+    safety_queue,
+    transfers,
+    wait_announce,
+    wait_callback,
+)
 from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
@@ -101,6 +110,7 @@ class SimCall:
     answered_at: float | None = None
     wait_start: int | None = None  # WAIT_START: whole seconds, as the dialplan's ${EPOCH}
     waiting_from: float | None = None  # the same instant, exact: the safety net's count
+    first_slice_until: float | None = None  # clock time the short first slice of music ends
     task: asyncio.Task[None] | None = None
 
     @property
@@ -131,7 +141,7 @@ class Telephony(Switch):
         self.calls: list[SimCall] = []
         self.originations: set[asyncio.Task[None]] = set()  # Originates to agents' phones
         # Callbacks (extensions.conf's cti-callback): how each number answers, who was dialled.
-        self.called_back: dict[str, originate.CalledBack] = {}
+        self.called_back: dict[str, callback_call.CalledBack] = {}
         self.dialled_back: list[str] = []
         self.calls_processed = 0
 
@@ -241,7 +251,30 @@ class Telephony(Switch):
                 self._var(leg, "__CTI_LANG", "fr")
                 if await self._wait_any(call, 0.5) == "gone":
                     return self._citizen_hangs_up(call)
-            while True:
+            await self._route(call)
+        finally:
+            timer.cancel()
+
+    async def answered_elsewhere(self, call: SimCall) -> None:
+        """A call whose citizen is already talking to ``call.agent`` (a callback placed by
+        the product): from there on it lives as any call (transfers, back to waiting)."""
+        self.calls.append(call)
+        timer = asyncio.create_task(self._citizen_timer(call))
+        try:
+            await self._route(call, "ANSWER", call.agent or "")
+        finally:
+            timer.cancel()
+            call.ended.set()
+            self.changed.set()
+            with contextlib.suppress(ValueError):
+                self.calls.remove(call)
+
+    async def _route(self, call: SimCall, status: str | None = None, agent: str = "") -> None:
+        """cti-wait, cti-connect and transfers until the call ends; with ``status`` ANSWER
+        it enters already connected to ``agent``."""
+        leg = call.leg
+        while True:
+            if status is None:
                 outcome = await self._wait(call)
                 if outcome == "gone":
                     return self._citizen_hangs_up(call)
@@ -257,28 +290,34 @@ class Telephony(Switch):
                 self._goto(leg, "cti-connect", "s", 2)
                 self._user_event(leg, "CtiConnecting", ("Agent", agent))
                 status = await self._dial(call, agent, "s")
-                while status == "ANSWER":
-                    target = await self._connected(call)
-                    if target is None:
-                        return
-                    agent, status = target, await self._dial(call, target, target)
-                if status == "GONE":
+            while status == "ANSWER":
+                target = await self._connected(call)
+                if target is None:
                     return
-                busy = status == "BUSY"
-                context = "transfer" if call.transfer_to else "cti-connect"
-                self._goto(leg, context, call.transfer_to or "s", 6)
-                call.transfer_to = None
-                self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", status))
-                leg.variables.pop("AGENT", None)
-                if busy and call.agent_legs is not None:
-                    pending_busy = call.agent_legs[1]
-                    self._enter_wait(call)
-                    self.emit(event("SoftHangupRequest", pending_busy, ("Cause", "16")))
-                    self._hangup(pending_busy, 17)
-                    call.agent_legs = None
-                    continue
-        finally:
-            timer.cancel()
+                if transfers.is_service(target):  # waits for that service now
+                    transfers.to_service(self, call, target)
+                    status = "WAIT"
+                    break
+                agent, status = target, await self._dial(call, target, target)
+            if status == "WAIT":
+                status = None
+                continue
+            if status == "GONE":
+                return
+            busy, dialled, status = status == "BUSY", status, None
+            context = "transfer" if call.transfer_to else "cti-connect"
+            self._goto(leg, context, call.transfer_to or "s", 6)
+            call.transfer_to = None
+            self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", dialled))
+            leg.variables.pop("AGENT", None)
+            if context == "transfer":  # her talk was no wait: the net's whole delay again
+                transfers.rewait(self, call)
+            if busy and call.agent_legs is not None:
+                pending_busy = call.agent_legs[1]
+                self._enter_wait(call)
+                self.emit(event("SoftHangupRequest", pending_busy, ("Cause", "16")))
+                self._hangup(pending_busy, 17)
+                call.agent_legs = None
 
     def _enter_wait(self, call: SimCall) -> None:
         leg = call.leg
@@ -304,6 +343,7 @@ class Telephony(Switch):
                 else (("CtiPriority", call.priority), ("Lang", leg.variables.get("CTI_LANG", "")))
             ),
         )
+        wait_announce.entered(self, call)
         leg.application, leg.app_data = "Wait", str(int(self.safety_net))
         self.changed.set()
 
@@ -327,9 +367,14 @@ class Telephony(Switch):
             )
             if remain <= 0:
                 return "safety"
-            if wait_callback.takes_offer(call):  # cti-wait's key 1, at the end of a slice
-                return "callback"
-            outcome = await self._wait_any(call, min(remain, 15.0 * scale) / scale, call.redirected)
+            if call.leg.variables.get(wait_announce.SOUND_VARIABLE):
+                outcome = await wait_announce.play(self, call)
+            else:
+                if wait_callback.takes_offer(call):  # cti-wait's key 1, at the end of a slice
+                    return "callback"
+                until = wait_announce.slice_end(call, self.clock())  # real seconds, or None
+                real = min(remain, 15.0 * scale, until if until is not None else math.inf)
+                outcome = await self._wait_any(call, real / scale, call.redirected)
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"
 

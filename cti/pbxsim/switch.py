@@ -132,6 +132,9 @@ class Switch:
     def _hangup(self, chan: Channel, cause: int) -> None:
         if not chan.alive:
             return
+        hook, chan.on_hangup = chan.on_hangup, None
+        if hook is not None:
+            hook()
         chan.alive = False
         self.channels.pop(chan.name, None)
         text = HANGUP_CAUSES.get(cause, "")

@@ -12,6 +12,7 @@ hanging up before the agent) are plausible guesses, kept simple: the agent gets 
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,51 @@ def leave_for(tel: Telephony, call: SimCall, target: str) -> None:
     tel._goto(leg, "transfer", target, 2)
     call.transferer = (*call.agent_legs, bridge)
     call.agent_legs, call.agent, call.queued_agent = None, None, None
+
+
+def is_service(exten: str) -> bool:
+    """``[transfer]``'s service extensions (``_[a-z].``); agents' are digits (``_X.``)."""
+    return exten[:1].isascii() and exten[:1].islower()
+
+
+def rewait(tel: Telephony, call: SimCall) -> None:
+    """``[transfer]`` on its way back to ``cti-wait``: ``WAIT_START`` kept (her place),
+    ``CTI_SAFETY`` pushed the safety net's whole delay from now (whole seconds)."""
+    leg = call.leg
+    if call.waiting_from is None:
+        call.waiting_from = tel.clock()
+        call.wait_start = int(call.waiting_from)
+    tel._exten(leg, "Set", f"WAIT_START={call.wait_start}")
+    tel._var(leg, "WAIT_START", str(call.wait_start))
+    safety = math.ceil(tel.clock() - call.waiting_from + tel.safety_net * tel.time_scale)
+    tel._exten(leg, "Set", f"CTI_SAFETY={safety}")
+    tel._var(leg, "CTI_SAFETY", str(safety))
+
+
+def to_service(tel: Telephony, call: SimCall, service: str) -> None:
+    """``[transfer]``'s service extension: the agent's pair goes, the citizen waits for
+    ``service`` in ``cti-wait`` (the caller's next step is ``_enter_wait``), as the menu
+    would have sent her, with a fresh callback offer and safety net."""
+    leg = call.leg
+    call.transfer_to = None
+    tel._goto(leg, "transfer", service, 1)
+    tel._exten(leg, "NoOp", f"Transfert vers le service {service}")
+    drop_transferer(tel, call, 1)
+    drop_transferer(tel, call, 2)
+    steps = [
+        ("__CTI_IVR_CHOICE", service),
+        ("CTI_SERVICE_SINCE", str(int(tel.clock()))),
+        ("CTI_CALLBACK_OFFER", ""),
+        ("CTI_CALLBACK_SAID", ""),
+    ]
+    for priority, (name, value) in enumerate(steps, start=2):
+        tel._goto(leg, "transfer", service, priority)
+        tel._exten(leg, "Set", f"{name}={value}")
+        tel._var(leg, name, value)
+    tel._goto(leg, "transfer", service, 6)
+    rewait(tel, call)
+    call.service = service
+    call.stage = "transferring"
 
 
 def drop_transferer(tel: Telephony, call: SimCall, step: int) -> None:

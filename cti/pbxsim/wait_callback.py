@@ -4,7 +4,8 @@ Once the service has set ``CTI_CALLBACK_OFFER`` on a waiting caller who means to
 (``SimCall.wait_keys``), she keys 1 at the end of a slice of music, as in the project's
 dialplan: ``exten => 1``: ``UserEvent(CtiOverflow, Kind: callback, Target: attente)``, then
 ``AGI(${AGI_URL},${CTI_DID},rappel)`` with her further keys (confirming her number, or
-keying one), then the dialplan hangs up. An AGI that fails sends her back to waiting.
+keying one), then the dialplan hangs up. An AGI that fails, or a dialogue that leaves
+``CTI_CALLBACK_RESULT=attente`` (she gave no number to call back), sends her back to waiting.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from cti.pbxsim.pbx import SimCall, Telephony
 
 OFFER_VARIABLE = "CTI_CALLBACK_OFFER"
+RESULT_VARIABLE = "CTI_CALLBACK_RESULT"  # ivr_scripts.callback_dialog's, read by cti-wait
+BACK_TO_WAIT = "attente"
 TARGET = "attente"
 
 
@@ -65,6 +68,8 @@ async def run(tel: Telephony, call: SimCall) -> bool:
             tel._citizen_hangs_up(call)
             return True
         result_ok = result.status is agi_client.AgiStatus.SUCCESS or result.script_hung_up
+        if leg.variables.get(RESULT_VARIABLE) == BACK_TO_WAIT:  # no number: she stays in line
+            result_ok = False
     if result_ok:
         dialplan_hangs_up(tel, call)
         return True

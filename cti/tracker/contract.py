@@ -33,14 +33,25 @@ class Contract:
     callback_variable: str = "CTI_CALLBACK"
     callback_action_variable: str = "CTI_CALLBACK_ACTION"
     callback_result_event: str = "CtiCallbackResult"
+    # Said by cti-callback once the agent has answered, before the citizen is dialled: the
+    # originated channels are a call to follow (``callback_calls``), linked to its request.
+    callback_started_event: str = "CtiCallback"
     # « tapez 1 pour être rappelé » in cti-wait: the sound it plays, set by cti.callback_offer.
     callback_offer_variable: str = "CTI_CALLBACK_OFFER"
+    # Position and wait told in cti-wait (cti.wait_announcements): the sound, when the next is
+    # due, and what the dialplan says once it played one.
+    announce_variable: str = "CTI_ANNOUNCE"
+    announce_at_variable: str = "CTI_ANNOUNCE_AT"
+    announced_event: str = "CtiAnnounced"
     service_variable: str = "CTI_IVR_CHOICE"
     # The nodes the caller went through in the menu, "/"-separated (read back at resync).
     path_variable: str = "CTI_IVR_PATH"
     did_variable: str = "CTI_DID"
     priority_variable: str = "CTI_PRIORITY"
     wait_start_variable: str = "WAIT_START"
+    # Set by [transfer] when a blind transfer puts her in another service's wait: the start
+    # of that wait (epoch seconds), read back at resync (WAIT_START stays her place in line).
+    service_since_variable: str = "CTI_SERVICE_SINCE"
     safety_variable: str = "CTI_SAFETY"
     # SoftHangupRequest's Cause is a flag mask; AST_SOFTHANGUP_SHUTDOWN is 0x04.
     shutdown_flag: int = 0x04
@@ -78,5 +89,6 @@ class Contract:
                 self.no_answer_event,
                 self.safety_net_event,
                 self.overflow_event,
+                self.callback_started_event,
             }
         )

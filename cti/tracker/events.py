@@ -48,6 +48,8 @@ class CallArrived(CallEvent):
     ``restored`` is true when the call was found already in progress (after a reconnect, or a
     recording that starts mid-call) rather than seen arriving; ``ivr_path`` is then what the
     menu wrote on the channel (``CTI_IVR_PATH``, nodes separated by "/"), when it ran.
+    ``callback_id``: the call is the product's callback of that request (the agent's phone
+    answered first, the citizen's number is being dialled); ``caller_number`` is hers.
     """
 
     type: ClassVar[str] = "CallArrived"
@@ -55,6 +57,7 @@ class CallArrived(CallEvent):
     did: str | None = None
     restored: bool = False
     ivr_path: str | None = None
+    callback_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,7 +164,8 @@ class CallAbandoned(CallEvent):
 class CallEnded(CallEvent):
     """The citizen's leg is gone. ``reason``: ``caller_hangup``, ``agent_hangup``,
     ``abandoned``, ``overflow`` (sent to voicemail or a callback request), ``failed`` (the
-    dialplan dropped the call), ``shutdown`` (Asterisk
+    dialplan dropped the call), ``not_reached`` (a callback whose citizen did not answer, or
+    whose agent hung up before she did), ``shutdown`` (Asterisk
     stopped) or ``lost`` (it vanished while the AMI link was down)."""
 
     type: ClassVar[str] = "CallEnded"

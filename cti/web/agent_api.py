@@ -18,12 +18,12 @@ from cti.desk import AgentDesk, DeskError
 from cti.web.audit_log import audit
 from cti.web.auth import (
     COOKIE,
+    AgentUser,
     CurrentSession,
     Sessions,
     SocketRefused,
     agent_of,
     refuse_socket,
-    require,
     socket_guard,
     websocket_session,
 )
@@ -42,8 +42,6 @@ from screenpop.pop import NotYourCall, ScreenPop
 from screenpop.text_rules import refusal, shown
 
 router = APIRouter()
-
-AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
 
 
 def _desk_user(user: AgentUser) -> UserView:
@@ -214,10 +212,10 @@ async def login(form: LoginForm, request: Request, response: Response, desk: Des
     user = await asyncio.to_thread(accounts.authenticate, db, form.username, form.password)
     if user is None:
         limits.failed(form.username, address)
-        audit(pop, form.username, "login.failed", None, f"depuis {address}")
+        await audit(pop, form.username, "login.failed", None, f"depuis {address}")
         raise HTTPException(401, "Identifiant ou mot de passe incorrect.")
     limits.succeeded(form.username, address)
-    audit(pop, user.username, "login", None, f"depuis {address}")
+    await audit(pop, user.username, "login", None, f"depuis {address}")
     session = sessions.open(user)
     response.set_cookie(
         COOKIE,
@@ -249,7 +247,12 @@ async def dispositions(user: AgentUser) -> list[str]:
 
 @router.post("/api/agent/state", tags=["agent"])
 async def set_state(
-    form: StateForm, user: DeskUser, session: CurrentSession, desk: Desk, request: Request
+    form: StateForm,
+    user: DeskUser,
+    session: CurrentSession,
+    desk: Desk,
+    pop: Pop,
+    request: Request,
 ) -> Me:
     _check_texts(motif=(form.reason, 80))
     agent = agent_of(user)
@@ -258,6 +261,7 @@ async def set_state(
         desk.set_agent_state(agent, form.state, reason)
     except DeskError as exc:
         raise HTTPException(409, str(exc)) from exc
+    await pop.records.saved()  # the state she chose survives a crash once she sees it
     state, reason = desk.agent_state(agent)
     hub: AgentHub = request.app.state.hub
     hub.send(agent, AgentStateChanged(agent=agent, state=state, reason=reason), keep=False)
@@ -273,7 +277,7 @@ async def search_citizens(q: str, user: AgentUser, directory: Dir, pop: Pop) -> 
     # RGPD: a search shows citizens as a card does; who looked for what, and whom it showed.
     ids = ", ".join(str(c.id) for c in found) or "aucun"
     detail = f"recherche « {q.strip()} » : {len(found)} administré(s), identifiants {ids}"
-    audit(pop, user.username, "citizen.search", None, detail)
+    await audit(pop, user.username, "citizen.search", None, detail)
     return [_citizen_out(c) for c in found]
 
 
@@ -304,7 +308,7 @@ async def create_citizen(form: NewCitizen, user: AgentUser, directory: Dir, pop:
         city=form.city,
         email=form.email,
     )
-    audit(
+    await audit(
         pop,
         user.username,
         "citizen.create",
@@ -330,7 +334,7 @@ async def _on_call(action: Any) -> Any:
 @router.post("/api/calls/{call_id}/citizen", tags=["agent"])
 async def pick_citizen(call_id: str, form: CitizenPick, user: DeskUser, pop: Pop) -> None:
     await _on_call(pop.select_citizen(call_id, agent_of(user), form.citizen_id))
-    audit(pop, user.username, "card.open", form.citizen_id, f"appel {call_id}")
+    await audit(pop, user.username, "card.open", form.citizen_id, f"appel {call_id}")
 
 
 # The database away: the agent's work is kept and written on its return; she is told so.
@@ -367,8 +371,11 @@ async def set_disposition(
 
 
 @router.post("/api/calls/{call_id}/done", tags=["agent"])
-async def wrap_up_done(call_id: str, user: DeskUser, desk: Desk, request: Request) -> None:
-    """The agent finished the call's paperwork: the card closes and wrap-up ends."""
+async def wrap_up_done(
+    call_id: str, user: DeskUser, desk: Desk, pop: Pop, request: Request
+) -> None:
+    """The agent finished the call's paperwork: the card closes and wrap-up ends. Answered
+    once the call's record (its end included) and her state are committed or spooled."""
     agent = agent_of(user)
     hub: AgentHub = request.app.state.hub
     if not hub.holds(agent, call_id):
@@ -377,6 +384,7 @@ async def wrap_up_done(call_id: str, user: DeskUser, desk: Desk, request: Reques
         )
     hub.dismiss(agent, call_id)
     desk.wrap_up_done(agent)
+    await pop.records.saved()
 
 
 @router.get("/api/schema/agent-messages.json", tags=["schema"])

@@ -51,8 +51,8 @@ from cti.web import (
 from cti.web.auth import (
     Sessions,
     SocketRefused,
+    SupervisorUser,
     refuse_socket,
-    require,
     socket_guard,
     websocket_session,
 )
@@ -61,7 +61,7 @@ from cti.web.relay import relay
 from cti.web.supervision_api import SupervisionFeed
 from cti.web.transport import CookieSecure, trust_proxies
 from cti.what_if import WhatIfRunner
-from screenpop.accounts import Role, UserView
+from screenpop.accounts import Role
 from screenpop.directory import Directory
 from screenpop.hub import AgentHub
 from screenpop.pop import ScreenPop
@@ -76,7 +76,6 @@ def get_service(request: Request) -> CallService:
 
 Service = Annotated[CallService, Depends(get_service)]
 # The live board shows callers' numbers: supervisors (and admins) only.
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 
 
 @dataclass
@@ -198,7 +197,7 @@ def create_app(
         return body
 
     @app.get("/api/calls")
-    async def live_calls(service: Service, user: Supervisor) -> dict[str, Any]:
+    async def live_calls(service: Service, user: SupervisorUser) -> dict[str, Any]:
         return service.snapshot()
 
     @app.websocket("/ws/events")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
@@ -24,8 +24,7 @@ from cti.audit_trail import AuditFilter, AuditRecord, entries
 from cti.db import Database
 from cti.staff_identity import Staff
 from cti.web.audit_log import read_after_writes
-from cti.web.auth import require
-from screenpop.accounts import Role, UserView
+from cti.web.auth import AdminUser
 from screenpop.directory import Directory
 from screenpop.errors import DatabaseUnavailable
 from screenpop.pop import ScreenPop
@@ -33,8 +32,6 @@ from screenpop.text_rules import shown
 
 router = APIRouter(tags=["audit"])
 STATIC = Path(__file__).parent / "static"
-
-AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 class AuditEntryOut(BaseModel):

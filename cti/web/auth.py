@@ -313,17 +313,32 @@ def current_user(session: CurrentSession) -> UserView:
 CurrentUser = Annotated[UserView, Depends(current_user)]
 
 
+# Roles as the staff name them (the same words as the administration page's list).
+ROLE_NAMES = {
+    Role.AGENT: "agent d'accueil",
+    Role.SUPERVISOR: "superviseur",
+    Role.TELECOM: "télécom",
+    Role.ADMIN: "administrateur",
+}
+
+
 def require(*roles: Role) -> Callable[[UserView], UserView]:
     """Dependency: the user must hold one of ``roles`` (admin holds them all)."""
     allowed = frozenset(roles) | {Role.ADMIN}
+    names = " ou ".join(ROLE_NAMES[r] for r in sorted(allowed, key=list(Role).index))
 
     def check(user: CurrentUser) -> UserView:
         if user.role not in allowed:
-            names = ", ".join(sorted(r.value for r in roles))
-            raise HTTPException(403, f"Accès réservé aux rôles : {names}.")
+            raise HTTPException(403, f"Accès réservé aux comptes {names}.")
         return user
 
     return check
+
+
+# The guards most routes use, declared once.
+AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
+SupervisorUser = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
+AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
 
 
 def agent_of(user: UserView) -> str:

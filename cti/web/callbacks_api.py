@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from cti import callback_store
 from cti.callback_desk import CallbackDesk, NewRequest
 from cti.desk import DeskError
-from cti.web.auth import agent_of, require
+from cti.web.auth import AgentUser, SupervisorUser, agent_of, require
 from routing.callbacks import figures
 from routing.callbacks.request import Source, Window
 from screenpop.accounts import Role, UserView
@@ -31,9 +31,7 @@ from screenpop.text_rules import refusal
 router = APIRouter(tags=["callbacks"])
 
 Reader = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 PARIS = ZoneInfo("Europe/Paris")
-AgentUser = Annotated[UserView, Depends(require(Role.AGENT, Role.SUPERVISOR))]
 
 WINDOWS = {
     "ce_matin": Window.MORNING,
@@ -158,7 +156,7 @@ class ReportOut(BaseModel):
 
 
 @router.get("/api/callbacks/board")
-async def board(user: Supervisor, desk: Desk) -> list[BoardRowOut]:
+async def board(user: SupervisorUser, desk: Desk) -> list[BoardRowOut]:
     """The wallboard's callbacks: per service, how many wait, the oldest, windows missed or
     ending within 30 minutes."""
     rows = figures.board(desk.pending(), datetime.now(UTC))
@@ -167,7 +165,7 @@ async def board(user: Supervisor, desk: Desk) -> list[BoardRowOut]:
 
 @router.get("/api/callbacks/report")
 async def report(
-    user: Supervisor,
+    user: SupervisorUser,
     desk: Desk,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,

@@ -10,8 +10,9 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException
 
-from cti.web.agent_api import AgentUser, Dir, Pop
+from cti.web.agent_api import Dir, Pop
 from cti.web.audit_log import audit
+from cti.web.auth import AgentUser
 from screenpop.citizen_file import citizen_file
 from screenpop.messages import CitizenItem
 
@@ -24,5 +25,5 @@ async def open_file(citizen_id: int, user: AgentUser, directory: Dir, pop: Pop) 
     if found is None:
         raise HTTPException(404, "Administré introuvable (fiche supprimée ?).")
     # Through the writer: held while the database is away, never lost (cti.web.audit_log).
-    audit(pop, user.username, "card.open", citizen_id, "fiche ouverte hors appel")
+    await audit(pop, user.username, "card.open", citizen_id, "fiche ouverte hors appel")
     return found

@@ -70,6 +70,14 @@ _OWN: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"a relaxation step needs min_proficiency or extra_skills"),
         "une étape doit baisser le niveau demandé ou ajouter une compétence",
     ),
+    (
+        re.compile(r"repeat at most every 30 seconds \(0: not repeated\)"),
+        "au plus toutes les 30 secondes (0 : pas de répétition)",
+    ),
+    (
+        re.compile(r"an announcement says the position, the wait, or both"),
+        "une annonce donne le rang, l'attente, ou les deux",
+    ),
 ]
 # Whole-configuration checks name their place in the message: moved onto that field.
 _PLACED: list[tuple[re.Pattern[str], str, str]] = [

@@ -19,14 +19,12 @@ from pydantic import BaseModel, Field
 from cti.hours_admin import HoursAdmin, HoursRefused, menu_uses
 from cti.ivr_store import StoredTree
 from cti.routing_admin import RoutingAdmin
-from cti.web.auth import require
+from cti.web.auth import AdminUser
 from cti.web.field_errors import FieldErrors
 from ivr_scripts.hours import public_holidays
-from screenpop.accounts import Role, UserView
 
 router = APIRouter(tags=["administration"])
 
-AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 ALSACE_MOSELLE = "Alsace-Moselle"
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from cti.accounts.admin import accounts
@@ -17,14 +16,12 @@ from cti.citizen_export import CitizenExport, export_and_audit
 from cti.citizen_export_html import render
 from cti.db import Database
 from cti.staff_identity import Staff
-from cti.web.auth import require
-from screenpop.accounts import Role, UserView
+from cti.web.auth import AdminUser
+from screenpop.accounts import UserView
 from screenpop.errors import CitizenNotFound
 from screenpop.pop import ScreenPop
 
 router = APIRouter(tags=["rgpd"])
-
-AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 async def _export(citizen_id: int, user: UserView, request: Request) -> CitizenExport:

@@ -35,14 +35,12 @@ from cti.reports.errors import ReportError
 from cti.reports.figures import ABANDON_LABELS, GroupBy, Report
 from cti.reports.quality import MAX_WEEKS, Quality, last_weeks, quality_chart
 from cti.reports.records import PARIS
-from cti.web.auth import require
+from cti.web.auth import SupervisorUser
 from routing.svg_chart import line_chart
-from screenpop.accounts import Role, UserView
 
 router = APIRouter(tags=["reports"])
 STATIC = Path(__file__).parent / "static"
 
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 Start = Annotated[datetime | None, Query(alias="from")]
 End = Annotated[datetime | None, Query(alias="to")]
 By = Annotated[GroupBy, Query()]
@@ -179,7 +177,7 @@ def _svg(text: str) -> Response:
 
 @router.get("/api/reports")
 async def reports(
-    user: Supervisor, db: Db, start: Start = None, end: End = None, by: By = GroupBy.SERVICE
+    user: SupervisorUser, db: Db, start: Start = None, end: End = None, by: By = GroupBy.SERVICE
 ) -> ReportOut:
     report = await _report(db, start, end, by)
     rows = [*report.rows, report.total]
@@ -197,7 +195,7 @@ async def reports(
 
 @router.get("/api/reports.csv")
 async def reports_csv(
-    user: Supervisor, db: Db, start: Start = None, end: End = None, by: By = GroupBy.SERVICE
+    user: SupervisorUser, db: Db, start: Start = None, end: End = None, by: By = GroupBy.SERVICE
 ) -> Response:
     report = await _report(db, start, end, by)
     return _csv(report_csv(report), report_filename(report))
@@ -205,7 +203,7 @@ async def reports_csv(
 
 @router.get("/api/reports.svg")
 async def reports_svg(
-    user: Supervisor, db: Db, start: Start = None, end: End = None, by: By = GroupBy.HOUR
+    user: SupervisorUser, db: Db, start: Start = None, end: End = None, by: By = GroupBy.HOUR
 ) -> Response:
     """Offered, answered and abandoned calls per group: a line along days or hours, bars
     for services, agents, or a period of one day or hour (a line through one point is none)."""
@@ -227,7 +225,7 @@ async def reports_svg(
 
 
 @router.get("/api/quality")
-async def quality(user: Supervisor, db: Db, weeks: Weeks = 8) -> QualityOut:
+async def quality(user: SupervisorUser, db: Db, weeks: Weeks = 8) -> QualityOut:
     result = await _quality(db, weeks)
     return QualityOut(
         weeks=[WeekOut(key=w.key, label=w.label, start=w.start, end=w.end) for w in result.weeks],
@@ -238,13 +236,13 @@ async def quality(user: Supervisor, db: Db, weeks: Weeks = 8) -> QualityOut:
 
 
 @router.get("/api/quality.csv")
-async def quality_csv_export(user: Supervisor, db: Db, weeks: Weeks = 8) -> Response:
+async def quality_csv_export(user: SupervisorUser, db: Db, weeks: Weeks = 8) -> Response:
     result = await _quality(db, weeks)
     return _csv(quality_csv(result), quality_filename(result))
 
 
 @router.get("/api/quality.svg")
-async def quality_svg(user: Supervisor, db: Db, weeks: Weeks = 8) -> Response:
+async def quality_svg(user: SupervisorUser, db: Db, weeks: Weeks = 8) -> Response:
     return _svg(quality_chart(await _quality(db, weeks)))
 
 

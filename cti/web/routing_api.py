@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from cti.routing_admin import RoutingAdmin
 from cti.routing_store import StoredConfig
-from cti.web.auth import require
+from cti.web.auth import AdminUser, require
 from cti.web.field_errors import FieldErrors, french_fields
 from routing.errors import ConfigError
 from screenpop.accounts import Role, UserView
@@ -23,7 +23,6 @@ router = APIRouter(prefix="/api/routing", tags=["routing"])
 
 Reader = Annotated[UserView, Depends(require(Role.SUPERVISOR, Role.TELECOM))]
 Editor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
-AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 def _admin(request: Request) -> RoutingAdmin:

@@ -29,21 +29,23 @@ from sqlalchemy import select
 
 from cti.bus import Bus
 from cti.db import Database
-from cti.supervision import Board, IsOpen, PastCall, SupervisionBoard
-from cti.supervision_alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
-from cti.supervision_callbacks import PromisedWindow
+from cti.supervision.alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
+from cti.supervision.board import PastCall, SupervisionBoard
+from cti.supervision.callbacks import PromisedWindow
+from cti.supervision.opening_hours import IsOpen
+from cti.supervision.view import Board
 from cti.tracker.events import DomainEvent
 from cti.web.auth import (
     SocketRefused,
+    SupervisorUser,
     refuse_socket,
-    require,
     socket_guard,
     websocket_session,
 )
 from cti.web.relay import relay
 from routing.engine import RoutingEngine
 from routing.explain import CallExplanation, explain_call
-from screenpop.accounts import Role, UserView
+from screenpop.accounts import Role
 from screenpop.card import caller_item
 from screenpop.models import Interaction
 from screenpop.phones import normalise
@@ -400,7 +402,6 @@ class SupervisionFeed:
 # -- routes ---------------------------------------------------------------------------------
 
 router = APIRouter(tags=["supervision"])
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 
 
 def _feed(request: Request) -> SupervisionFeed:
@@ -417,12 +418,12 @@ async def supervision_page() -> FileResponse:
 
 
 @router.get("/api/supervision")
-async def supervision_snapshot(user: Supervisor, feed: Feed) -> Snapshot:
+async def supervision_snapshot(user: SupervisorUser, feed: Feed) -> Snapshot:
     return feed.snapshot()
 
 
 @router.post("/api/supervision/alerts/{alert_id}/ack")
-async def acknowledge(alert_id: int, user: Supervisor, feed: Feed) -> AlertOut:
+async def acknowledge(alert_id: int, user: SupervisorUser, feed: Feed) -> AlertOut:
     try:
         return alert_out(feed.acknowledge(alert_id, user.username))
     except UnknownAlert as exc:

@@ -13,7 +13,8 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.web.supervision_api import Feed, Supervisor
+from cti.web.auth import SupervisorUser
+from cti.web.supervision_api import Feed
 from routing.explain import CallExplanation
 
 router = APIRouter(tags=["supervision"])
@@ -64,7 +65,7 @@ def why_out(why: CallExplanation) -> WhyOut:
 
 
 @router.get("/api/supervision/calls/{call_id}/why")
-async def why_this_call(call_id: str, user: Supervisor, feed: Feed) -> WhyOut:
+async def why_this_call(call_id: str, user: SupervisorUser, feed: Feed) -> WhyOut:
     why = feed.why(call_id)
     if why is None:
         raise HTTPException(404, "Cet appel n'est pas (ou plus) dans les files : rien à expliquer.")

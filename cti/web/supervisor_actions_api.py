@@ -7,21 +7,18 @@ The router's desk carries the state out, and tells her page and the wallboard.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from cti.desk import AgentDesk, DeskError
 from cti.web.audit_log import audit
-from cti.web.auth import Sessions, require
-from screenpop.accounts import Role, UserView
+from cti.web.auth import Sessions, SupervisorUser
+from screenpop.accounts import UserView
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged
 from screenpop.text_rules import refusal
 
 router = APIRouter(tags=["supervision"])
-Supervisor = Annotated[UserView, Depends(require(Role.SUPERVISOR))]
 
 PAUSED_BY_SUPERVISION = "Mise en pause par la supervision"
 ENDED_BY_SUPERVISION = "session fermée par la supervision : reconnectez-vous"
@@ -56,13 +53,13 @@ async def _apply(
     hub.send(agent, AgentStateChanged(agent=agent, state=shown, reason=why), keep=False)
     name = _agent_name(request, agent)
     detail = f"{name} (poste {agent}) : {done} par {user.display_name} ({user.username})"
-    audit(request.app.state.pop, user.username, f"agent.{state}", None, detail)
+    await audit(request.app.state.pop, user.username, f"agent.{state}", None, detail)
     return name
 
 
 @router.post("/api/supervision/agents/{agent}/pause")
 async def pause_agent(
-    agent: str, form: PauseForm, user: Supervisor, request: Request
+    agent: str, form: PauseForm, user: SupervisorUser, request: Request
 ) -> AgentActionDone:
     if form.reason is not None and (why := refusal(form.reason, limit=80)) is not None:
         raise HTTPException(422, f"Champ « motif » refusé : {why}.")
@@ -72,7 +69,7 @@ async def pause_agent(
 
 
 @router.post("/api/supervision/agents/{agent}/logout")
-async def end_agent_session(agent: str, user: Supervisor, request: Request) -> AgentActionDone:
+async def end_agent_session(agent: str, user: SupervisorUser, request: Request) -> AgentActionDone:
     name = await _apply(request, user, agent, "offline", None, "session fermée")
     sessions: Sessions = request.app.state.sessions
     closed = sessions.close_extension(agent, ENDED_BY_SUPERVISION)

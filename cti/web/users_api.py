@@ -30,14 +30,12 @@ from cti.accounts.errors import (
     WrongPassword,
 )
 from cti.db import Database
-from cti.web.auth import CurrentSession, Sessions, require
+from cti.web.auth import AdminUser, CurrentSession, Sessions
 from cti.web.field_errors import FieldErrors
 from screenpop.accounts import Role, UserView
 
 router = APIRouter(tags=["accounts"])
 T = TypeVar("T")
-
-AdminUser = Annotated[UserView, Depends(require(Role.ADMIN))]
 
 
 class AccountOut(BaseModel):

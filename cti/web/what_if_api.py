@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.reports.records import PARIS
+from cti.web.auth import AdminUser
 from cti.web.field_errors import FieldErrors
-from cti.web.routing_api import Admin, AdminUser, config_fields
+from cti.web.routing_api import Admin, config_fields
 from cti.what_if import (
     PeriodRefused,
     ReplayBusy,

@@ -95,9 +95,12 @@ async def make_lab(tmp_path: Path, installed: Path) -> AsyncIterator[MakeLab]:
     labs: list[Lab] = []
 
     async def make(
-        agents: tuple[str, ...] = ("201",), safety_net: int = 60, agent_ring: int = 8
+        agents: tuple[str, ...] = ("201",),
+        safety_net: int = 60,
+        agent_ring: int = 8,
+        routing: Path = DATA / "routing.yaml",
     ) -> Lab:
-        lab = Lab(tmp_path, DATA / "routing.yaml", safety_net=safety_net, agent_ring=agent_ring)
+        lab = Lab(tmp_path, routing, safety_net=safety_net, agent_ring=agent_ring)
         labs.append(lab)
         shutil.copy(installed, lab.product.database.removeprefix("sqlite:///"))
         lab.asterisk.write_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from tests.asterisk.conftest import MakeLab
@@ -61,6 +62,68 @@ async def test_a_transferred_call_carries_the_first_agents_note(make_lab: MakeLa
     await marie.until(lambda m: m["type"] == "card.transferred", "Marie's card handed on")
     await caller.hang_up()
     await paul.until(lambda m: m["type"] == "card.ended", "the end of the call")
+
+
+async def test_a_blind_transfer_to_a_service_with_nobody_free_waits_for_it(
+    make_lab: MakeLab,
+) -> None:
+    """Claire (front desk) passes madame Dupont to État civil, where Hugo is on a break: she
+    waits for État civil (``[transfer]``'s service extension, « etat-civil »: a dash in an
+    extension), the safety net does not take her although her talk outlasted it, and when
+    Hugo is back he gets her with Claire's note and « transféré par Claire Morin »."""
+    lab = await make_lab(agents=("205", "206"), safety_net=6)
+    claire = await lab.agent("claire", "205")
+    hugo = await lab.agent("hugo", "206")
+    paused = await hugo.post("/api/agent/state", {"state": "paused", "reason": "Pause"})
+    assert paused.status_code == 200, paused.text
+    await claire.ready()
+    caller = await lab.call("0612345678")
+    answered = await claire.until(lambda m: m["type"] == "card.answered", "Claire's answer")
+    call_id = answered["card"]["call_id"]
+    note = await claire.post(f"/api/calls/{call_id}/note", {"text": "Acte de mariage à refaire"})
+    assert note.status_code == 201, note.text
+    # The talk outlasts the safety net (6 s): the net must get its whole delay again.
+    await asyncio.sleep(8)
+    targets = (await claire.client.get("/api/agent/transfer-targets")).json()
+    civil = next(s for s in targets["services"] if s["service"] == "etat-civil")
+    assert (civil["free"], civil["when_busy"]) == (0, "wait"), civil
+
+    mark = lab.ami.mark()
+    transfer = await claire.post(f"/api/calls/{call_id}/transfer", {"to_service": "etat-civil"})
+    assert transfer.status_code == 200, transfer.text
+    assert transfer.json()["queued"] is True
+    waiting = await lab.ami.until(
+        lambda e: e.get("Event") == "UserEvent" and e.get("UserEvent") == "CtiWaiting",
+        "the citizen waiting for État civil",
+        since=mark,
+    )
+    assert waiting.get("Service") == "etat-civil", waiting
+    handed = await claire.until(lambda m: m["type"] == "card.transferred", "Claire's card")
+    assert handed["to_service"] == "etat-civil"
+
+    await hugo.ready()
+    offered = await hugo.until(lambda m: m["type"] == "card.offered", "Hugo's card")
+    card = offered["card"]
+    assert card["call_id"] == call_id and card["service"] == "etat-civil"
+    assert [n["text"] for n in card["notes"]] == ["Acte de mariage à refaire"]
+    assert card["transferred_by_name"] == "Claire Morin"
+    assert card["greeting"] == "Bonjour madame Dupont"
+    await hugo.until(lambda m: m["type"] == "card.answered", "Hugo's answer")
+    safety = [
+        e
+        for e in lab.ami.events[mark:]
+        if e.get("Event") == "UserEvent" and e.get("UserEvent") == "CtiSafetyNet"
+    ]
+    assert safety == []
+    await caller.hang_up()
+    await hugo.until(lambda m: m["type"] == "card.ended", "the end of the call")
+    rows = await lab.product.until_rows(
+        "SELECT outcome, agents, service FROM interactions WHERE call_id = ?",
+        lambda r: bool(r) and r[0]["outcome"] == "answered" and "206" in r[0]["agents"],
+        "the answered call",
+        call_id,
+    )
+    assert json.loads(rows[0]["agents"]) == ["205", "206"]
 
 
 async def test_a_caller_who_leaves_while_waiting_is_recorded_abandoned(make_lab: MakeLab) -> None:

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from cti import callback_store
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.callback_desk import CallbackDesk, NewRequest
+from cti.pbxsim.callback_call import CalledBack
 from cti.pbxsim.channels import Channel
-from cti.pbxsim.originate import CalledBack
 from cti.pbxsim.pbx import AgentPhone
 from cti.settings import Settings
 from cti.tracker import events as ev

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.supervision import PastCall, SupervisionBoard, opening_hours
-from cti.supervision_alerts import AlertChanged, AlertKind, AlertOver, AlertRaised, UnknownAlert
-from cti.supervision_callbacks import PromisedWindow, promised_windows
+from cti.supervision.alerts import AlertChanged, AlertKind, AlertOver, AlertRaised, UnknownAlert
+from cti.supervision.board import PastCall, SupervisionBoard
+from cti.supervision.callbacks import PromisedWindow, promised_windows
+from cti.supervision.opening_hours import opening_hours
 from cti.tracker import events as ev
 from ivr_scripts.tree import Tree
 from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window

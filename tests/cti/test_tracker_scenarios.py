@@ -249,3 +249,95 @@ def test_an_allowed_caller_is_given_once_then_withheld_by_a_later_restriction() 
     # Said again, or "unavailable" (Asterisk's own bookkeeping, recording 08): nothing new.
     assert feed(1.5, "NewCallerid", **caller(), **restricted) == []
     assert feed(2.0, "NewCallerid", **caller(), **{"CID-CallingPres": "67 (Unavailable)"}) == []
+
+
+def prefixed(prefix: str, headers: dict[str, str]) -> dict[str, str]:
+    return {prefix + key: value for key, value in headers.items()}
+
+
+def test_blind_transfer_to_a_service_waits_for_it_keeping_the_first_wait_as_her_place() -> None:
+    feed = Feed()
+    feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4))
+    feed(
+        2.0,
+        "UserEvent",
+        **caller("cti-wait", "s"),
+        UserEvent="CtiWaiting",
+        Service="etat-civil",
+        Pres="allowed",
+    )
+    marie = snapshot("PJSIP/201-00000002", "1700000003.2", "agents", "s", "201", state=0)
+    feed(3.0, "Newchannel", **marie)
+    feed(
+        3.0, "DialBegin", **caller("cti-connect", "s"), **dest(marie["Channel"], marie["Uniqueid"])
+    )
+    feed(
+        5.0,
+        "DialEnd",
+        **caller("cti-connect", "s"),
+        **dest(marie["Channel"], marie["Uniqueid"]),
+        DialStatus="ANSWER",
+    )
+    # Marie passes her to the front desk, where nobody is free: [transfer]'s service extension.
+    assert feed(
+        50.0,
+        "BlindTransfer",
+        Result="Success",
+        **prefixed("Transferer", {**marie, "ChannelState": "6"}),
+        **prefixed("Transferee", caller("cti-connect", "s")),
+        Context="transfer",
+        Extension="accueil",
+    ) == ["CallTransferred"]
+    transferred = feed.events[-1]
+    assert transferred["agent"] == "201" and transferred["service"] == "accueil"
+    assert transferred.get("to_agent") is None
+    call = feed.tracker.call(LINKED)
+    assert call is not None and call.stage is Stage.TRANSFERRING and call.agent is None
+    assert feed(
+        50.1,
+        "UserEvent",
+        **caller("cti-wait", "s"),
+        UserEvent="CtiWaiting",
+        Service="accueil",
+        Pres="allowed",
+    ) == ["CallWaiting"]
+    assert feed.events[-1]["service"] == "accueil"
+    assert call.first_wait_at == 2.0  # her place in line
+    assert call.service_wait_at == call.waiting_since == 50.1  # her wait for the front desk
+    claire = snapshot("PJSIP/205-00000003", "1700000060.3", "agents", "s", "205", state=0)
+    feed(60.1, "Newchannel", **claire)
+    assert feed(
+        60.1,
+        "DialBegin",
+        **caller("cti-connect", "s"),
+        **dest(claire["Channel"], claire["Uniqueid"]),
+    ) == ["CallOffered"]
+    assert feed.events[-1]["agent"] == "205" and feed.events[-1]["waited"] == 10.0
+
+
+def test_blind_transfer_to_an_agent_is_still_an_agent() -> None:
+    feed = Feed()
+    feed(0.0, "Newchannel", **snapshot(TRUNK, LINKED, "from-pstn", "0140000000", "0612345678", 4))
+    feed(1.0, "UserEvent", **caller("cti-wait", "s"), UserEvent="CtiWaiting", Service="ccas")
+    marie = snapshot("PJSIP/201-00000002", "1700000003.2", "agents", "s", "201", state=0)
+    feed(3.0, "Newchannel", **marie)
+    feed(
+        3.0, "DialBegin", **caller("cti-connect", "s"), **dest(marie["Channel"], marie["Uniqueid"])
+    )
+    feed(
+        4.0,
+        "DialEnd",
+        **caller("cti-connect", "s"),
+        **dest(marie["Channel"], marie["Uniqueid"]),
+        DialStatus="ANSWER",
+    )
+    feed(
+        9.0,
+        "BlindTransfer",
+        Result="Success",
+        **prefixed("Transferer", marie),
+        **prefixed("Transferee", caller("cti-connect", "s")),
+        Context="transfer",
+        Extension="205",
+    )
+    assert feed.events[-1]["to_agent"] == "205" and feed.events[-1].get("service") is None

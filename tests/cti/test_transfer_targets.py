@@ -3,7 +3,7 @@ each service with its free qualified colleagues, the longest idle first."""
 
 from __future__ import annotations
 
-from cti.transfer_targets import Availability, transfer_targets
+from cti.transfer_targets import Availability, can_wait_for, transfer_targets
 from routing.model import ServiceSpec
 from routing.states import AgentState
 from routing.views import AgentView
@@ -60,3 +60,25 @@ def test_a_phone_on_a_call_the_engine_did_not_route_is_not_free() -> None:
     targets = transfer_targets(agents, SERVICES, "201", lambda a: a == "202")
     assert targets.colleagues[0].availability is Availability.ON_CALL
     assert targets.services[1].free == ()
+
+
+def test_a_service_with_nobody_free_says_who_waits_and_whether_anyone_could_take_her() -> None:
+    agents = [
+        agent("201", "Marie Lambert", AgentState.ON_CALL, {"etat-civil": 3}),
+        agent("203", "Sophie Caron", AgentState.PAUSED, {"urbanisme": 5}),
+        agent("205", "Claire Morin", AgentState.OFFLINE, {"ccas": 2}),
+    ]
+    targets = transfer_targets(
+        agents, SERVICES, "201", lambda a: False, {"urbanisme": 2, "ccas": 0}
+    )
+    by_service = {s.service: (s.free, s.waiting, s.staffed) for s in targets.services}
+    assert by_service == {
+        "ccas": ((), 0, False),  # Claire is logged out: the wait would overflow at once
+        "etat-civil": ((), 0, True),  # Marie herself could take her back
+        "urbanisme": ((), 2, True),  # Sophie is on a break: the caller waits for her
+    }
+
+
+def test_only_names_the_dialplan_can_wait_for() -> None:
+    assert can_wait_for("etat-civil") and can_wait_for("ccas") and can_wait_for("s1_b")
+    assert not can_wait_for("201") and not can_wait_for("Accueil") and not can_wait_for("a")

@@ -1,8 +1,9 @@
 """The agent's desk beyond the card, in a real browser (Debian's chromium, Playwright).
 
 Transfers are chosen in one list that says who is free, on the phone or paused, by keyboard
-alone: to a service (its free colleague takes it, blind) and to a colleague presented first
-(Asterisk's Atxfer: Marie hangs up to hand the citizen over). The ring can beep (off by
+alone: to a service (its free colleague takes it, blind; with nobody free, the citizen waits
+for the service and its next agent gets her with the note) and to a colleague presented
+first (Asterisk's Atxfer: Marie hangs up to hand the citizen over). The ring can beep (off by
 default, remembered) and raise the browser's notification. A citizen's file opens from the
 search outside any call, audited. A network cut is said, and once it is over the card is
 back as it was. axe-core: no serious or critical issue; nothing scrolls sideways at 390 px.
@@ -69,7 +70,9 @@ async def test_a_service_chosen_by_keyboard_goes_to_its_free_colleague(
     await expect(select).to_have_value("service:accueil")
     options = await select.locator("option").all_inner_texts()
     assert "Accueil – 1 libre" in options, options
-    assert "État civil – personne de libre" in options, options
+    # Nobody free at État civil (Marie is on this call): the citizen could wait for it.
+    wait = "État civil – personne de libre : mettre en attente pour le service État civil"
+    assert f"{wait} (personne en attente)" in options, options
     assert "Claire Morin – Libre" in options, options
     assert not [o for o in options if "Marie" in o], options  # not to herself
     assert await serious_violations(marie) == []
@@ -81,6 +84,51 @@ async def test_a_service_chosen_by_keyboard_goes_to_its_free_colleague(
     )
     await claire.locator("#greeting", has_text="Bonjour madame Dupont").wait_for()
     await expect(marie.locator("#wrapup-text")).to_contain_text("transféré à Claire Morin")
+
+
+async def test_a_service_with_nobody_free_puts_the_citizen_in_its_wait(
+    product: Product, browser: Any
+) -> None:
+    """Claire (front desk) is on a break: Marie puts madame Dupont in the front desk's wait;
+    back at her desk, Claire gets her with Marie's note and « Transféré par Marie Lambert »."""
+    assert product.pbx is not None
+    expect = async_api.expect
+    claire = await open_desk(browser, product, "claire")
+    await set_state(claire, "Pause", "Pause")
+    marie = await open_desk(browser, product, "marie")
+    await set_state(marie, "Prêt", "Prêt")
+    product.pbx.place_call("0612345678", "Dupont", service="etat-civil", talk=3600)
+    await marie.locator("#call-stage", has_text="En communication").wait_for()
+    note = "Veut un rendez-vous pour une carte d'identité."
+    await marie.get_by_label("Note sur l'appel").fill(note)
+    await marie.get_by_role("button", name="Enregistrer la note").click()
+    await marie.locator("#my-notes li", has_text=note).wait_for()
+    await choose_by_keyboard(marie, "Accueil")
+    select = marie.get_by_label("Transférer à")
+    await expect(select).to_have_value("service:accueil")
+    options = await select.locator("option").all_inner_texts()
+    choice = "Accueil – personne de libre : mettre en attente pour le service Accueil"
+    assert f"{choice} (personne en attente)" in options, options
+    await expect(marie.locator("#transfer-hint")).to_contain_text(
+        "« Transférer » met l'appel en attente pour ce service"
+    )
+    assert await serious_violations(marie) == []
+    await no_sideways_scrolling(marie)
+    await marie.keyboard.press("Tab")
+    await marie.keyboard.press("Enter")  # « Transférer »
+    await expect(marie.locator("#transfer-status")).to_contain_text(
+        "Mis en attente pour le service Accueil, où personne n'attendait"
+    )
+    await expect(marie.locator("#wrapup-text")).to_contain_text(
+        "Appel mis en attente pour le service Accueil."
+    )
+    # Back from her break: the waiting citizen rings at once (no « Prêt » badge to wait for).
+    await claire.get_by_role("button", name="Prêt", exact=True).click()
+    await claire.locator("#greeting", has_text="Bonjour madame Dupont").wait_for()
+    await expect(claire.locator("#transferred-by")).to_have_text("Transféré par Marie Lambert")
+    await claire.locator("#previous-notes li", has_text=note).wait_for()
+    await expect(claire.locator("#service")).to_have_text("Accueil")
+    assert await serious_violations(claire) == []
 
 
 async def test_an_attended_transfer_hands_the_citizen_over_when_marie_hangs_up(

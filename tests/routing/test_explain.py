@@ -19,7 +19,7 @@ from routing.events import (
     Tick,
 )
 from routing.explain import CallStage, Verdict, choose, explain_call
-from routing.requirements import level_at
+from routing.requirements import level_in_force
 from routing.states import AgentState
 from tests.routing.test_routing_properties import Action, Driver, actions
 
@@ -172,20 +172,22 @@ def test_the_explanations_choice_is_the_engines_offer(steps: list[Action]) -> No
         driver.now = target
         event = driver.event_for(action)
         eng = driver.engine
-        predicted: str | None = None
-        if isinstance(event, CallQueued) and event.call_id not in driver.calls:
+        arriving = isinstance(event, CallQueued) and event.call_id not in driver.calls
+        before = eng.agents()
+        driver.handle(event)
+        if isinstance(event, CallQueued) and arriving and event.call_id in driver.calls:
             since = event.at if event.since is None else min(event.since, event.at)
             spec = eng.config.services[event.service]
+            record = eng.call(event.call_id)
+            early = record.early_level if record is not None else 0
             predicted = choose(
                 eng.config,
-                eng.agents(),
+                before,
                 event.service,
-                level_at(spec, since, event.at),
+                level_in_force(spec, since, event.at, early),
                 event.language,
                 case_owner=event.case_owner,
             )
-        driver.handle(event)
-        if isinstance(event, CallQueued) and event.call_id in driver.calls:
             offers = [d.agent for d in driver.decisions[-1] if isinstance(d, Offer)]
             assert offers[:1] == ([predicted] if predicted else [])
         for call_id in driver.calls:  # every call held now: the chosen ones are those rung

@@ -9,7 +9,7 @@ from routing.pools import ReadyAgents
 
 def test_ready_agents_stays_exact_through_many_removals() -> None:
     agents = [f"{200 + i}" for i in range(40)]
-    entries = {a: [("accueil", i % 2, -(i % 5), -(i % 7))] for i, a in enumerate(agents)}
+    entries = {a: [("accueil", i % 2, (-(i % 5), -(i % 7)))] for i, a in enumerate(agents)}
     pool = ReadyAgents({"accueil": 2}, entries, {a: {"fr", "en"} for a in agents})
     rng = random.Random(3)
     ready: dict[str, float] = {}

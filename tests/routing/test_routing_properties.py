@@ -186,10 +186,17 @@ class Driver:
             self.gone.append(call_id)
 
 
-def qualifies(agent: str, call: CallInfo, now: float) -> bool:
+def qualifies(agent: str, call: CallInfo, now: float, early: int = 0) -> bool:
+    """At the requirement in force: the steps passed, or the floors granted early (a call
+    forecast to miss its threshold, ``CallRecord.early_level``)."""
     spec = ENGINE_CONFIG.services[call.service]
     level = qualifying_level(ENGINE_CONFIG.agents[agent].skills, LEVELS[call.service])
-    return level is not None and level <= level_at(spec, call.since, now)
+    return level is not None and level <= max(level_at(spec, call.since, now), early)
+
+
+def early(engine: RoutingEngine, call_id: str) -> int:
+    record = engine.call(call_id)
+    return record.early_level if record is not None else 0
 
 
 def check_invariants(driver: Driver, event: Event, decisions: list[Decision]) -> None:
@@ -219,7 +226,8 @@ def check_invariants(driver: Driver, event: Event, decisions: list[Decision]) ->
             )
             continue
         for agent in free:
-            assert not qualifies(agent, driver.calls[w.call_id], now), (w.call_id, agent)
+            call = driver.calls[w.call_id]
+            assert not qualifies(agent, call, now, early(engine, w.call_id)), (w.call_id, agent)
     # Offers go to ready agents who qualify (or the case owner), in priority/arrival order.
     for decision in decisions:
         if not isinstance(decision, Offer):
@@ -232,13 +240,14 @@ def check_invariants(driver: Driver, event: Event, decisions: list[Decision]) ->
         assert decision.service == call.service
         if call.owner == decision.agent:
             continue
-        assert qualifies(decision.agent, call, now)
+        assert qualifies(decision.agent, call, now, early(engine, decision.call_id))
         if not driver.punctual:
             continue  # offered at an earlier deadline: levels at that instant are unknown
         key = (-call.priority, call.since, decision.call_id)
         for w in engine.waiting(call.service):
             if w.reserved_for is None and (-w.priority, w.since, w.call_id) < key:
-                assert not qualifies(decision.agent, driver.calls[w.call_id], now)
+                ahead = driver.calls[w.call_id]
+                assert not qualifies(decision.agent, ahead, now, early(engine, w.call_id))
     deadline = engine.next_deadline()
     assert deadline is None or deadline > now
 

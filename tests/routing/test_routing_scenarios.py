@@ -377,6 +377,38 @@ def test_overflow_on_max_wait() -> None:
     assert offered(engine.handle(CallQueued("c2", "accueil", 131.0))) == [("c2", "201")]
 
 
+def test_a_transferred_caller_keeps_her_place_and_gets_a_whole_max_wait() -> None:
+    """Madame Dupont first waited at 10 s for État civil, talked, and was transferred to
+    Urbanisme at 200 s: she is served before the callers who came after 10 s, while her
+    max wait (300 s) counts from 200 s, not from a wait that was a conversation."""
+    engine = make_engine(ready=())
+    engine.handle(AgentStateSet("205", PAUSED, 0.0, reason="réunion"))
+    engine.handle(CallQueued("u1", "urbanisme", 100.0))
+    engine.handle(CallQueued("t1", "urbanisme", 200.0, since=200.0, place=10.0))
+    engine.handle(CallQueued("u2", "urbanisme", 210.0))
+    assert summary(engine)["urbanisme"] == "t1 u1 u2"
+    assert [(w.call_id, w.since, w.place) for w in engine.waiting("urbanisme")] == [
+        ("t1", 200.0, 10.0),
+        ("u1", 100.0, None),
+        ("u2", 210.0, None),
+    ]
+    overflows = engine.handle(Tick(400.0))
+    assert [d.call_id for d in overflows if isinstance(d, Overflow)] == ["u1"]
+    assert summary(engine)["urbanisme"] == "t1 u2"
+    assert offered(engine.handle(AgentStateSet("205", READY, 450.0))) == [("t1", "205")]
+
+
+def test_a_place_later_than_the_wait_changes_nothing() -> None:
+    engine = make_engine(ready=())
+    engine.handle(AgentStateSet("205", PAUSED, 0.0, reason="réunion"))
+    engine.handle(CallQueued("u1", "urbanisme", 100.0))
+    engine.handle(CallQueued("u2", "urbanisme", 150.0, place=160.0))
+    assert [(w.call_id, w.place) for w in engine.waiting("urbanisme")] == [
+        ("u1", None),
+        ("u2", None),
+    ]
+
+
 def test_overflow_when_nobody_logged_in_can_ever_qualify() -> None:
     engine = make_engine(ready=("201",))
     assert engine.handle(CallQueued("u1", "urbanisme", 1.0)) == [

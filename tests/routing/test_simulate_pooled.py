@@ -31,6 +31,7 @@ FIGURES = {
     "callbacks_failed",
     "callbacks_pending",
     "callback_mean_delay_s",
+    "announcements",
 }
 
 
@@ -50,9 +51,24 @@ def test_json_prints_every_routers_whole_day_figures(capsys: pytest.CaptureFixtu
     pooled_sl = doc["routers"][POOLED]["service_level_pct"]
     engine = doc["routers"][ENGINE]
     assert engine["sl_below_pooled"] == pytest.approx(pooled_sl - engine["service_level_pct"])
+    # Position and wait told to waiting callers: measured for our engine only (on this small
+    # day nobody may have waited at all).
+    assert doc["routers"]["leastrecent"]["announcements"] is None
     # same seed, same document
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out) == doc
+
+
+def test_json_has_the_announcements_told_to_waiting_callers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [str(SCENARIOS / "mairie.yaml"), "--json", "--routers", "engine"]
+    assert main(args) == 0
+    told = json.loads(capsys.readouterr().out)["routers"][ENGINE]["announcements"]
+    assert told["announcements"] > 0 and told["answered_with_wait"] > 0
+    assert told["position_went_up"] == 0  # by rule: held back instead
+    assert 0 <= told["wait_median_abs_error_s"] <= told["wait_p90_abs_error_s"]
+    assert told["app_queue_wait_median_abs_error_s"] is not None
 
 
 def test_json_without_pooled_has_no_distance(capsys: pytest.CaptureFixture[str]) -> None:

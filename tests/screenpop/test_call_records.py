@@ -139,3 +139,17 @@ async def test_audit_entries_ride_with_the_next_batch(
     await writer.idle.wait()
     assert writer.batches == 1  # one trip to the writer's thread for both
     assert directory.audit_count("card.open") == 2 and records.pending == 0
+
+
+async def test_saved_returns_once_everything_pending_is_in_the_database(
+    directory: Directory, writer: OrderedWriter
+) -> None:
+    # What a request tells a user is saved waits for ``saved``: no delay, no second timer.
+    records = CallRecords(writer, flush_after=3600.0)
+    records.update("c1", started_at=T, outcome="answered", add_agent="201")
+    records.audit(AuditRecord("marie", "citizen.search", None, "recherche « Dupont »", at=T))
+    assert await records.saved() is True
+    assert records.pending == 0
+    c1 = directory.interaction("c1")  # read at once: already committed
+    assert c1 is not None and c1.outcome == "answered"
+    assert directory.audit_count("citizen.search") == 1

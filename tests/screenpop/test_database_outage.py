@@ -28,7 +28,7 @@ from cti.assembly import Product, running
 from cti.db import Database, engine_url
 from cti.pbxsim.pbx import AgentPhone
 from cti.settings import Settings
-from cti.supervision_alerts import AlertKind
+from cti.supervision.alerts import AlertKind
 from cti.tracker import events as ev
 from cti.web.supervision_api import SupervisionFeed
 from screenpop.models import AgentStateRow, AuditEntry, Interaction, InteractionNote

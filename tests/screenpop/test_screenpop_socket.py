@@ -114,7 +114,7 @@ async def desk(database: Database) -> AsyncIterator[Desk]:
         create_user(database, name, "pw", Role.AGENT, name.capitalize(), ext)
     create_user(database, "tel", "pw", Role.TELECOM, "Télécom")
     service = CallService()
-    hub = AgentHub(on_send=service.send_first)
+    hub = AgentHub()
     pop = ScreenPop(directory, hub, service_labels={"etat-civil": "État civil"})
     service.add_listener(pop.on_event)
     stub = DeskStub()

@@ -105,6 +105,26 @@ async def test_a_crash_mid_outage_loses_nothing_and_the_spool_is_replayed_once(
     assert _count(database, InteractionNote) == 1 and _count(database, Interaction) == 2
 
 
+async def test_saved_while_the_database_is_away_returns_once_the_writes_are_on_disk(
+    database: Database, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    away = _unreachable_like(database, tmp_path)
+    writer = OrderedWriter("outage", apply=Directory(away).apply, spool=Spool(spool_dir))
+    task = asyncio.create_task(writer.run())
+    records = CallRecords(writer, flush_after=3600.0)
+    records.update("c1", started_at=T, outcome="answered", add_agent="201")
+    records.audit(AuditRecord("marie", "citizen.search", None, "recherche « Dupont »", at=T))
+    try:
+        assert await records.saved() is False  # held: the request says « en attente »
+        # Already in the spool when the request answers: a crash now loses neither.
+        kinds = [write.kind for _, write in Spool(spool_dir).load()]
+        assert kinds == ["calls", "audits"]
+    finally:
+        task.cancel()
+        away.close()
+
+
 async def test_a_crash_cutting_the_spools_last_line_keeps_the_lines_before(
     database: Database, tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
 // Services and agents (admins): each service's label, objectives, maximum wait, wrap-up,
-// overflow, priority, required skills, relaxation and case-owner rules; the skills; each
+// overflow, priority, required skills, relaxation and case-owner rules, the announcements of
+// rank and wait to waiting callers; the skills; each
 // agent's levels and languages. One "save" sends the whole routing configuration, applied at
 // once; each refusal comes back by field (config.services.<id>.<field>) and shows beside it.
 "use strict";
@@ -19,6 +20,24 @@ function field(label, input, unit) {
 function number(value, path, attrs, set) {
   return el("input", { type: "number", value: value ?? "", inputmode: "decimal", dataset: { field: path }, ...attrs,
     onchange: (e) => set(e.target.value === "" ? null : Number(e.target.value)) });
+}
+
+function checkbox(label, checked, path, set) {
+  const input = el("input", { type: "checkbox", checked: Boolean(checked), id: `f-${++n}`, dataset: { field: path },
+    onchange: (e) => set(e.target.checked) });
+  return el("div", { className: "check" }, input, el("label", { htmlFor: input.id, text: ` ${label}` }));
+}
+
+// What a waiting caller hears: her rank and her expected wait (routing/wait_announce.py).
+function announceBox(name, s) {
+  const path = `config.services.${name}.announce`;
+  const a = s.announce = s.announce || { on_entry: false, every_s: 0, position: true, wait: true };
+  return el("fieldset", { dataset: { field: path } }, el("legend", { text: "Annonces pendant l'attente" }),
+    checkbox("Dire à l'appelant son rang et son attente dès qu'il attend", a.on_entry, `${path}.on_entry`, (v) => { a.on_entry = v; }),
+    el("div", { className: "row" },
+      field("Répéter toutes les", number(a.every_s ?? 0, `${path}.every_s`, { min: 0, step: 1 }, (v) => { a.every_s = v ?? 0; }), "secondes ; 0 : non ; 30 au moins")),
+    checkbox("Annoncer son rang dans la file", a.position ?? true, `${path}.position`, (v) => { a.position = v; }),
+    checkbox("Annoncer son attente estimée", a.wait ?? true, `${path}.wait`, (v) => { a.wait = v; }));
 }
 
 function levelSelect(value, path, set) {
@@ -82,7 +101,8 @@ function serviceBox(name, s) {
       ...s.relaxation.map((step, i) => relaxationStep(s, name, step, i)),
       el("button", { type: "button", text: "Ajouter une étape", onclick: () => { s.relaxation.push({ after_s: 60, min_proficiency: 1 }); draw(name); } })),
     el("div", { className: "row" },
-      field("Proposer d'abord l'appel au responsable du dossier pendant", number(s.case_owner_first_s ?? 0, `${path}.case_owner_first_s`, { min: 0 }, (v) => { s.case_owner_first_s = v; }), "secondes ; 0 : non")));
+      field("Proposer d'abord l'appel au responsable du dossier pendant", number(s.case_owner_first_s ?? 0, `${path}.case_owner_first_s`, { min: 0 }, (v) => { s.case_owner_first_s = v; }), "secondes ; 0 : non")),
+    announceBox(name, s));
   return box;
 }
 

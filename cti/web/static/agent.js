@@ -104,7 +104,11 @@ function onMessage(message) {
     case "card.transferred":
       showCard(message.card);
       document.title = TITLE;
-      startWrapUp(0, `Appel transféré${message.to_agent ? " à " + agentName(message.to_agent_name, message.to_agent) : ""}.`);
+      startWrapUp(0, message.to_agent
+        ? `Appel transféré à ${agentName(message.to_agent_name, message.to_agent)}.`
+        : message.to_service
+          ? `Appel mis en attente pour le service ${message.to_service_label || message.to_service}.`
+          : "Appel transféré.");
       break;
     case "card.ended":
       showCard(message.card);
@@ -144,7 +148,12 @@ function showCard(next) {
   $("did").textContent = card.did_display || card.did || "—";
   $("service").textContent = card.service_label || card.service || "—";
   $("ivr-path").textContent = card.menu_choices.length ? card.menu_choices.join(" › ") : "—";
+  $("call-callback").hidden = !card.callback;
+  $("call-callback").textContent = card.callback || "";
   $("waited").textContent = `${Math.round(card.waited_s)} s`;
+  // Handed on by a colleague: said under the greeting, her notes follow below.
+  $("transferred-by").hidden = !card.transferred_by_name || card.transferred_by === (me && me.agent);
+  $("transferred-by").textContent = card.transferred_by_name ? `Transféré par ${card.transferred_by_name}` : "";
   $("previous-agents").textContent = card.previous_agent_names.length ? card.previous_agent_names.join(", ") : "—";
   const previous = card.notes.filter((n) => n.agent !== (me && me.agent));
   $("previous-notes-box").hidden = previous.length === 0;

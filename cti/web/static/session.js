@@ -3,6 +3,22 @@
 // as HTML.
 "use strict";
 
+// The login form, the same on every page: written here once, into the page's #login section
+// (which holds the page's own title), before the page's scripts look for it.
+(function fillLogin() {
+  const section = document.getElementById("login");
+  if (!section || document.getElementById("login-form")) return;
+  section.insertAdjacentHTML("beforeend", `
+    <form id="login-form">
+      <label for="username">Identifiant</label>
+      <input id="username" name="username" autocomplete="username" required>
+      <label for="password">Mot de passe</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" required>
+      <button type="submit">Se connecter</button>
+      <p id="login-error" class="error" role="alert"></p>
+    </form>`);
+})();
+
 // One JSON call; ``csrf`` is the session's token (state-changing requests need it). A refusal
 // throws an Error with the server's message, its ``status`` and the ``problems`` it listed
 // (the voice menu's validator: in the body or in ``detail``).

@@ -122,7 +122,7 @@ async def test_other_roles_are_refused_in_french(product: Product) -> None:
         hours = await supervisor.get("/api/admin/hours")
         routing = await supervisor.put("/api/routing/admin", json={"config": {}})
     assert hours.status_code == routing.status_code == 403
-    assert hours.json()["detail"].startswith("Accès réservé aux rôles")
+    assert hours.json()["detail"] == "Accès réservé aux comptes administrateur."
 
 
 async def test_routing_refusals_come_back_by_field_in_french(product: Product) -> None:
@@ -144,6 +144,31 @@ async def test_routing_refusals_come_back_by_field_in_french(product: Product) -
             "débordement en boucle : accueil → etat-civil → accueil"
         )
     }
+
+
+async def test_announcements_are_set_per_service_and_refused_by_field(product: Product) -> None:
+    async with client_of(product, "admin") as admin:
+        config = (await admin.get("/api/routing/config")).json()["config"]
+        config["services"]["ccas"]["announce"] = {"on_entry": True, "every_s": 10}
+        config["services"]["ecoles"]["announce"] = {
+            "on_entry": True,
+            "position": False,
+            "wait": False,
+        }
+        refused = await admin.put("/api/routing/admin", json={"config": config})
+        config["services"]["ccas"]["announce"]["every_s"] = 90
+        config["services"]["ecoles"]["announce"]["wait"] = True
+        applied = await admin.put("/api/routing/admin", json={"config": config})
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == {
+        "config.services.ccas.announce.every_s": (
+            "au plus toutes les 30 secondes (0 : pas de répétition)"
+        ),
+        "config.services.ecoles.announce": "une annonce donne le rang, l'attente, ou les deux",
+    }
+    assert applied.status_code == 200, applied.text
+    rules = product.router.engine.config.services["ccas"].announce
+    assert (rules.on_entry, rules.every_s, rules.position, rules.wait) == (True, 90, True, True)
 
 
 def _at(day: date, hour: int) -> datetime:

@@ -306,8 +306,9 @@ async def test_pages_are_shells_that_ask_for_a_login_and_public_routes_hold_no_p
                 assert page.status_code == 200 and page.headers["content-type"].startswith(
                     "text/html"
                 ), path
-                if path in ("/", "/agent", "/audit"):
-                    assert 'type="password"' in page.text, f"{path} offers no login form"
+                if path in ("/", "/agent", "/audit"):  # session.js writes the form into it
+                    assert '<section id="login"' in page.text, f"{path} offers no login form"
+                    assert 'src="/static/session.js"' in page.text, path
         health = (await anonymous.get("/healthz")).json()
     assert set(health) == {
         "status",

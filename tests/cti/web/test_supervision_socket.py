@@ -24,7 +24,7 @@ import websockets
 from cti.assembly import DEMO_PASSWORD, Product, running
 from cti.db import Database
 from cti.settings import Settings
-from cti.supervision import PastCall
+from cti.supervision.board import PastCall
 from cti.web.supervision_api import parse_supervision_message, today_calls
 from screenpop.models import Interaction
 from tests.demo_routing import demo_routing_with

@@ -143,7 +143,7 @@ async def test_refusals_in_french(product: Product) -> None:
     async with client_of(product, "superviseur") as supervisor:
         refused = await supervisor.post("/api/routing/what-if", json={"config": config, **PERIOD})
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "Accès réservé aux rôles : admin."
+    assert refused.json()["detail"] == "Accès réservé aux comptes administrateur."
 
 
 async def test_too_many_calls_for_the_limit_are_refused(recorded: str) -> None:

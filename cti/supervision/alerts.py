@@ -1,7 +1,7 @@
 """The wallboard's alerts: raised when a condition starts holding, one alert while it holds,
 cleared when it stops; acknowledged by a supervisor only while it holds. Pure, no clock.
 
-Theory of operation: ``SupervisionBoard`` (``cti.supervision``) works out, at each input,
+Theory of operation: ``SupervisionBoard`` (``cti.supervision.board``) works out, at each input,
 every condition that holds now (a key such as (SERVICE_LEVEL, "accueil") with its French
 message) and hands them to ``AlertBook.evaluate``, which raises a new alert for a key not
 active yet, clears the active ones whose key no longer holds, and tells the changes. The

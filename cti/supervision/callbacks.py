@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from cti.supervision_alerts import AlertKind, Conditions
+from cti.supervision.alerts import AlertKind, Conditions
 from routing.callbacks.figures import SOON
 from routing.callbacks.request import CallbackRequest
 

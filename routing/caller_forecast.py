@@ -1,0 +1,304 @@
+"""A waiting caller's position and expected wait, from the routing engine's own view.
+
+Theory of operation (pure: the engine's read-only views, the decisions it took and the time
+in; numbers out; nothing here changes the engine):
+
+* **Position** = 1 + the waiting calls that an agent able to take hers would take first.
+  The engine gives a freed agent the call of the highest-priority service she qualifies
+  for, then the highest call priority, then the longest wait (``routing.engine``), so a
+  waiting call ``c'`` is ahead of ``c`` when it comes first in the order
+  ``(-service priority, -call priority, since, call id)`` and its service shares with ``c``'s
+  at least one logged-in agent who qualifies for both (at some relaxation step). A call
+  ringing an agent is being served: it is not counted. A call held for its case owner is.
+* **Expected wait**: the work ahead of her, over the agents who could take her call. Each
+  call ahead weighs its service's handle time (ring + talk + wrap-up), times the share of
+  its service's recent waiting callers who stayed until an offer (the others hung up or
+  overflowed), times, for another service's call, the share of that service's agents who
+  are also hers (the others take it elsewhere); her own call adds one handle time. Calls
+  end one after another at random, about every handle time / agents, so the n-th in line
+  waits about n such intervals (a queue whose servers are all busy): the work divided by
+  the agents counted on. An agent counts when she is ready, ringing, on a call or in
+  wrap-up; paused agents, agents at the front desk and agents who asked to leave after their
+  call do not (nobody knows when they come back): with none, no wait is given. An agent who
+  only qualifies after a relaxation step cannot take her call before it is reached.
+  (Laying out each agent's own end of call instead was measured worse: the earliest of
+  several uncertain ends comes much sooner than the earliest of their averages.)
+* **Handle times** (``HandleTimes``) come from the engine's decisions: an ``Offer`` then the
+  agent ON_CALL is a ring, ON_CALL until she leaves it is a talk; per service, the mean of
+  the last ``WINDOW``. Before the first call of a service: the mean of the others, else
+  ``DEFAULT_TALK_S``. Who stayed: of the calls given a forecast, those then offered to an
+  agent stayed; those that overflowed, or that the edge says hung up (``left``), did not.
+
+What it leaves out, measured by the day simulator (``routing.announce_report``): calls of
+higher-priority services that have not arrived yet (the forecast is then too short), and
+what each agent's call has already lasted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from routing.decisions import AgentStateChanged, Decision, Offer, Overflow
+from routing.model import EngineConfig
+from routing.records import CallRecord, CallStatus
+from routing.requirements import qualifying_level, requirements
+from routing.states import AgentState
+from routing.views import AgentView
+
+S = AgentState
+WORKING = frozenset({S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP})
+WINDOW = 50  # talks and rings remembered per service
+DEFAULT_TALK_S = 180.0  # a town hall's call, before any was measured
+DEFAULT_RING_S = 5.0
+
+
+class EngineView(Protocol):
+    """What the forecast reads of the engine: ``routing.engine.RoutingEngine`` is one."""
+
+    @property
+    def config(self) -> EngineConfig: ...
+
+    def call(self, call_id: str) -> CallRecord | None: ...
+
+    def count_waiting(self, service: str, before: CallKey | None = None) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    call_id: str
+    service: str
+    at: float
+    position: int  # 1: the next call a capable agent takes
+    wait_s: float | None  # expected remaining wait, from ``at``; None: nobody to count on
+    same_service_position: int  # her rank in her own service's line (what app_queue says)
+
+
+class HandleTimes:
+    """Recent rings and talks per service, learnt from the engine's decisions."""
+
+    def __init__(self) -> None:
+        self._talks: dict[str, deque[float]] = {}
+        self._rings: dict[str, deque[float]] = {}
+        self._offered: dict[str, tuple[str, float]] = {}  # agent -> (service, at)
+        self._talking: dict[str, tuple[str, float]] = {}  # agent -> (service, since)
+        self._told: dict[str, str] = {}  # call id -> service, of the calls forecast
+        self.states: dict[str, AgentState] = {}  # agent -> her state, as the engine said
+        self.roster = 0  # moves whenever an agent logs in or out
+        self._stayed: dict[str, deque[bool]] = {}  # per service: offered (True) or left
+
+    def observe(self, decisions: Iterable[Decision]) -> None:
+        for d in decisions:
+            if isinstance(d, Offer):
+                self._offered[d.agent] = (d.service, d.at)
+                self._outcome(d.call_id, stayed=True)
+            elif isinstance(d, Overflow):
+                self._outcome(d.call_id, stayed=False)
+            elif isinstance(d, AgentStateChanged):
+                self._state(d)
+
+    def forecast_for(self, call_id: str, service: str) -> None:
+        """A forecast was made for this call: how it ends (offered or not) is counted."""
+        self._told[call_id] = service
+
+    def left(self, call_id: str) -> None:
+        """The caller hung up while waiting (the shell or the simulator says so)."""
+        self._outcome(call_id, stayed=False)
+
+    def _outcome(self, call_id: str, stayed: bool) -> None:
+        service = self._told.pop(call_id, None)
+        if service is not None:
+            self._stayed.setdefault(service, deque(maxlen=WINDOW)).append(stayed)
+
+    def stays(self, service: str) -> float:
+        """Share of the service's recent callers given a forecast who stayed until an
+        offer (the others hung up or overflowed)."""
+        outcomes = self._stayed.get(service)
+        return sum(outcomes) / len(outcomes) if outcomes else 1.0
+
+    def seed(self, views: Iterable[AgentView]) -> None:
+        """The agents' states now (for an engine whose earlier decisions were not seen)."""
+        for view in views:
+            self.states[view.agent] = view.state
+        self.roster += 1
+
+    def _state(self, d: AgentStateChanged) -> None:
+        before = self.states.get(d.agent, S.OFFLINE)
+        self.states[d.agent] = d.state
+        if (before is S.OFFLINE) is not (d.state is S.OFFLINE):
+            self.roster += 1
+        talking = self._talking.pop(d.agent, None)
+        if talking is not None:
+            service, since = talking
+            self._talks.setdefault(service, deque(maxlen=WINDOW)).append(d.at - since)
+        offered = self._offered.pop(d.agent, None)
+        if d.state is S.ON_CALL and offered is not None:
+            service, at = offered
+            self._rings.setdefault(service, deque(maxlen=WINDOW)).append(d.at - at)
+            self._talking[d.agent] = (service, d.at)
+
+    def talk(self, service: str) -> float:
+        return _mean(self._talks, service, DEFAULT_TALK_S)
+
+    def ring(self, service: str) -> float:
+        return _mean(self._rings, service, DEFAULT_RING_S)
+
+
+def _mean(samples: Mapping[str, deque[float]], service: str, default: float) -> float:
+    own = samples.get(service)
+    if own:
+        return sum(own) / len(own)
+    every = [x for values in samples.values() for x in values]
+    return sum(every) / len(every) if every else default
+
+
+class Capability:
+    """Which agent qualifies for which service, from which relaxation level (static for a
+    configuration; rebuilt when it changes)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.levels: dict[str, dict[str, int]] = {}  # service -> agent -> first level
+        for name, spec in config.services.items():
+            reqs = requirements(spec)
+            self.levels[name] = {
+                agent: level
+                for agent, a in config.agents.items()
+                if (level := qualifying_level(a.skills, reqs)) is not None
+            }
+        # Per service, the others whose calls may come first: as high a priority, and an
+        # agent able to take both.
+        self.related: dict[str, tuple[str, ...]] = {
+            name: tuple(
+                other
+                for other, other_spec in sorted(config.services.items())
+                if other != name
+                and other_spec.priority >= spec.priority
+                and not self.levels[name].keys().isdisjoint(self.levels[other].keys())
+            )
+            for name, spec in config.services.items()
+        }
+
+
+CallKey = tuple[int, float, str]  # (-call priority, since, call id): a service's order
+
+
+class Snapshot:
+    """The engine at one instant, read lazily and once, for one or many forecasts."""
+
+    def __init__(
+        self,
+        engine: EngineView,
+        times: HandleTimes,
+        now: float,
+        capability: Capability,
+        capable: dict[str, frozenset[str]],
+    ) -> None:
+        self.engine = engine
+        self.now = now
+        self.times = times
+        self.services = capability.config.services
+        self.capability = capability
+        self._capable = capable  # shared with the forecaster while nobody logs in or out
+
+    def capable(self, service: str) -> frozenset[str]:
+        """Logged-in agents who qualify for the service (at some relaxation level)."""
+        found = self._capable.get(service)
+        if found is None:
+            states = self.times.states
+            found = self._capable[service] = frozenset(
+                a
+                for a in self.capability.levels[service]
+                if states.get(a, S.OFFLINE) is not S.OFFLINE
+            )
+        return found
+
+    def handle(self, service: str) -> float:
+        spec = self.services.get(service)
+        wrap = spec.wrap_up_s if spec is not None else 0.0
+        return self.times.ring(service) + self.times.talk(service) + wrap
+
+    def counted_on(self, agent: str) -> bool:
+        """Whether this agent will take calls again soon (see the module's docstring)."""
+        return self.times.states.get(agent, S.OFFLINE) in WORKING
+
+    def forecast(self, call_id: str) -> Forecast | None:
+        """Her position and expected wait, or None if she is not waiting (ringing, gone)."""
+        call = self.engine.call(call_id)
+        if call is None or call.status not in (CallStatus.QUEUED, CallStatus.RESERVED):
+            return None
+        service, key = call.service, call.key
+        own = self.engine.count_waiting(service, key)
+        mine = self.capable(service)
+        # Calls ahead per service: hers before her, then the services sharing her agents,
+        # all of a higher-priority one, of an equal one those that came first.
+        ahead: list[tuple[str, int, float]] = [(service, own, 1.0)]
+        own_priority = self.services[service].priority
+        for other in self.capability.related[service]:
+            theirs = self.capable(other)
+            shared = len(mine & theirs)
+            if not shared:
+                continue
+            higher = self.services[other].priority > own_priority
+            count = self.engine.count_waiting(other, None if higher else key)
+            if count:
+                ahead.append((other, count, shared / len(theirs)))
+        self.times.forecast_for(call_id, service)
+        position = 1 + sum(count for _, count, _ in ahead)
+        wait = self._wait(call, ahead, mine)
+        return Forecast(call_id, service, self.now, position, wait, own + 1)
+
+    def _wait(
+        self, call: CallRecord, ahead: list[tuple[str, int, float]], mine: frozenset[str]
+    ) -> float | None:
+        counted = [a for a in sorted(mine) if self.counted_on(a)]
+        if not counted:
+            return None
+        # Work ahead of her (each caller ahead may still hang up, as many as recently did;
+        # another service's call falls to her agents in the share of its agents they are),
+        # then her own call's turn.
+        work = self.handle(call.service)
+        for other, count, share in ahead:
+            work += count * self.handle(other) * self.times.stays(other) * share
+        # Calls end one after another at random, about every handle time / agents: the
+        # wait of the n-th in line is n such intervals (a queue with m servers all busy).
+        estimate = self.now + work / len(counted)
+        spec = self.services[call.service]
+        levels = self.capability.levels[call.service]
+        reach = min(
+            call.since + spec.relaxation[levels[a] - 1].after_s if levels[a] > 0 else call.since
+            for a in counted
+        )
+        return max(0.0, max(estimate, reach) - self.now)
+
+
+class WaitForecaster:
+    """Forecasts for the engine's waiting calls; feed it every decision the engine takes."""
+
+    def __init__(self) -> None:
+        self.times = HandleTimes()
+        self._capability: Capability | None = None
+        self._capable: dict[str, frozenset[str]] = {}
+        self._capable_at: int | None = None
+
+    def observe(self, decisions: Iterable[Decision]) -> None:
+        self.times.observe(decisions)
+
+    def snapshot(self, engine: EngineView, now: float) -> Snapshot:
+        config = engine.config
+        if self._capability is None or self._capability.config is not config:
+            self._capability = Capability(config)
+            self._capable_at = None
+        if self._capable_at != self.times.roster:
+            self._capable = {}
+            self._capable_at = self.times.roster
+        return Snapshot(engine, self.times, now, self._capability, self._capable)
+
+    def forecast(self, engine: EngineView, call_id: str, now: float) -> Forecast | None:
+        return self.snapshot(engine, now).forecast(call_id)
+
+    def left(self, call_id: str) -> None:
+        """The caller hung up while waiting."""
+        self.times.left(call_id)
