@@ -20,6 +20,7 @@ BENCHES = {
     "pop": "bench.pop_bench",
     "daysim": "bench.daysim_bench",
     "failover": "bench.failover_bench",
+    "webnodes": "bench.web_nodes_bench",
     "soak": "bench.soak_bench",
 }
 

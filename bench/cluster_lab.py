@@ -113,8 +113,18 @@ class ClusterLab:
             self.dials[str(event.get("Linkedid"))] += 1
         self.changed.set()
 
-    async def node(self, name: str) -> Node:
+    async def node(
+        self,
+        name: str,
+        role: str = "all",
+        broker: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Node:
+        """A ``cti.app`` process: ``role`` as ``CTI_ROLE``, ``broker`` as ``CTI_BROKER_URL``,
+        ``extra`` settings."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
+        env |= {"CTI_ROLE": role} | ({"CTI_BROKER_URL": broker} if broker else {})
+        env |= dict(extra or {})
         env |= {
             "CTI_AMI_HOST": "127.0.0.1",
             "CTI_AMI_PORT": str(self.pbx.port),
@@ -129,6 +139,7 @@ class ClusterLab:
             "CTI_SOUNDS_DIR": os.environ.get("CTI_SOUNDS_DIR", str(self.workdir / "sounds")),
             "PYTHONUNBUFFERED": "1",
         }
+        env |= dict(extra or {})
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -1,8 +1,9 @@
 """The running product: database, AMI connection, call service, router, screen pop, web app.
 
 ``running`` wires everything and yields it (the demo, ``python -m cti.app`` and the browser
-tests share it); ``run`` keeps it up until asked to stop. With ``simulated`` the PBX is the
-embedded simulator, the directory is seeded with fictitious citizens and demo accounts exist.
+tests share it); ``cti.roles.run`` keeps it up until asked to stop. With ``simulated`` the PBX
+is the embedded simulator, the directory is seeded with fictitious citizens and demo accounts
+exist.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -25,12 +27,17 @@ from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.ami.events import ListedChannel
 from cti.audit_trail import SYSTEM_USER
+from cti.broker.bus import BrokerBus
+from cti.broker.link import BrokerLink
+from cti.broker.router_side import RouterBridge
+from cti.broker.subjects import Subjects
+from cti.bus import Bus
 from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.callback_offer import WaitOffers
-from cti.cluster.elector import Elector
+from cti.cluster.elector import Elector, node_identity
 from cti.cluster.fenced import FencedSend
-from cti.cluster.lease_store import LeaseStore
 from cti.db import Database
+from cti.desk import DeskError
 from cti.dispatch import Dispatcher
 from cti.ivr_admin import IvrAdmin
 from cti.loop_lag import LoopWatch
@@ -132,11 +139,26 @@ async def running(
     traffic: bool = True,
     fence: Elector | None = None,
     pbx: SimulatedPbx | None = None,
+    broker: BrokerLink | None = None,
 ) -> AsyncIterator[Product]:
     """The product, until the context exits. ``pbx`` (simulated only): a simulated PBX that
     is the caller's and outlives this product (a restart's tests: its calls go on meanwhile);
-    its voice menu is pointed at this product's. Without it, a simulated product has its own."""
+    its voice menu is pointed at this product's. Without it, a simulated product has its own.
+    With ``broker`` (``CTI_ROLE=router``), pages' messages also go to the broker and web
+    nodes' requests are answered (``cti.broker.router_side``)."""
     async with contextlib.AsyncExitStack() as stack:
+        subjects = Subjects(settings.router_lease_name)
+        token = fence.token if fence is not None and fence.token is not None else 0
+        node = fence.holder if fence is not None else node_identity()
+
+        def bus(subject: Callable[[], str], size: int = 1000, stream: bool = False) -> Bus:
+            if broker is None:
+                return Bus(size)
+            # Stream ids unique to this process: a restart within the duplicate window does
+            # not see its new events taken for the old ones.
+            ids = f"{token}.{node.rsplit(':', 1)[-1]}" if stream else None
+            return BrokerBus(broker, subject(), queue_size=size, stream_ids=ids)
+
         db = await asyncio.to_thread(prepare_database, settings, demo=simulated)
         stack.callback(db.close)
         # A real install without an active admin gets one, with a one-time password to print.
@@ -235,8 +257,8 @@ async def running(
                 )
                 task = asyncio.create_task(drive(pbx, calls), name="traffic")
                 stack.callback(task.cancel)
-        service = CallService()
-        hub = AgentHub()
+        service = CallService(bus=bus(lambda: subjects.events, stream=True))
+        hub = AgentHub(bus_for=lambda agent, size: bus(lambda: subjects.agent(agent), size))
         stack.callback(hub.close)
         labels = {name: spec.label for name, spec in config.services.items()}
 
@@ -348,6 +370,7 @@ async def running(
             citizen_of=pop.citizen_name,
             why=router.why,
             lag=lambda: max(watch.last, metrics.recent_lag()),
+            bus=bus(lambda: subjects.supervision),
         )
         service.add_listener(supervision.on_event)
         await supervision.refill(db)
@@ -415,6 +438,22 @@ async def running(
             cookie_secure=settings.cookie_secure,
         )
         app.state.loop_watch = watch
+        app.state.broker = broker
+        if broker is not None:
+            bridge = RouterBridge(
+                broker,
+                subjects,
+                token,
+                app,
+                sessions,
+                agent_view=lambda agent: _agent_view(router, hub, agent),
+                supervision=lambda: supervision.snapshot().model_dump(mode="json"),
+                live=lambda: service.snapshot() | {"names": supervision.names()},
+                until_ready=lambda: conn.wait_ready(3.0),
+                node=node,
+            )
+            await bridge.start()
+            stack.push_async_callback(bridge.close)
         bound = await stack.enter_async_context(
             serving(app, settings.http_host, settings.http_port)
         )
@@ -442,6 +481,15 @@ async def running(
         )
 
 
+def _agent_view(desk: RouterShell, hub: AgentHub, agent: str) -> dict[str, Any]:
+    """What an agent's page gets first on a web node: her state and her current card."""
+    try:
+        state, reason = desk.agent_state(agent)
+    except DeskError:  # a new account whose phone the routing does not know yet
+        state, reason = "offline", None
+    return {"state": state, "reason": reason, "current": hub.current(agent)}
+
+
 async def _keep_sessions(sessions: Sessions, period: float = 60.0) -> None:
     while True:
         await asyncio.sleep(period)
@@ -449,77 +497,3 @@ async def _keep_sessions(sessions: Sessions, period: float = 60.0) -> None:
             await sessions.keep()
         except Exception:  # never stop sweeping for one bad round
             log.exception("sessions: balayage périodique en échec")
-
-
-class LeaseLost(Exception):
-    """This node drove the PBX and lost the router's lease: it stopped without acting."""
-
-
-async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or forever).
-
-    With a router lease (``CTI_ROUTER_LEASE_TTL``), wait as a standby until this node holds
-    it, then start as a restarted product does (agents' states from the database, calls from
-    Asterisk); stop at once if it is lost, raising ``LeaseLost``.
-    """
-    stop = stop or asyncio.Event()
-    if settings.router_lease_ttl <= 0:
-        await _serve(settings, simulated, stop, None)
-        return
-    database = Database(settings.database_url)
-    try:
-        await asyncio.to_thread(database.migrate)
-        elector = Elector(
-            LeaseStore(database, settings.router_lease_name),
-            ttl=settings.router_lease_ttl,
-            on_deposed=lambda _token: stop.set(),
-        )
-        elector.start()
-        try:
-            elected = asyncio.create_task(elector.elected.wait())
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait({elected, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            elected.cancel()
-            stopped.cancel()
-            if not stop.is_set():
-                await _serve(settings, simulated, stop, elector)
-        finally:
-            await elector.close()
-    finally:
-        await asyncio.to_thread(database.close)
-    if elector.lost is not None:
-        raise LeaseLost(
-            f"ce nœud a perdu la main sur l'autocommutateur ({elector.lost}) et s'est arrêté "
-            "sans agir ; relancé, il attendra en secours"
-        )
-
-
-async def _serve(
-    settings: Settings, simulated: bool, stop: asyncio.Event, fence: Elector | None
-) -> None:
-    async with running(settings, simulated=simulated, fence=fence) as product:
-        if product.pbx is not None:
-            print(
-                f"PBX simulé (AMI) sur 127.0.0.1:{product.pbx.port}, "
-                f"{settings.sim_rate:g} appels/min"
-            )
-            first = DEMO_USERS[0]
-            print(
-                f"Poste agent : {product.url}agent  — identifiant « {first[0]} », "
-                f"mot de passe « {DEMO_PASSWORD} » (poste {first[2]}), puis « Prêt »."
-            )
-            others = ", ".join(u[0] for u in DEMO_USERS[1:])
-            print(f"Autres comptes de démonstration (même mot de passe) : {others}")
-            print(f"Supervision : {product.url}supervision  — identifiant « superviseur »")
-            print(f"Rapports et qualité : {product.url}rapports, {product.url}qualite")
-            print(f"Menu vocal (éditeur) : {product.url}ivr  — identifiant « telecom »")
-            print(f"Journal d'audit : {product.url}audit  — identifiant « admin »")
-        first_admin = product.first_admin
-        if first_admin is not None:
-            print(
-                f"Premier administrateur créé : identifiant « {first_admin.account.username} », "
-                f"mot de passe à usage unique « {first_admin.password} » "
-                "(affiché cette fois seulement, à changer à la première connexion)."
-            )
-        print(f"CTI mairie : {product.url}  (Ctrl-C pour arrêter)", flush=True)
-        await stop.wait()

@@ -9,7 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from cti import json_logs
-from cti.assembly import LeaseLost, run
+from cti.roles import LeaseLost, run
 from cti.settings import Settings, StartupError
 from routing.errors import ConfigError
 
@@ -20,7 +20,7 @@ def main(*, demo: bool) -> None:
     except ValidationError as exc:
         sys.exit(f"Configuration invalide (variables CTI_*) :\n{exc}")
     json_logs.configure(settings.log_level, settings.log_format)
-    if not demo and not settings.ami_host:
+    if not demo and not settings.ami_host and settings.role != "web":  # a web node has no AMI
         sys.exit(
             "CTI_AMI_HOST n'est pas défini : indiquez l'Asterisk à joindre "
             "(CTI_AMI_HOST, CTI_AMI_SECRET...), ou lancez `make demo` pour le PBX simulé."

@@ -63,6 +63,16 @@ class Gauges:
     db_pending_writes: int = 0  # held while the database is away (writer's health)
     db_down: bool = False
     loop_lag: Histogram | None = None  # ``cti.loop_lag.LoopWatch``'s
+    role: str = "all"  # CTI_ROLE: each process is scraped on its own port, labelled by role
+    broker: BrokerGauges | None = None  # the router role's link to the broker
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerGauges:
+    up: bool
+    reconnects: int
+    backlog: int  # messages waiting to leave for the broker
+    dropped: int  # messages that did not fit in the queue while it was away
 
 
 class Metrics:
@@ -126,6 +136,27 @@ class _Scrape(Collector):
 
     def collect(self) -> Iterator[Metric]:
         metrics, gauges = self.metrics, self.gauges
+        info = GaugeMetricFamily("cti_node_info", "This process's role.", labels=["role"])
+        info.add_metric([gauges.role], 1)
+        yield info
+        if gauges.broker is not None:
+            broker = gauges.broker
+            yield GaugeMetricFamily(
+                "cti_broker_up", "1 while the broker link is up.", value=broker.up
+            )
+            yield CounterMetricFamily(
+                "cti_broker_reconnects", "Broker links lost then back.", value=broker.reconnects
+            )
+            yield GaugeMetricFamily(
+                "cti_broker_backlog",
+                "Messages waiting to leave for the broker.",
+                value=broker.backlog,
+            )
+            yield CounterMetricFamily(
+                "cti_broker_dropped",
+                "Messages for the broker dropped (queue full while it was away).",
+                value=broker.dropped,
+            )
         waiting = GaugeMetricFamily(
             "cti_calls_waiting", "Calls waiting for an agent, per service.", labels=["service"]
         )

@@ -92,7 +92,7 @@ class CallService:
     def _emit(self, events: list[DomainEvent]) -> None:
         for event in events:
             self.view.apply(event)
-            if self.bus.subscriber_count:  # no live page open: no need to serialise it
+            if self.bus.wanted:  # no live page open: no need to serialise it
                 self.bus.publish({"kind": "event", "event": event.to_dict()})
             for listener in self._listeners:
                 try:

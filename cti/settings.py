@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     router_lease_name: str = Field(
         default="default", description="the PBX the lease is for (one lease per PBX)"
     )
+    role: Literal["all", "router", "web"] = Field(
+        default="all",
+        description="what this process runs: all (one node: AMI, router, pages), router (AMI "
+        "and router, its pages' messages through the broker), web (pages and sockets only, "
+        "everything else asked of the router through the broker)",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="the broker (NATS with JetStream) between router and web nodes, e.g. "
+        "nats://127.0.0.1:4222; needed by the router and web roles",
+    )
     callback_agent_ring: float = Field(
         default=20.0,
         gt=0,

@@ -7,6 +7,8 @@ blip, reload) is shown the call in progress at once instead of an empty screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cti.bus import Bus, Subscription
 from screenpop.messages import (
     AgentStateChanged,
@@ -25,7 +27,12 @@ CallbackMessage = CallbackOffered | CallbackUpdated  # never kept
 
 
 class AgentHub:
-    def __init__(self, queue_size: int = 100) -> None:
+    def __init__(
+        self, queue_size: int = 100, bus_for: Callable[[str, int], Bus] | None = None
+    ) -> None:
+        # ``bus_for(agent, queue_size)``: each agent's bus (one that also feeds the broker when
+        # web nodes serve the pages); default an in-process ``Bus``.
+        self._bus_for = bus_for or (lambda _agent, size: Bus(size))
         self._buses: dict[str, Bus] = {}
         self._current: dict[str, tuple[CardMessage, str]] = {}  # agent -> (message, its JSON)
         self._queue_size = queue_size
@@ -34,7 +41,7 @@ class AgentHub:
     def _bus(self, agent: str) -> Bus:
         bus = self._buses.get(agent)
         if bus is None:
-            bus = self._buses[agent] = Bus(self._queue_size)
+            bus = self._buses[agent] = self._bus_for(agent, self._queue_size)
         return bus
 
     def subscribe(self, agent: str) -> Subscription:
@@ -61,8 +68,8 @@ class AgentHub:
         if keep and not isinstance(message, AgentStateChanged | CallbackMessage):
             self._current[agent] = (message, text)
         self.sent += 1
-        bus = self._buses.get(agent)
-        if bus is not None and bus.subscriber_count:
+        bus = self._bus(agent)
+        if bus.wanted:
             bus.publish(text)
 
     def current(self, agent: str) -> str | None:

@@ -26,7 +26,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket
 
-from cti.web.session_store import SessionStore
+from cti.web.session_ends import SessionsEnded
+from cti.web.session_store import SessionStore, token_hash
 from cti.web.socket_guard import (
     CLOSED_BY_ADMIN,
     EXPIRED,
@@ -79,6 +80,12 @@ class Sessions:
         self._used: set[str] = set()  # tokens used since the store last heard of their expiry
         self._writes: asyncio.Queue[Callable[[], None]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        #: Told of every end decided here, for the other nodes (``cti.web.session_ends``).
+        self.on_end: Callable[[SessionsEnded], None] | None = None
+
+    def _tell(self, notice: SessionsEnded) -> None:
+        if self.on_end is not None:
+            self.on_end(notice)
 
     def open(self, user: UserView) -> Session:
         session = Session(
@@ -192,6 +199,8 @@ class Sessions:
         if token and self.store is not None:  # known here or not: no node may take it back
             store = self.store
             self._write(lambda: store.end(token, reason))
+        if token:
+            self._tell(SessionsEnded("token", token_hash(token), reason))
 
     def close_user(self, user_id: int, reason: str = CLOSED_BY_ADMIN) -> int:
         """Close every session of a user (account disabled, password reset) and its sockets;
@@ -202,6 +211,7 @@ class Sessions:
         if self.store is not None:
             store = self.store
             self._write(lambda: store.end_user(user_id, reason))
+        self._tell(SessionsEnded("user", str(user_id), reason))
         return len(tokens)
 
     def close_extension(self, extension: str, reason: str) -> int:
@@ -213,6 +223,7 @@ class Sessions:
         if self.store is not None:
             store = self.store
             self._write(lambda: store.end_extension(extension, reason))
+        self._tell(SessionsEnded("extension", extension, reason))
         return len(tokens)
 
     def refresh_user(self, user: UserView) -> None:
@@ -224,6 +235,50 @@ class Sessions:
                 if (old.role, old.agent_extension) != (user.role, user.agent_extension):
                     session.end.end(RIGHTS_CHANGED)
                     session.end = SessionEnd()
+        self._tell(SessionsEnded("refresh", str(user.id)))
+
+    # -- a web node: sessions decided elsewhere ---------------------------------------------
+
+    def end_where(self, notice: SessionsEnded) -> None:
+        """Apply an end told by another node, here only (that node wrote the store)."""
+
+        def told(session: Session) -> bool:
+            if notice.which == "token":
+                return token_hash(session.token) == notice.key
+            if notice.which == "user":
+                return str(session.user.id) == notice.key
+            if notice.which == "extension":
+                return session.user.agent_extension == notice.key
+            return False
+
+        for session in [s for s in self._by_token.values() if told(s)]:
+            self._end(session, notice.reason or LOGGED_OUT)
+
+    async def reread(self) -> int:
+        """Read every session held here back from the store: ended or expired there, it ends
+        here (its sockets close); alive, it takes the store's expiry and user. How many ended.
+
+        A web node's sessions are extended by the requests its router's node runs: this keeps
+        them in step, and catches an end whose notice the broker lost."""
+        if self.store is None:
+            return 0
+        store, now, ended = self.store, self.wall(), 0
+        for session in list(self._by_token.values()):
+            try:
+                revived = await asyncio.to_thread(store.revive, session.token, now)
+            except Exception as exc:  # the database is away: keep them until it is back
+                log.warning("sessions non relues, base de données injoignable : %s", exc)
+                return ended
+            if self._by_token.get(session.token) is not session:
+                continue  # ended meanwhile
+            if revived is None:
+                self._end(session, EXPIRED)
+                ended += 1
+                continue
+            session.expires_at = self.clock() + (revived.expires_at - self.wall())
+            if revived.user != session.user:
+                self.refresh_user(revived.user)
+        return ended
 
 
 def _sessions(request: Request) -> Sessions:

@@ -14,7 +14,7 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from cti.metrics import Gauges, Metrics, render, waiting_by_service
+from cti.metrics import BrokerGauges, Gauges, Metrics, render, waiting_by_service
 from cti.service import CallService
 
 router = APIRouter(tags=["observability"])
@@ -29,7 +29,8 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def _allowed(request: Request) -> None:
+def check_scraper(request: Request) -> None:
+    """403/401 unless the scraper may read the metrics (see the module's docstring)."""
     token: str | None = getattr(request.app.state, "metrics_token", None)
     if token:
         sent = request.headers.get("authorization", "")
@@ -43,7 +44,7 @@ def _allowed(request: Request) -> None:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
-    _allowed(request)
+    check_scraper(request)
     state = request.app.state
     service: CallService = state.service
     collected: Metrics = state.metrics
@@ -52,6 +53,12 @@ async def metrics(request: Request) -> PlainTextResponse:
     hub = getattr(state, "hub", None)
     pop = getattr(state, "pop", None)
     db = pop.writer.health() if pop is not None else None
+    link = getattr(state, "broker", None)
+    broker = (
+        BrokerGauges(link.state == "up", link.reconnects, link.backlog, link.dropped)
+        if link is not None
+        else None
+    )
     gauges = Gauges(
         calls_waiting=waiting_by_service(service.view, services),
         websocket_clients=service.bus.subscriber_count + (hub.page_count if hub else 0),
@@ -59,5 +66,7 @@ async def metrics(request: Request) -> PlainTextResponse:
         db_pending_writes=db.pending_writes if db is not None else 0,
         db_down=db is not None and db.state == "down",
         loop_lag=watch.lag if (watch := getattr(state, "loop_watch", None)) else None,
+        role="router" if link is not None else "all",
+        broker=broker,
     )
     return PlainTextResponse(render(collected, gauges), media_type=CONTENT_TYPE)

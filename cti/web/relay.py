@@ -27,7 +27,8 @@ async def relay(websocket: WebSocket, sub: Subscription, guard: SocketGuard | No
                 await websocket.send_text(message)
             else:
                 await websocket.send_json(message)
-        await websocket.close(code=1013, reason="trop lent : reconnectez-vous")
+        code, reason = sub.ending
+        await websocket.close(code=code, reason=reason)
         return None
 
     async def watch() -> None:

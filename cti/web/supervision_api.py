@@ -273,6 +273,7 @@ class SupervisionFeed:
         why: Callable[[str], CallExplanation | None] | None = None,
         lag: Callable[[], float] = lambda: 0.0,
         callback_windows: Callable[[], Iterable[PromisedWindow]] = lambda: (),
+        bus: Bus | None = None,
     ) -> None:
         self._engine = engine
         # The router's memory also explains answered calls; else the engine's calls only.
@@ -284,7 +285,7 @@ class SupervisionFeed:
         self.callback_windows = callback_windows
         self.clock = clock
         self.interval = interval
-        self.bus = Bus()
+        self.bus = bus or Bus()  # a ``BrokerBus`` when web nodes serve the wallboards
         current = engine()
         self._config = current.config
         self.board = SupervisionBoard(
@@ -372,7 +373,7 @@ class SupervisionFeed:
 
     def _flush(self) -> None:
         self._flush_pending = False
-        if self.bus.subscriber_count:
+        if self.bus.wanted:
             message = BoardUpdated(
                 **_board_fields(self.board.board(), self.citizen_of),
                 queue=queue_out(self.board, self.citizen_of),
