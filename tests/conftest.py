@@ -12,12 +12,20 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from cti.db import Database, engine_url
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A request answers when it answers: tests wait for what they expect, bounded by pytest-timeout,
+# not by httpx's own 5 s, which a loaded machine overruns (a login's password hashing under
+# a load of 12 on two cores took longer, and the test failed for no fault of the product).
+for _client in (httpx.Client, httpx.AsyncClient):
+    assert _client.__init__.__kwdefaults__ is not None
+    _client.__init__.__kwdefaults__["timeout"] = httpx.Timeout(60.0)
 CAPTURES = ROOT.parent / "shared" / "ami-captures"
 
 

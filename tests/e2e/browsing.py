@@ -31,6 +31,10 @@ FLAGS = [
 ]
 
 async_api = pytest.importorskip("playwright.async_api")
+# A page shows what it shows when the server has answered: assertions wait for it, bounded by
+# pytest-timeout, not by Playwright's 5 s, which a loaded machine overruns (« Et si… » runs
+# its replay in a process of its own).
+async_api.expect.set_options(timeout=60_000)
 
 
 def _need(path: Path, what: str) -> None:
