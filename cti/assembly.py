@@ -46,6 +46,7 @@ from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, welcome_burst
 from cti.pbxsim.traffic import traffic as demo_traffic
+from cti.periodic import every
 from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
@@ -413,7 +414,7 @@ async def running(
         # Logged-in browsers in the database too: a restart or the standby taking over does not
         # log anybody out.
         sessions = Sessions(store=SessionStore(db))
-        keeper = asyncio.create_task(_keep_sessions(sessions), name="sessions")
+        keeper = asyncio.create_task(every(60.0, sessions.keep, "sessions' sweep"), name="sessions")
         stack.push_async_callback(sessions.close_store)
         stack.callback(keeper.cancel)
         app = create_app(
@@ -488,12 +489,3 @@ def _agent_view(desk: RouterShell, hub: AgentHub, agent: str) -> dict[str, Any]:
     except DeskError:  # a new account whose phone the routing does not know yet
         state, reason = "offline", None
     return {"state": state, "reason": reason, "current": hub.current(agent)}
-
-
-async def _keep_sessions(sessions: Sessions, period: float = 60.0) -> None:
-    while True:
-        await asyncio.sleep(period)
-        try:
-            await sessions.keep()
-        except Exception:  # never stop sweeping for one bad round
-            log.exception("sessions: balayage périodique en échec")

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 
 from cti.ami.errors import AmiError
+from cti.periodic import every
 from cti.router import RouterShell
 from routing.callbacks import wait_offer
 
@@ -40,20 +41,14 @@ class WaitOffers:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._rounds())
+        self._task = asyncio.get_running_loop().create_task(
+            every(self.tick_s, self.round, "callback offers in the wait")
+        )
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _rounds(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            try:
-                await self.round()
-            except Exception:  # one bad round must not end the offers
-                log.exception("callback offers in the wait: round failed")
 
     async def round(self) -> None:
         """Offer the key to every caller due now."""

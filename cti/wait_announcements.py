@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from cti.ami.errors import AmiError
+from cti.periodic import every
 from cti.router import RouterShell
 from routing.caller_forecast import WaitForecaster
 from routing.decisions import Decision
@@ -62,7 +63,9 @@ class WaitAnnouncements:
         router.service.add_user_event_listener(contract.announced_event, self._played)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._rounds())
+        self._task = asyncio.get_running_loop().create_task(
+            every(self.tick_s, self.round, "wait announcements")
+        )
 
     async def close(self) -> None:
         if self._task is not None:
@@ -74,14 +77,6 @@ class WaitAnnouncements:
 
     def _played(self, headers: Mapping[str, Any]) -> None:
         log.info("announcement played on %s: %s", headers.get("Channel"), headers.get("Sound"))
-
-    async def _rounds(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            try:
-                await self.round()
-            except Exception:  # one bad round must not end the announcements
-                log.exception("wait announcements: round failed")
 
     async def round(self) -> None:
         """Tell every waiting caller whose moment has come."""

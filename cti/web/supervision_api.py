@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from cti.bus import Bus
 from cti.db import Database
+from cti.periodic import every
 from cti.supervision.alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
 from cti.supervision.board import PastCall, SupervisionBoard
 from cti.supervision.callbacks import PromisedWindow
@@ -380,16 +381,10 @@ class SupervisionFeed:
             )
             self.bus.publish(message.model_dump(mode="json"))
 
-    async def _ticking(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                self.tick()
-            except Exception:  # the board must keep moving; the next tick tries again
-                log.exception("wallboard tick failed")
-
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._ticking(), name="wallboard")
+        self._task = asyncio.get_running_loop().create_task(
+            every(self.interval, self.tick, "wallboard"), name="wallboard"
+        )
 
     async def close(self) -> None:
         if self._task is not None:
