@@ -320,7 +320,9 @@ class RouterShell:
                 extra={"call_id": offer.call_id},
             )
             for agent in agents:
-                self._carry_out(self.dispatcher.offer_not_placed(offer.call_id, agent, self.clock()))
+                self._carry_out(
+                    self.dispatcher.offer_not_placed(offer.call_id, agent, self.clock())
+                )
 
     async def _overflow(self, overflow: Overflow) -> None:
         contract = self.service.tracker.contract

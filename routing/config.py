@@ -27,7 +27,6 @@ from routing.model import (
     ServiceSpec,
 )
 
-
 # Phones one call may ring at once: beyond a few, a no-answer costs nothing but every ring
 # takes a free colleague away from the next call for its whole length.
 MAX_RING_TOGETHER = 5
