@@ -289,8 +289,11 @@ class Telephony(Switch):
                 rung = ring_together.agents_of(leg.variables)
                 agent = leg.variables.get("AGENT") or (rung[0] if rung else "")
                 self._goto(leg, "cti-connect", "s", 2)
-                agents = "&".join(rung)
-                self._user_event(leg, "CtiConnecting", ("Agent", agent), ("Agents", agents))
+                # The project's router sets AGENTS and its dialplan says it; the lab's
+                # recordings (AGENT only) did not.
+                agents = "&".join(rung) if "AGENTS" in leg.variables else ""
+                said = (("Agents", agents),) if agents else ()
+                self._user_event(leg, "CtiConnecting", ("Agent", agent), *said)
                 if len(rung) > 1:  # one Dial of several phones: the first to answer
                     status, agent = await ring_together.dial_together(self, call, rung)
                 else:
@@ -313,7 +316,7 @@ class Telephony(Switch):
             context = "transfer" if call.transfer_to else "cti-connect"
             self._goto(leg, context, call.transfer_to or "s", 6)
             call.transfer_to = None
-            rang = (("Agents", agents),) if context == "cti-connect" else ()
+            rang = (("Agents", agents),) if context == "cti-connect" and agents else ()
             self._user_event(leg, "CtiNoAnswer", ("Agent", agent), *rang, ("DialStatus", dialled))
             leg.variables.pop("AGENT", None)
             leg.variables.pop("AGENTS", None)
