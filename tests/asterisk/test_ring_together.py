@@ -89,3 +89,43 @@ async def test_two_phones_ring_and_the_second_to_answer_takes_the_call(
     assert sorted(json.loads(rows[0]["agents"])) == ["201", "202"]
     states = [m["state"] for m in marie.messages if m["type"] == "agent.state"]
     assert "paused" not in states, states  # a cancelled ring is no miss
+
+
+async def test_neither_phone_answers_each_is_a_miss_and_the_call_waits_again(
+    make_lab: MakeLab, tmp_path: Path
+) -> None:
+    lab = await make_lab(agents=("201", "202"), routing=_routing(tmp_path), agent_ring=4)
+    await lab.phone("201", answer_after_ms=None)
+    await lab.phone("202", answer_after_ms=None)
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    await marie.ready()
+    await paul.ready()
+    mark = lab.ami.mark()
+    caller = await lab.call("0698765432")
+    channel = await caller.channel()
+    for agent in (marie, paul):
+        ended = await agent.until(lambda m: m["type"] == "card.ended", "the ring's end")
+        assert ended["reason"] == "no_answer"
+        await agent.until(
+            lambda m: m["type"] == "agent.state" and m["state"] == "paused",
+            "paused after one miss (max_missed_offers 1)",
+        )
+    said = await lab.ami.until(
+        lambda e: e.get("UserEvent") == "CtiNoAnswer" and e.get("Channel") == channel,
+        "the dialplan's no-answer",
+        since=mark,
+    )
+    assert (said.get("Agents"), said.get("DialStatus")) == ("201&202", "NOANSWER"), said
+    await lab.ami.until(
+        lambda e: e.get("UserEvent") == "CtiWaiting" and e.get("Channel") == channel,
+        "the caller waiting again",
+        since=lab.ami.events.index(said),
+    )
+    ends = [
+        (e.get("DestChannel", "").split("@")[0], e.get("DialStatus"))
+        for e in lab.ami.events[mark:]
+        if e.get("Event") == "DialEnd" and e.get("Channel") == channel
+    ]
+    assert sorted(ends) == [("Local/201", "NOANSWER"), ("Local/202", "NOANSWER")], ends
+    await caller.hang_up()
