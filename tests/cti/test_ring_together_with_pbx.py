@@ -108,8 +108,10 @@ async def test_nobody_answers_both_missed_and_the_call_waits_again(product: Prod
     assert sorted(e.agent for e in w.of(ev.CallNoAnswer, call.linkedid)) == ["202", "204"]
     engine = product.router.engine
     await w.until(
-        lambda: engine.agent("202").state is AgentState.PAUSED
-        and engine.agent("204").state is AgentState.PAUSED,
+        lambda: (
+            engine.agent("202").state is AgentState.PAUSED
+            and engine.agent("204").state is AgentState.PAUSED
+        ),
         "both paused (max_missed_offers 1)",
     )
     await w.until(
@@ -133,8 +135,10 @@ async def test_the_caller_leaves_while_both_ring_both_cards_go(product: Product)
     engine = product.router.engine
     w = watch(product)
     await w.until(
-        lambda: engine.agent("202").state is AgentState.READY
-        and engine.agent("204").state is AgentState.READY,
+        lambda: (
+            engine.agent("202").state is AgentState.READY
+            and engine.agent("204").state is AgentState.READY
+        ),
         "both free again",
     )
     assert engine.agent("202").missed_offers == engine.agent("204").missed_offers == 0
