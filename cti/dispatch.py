@@ -76,12 +76,13 @@ class Dispatcher:
     engine: RoutingEngine
     #: where a call goes when the menu chose a service the routing configuration lacks
     default_service: str
-    ringing: dict[str, str] = field(default_factory=dict)  # call -> agent the engine rings
+    # call -> agents the engine rings (several when ``ring_together`` > 1: one Dial of all)
+    ringing: dict[str, list[str]] = field(default_factory=dict)
     talking: dict[str, str] = field(default_factory=dict)  # call -> agent who took the offer
     held: set[str] = field(default_factory=set)  # calls the engine has queued or ringing
     away: set[str] = field(default_factory=set)  # offer failed, not back in cti-wait yet
     fallen_back: set[str] = field(default_factory=set)  # in the dialplan's safety net now
-    deferred: dict[str, Offer] = field(default_factory=dict)  # offers waiting for cti-wait
+    deferred: dict[str, list[Offer]] = field(default_factory=dict)  # waiting for cti-wait
     foreign: dict[str, set[str]] = field(default_factory=dict)  # agent -> calls not ours
     in_use: set[str] = field(default_factory=set)  # agents whose device Asterisk says in use
     told_busy: set[str] = field(default_factory=set)  # agents the engine knows phone-busy
@@ -108,16 +109,15 @@ class Dispatcher:
         if isinstance(event, ev.CallWaiting):
             if call_id in self.away:
                 self.away.discard(call_id)
-                offer = self.deferred.pop(call_id, None)
-                if offer is not None:
-                    out.append(offer)
+                out.extend(self.deferred.pop(call_id, ()))
             elif call_id not in self.held and call_id not in self.fallen_back:
                 self._queue(call_id, event.service, event.priority, now, since, out, place=place)
         elif isinstance(event, ev.CallOffered):
-            if self.ringing.get(call_id) != event.agent:
+            if event.agent not in self.ringing.get(call_id, ()):
                 self._busy(event.agent, call_id, now, out)
         elif isinstance(event, ev.CallAnswered):
-            if self.ringing.get(call_id) == event.agent:
+            if event.agent in self.ringing.get(call_id, ()):
+                # The others' rings stop (Asterisk cancels them): the engine frees them.
                 del self.ringing[call_id]
                 self.held.discard(call_id)
                 self.talking[call_id] = event.agent
@@ -125,9 +125,7 @@ class Dispatcher:
             elif self.talking.get(call_id) != event.agent:
                 self._busy(event.agent, call_id, now, out)
         elif isinstance(event, ev.CallNoAnswer):
-            if self.ringing.get(call_id) == event.agent:
-                del self.ringing[call_id]
-                self.away.add(call_id)
+            if self._unring(call_id, event.agent):
                 self._feed(OfferFailed(call_id, event.agent, event.reason, now), out)
             else:
                 self._release(event.agent, call_id, now, out)
@@ -182,8 +180,7 @@ class Dispatcher:
         """The shell could not ring ``agent`` (link down, Asterisk refused the action): the
         call goes back to its place and the agent stays ready; not a miss."""
         out: list[Decision] = []
-        if self.ringing.get(call_id) == agent:
-            del self.ringing[call_id]
+        if self._unring(call_id, agent, dialled=False):
             self.deferred.pop(call_id, None)
             failed = OfferFailed(call_id, agent, "not_placed", self._clock(now), missed=False)
             self._feed(failed, out)
@@ -235,7 +232,8 @@ class Dispatcher:
         self.held.clear()
         self.deferred.clear()
         self.away.clear()
-        busy = {**self.ringing, **self.talking}
+        busy = [(call, agent) for call, agents in self.ringing.items() for agent in agents]
+        busy += self.talking.items()
         self.ringing.clear()
         self.talking.clear()
         self.told_busy.clear()
@@ -250,7 +248,7 @@ class Dispatcher:
                 state, reason = S.READY, None
             if state is not S.OFFLINE:
                 self._feed(AgentStateSet(name, state, now, reason), out)
-        for call_id, agent in busy.items():
+        for call_id, agent in busy:
             self.foreign.setdefault(agent, set()).add(call_id)
         for agent in engine.config.agents:
             self._phone(agent, now, out)
@@ -288,6 +286,20 @@ class Dispatcher:
             name = self.default_service
         self.held.add(call_id)
         self._feed(CallQueued(call_id, name, now, priority, since=since, place=place), out)
+
+    def _unring(self, call_id: str, agent: str, *, dialled: bool = True) -> bool:
+        """``agent`` no longer rings for ``call_id``; once none does, a call that was dialled
+        is on its way back to ``cti-wait`` (Dial returns when the last phone gave up). False
+        if the engine did not ring her for it."""
+        agents = self.ringing.get(call_id, [])
+        if agent not in agents:
+            return False
+        agents.remove(agent)
+        if not agents:
+            del self.ringing[call_id]
+            if dialled:
+                self.away.add(call_id)
+        return True
 
     def _busy(self, agent: str, call_id: str, now: float, out: list[Decision]) -> None:
         self.foreign.setdefault(agent, set()).add(call_id)
@@ -360,9 +372,9 @@ class Dispatcher:
     def _take(self, decisions: Iterable[Decision], out: list[Decision]) -> None:
         for decision in decisions:
             if isinstance(decision, Offer):
-                self.ringing[decision.call_id] = decision.agent
+                self.ringing.setdefault(decision.call_id, []).append(decision.agent)
                 if decision.call_id in self.away:
-                    self.deferred[decision.call_id] = decision
+                    self.deferred.setdefault(decision.call_id, []).append(decision)
                     continue
             elif isinstance(decision, Overflow):
                 self.held.discard(decision.call_id)

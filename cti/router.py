@@ -3,9 +3,12 @@
 The choice is the skill-based engine's (``routing.engine``), fed by ``cti.dispatch``; this
 module only does what it decides, following asterisk-conf/extensions.conf:
 
-* ``Offer``: ``Setvar AGENT`` on the waiting caller's dialplan leg, then ``Redirect`` it from
-  ``cti-wait`` into ``cti-connect``, which dials the agent. No answer or busy comes back as
-  ``CtiNoAnswer`` then ``CtiWaiting``, i.e. as domain events.
+* ``Offer``: ``Setvar AGENT`` and ``AGENTS`` on the waiting caller's dialplan leg, then
+  ``Redirect`` it from ``cti-wait`` into ``cti-connect``, which dials the agent. The offers of
+  one call taken together (``ring_together`` > 1) are one Redirect: ``AGENTS`` lists them
+  (``201&202``), AGENT is the engine's first choice, and the dialplan rings them all in one
+  Dial; the first to answer takes the call and Asterisk cancels the others. No answer or
+  busy comes back as ``CtiNoAnswer`` then ``CtiWaiting``, i.e. as domain events.
 * ``Overflow`` to voicemail or a callback request: ``Setvar CTI_OVERFLOW`` and
   ``CTI_OVERFLOW_TARGET``, then ``Redirect`` into ``cti-overflow``. To another service: the
   call stays in ``cti-wait`` and ``CTI_IVR_CHOICE`` follows, so a restart finds it there.
@@ -79,6 +82,16 @@ def safety_deadline(now: float, wait_start: float, safety_net: float) -> int:
     """``CTI_SAFETY`` to push now: the dialplan falls back when ``EPOCH - WAIT_START`` reaches
     it, i.e. ``safety_net`` seconds from now (rounded up: the dialplan counts whole seconds)."""
     return math.ceil(now - wait_start + safety_net)
+
+
+def together(decisions: list[Decision]) -> dict[str, tuple[str, ...]]:
+    """The agents each call's offers ring in this batch, in the engine's order (its first
+    choice first): the engine rings ``ring_together`` phones for a call in one decision."""
+    rung: dict[str, tuple[str, ...]] = {}
+    for decision in decisions:
+        if isinstance(decision, Offer) and request_id_of(decision.call_id) is None:
+            rung[decision.call_id] = (*rung.get(decision.call_id, ()), decision.agent)
+    return rung
 
 
 class RouterShell:
@@ -197,12 +210,15 @@ class RouterShell:
         for listener in self.decision_listeners:
             listener(decisions)
         self._remember_offers(decisions)
+        rung = together(decisions)
         for decision in decisions:
             if isinstance(decision, Offer) and request_id_of(decision.call_id) is not None:
                 if self.on_callback_offer is not None:
                     self.on_callback_offer(decision)
             elif isinstance(decision, Offer):
-                self._spawn(self._offer(decision))
+                agents = rung.pop(decision.call_id, None)
+                if agents is not None:  # the call's first offer of the batch: all of them
+                    self._spawn(self._offer(decision, agents))
             elif isinstance(decision, Overflow):
                 self.overflows += 1
                 log.info(
@@ -282,15 +298,17 @@ class RouterShell:
             }
         )
 
-    async def _offer(self, offer: Offer) -> None:
+    async def _offer(self, offer: Offer, agents: tuple[str, ...]) -> None:
         contract = self.service.tracker.contract
         channel = self._channel(offer.call_id)
         try:
             if channel is None:
                 raise AmiError(f"l'appel {offer.call_id} n'a plus de canal en attente")
-            await self._setvars_and_redirect(
-                channel, {contract.agent_variable: offer.agent}, contract.connect_context
-            )
+            variables = {
+                contract.agent_variable: offer.agent,
+                contract.agents_variable: contract.agents_separator.join(agents),
+            }
+            await self._setvars_and_redirect(channel, variables, contract.connect_context)
             self.offers_sent += 1
         except AmiError as exc:
             # The caller hung up in between (the tracker will tell), or the link dropped:
@@ -299,15 +317,16 @@ class RouterShell:
             if isinstance(exc, AmiDisconnected):
                 self._carry_out(self.dispatcher.link_changed(False, self.clock()))
             log.warning(
-                "offer of %s to agent %s failed: %s",
+                "offer of %s to agent(s) %s failed: %s",
                 offer.call_id,
-                offer.agent,
+                ", ".join(agents),
                 exc,
                 extra={"call_id": offer.call_id},
             )
-            self._carry_out(
-                self.dispatcher.offer_not_placed(offer.call_id, offer.agent, self.clock())
-            )
+            for agent in agents:
+                self._carry_out(
+                    self.dispatcher.offer_not_placed(offer.call_id, agent, self.clock())
+                )
 
     async def _overflow(self, overflow: Overflow) -> None:
         contract = self.service.tracker.contract

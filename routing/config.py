@@ -36,6 +36,10 @@ from routing.model import (
     ServiceSpec,
 )
 
+# Phones one call may ring at once: beyond a few, a no-answer costs nothing but every ring
+# takes a free colleague away from the next call for its whole length.
+MAX_RING_TOGETHER = 5
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -135,6 +139,9 @@ class RoutingConfig(_Model):
     services: dict[str, ServiceConfig] = Field(min_length=1)
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
     max_missed_offers: int = Field(default=3, ge=1)
+    # Phones rung at once for one call, the first to answer takes it (one Dial of several
+    # phones in cti-connect). 1: one phone at a time, as app_queue's linear strategies.
+    ring_together: int = Field(default=1, ge=1, le=MAX_RING_TOGETHER)
 
     @model_validator(mode="after")
     def _references(self) -> RoutingConfig:
@@ -204,7 +211,11 @@ class RoutingConfig(_Model):
             for agent, a in self.agents.items()
         }
         return EngineConfig(
-            services, agents, self.max_missed_offers, skill_labels=dict(self.skills)
+            services,
+            agents,
+            self.max_missed_offers,
+            ring_together=self.ring_together,
+            skill_labels=dict(self.skills),
         )
 
 

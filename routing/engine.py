@@ -549,11 +549,12 @@ class RoutingEngine:
 
         Only agents as qualified as the first one (same or lower first level) ring with her,
         so whoever answers first, the call never goes to someone less qualified than the
-        engine's own choice would have been at this level.
+        engine's own choice would have been at this level. A call that keeps its place (a
+        callback request) goes to one agent: it is shown on her page to accept, not rung.
         """
         call = self._calls[call_id]
         first = call.agent
-        if self._config.ring_together <= 1 or first is None:
+        if self._config.ring_together <= 1 or first is None or call.keeps_place:
             return
         limit = self._first_level[(first, call.service)]
         also: list[str] = []

@@ -81,7 +81,7 @@ class EngineConfig:
     services: Mapping[str, ServiceSpec]
     agents: Mapping[str, AgentSpec]
     max_missed_offers: int = 3
-    # Phones rung at once for one call (the first to answer takes it). 1 in production:
-    # the shell (cti/router.py, the dialplan) carries out one offer per call for now.
+    # Phones rung at once for one call (the first to answer takes it): the shell carries
+    # them out as one Dial of several phones (cti/router.py, asterisk-conf's cti-connect).
     ring_together: int = 1
     skill_labels: Mapping[str, str] = field(default_factory=dict)  # skill -> French label

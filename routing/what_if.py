@@ -100,7 +100,9 @@ def replay_period(
     estimates = estimate(calls)
     legs: dict[str, list[LegRecord]] = defaultdict(list)
     for day in recorded_days(calls, config, estimates, known_agents):
-        record = replay(day.spec, day.calls, RoutingEngine(day.spec.routing), "engine")
+        routing = day.spec.routing  # phones rung together race as in the product
+        parallel = routing.ring_together > 1
+        record = replay(day.spec, day.calls, RoutingEngine(routing), "engine", parallel)
         for leg in record.legs:
             legs[leg.service].append(leg)
     return {name: _figures(config, name, legs.get(name, ())) for name in config.services}

@@ -158,7 +158,8 @@ class CardTransferred(_Message):
 
 
 class CardEnded(_Message):
-    """The call is over for this agent (``reason``: ``hangup``, ``no_answer``, ``abandoned``)."""
+    """The call is over for this agent (``reason``: ``hangup``, ``no_answer``, ``abandoned``,
+    ``taken``: rung with colleagues, one of them answered first)."""
 
     type: Literal["card.ended"] = "card.ended"
     card: Card

@@ -23,7 +23,10 @@ queues before ``on_event`` returns. Nothing on that path waits for the database.
 * ``CallWaiting``: the service chosen in the menu; ``menu_path`` (from the voice menu's
   FastAGI server, same process) says which nodes the caller went through.
 * ``CallOffered``: the card pops on that agent's pages only (``card.offered``), queued to her
-  sockets while the event is handled.
+  sockets while the event is handled. Rung together (``ring_together``), the call pops on
+  every phone's page; the first to answer takes it, and the others' cards end at once
+  (``card.ended``, reason ``taken``: « pris par un collègue »), as do they all if she
+  hangs up while they ring.
 * ``CallAnswered``/``CallTransferred``/``CallNoAnswer``/``CallAbandoned``/``CallEnded``: the
   card follows (answered, handed on, gone).
 
@@ -113,6 +116,7 @@ class _Call:
     notes: list[NoteView] = field(default_factory=list)
     answered_at: float | None = None
     offered_to: set[str] = field(default_factory=set)
+    ringing: list[str] = field(default_factory=list)  # agents whose phone rings for it now
     # Events that came while the directory lookup was running; None once it answered.
     held: list[ev.DomainEvent] | None = None
 
@@ -258,6 +262,10 @@ class ScreenPop:
             facts.service = facts.service or event.service  # a call found in progress
             call.answered_at = event.at
             call.offered_to.add(event.agent)
+            others = [agent for agent in call.ringing if agent != event.agent]
+            call.ringing.clear()
+            for agent in others:  # rung with her: a colleague was quicker
+                self._leave(call, agent, "taken")
             self.hub.send(event.agent, CardAnswered(card=self._card(call)))
             self._record(
                 facts.call_id, outcome="answered", add_agent=event.agent, answered_by=event.agent
@@ -269,8 +277,10 @@ class ScreenPop:
         elif isinstance(event, ev.CallSafetyNet):
             self._record(facts.call_id, outcome="safety_net")
         elif isinstance(event, ev.CallAbandoned):
-            if event.agent:
-                self._leave(call, event.agent, "abandoned")
+            rung = dict.fromkeys([*([event.agent] if event.agent else []), *call.ringing])
+            call.ringing.clear()
+            for agent in rung:
+                self._leave(call, agent, "abandoned")
         elif isinstance(event, ev.CallEnded):
             self._ended(call, event)
 
@@ -378,6 +388,8 @@ class ScreenPop:
         else:
             facts.waited = event.waited
         call.offered_to.add(event.agent)
+        if event.agent not in call.ringing:
+            call.ringing.append(event.agent)
         card = self._card(call)
         late = self.clock() - event.at if self.clock is not None else 0.0
         self.hub.send(event.agent, CardOffered(card=card, late_s=late if late > LATE_S else None))
@@ -401,10 +413,12 @@ class ScreenPop:
 
     def _leave(self, call: _Call, agent: str, reason: str) -> None:
         facts = call.facts
+        if agent in call.ringing:
+            call.ringing.remove(agent)
         card = self._card(call).model_copy(update={"stage": "ended"})
         self.hub.send(agent, CardEnded(card=card, reason=reason))
-        if facts.agent == agent:
-            facts.agent = None
+        if facts.agent == agent:  # a colleague's phone may still ring for it
+            facts.agent = call.ringing[0] if call.ringing else None
 
     def _transferred(self, call: _Call, event: ev.CallTransferred) -> None:
         facts = call.facts

@@ -89,7 +89,9 @@ def test_waiting_event_carries_what_the_tracker_reads() -> None:
     c = Contract()
     keys = user_events(EXT[c.wait_context])[c.waiting_event]
     assert {"DID", "Service", "Pres", "Since", "CtiPriority"} <= set(keys)
-    assert user_events(EXT[c.connect_context])[c.no_answer_event] == ["Agent", "DialStatus"]
+    connect = user_events(EXT[c.connect_context])
+    assert connect[c.no_answer_event] == ["Agent", "Agents", "DialStatus"]
+    assert connect[c.connecting_event] == ["Agent", "Agents"]
 
 
 def test_the_presentation_is_announced_first_as_the_call_enters() -> None:
@@ -103,9 +105,20 @@ def test_the_presentation_is_announced_first_as_the_call_enters() -> None:
         assert "Pres: ${CALLERID(pres)}" in first
 
 
-def test_connect_context_dials_the_agent_variable() -> None:
+def test_connect_context_dials_every_agent_of_the_offer_in_one_dial() -> None:
+    """``AGENTS`` (``201&202``, ring_together) becomes ``Local/201@agents&Local/202@agents``
+    in one Dial; without it, ``AGENT`` alone; it is cleared with AGENT before the next wait."""
     c = Contract()
-    assert "${" + c.agent_variable + "}@" + c.agents_context in EXT[c.connect_context]
+    body = EXT[c.connect_context]
+    agents, sep, ctx = c.agents_variable, c.agents_separator, c.agents_context
+    fallback = f'${{IF($["${{{agents}}}" = ""]?${{{c.agent_variable}}}:${{{agents}}})}}'
+    assert f"Set({agents}={fallback})" in body
+    dials = [line for line in body.splitlines() if "Dial(" in line]
+    assert dials == [
+        f" same => n,Dial(Local/${{STRREPLACE({agents},{sep},@{ctx}{sep}Local/)}}@{ctx},"
+        "${AGENT_RING},t)"
+    ]
+    assert f"Set({agents}=)" in body and f"Set({c.agent_variable}=)" in body
 
 
 def test_wait_context_reads_the_safety_deadline_the_router_pushes() -> None:

@@ -9,7 +9,8 @@ are then the same channel). The project's ``from-pstn`` first says the presentat
 (``CtiCallerId``); the lab's dialplan, which Originates play (``announce=False``), did not.
 It waits in ``cti-wait`` announcing
 ``CtiWaiting``, the router's ``Setvar AGENT`` + ``Redirect`` to ``cti-connect`` dials
-``Local/<AGENT>@agents``; no answer or busy says ``CtiNoAnswer`` and goes back to waiting;
+``Local/<AGENT>@agents`` (every phone of ``AGENTS`` at once: ``ring_together``); no answer
+or busy says ``CtiNoAnswer`` and goes back to waiting;
 after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue
 (``safety_queue``). A Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail
 or callback message and hangs up (``overflow``). Originates other than a citizen's call are
@@ -40,6 +41,7 @@ from cti.pbxsim import (
     callback_call,
     from_pstn,
     overflow,
+    ring_together,
     safety_queue,
     transfers,
     wait_announce,
@@ -273,6 +275,7 @@ class Telephony(Switch):
         """cti-wait, cti-connect and transfers until the call ends; with ``status`` ANSWER
         it enters already connected to ``agent``."""
         leg = call.leg
+        agents = agent  # the phones cti-connect's Dial rings (AGENTS), for CtiNoAnswer
         while True:
             if status is None:
                 outcome = await self._wait(call)
@@ -286,10 +289,18 @@ class Telephony(Switch):
                     continue
                 if call.overflow:
                     return await overflow.run(self, call)
-                agent = leg.variables.get("AGENT", "")
+                rung = ring_together.agents_of(leg.variables)
+                agent = leg.variables.get("AGENT") or (rung[0] if rung else "")
                 self._goto(leg, "cti-connect", "s", 2)
-                self._user_event(leg, "CtiConnecting", ("Agent", agent))
-                status = await self._dial(call, agent, "s")
+                # The project's router sets AGENTS and its dialplan says it; the lab's
+                # recordings (AGENT only) did not.
+                agents = "&".join(rung) if "AGENTS" in leg.variables else ""
+                said = (("Agents", agents),) if agents else ()
+                self._user_event(leg, "CtiConnecting", ("Agent", agent), *said)
+                if len(rung) > 1:  # one Dial of several phones: the first to answer
+                    status, agent = await ring_together.dial_together(self, call, rung)
+                else:
+                    status = await self._dial(call, agent, "s")
             while status == "ANSWER":
                 target = await self._connected(call)
                 if target is None:
@@ -308,8 +319,10 @@ class Telephony(Switch):
             context = "transfer" if call.transfer_to else "cti-connect"
             self._goto(leg, context, call.transfer_to or "s", 6)
             call.transfer_to = None
-            self._user_event(leg, "CtiNoAnswer", ("Agent", agent), ("DialStatus", dialled))
+            rang = (("Agents", agents),) if context == "cti-connect" and agents else ()
+            self._user_event(leg, "CtiNoAnswer", ("Agent", agent), *rang, ("DialStatus", dialled))
             leg.variables.pop("AGENT", None)
+            leg.variables.pop("AGENTS", None)
             if context == "transfer":  # her talk was no wait: the net's whole delay again
                 transfers.rewait(self, call)
             if busy and call.agent_legs is not None:

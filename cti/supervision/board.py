@@ -175,10 +175,17 @@ class SupervisionBoard(AlertConditions, BoardView):
             self._move(call, Stage.WAITING, at, None)
         elif isinstance(event, ev.CallOffered):
             self._known_service(call, event.service)
-            self._move(call, Stage.RINGING, at, event.agent)
+            if call.stage is not Stage.RINGING:
+                call.ringing.clear()
+            call.ringing.append(event.agent)
+            self._move(call, Stage.RINGING, at, call.ringing[0])
         elif isinstance(event, ev.CallNoAnswer):
             self._known_service(call, event.service)
-            if call.service is not None and call.queued_at is not None:
+            if event.agent in call.ringing:
+                call.ringing.remove(event.agent)
+            if call.ringing and call.stage is Stage.RINGING:
+                call.agent = call.ringing[0]  # a colleague's phone still rings for it
+            elif call.service is not None and call.queued_at is not None:
                 self._move(call, Stage.WAITING, at, None)
             else:
                 self._move(call, Stage.ARRIVED, at, None)

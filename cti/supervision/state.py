@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ class BoardCall:
     service: str | None = None
     queued_at: float | None = None  # entry in the current service's queue
     agent: str | None = None
+    ringing: list[str] = field(default_factory=list)  # phones ringing for it (ring_together)
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cti.supervision.alerts import Alert
-from cti.supervision.state import BoardState, Counters
+from cti.supervision.state import BoardState, Counters, Stage
 from routing.model import ServiceSpec
 
 
@@ -65,6 +65,9 @@ class BoardView(BoardState):
         now = self.now
         services = [self._tile(spec) for spec in self.config.services.values()]
         calls_of = {c.agent: c for c in self.calls.values() if c.agent is not None}
+        for c in self.calls.values():  # every phone a call rings together shows it
+            if c.stage is Stage.RINGING:
+                calls_of.update(dict.fromkeys(c.ringing, c))
         agents = []
         for agent_id, row in sorted(self.agents.items()):
             call = calls_of.get(agent_id)

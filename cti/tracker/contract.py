@@ -25,6 +25,10 @@ class Contract:
     connecting_event: str = "CtiConnecting"
     overflow_event: str = "CtiOverflow"
     agent_variable: str = "AGENT"
+    # Every phone one offer rings (``ring_together``), joined by ``agents_separator``: the
+    # separator of Dial's channels, which cti-connect turns into one Dial of all of them.
+    agents_variable: str = "AGENTS"
+    agents_separator: str = "&"
     overflow_kind_variable: str = "CTI_OVERFLOW"
     overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
     overflow_prompt_variable: str = "CTI_OVERFLOW_PROMPT"

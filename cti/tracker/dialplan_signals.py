@@ -43,14 +43,17 @@ class DialplanSignals(CallbackCalls):
             call.overflowed = False
             self._wait(call, at, out)
         elif e.name == c.no_answer_event:
-            agent = body.get("Agent", "")
+            # Every phone the Dial rang (Agents: 201&202), or the one (Agent); those whose
+            # DialEnd already said how their ring ended are not told again.
+            rung = set((body.get("Agents") or body.get("Agent", "")).split(c.agents_separator))
             for uniqueid, offered in list(call.offers.items()):
-                if offered == agent:
+                if offered in rung:
                     del call.offers[uniqueid]
+                    call.offer_channels.pop(uniqueid, None)
                     out.append(
                         ev.CallNoAnswer(
                             **self._base(call, at),  # type: ignore[arg-type]
-                            agent=agent,
+                            agent=offered,
                             reason=(body.get("DialStatus") or "noanswer").lower(),
                             service=call.service,
                         )

@@ -3,6 +3,12 @@
 A ``DialBegin`` whose ``Channel`` is the caller's leg offers the call to the dialled agent; its
 ``DialEnd`` says answered, cancelled (someone else answered, or the caller left) or not
 answered, after which the call waits again or goes back to its transfer.
+
+One Dial of several phones (``ring_together``: cti-connect's ``AGENTS``) is several
+``DialBegin`` from the caller's leg, each an offer. Asterisk 22 ends the others' rings
+(``DialEnd CANCEL``) just before the winner's ``ANSWER``: a cancel is never a no-answer, and
+the winner's answer tells the routing and the pages that the others no longer ring. The call
+goes back to waiting only once every ring has ended unanswered.
 """
 
 from __future__ import annotations

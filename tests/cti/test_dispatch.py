@@ -276,3 +276,42 @@ def test_a_call_found_at_the_resync_after_a_restart_shows_its_agent_on_the_phone
     assert d.on_foreign_call("201")
     assert "201" in d.phones_changed  # the shell shows her on the phone
     assert offers(d.on_event(waiting("c2", 2.0, "accueil"), 2.0)) == []  # and offers nothing
+
+
+def test_rung_together_the_first_answer_takes_the_call_and_frees_the_other() -> None:
+    d = dispatcher(CONFIG | {"ring_together": 2})
+    ready(d, "201", "202")
+    assert offers(d.on_event(waiting("c1", 1.0), 1.0)) == [("c1", "202"), ("c1", "201")]
+    assert d.ringing == {"c1": ["202", "201"]}
+    d.on_event(ev.CallOffered(**base("c1", 1.1), agent="202"), 1.1)
+    d.on_event(ev.CallOffered(**base("c1", 1.1), agent="201"), 1.1)
+    assert d.foreign == {}  # both rings are the engine's own
+    d.on_event(ev.CallAnswered(**base("c1", 4.0), agent="201"), 4.0)
+    assert d.engine.agent("201").state is S.ON_CALL
+    paul = d.engine.agent("202")
+    assert (paul.state, paul.missed_offers) == (S.READY, 0)
+    assert d.ringing == {} and d.talking == {"c1": "201"}
+
+
+def test_rung_together_one_no_answer_leaves_the_call_with_the_other_ring() -> None:
+    d = dispatcher(CONFIG | {"ring_together": 2})
+    ready(d, "201", "202")
+    d.on_event(waiting("c1", 1.0), 1.0)
+    assert (
+        offers(d.on_event(ev.CallNoAnswer(**base("c1", 2.0), agent="202", reason="busy"), 2.0))
+        == []
+    )
+    assert d.engine.agent("202").missed_offers == 1
+    assert d.ringing == {"c1": ["201"]} and d.away == set()  # Marie's phone still rings
+    d.on_event(ev.CallNoAnswer(**base("c1", 21.0), agent="201", reason="noanswer"), 21.0)
+    assert d.away == {"c1"}  # the Dial returned: back to cti-wait before any new offer
+
+
+def test_rung_together_an_offer_not_placed_is_no_miss_for_any_of_them() -> None:
+    d = dispatcher(CONFIG | {"ring_together": 2})
+    ready(d, "201", "202")
+    d.on_event(waiting("c1", 1.0), 1.0)
+    out = d.offer_not_placed("c1", "202", 1.2) + d.offer_not_placed("c1", "201", 1.2)
+    assert {d.engine.agent(a).missed_offers for a in ("201", "202")} == {0}
+    assert "c1" not in d.away  # still in cti-wait: offered again at once
+    assert offers(out) != []

@@ -159,6 +159,22 @@ def test_a_call_waits_rings_is_answered_in_time_and_ends() -> None:
     assert tile(b)["offered"] == 1 and tile(b)["answered"] == 1
 
 
+def test_a_call_rung_on_two_phones_shows_on_both_until_one_answers() -> None:
+    b = board()
+    b.apply(arrive("c1", T0 + 1))
+    b.apply(wait("c1", T0 + 5))
+    b.apply(offer("c1", T0 + 6, "201"))
+    b.apply(offer("c1", T0 + 6, "202"))
+    assert [a.call.stage if a.call else None for a in b.board().agents] == ["ringing", "ringing"]
+    b.apply(no_answer("c1", T0 + 7, "201"))  # Marie's phone busy: Paul's still rings
+    assert tile(b)["waiting"] == 0
+    marie, paul = b.board().agents
+    assert marie.call is None and paul.call is not None and paul.call.stage == "ringing"
+    b.apply(answer("c1", T0 + 9, "202"))
+    marie, paul = b.board().agents
+    assert marie.call is None and paul.call is not None and paul.call.stage == "connected"
+
+
 def test_a_late_answer_and_an_abandon_bring_the_service_level_down() -> None:
     b = board()
     b.apply(wait("c1", T0))

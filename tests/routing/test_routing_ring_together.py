@@ -94,3 +94,11 @@ def test_a_caller_leaving_frees_every_phone_she_rang() -> None:
 def test_one_phone_at_a_time_by_default() -> None:
     engine = make_engine(1, ("202", "204"))
     assert offered(engine.handle(CallQueued("c1", "etat-civil", 10.0))) == [("c1", "202")]
+
+
+def test_a_callback_request_is_offered_to_one_agent_only() -> None:
+    """Its offer is a card to accept on one page (the callbacks desk), not a ring."""
+    engine = make_engine(3, ("202", "204"))
+    decisions = engine.handle(CallQueued("rappel:1", "etat-civil", 10.0, keeps_place=True))
+    assert offered(decisions) == [("rappel:1", "202")]
+    assert summary(engine)["204"] == "READY"

@@ -101,3 +101,12 @@ def test_a_service_is_named_with_its_article(label: str, said: str) -> None:
 
 def test_durations_read_as_minutes_and_seconds() -> None:
     assert [duration(s) for s in (40.4, 65, 120)] == ["40 s", "1 min 05 s", "2 min"]
+
+
+def test_a_draft_ringing_two_phones_together_is_replayed_as_a_race() -> None:
+    def ring_two(d: dict[str, Any]) -> None:
+        d["ring_together"] = 2
+
+    result = compare(recorded_calls(), DEMO.to_engine(), draft(ring_two))
+    assert {s.service for s in result.services} == {"accueil", "etat-civil"}
+    assert all(s.draft.calls == s.current.calls for s in result.services)

@@ -134,6 +134,7 @@ function draw(open) {
     ...Object.entries(config.agents).map(([k, a]) => agentBox(k, a)));
   for (const d of document.querySelectorAll("details")) if (opened.has(d.dataset.service || d.dataset.agent)) d.open = true;
   $("max-missed").value = config.max_missed_offers ?? 3;
+  $("ring-together").value = config.ring_together ?? 1;
   const missing = accounts.filter((a) => a.extension && a.active && !(a.extension in config.agents));
   $("new-agent").replaceChildren(el("option", { value: "", text: missing.length ? "— choisir —" : "aucun compte avec un poste hors du routage" }),
     ...missing.map((a) => el("option", { value: a.extension, text: `${a.extension} — ${a.display_name}` })));
@@ -156,6 +157,7 @@ async function save(event) {
   const form = $("routing-form");
   $("routing-done").textContent = "";
   config.max_missed_offers = Number($("max-missed").value);
+  config.ring_together = Number($("ring-together").value);
   try {
     const stored = await ctiSession.call("PUT", "/api/routing/admin", { config, comment: $("comment").value.trim() });
     config = structuredClone(stored.config);

@@ -55,6 +55,7 @@
     byId("whatif-result").replaceChildren();
     shown = false;
     config.max_missed_offers = Number(byId("max-missed").value);
+    config.ring_together = Number(byId("ring-together").value);
     const body = { config, from: byId("whatif-from").value || null, to: byId("whatif-to").value || null };
     const button = byId("whatif-run");
     button.disabled = true;

@@ -116,13 +116,20 @@ function onMessage(message) {
       if (message.reason === "hangup") {
         startWrapUp(message.wrap_up_s, "Appel terminé.");
       } else {
-        startWrapUp(0, message.reason === "no_answer" ? "Appel non décroché." : "L'appelant a raccroché.");
+        startWrapUp(0, ENDED_TEXT[message.reason] || "L'appelant a raccroché.");
       }
       break;
     default: // callback.* messages: callbacks.js
       if (window.ctiCallbacks) window.ctiCallbacks.onMessage(message);
   }
 }
+
+// Why a card that rang here ended without a call for this agent.
+const ENDED_TEXT = {
+  no_answer: "Appel non décroché.",
+  taken: "Appel pris par un collègue.",
+  abandoned: "L'appelant a raccroché.",
+};
 
 // The phone rings: the tab's title says so, the keyboard is taken to the card, and one short
 // sentence is read out (the card itself is not a live region: it would be read whole).
