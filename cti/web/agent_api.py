@@ -25,13 +25,13 @@ from cti.web.auth import (
     agent_of,
     refuse_socket,
     socket_guard,
-    websocket_session,
+    websocket_agent,
 )
 from cti.web.login_limits import LoginLimits
 from cti.web.relay import relay
 from cti.web.transport import client_address, cookie_secure
 from screenpop import accounts
-from screenpop.accounts import Role, UserView
+from screenpop.accounts import UserView
 from screenpop.card import address_line, phone_display
 from screenpop.directory import CitizenView, Directory
 from screenpop.errors import DatabaseUnavailable, ScreenPopError
@@ -395,15 +395,11 @@ async def agent_messages_schema() -> dict[str, Any]:
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     try:
-        session = await websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
-        user = session.user
-        agent = agent_of(user)
+        session, agent = await websocket_agent(websocket)
     except SocketRefused as exc:
         await refuse_socket(websocket, exc)
         return
-    except HTTPException:
-        await refuse_socket(websocket, SocketRefused(4403, "aucun poste associé"))
-        return
+    user = session.user
     hub: AgentHub = websocket.app.state.hub
     desk: AgentDesk = websocket.app.state.desk
     await websocket.accept()

@@ -388,6 +388,15 @@ async def websocket_session(websocket: WebSocket, *roles: Role) -> Session:
     return session
 
 
+async def websocket_agent(websocket: WebSocket) -> tuple[Session, str]:
+    """The session and phone behind an agent's page's socket; raises ``SocketRefused``
+    (4401/4403, or 4403 for an account with no phone)."""
+    session = await websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
+    if session.user.agent_extension is None:
+        raise SocketRefused(4403, "aucun poste associé")
+    return session, session.user.agent_extension
+
+
 def socket_guard(websocket: WebSocket, session: Session) -> SocketGuard:
     """The watch that closes ``websocket`` when ``session`` ends (give it to ``relay``)."""
     sessions: Sessions = websocket.app.state.sessions

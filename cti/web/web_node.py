@@ -31,9 +31,9 @@ from cti.web.auth import (
     Session,
     Sessions,
     SocketRefused,
-    agent_of,
     refuse_socket,
     socket_guard,
+    websocket_agent,
     websocket_session,
 )
 from cti.web.metrics_api import CONTENT_TYPE, check_scraper
@@ -93,13 +93,9 @@ def create_web_app(feeds: Feeds, sessions: Sessions, *, metrics_token: str | Non
     @app.websocket("/ws/agent")
     async def agent_socket(websocket: WebSocket) -> None:
         try:
-            session = await websocket_session(websocket, Role.AGENT, Role.SUPERVISOR)
-            agent = agent_of(session.user)
+            session, agent = await websocket_agent(websocket)
         except SocketRefused as exc:
             await refuse_socket(websocket, exc)
-            return
-        except Exception:  # agent_of's 403: no phone
-            await refuse_socket(websocket, SocketRefused(4403, "aucun poste associé"))
             return
 
         async def first(ws: WebSocket) -> None:
