@@ -49,7 +49,12 @@ async def wave(product: Product, w: Watch, first: int) -> None:
     placed = []
     for n in range(CALLS):
         call = product.pbx.place_call(
-            f"06{first + n:08d}", service=SERVICES[n % 3], talk=STAYS[n % len(STAYS)]
+            f"06{first + n:08d}",
+            service=SERVICES[n % len(SERVICES)],
+            # Every stay in every service: with both cycles of three, the callers who stay
+            # long enough to be answered all asked for urbanisme, which nobody takes, and a
+            # call was answered only when a short stay outlasted its ring (a race).
+            talk=STAYS[n // len(SERVICES) % len(STAYS)],
         )
         placed.append(call.linkedid)
         await asyncio.sleep(0)  # arrivals spread over loop turns, as over the wire
