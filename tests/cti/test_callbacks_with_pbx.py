@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import select
 
 from cti import callback_store
@@ -33,6 +32,8 @@ from cti.tracker import events as ev
 from ivr_scripts.commands import RecordCallback
 from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
 from screenpop.models import AuditEntry, CallbackRow
+from tests.cti import pbx_product
+from tests.cti.pbx_product import until_connected
 
 S = CallbackState
 CONFIG: dict[str, Any] = {
@@ -64,17 +65,7 @@ NUMBER = "+33612345678"
 
 
 def settings_for(tmp_path: Path) -> Settings:
-    config = tmp_path / "routing.yaml"
-    config.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.02,
-        routing_config=config,
-        callback_agent_ring=20,
-    )
+    return pbx_product.settings_for(tmp_path, CONFIG, callback_agent_ring=20)
 
 
 async def until(check: Callable[[], bool], what: str) -> None:
@@ -88,15 +79,6 @@ async def until(check: Callable[[], bool], what: str) -> None:
         await asyncio.wait_for(loop(), 30)
     except TimeoutError:
         pytest.fail(f"never saw {what}")
-
-
-async def until_connected(product: Product) -> None:
-    sub = product.service.bus.subscribe()
-    try:
-        while product.service.link_state != "ready":
-            await asyncio.wait_for(sub.get(), 30)
-    finally:
-        sub.close()
 
 
 @pytest.fixture

@@ -18,12 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from cti.assembly import DEMO_PASSWORD, Product, running
-from cti.pbxsim.pbx import AgentPhone
-from cti.settings import Settings
+from cti.assembly import DEMO_PASSWORD, Product
 from cti.tracker import events as ev
+from tests.cti.pbx_product import on_simulated_pbx
 
 CONFIG: dict[str, Any] = {
     "skills": {"accueil": "Accueil", "etat-civil": "État civil", "urbanisme": "Urbanisme"},
@@ -72,28 +70,7 @@ class Seen:
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    routing = tmp_path / "routing.yaml"
-    routing.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.02,
-        routing_config=routing,
-    )
-    async with running(settings, simulated=True, traffic=False) as product:
-        assert product.pbx is not None
-        product.pbx.telephony.agents.update(
-            {ext: AgentPhone(ring=1.0, talk=3600) for ext in CONFIG["agents"]}
-        )
-        product.pbx.telephony.safety_net = 1e6
-        sub = product.service.bus.subscribe()
-        try:
-            while product.service.link_state != "ready":
-                await asyncio.wait_for(sub.get(), 30)
-        finally:
-            sub.close()
+    async with on_simulated_pbx(tmp_path, CONFIG) as product:
         yield product
 
 

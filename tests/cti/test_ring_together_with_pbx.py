@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cti.assembly import Product, running
+from cti.assembly import Product
 from cti.pbxsim.pbx import AgentPhone
-from cti.settings import Settings
 from cti.tracker import events as ev
 from routing.states import AgentState
-from tests.cti.test_routing_with_pbx import CONFIG, Watch, until_connected, watch
+from tests.cti.pbx_product import on_simulated_pbx
+from tests.cti.test_routing_with_pbx import CONFIG, Watch, watch
 
 # État civil: Paul (5) is the engine's first choice, Luc (4) rings with him.
 RING_TOGETHER = CONFIG | {"ring_together": 2, "max_missed_offers": 1}
@@ -28,23 +27,7 @@ RING_TOGETHER = CONFIG | {"ring_together": 2, "max_missed_offers": 1}
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    config = tmp_path / "routing.yaml"
-    config.write_text(yaml.safe_dump(RING_TOGETHER, allow_unicode=True), encoding="utf-8")
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.02,
-        routing_config=config,
-    )
-    async with running(settings, simulated=True, traffic=False) as product:
-        assert product.pbx is not None
-        product.pbx.telephony.agents.update(
-            {ext: AgentPhone(ring=1.0, talk=3600) for ext in CONFIG["agents"]}
-        )
-        product.pbx.telephony.safety_net = 1e6
-        await until_connected(product)
+    async with on_simulated_pbx(tmp_path, RING_TOGETHER) as product:
         yield product
 
 

@@ -30,6 +30,8 @@ from cti.settings import Settings
 from cti.tracker import events as ev
 from routing.engine import RoutingEngine
 from routing.states import AgentState
+from tests.cti import pbx_product
+from tests.cti.pbx_product import until_connected
 
 CONFIG: dict[str, Any] = {
     "skills": {"accueil": "Accueil", "etat-civil": "État civil", "urbanisme": "Urbanisme"},
@@ -80,17 +82,7 @@ class Watch:
 
 
 def settings_for(tmp_path: Path, **changes: Any) -> Settings:
-    config = tmp_path / "routing.yaml"
-    config.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.02,  # a 20 s ring timeout lasts 0.4 s
-        routing_config=config,
-        **changes,
-    )
+    return pbx_product.settings_for(tmp_path, CONFIG, **changes)
 
 
 @pytest.fixture
@@ -105,16 +97,6 @@ async def product(tmp_path: Path) -> AsyncIterator[Product]:
         product.pbx.telephony.safety_net = 1e6
         await until_connected(product)
         yield product
-
-
-async def until_connected(product: Product) -> None:
-    """Wait for the AMI link's "ready" (logged in and resynchronised), told on the bus."""
-    sub = product.service.bus.subscribe()
-    try:
-        while product.service.link_state != "ready":
-            await asyncio.wait_for(sub.get(), 30)
-    finally:
-        sub.close()
 
 
 def watch(product: Product) -> Watch:

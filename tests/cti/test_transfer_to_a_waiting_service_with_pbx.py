@@ -21,12 +21,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-import yaml
 
-from cti.assembly import DEMO_PASSWORD, Product, running
-from cti.pbxsim.pbx import AgentPhone
-from cti.settings import Settings
+from cti.assembly import Product
 from cti.tracker import events as ev
+from tests.cti.pbx_product import login, on_simulated_pbx
 
 CONFIG: dict[str, Any] = {
     "skills": {"accueil": "Accueil", "etat-civil": "État civil"},
@@ -43,38 +41,8 @@ CONFIG: dict[str, Any] = {
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    config = tmp_path / "routing.yaml"
-    config.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.02,
-        routing_config=config,
-    )
-    async with running(settings, simulated=True, traffic=False) as product:
-        assert product.pbx is not None
-        for agent in ("201", "205"):
-            product.pbx.telephony.agents[agent] = AgentPhone(ring=1.0, talk=3600)
-        product.pbx.telephony.safety_net = 1e6
-        sub = product.service.bus.subscribe()
-        try:
-            while product.service.link_state != "ready":
-                await asyncio.wait_for(sub.get(), 30)
-        finally:
-            sub.close()
+    async with on_simulated_pbx(tmp_path, CONFIG) as product:
         yield product
-
-
-async def login(product: Product, username: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=product.url.rstrip("/"))
-    response = await client.post(
-        "/api/login", json={"username": username, "password": DEMO_PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    client.headers["X-CSRF-Token"] = response.json()["csrf"]
-    return client
 
 
 def socket(product: Product, client: httpx.AsyncClient) -> Any:

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cti.assembly import Product, running
-from cti.pbxsim.pbx import AgentPhone, SimCall
+from cti.assembly import Product
+from cti.pbxsim.pbx import SimCall
 from cti.prompts.library import SoundLibrary
-from cti.settings import Settings
 from routing.engine import RoutingEngine
 from routing.model import AnnounceRules
+from tests.cti.pbx_product import on_simulated_pbx
 
 CONFIG: dict[str, Any] = {
     "skills": {"etat-civil": "État civil"},
@@ -48,26 +47,9 @@ async def until(check: Callable[[], bool], what: str) -> None:
 
 @pytest.fixture
 async def product(tmp_path: Path) -> AsyncIterator[Product]:
-    config = tmp_path / "routing.yaml"
-    config.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cti.db'}",
-        http_port=0,
-        demo_citizens=10,
-        sim_rate=0,
-        sim_time_scale=0.05,
-        routing_config=config,
-        default_service="etat-civil",
-    )
-    async with running(settings, simulated=True, traffic=False) as product:
-        assert product.pbx is not None
-        tel = product.pbx.telephony
-        tel.agents.update({ext: AgentPhone(ring=0.5, talk=3600) for ext in CONFIG["agents"]})
-        tel.safety_net = 1e6
-        sub = product.service.bus.subscribe()
-        while product.service.link_state != "ready":
-            await asyncio.wait_for(sub.get(), 30)
-        sub.close()
+    async with on_simulated_pbx(
+        tmp_path, CONFIG, ring=0.5, sim_time_scale=0.05, default_service="etat-civil"
+    ) as product:
         yield product
 
 
