@@ -100,7 +100,7 @@ from routing.wait_forecast import WaitForecast
 
 S = AgentState
 DEFAULT_PAUSE_REASON = "pause"
-WORKING = frozenset({S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP})  # freeing up soon
+WORKING = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)  # freeing up soon (a tuple: no hashing)
 
 
 class RoutingEngine:
@@ -172,11 +172,13 @@ class RoutingEngine:
                 self._on_phone_busy(event, out)
             case Tick():
                 self._advance(event.at, out)
-        self._deadlines.prune(self._is_live)
         return out
 
     def next_deadline(self) -> float | None:
         """The earliest time at which a ``Tick`` would change something, if any."""
+        # Moot entries are dropped here, not after every event: ``_advance`` checks each
+        # entry it pops anyway, so only this answer needs a live entry on top.
+        self._deadlines.prune(self._is_live)
         return self._deadlines.peek()
 
     @property
@@ -257,35 +259,27 @@ class RoutingEngine:
     # ------------------------------------------------------------------ events
 
     def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
-        at = event.at
+        at, service, owner = event.at, event.service, event.case_owner
         since = at if event.since is None else min(event.since, at)
         place = None if event.place is None or event.place >= since else event.place
         self._generation += 1
-        owner = event.case_owner if event.case_owner in self._agents else None
-        call = CallRecord(
-            event.call_id,
-            event.service,
-            event.priority,
-            since,
-            event.language,
-            owner,
-            self._generation,
-            keeps_place=event.keeps_place,
-            place=place,
-        )
-        self._calls[call.call_id] = call
-        spec = self._services[call.service]
-        owner_rec = self._agents[owner] if owner is not None else None
+        spec = self._services[service]
+        owner_rec = self._agents.get(owner) if owner is not None else None
+        if owner_rec is None:
+            owner = None
         if owner is not None and owner_rec is not None and owner_rec.offerable:
-            self._offer(call, owner, at, out)
-        elif self._online_capable[call.service] == 0 and not call.keeps_place:
-            self._overflow(call, OverflowReason.NO_AGENT, at, out)
+            self._ring(self._new_call(event, since, place, owner, 0, 0, owner), at, out)
+        elif self._online_capable[service] == 0 and not event.keeps_place:
+            self._overflow(
+                self._new_call(event, since, place, owner, 0, 0), OverflowReason.NO_AGENT, at, out
+            )
         elif (
             owner is not None
             and owner_rec is not None
             and owner_rec.state is S.WRAP_UP
             and spec.case_owner_first_s > 0
         ):
+            call = self._new_call(event, since, place, owner, 0, 0)
             self._calls[call.call_id] = replace(call, status=CallStatus.RESERVED, agent=owner)
             self._reserved.setdefault(owner, []).append(call.call_id)
             gen = call.generation
@@ -294,18 +288,60 @@ class RoutingEngine:
             )
             self._deadlines.push(since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
         else:
-            if self._forecast_miss(call, at):
-                call = replace(call, early_level=self._early_levels[call.service])
-                self._calls[call.call_id] = call
-            level = level_in_force(spec, since, at, call.early_level)
-            agent = self._ready.best(call.service, level, call.language, None)
+            # One lookup of the best fully qualified agent serves both the forecast (is one
+            # free?) and, for a call at level 0 with no language, the offer itself.
+            ready = self._ready
+            floors = self._early_levels[service]
+            fully: str | None = None
+            looked = floors > 0 and not event.keeps_place
+            early = 0
+            if looked:
+                fully = ready.best(service, 0, None, None)
+                if fully is None and self._forecast_miss(service, since, at):
+                    early = floors
+            level = level_in_force(spec, since, at, early)
+            if looked and level == 0 and event.language is None:
+                agent = fully
+            else:
+                agent = ready.best(service, level, event.language, None)
+            call = self._new_call(event, since, place, owner, level, early, agent)
             if agent is not None:
-                self._offer(replace(call, level=level), agent, at, out)
+                self._ring(call, at, out)
                 self._ring_also(call.call_id, at, out)
             elif since + spec.max_wait_s <= at and not call.keeps_place:
                 self._overflow(call, OverflowReason.MAX_WAIT, at, out)
             else:
                 self._enqueue(call, at)
+
+    def _new_call(
+        self,
+        event: CallQueued,
+        since: float,
+        place: float | None,
+        owner: str | None,
+        level: int,
+        early: int,
+        agent: str | None = None,
+    ) -> CallRecord:
+        """The record of a call just queued, stored (not yet in any queue), ringing ``agent``
+        if given (built once in that state: the arriving call's hot path)."""
+        call = CallRecord(
+            event.call_id,
+            event.service,
+            event.priority,
+            since,
+            event.language,
+            owner,
+            self._generation,
+            CallStatus.ARRIVING if agent is None else CallStatus.RINGING,
+            level,
+            agent,
+            keeps_place=event.keeps_place,
+            early_level=early,
+            place=place,
+        )
+        self._calls[call.call_id] = call
+        return call
 
     def _on_call_left(self, event: CallLeft, out: list[Decision]) -> None:
         call = self._calls.get(event.call_id)
@@ -524,15 +560,11 @@ class RoutingEngine:
         target = self._services[call.service].overflow
         out.append(Overflow(call.call_id, call.service, target.kind, target.target, reason, at))
 
-    def _forecast_miss(self, call: CallRecord, at: float) -> bool:
-        """Whether a call nobody fully qualified is free for would miss its threshold."""
-        if self._early_levels[call.service] == 0 or call.keeps_place:
-            return False
-        if self._ready.best(call.service, 0, None, None) is not None:
-            return False
-        wait = self._forecast.wait(call.service, self._queues.count(call.service))
-        spec = self._services[call.service]
-        return wait is not None and at - call.since + wait > spec.sl_threshold_s
+    def _forecast_miss(self, service: str, since: float, at: float) -> bool:
+        """Whether a call of ``service`` waiting since ``since``, for which no fully qualified
+        agent is free, is forecast to miss its threshold."""
+        wait = self._forecast.wait(service, self._queues.count(service))
+        return wait is not None and at - since + wait > self._services[service].sl_threshold_s
 
     def _dispatch_call(
         self, call: CallRecord, at: float, out: list[Decision], avoid: str | None = None
@@ -580,7 +612,13 @@ class RoutingEngine:
             self._queues.remove(call.service, call.level, call.key)
         elif call.status is CallStatus.RESERVED:
             self._unreserve(call)
-        self._calls[call.call_id] = call.ringing(agent)
+        self._ring(call.ringing(agent), at, out)
+
+    def _ring(self, call: CallRecord, at: float, out: list[Decision]) -> None:
+        """Store a call now ringing its agent (out of every queue) and ring her."""
+        agent = call.agent
+        assert agent is not None
+        self._calls[call.call_id] = call
         out.append(Offer(call.call_id, agent, call.service, at))
         self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
 
