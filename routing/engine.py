@@ -55,7 +55,6 @@ Rules worth knowing (the rest is in the event docstrings):
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from routing.agent_rank import agent_tables
 from routing.config import RoutingConfig
@@ -100,7 +99,11 @@ from routing.wait_forecast import WaitForecast
 
 S = AgentState
 DEFAULT_PAUSE_REASON = "pause"
-WORKING = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)  # freeing up soon (a tuple: no hashing)
+# Tuples and module names, not frozensets and ``S.X``: in the hot path an enum member
+# costs a hash call in a set and a descriptor call when read off its class (Python 3.11).
+WORKING = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)  # freeing up soon
+HOLDING = (S.WRAP_UP, S.READY)  # states in which calls may be held for a case owner
+OFFLINE = S.OFFLINE
 
 
 class RoutingEngine:
@@ -280,7 +283,7 @@ class RoutingEngine:
             and spec.case_owner_first_s > 0
         ):
             call = self._new_call(event, since, place, owner, 0, 0)
-            self._calls[call.call_id] = replace(call, status=CallStatus.RESERVED, agent=owner)
+            self._calls[call.call_id] = call._replace(status=CallStatus.RESERVED, agent=owner)
             self._reserved.setdefault(owner, []).append(call.call_id)
             gen = call.generation
             self._deadlines.push(
@@ -357,7 +360,7 @@ class RoutingEngine:
         call = self._calls.pop(event.call_id)
         self._forecast.answered(event.agent, event.at)
         rec = self._agents[event.agent]
-        self._commit(event.agent, replace(rec, state=S.ON_CALL, missed=0), event.at, out)
+        self._commit(event.agent, rec._replace(state=S.ON_CALL, missed=0), event.at, out)
         others = [agent for agent in call.rung if agent != event.agent]
         for agent in others:  # their rings stop: not a miss, they keep their idle time
             self._end_offer(agent, self._agents[agent], event.at, out)
@@ -370,8 +373,7 @@ class RoutingEngine:
         rec = self._agents[agent]
         missed = rec.missed + 1 if event.missed else rec.missed
         if event.missed and rec.pending is None and missed >= self._config.max_missed_offers:
-            paused = replace(
-                rec,
+            paused = rec._replace(
                 state=S.PAUSED,
                 reason=NO_ANSWER_REASON,
                 missed=missed,
@@ -391,10 +393,10 @@ class RoutingEngine:
                 )
             )
         else:
-            self._end_offer(agent, replace(rec, missed=missed), at, out)
+            self._end_offer(agent, rec._replace(missed=missed), at, out)
         still = tuple(other for other in call.rung if other != agent)
         if still:  # other phones still ring for this call: it stays with them
-            self._calls[call.call_id] = replace(call, agent=still[0], also=still[1:])
+            self._calls[call.call_id] = call._replace(agent=still[0], also=still[1:])
             self._dispatch_agent(agent, at, out)
             return
         spec = self._services[call.service]
@@ -414,17 +416,17 @@ class RoutingEngine:
         service = rec.service
         wrap_up = self._services[service].wrap_up_s if service is not None else 0.0
         self._forecast.finished(agent, service, at, wrap_up)
-        cleared = replace(rec, call_id=None, service=None)
+        cleared = rec._replace(call_id=None, service=None)
         if rec.pending is not None:
             state, reason = rec.pending
-            self._commit(agent, replace(cleared, state=state, reason=reason, pending=None), at, out)
+            self._commit(agent, cleared._replace(state=state, reason=reason, pending=None), at, out)
         elif wrap_up > 0:
             until = at + wrap_up
-            wrapping = replace(cleared, state=S.WRAP_UP, service=service, wrap_until=until)
+            wrapping = cleared._replace(state=S.WRAP_UP, service=service, wrap_until=until)
             self._commit(agent, wrapping, at, out)
             self._deadlines.push(until, DeadlineKind.WRAP_UP_END, agent, 0)
         else:
-            self._commit(agent, replace(cleared, state=S.READY, idle_since=at), at, out)
+            self._commit(agent, cleared._replace(state=S.READY, idle_since=at), at, out)
             self._dispatch_agent(agent, at, out)
 
     def _on_agent_state_set(self, event: AgentStateSet, out: list[Decision]) -> None:
@@ -433,21 +435,21 @@ class RoutingEngine:
         rec = self._agents[agent]
         if rec.state in (S.RINGING, S.ON_CALL):
             pending = None if target is S.READY else (target, reason)
-            self._agents[agent] = replace(rec, pending=pending)
+            self._agents[agent] = rec._replace(pending=pending)
             return
         if rec.state is target and rec.reason == reason:
             return
-        new = replace(rec, state=target, reason=reason, wrap_until=None, service=None)
+        new = rec._replace(state=target, reason=reason, wrap_until=None, service=None)
         if target is S.READY:
             missed = rec.missed if rec.state is S.WRAP_UP else 0
-            new = replace(new, idle_since=at, missed=missed)
+            new = new._replace(idle_since=at, missed=missed)
         self._commit(agent, new, at, out)
         self._dispatch_agent(agent, at, out)
 
     def _on_phone_busy(self, event: AgentPhoneBusy, out: list[Decision]) -> None:
         rec = self._agents[event.agent]
         if rec.phone_busy is not event.busy:
-            self._commit(event.agent, replace(rec, phone_busy=event.busy), event.at, out)
+            self._commit(event.agent, rec._replace(phone_busy=event.busy), event.at, out)
             self._dispatch_agent(event.agent, event.at, out)
 
     # ------------------------------------------------------------------ time
@@ -469,8 +471,8 @@ class RoutingEngine:
                     self._overflow(self._calls[subject], OverflowReason.MAX_WAIT, at, out)
                 elif kind is DeadlineKind.WRAP_UP_END:
                     rec = self._agents[subject]
-                    ready = replace(
-                        rec, state=S.READY, idle_since=instant, wrap_until=None, service=None
+                    ready = rec._replace(
+                        state=S.READY, idle_since=instant, wrap_until=None, service=None
                     )
                     self._commit(subject, ready, at, out)
                     freed.append(subject)
@@ -511,7 +513,7 @@ class RoutingEngine:
         spec = self._services[call.service]
         self._queues.remove(call.service, call.level, call.key)
         level = level_in_force(spec, call.since, instant, call.early_level)
-        call = replace(call, level=level)
+        call = call._replace(level=level)
         self._calls[call.call_id] = call
         self._queues.add(call.service, level, call.key)
         step = next_step_at(spec, call.since, level)
@@ -525,7 +527,7 @@ class RoutingEngine:
         """Put the call in its service's queue at the level its wait has reached."""
         spec = self._services[call.service]
         level = level_in_force(spec, call.since, at, call.early_level)
-        call = replace(call, status=CallStatus.QUEUED, level=level, agent=None)
+        call = call._replace(status=CallStatus.QUEUED, level=level, agent=None)
         self._calls[call.call_id] = call
         self._queues.add(call.service, level, call.key)
         gen = call.generation
@@ -598,7 +600,7 @@ class RoutingEngine:
             out.append(Offer(call.call_id, agent, call.service, at))
             self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
         if also:
-            self._calls[call_id] = replace(call, also=tuple(also))
+            self._calls[call_id] = call._replace(also=tuple(also))
 
     def _speaks(self, agent: str, call: CallRecord) -> bool:
         """Whether the agent speaks the call's language, or the first one rung did not."""
@@ -642,14 +644,16 @@ class RoutingEngine:
     def _end_offer(self, agent: str, rec: AgentRecord, at: float, out: list[Decision]) -> None:
         """The agent's offer failed or was cancelled: back to READY or to her request."""
         state, reason = rec.pending if rec.pending is not None else (S.READY, None)
-        new = replace(rec, state=state, reason=reason, call_id=None, service=None, pending=None)
+        new = rec._replace(state=state, reason=reason, call_id=None, service=None, pending=None)
         self._commit(agent, new, at, out)
 
     def _commit(self, agent: str, new: AgentRecord, at: float, out: list[Decision]) -> None:
         """Store an agent's new record and keep every index and count in step with it."""
         old = self._agents[agent]
-        if old.state is not new.state:
-            check_move(agent, old.state, new.state)
+        before, after = old.state, new.state
+        moved = before is not after
+        if moved:
+            check_move(agent, before, after)
         was_in = old.offerable
         is_in = new.offerable
         if was_in and (not is_in or old.idle_since != new.idle_since):
@@ -657,20 +661,21 @@ class RoutingEngine:
         if is_in and (not was_in or old.idle_since != new.idle_since):
             self._ready.add(agent, new.idle_since)
         self._agents[agent] = new
-        if (old.state in WORKING) is not (new.state in WORKING):
-            self._forecast.working_changed(agent, new.state in WORKING)
-        if old.state is not new.state or old.reason != new.reason:
-            out.append(AgentStateChanged(agent, new.state, new.reason, at))
-        if old.state is S.OFFLINE and new.state is not S.OFFLINE:
+        if moved or old.reason != new.reason:
+            out.append(AgentStateChanged(agent, after, new.reason, at))
+        if not moved:
+            return
+        if (before in WORKING) is not (after in WORKING):
+            self._forecast.working_changed(agent, after in WORKING)
+        if before is OFFLINE:
             for service in self._serves[agent]:
                 self._online_capable[service] += 1
-        elif new.state is S.OFFLINE and old.state is not S.OFFLINE:
+        elif after is OFFLINE:
             for service in self._serves[agent]:
                 self._online_capable[service] -= 1
                 if self._online_capable[service] == 0:
                     self._nobody_left(service, at, out)
-        holding = (S.WRAP_UP, S.READY)
-        if old.state in holding and new.state not in holding and agent in self._reserved:
+        if before in HOLDING and after not in HOLDING and agent in self._reserved:
             for call_id in sorted(self._reserved[agent]):
                 call = self._calls[call_id]
                 self._unreserve(call)
