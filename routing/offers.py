@@ -25,12 +25,11 @@ from routing.decisions import (
 )
 from routing.engine_state import EngineState
 from routing.records import AgentRecord, CallRecord, CallStatus
-from routing.states import AgentState, check_move
+from routing.states import WORKING, AgentState, check_move
 
 S = AgentState
 # Tuples and module names, not frozensets and ``S.X``: in the hot path an enum member
 # costs a hash call in a set and a descriptor call when read off its class (Python 3.11).
-WORKING = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)  # freeing up soon
 HOLDING = (S.WRAP_UP, S.READY)  # states in which calls may be held for a case owner
 OFFLINE = S.OFFLINE
 

@@ -40,6 +40,12 @@ TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
     S.WRAP_UP: frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
 }
 
+#: States of an agent who will take calls again soon: counted on by both wait forecasts
+#: (``routing.wait_forecast`` for the early floors, ``routing.caller_forecast`` for what
+#: callers are told); paused, at the front desk or offline, nobody knows when she comes back.
+#: A tuple: membership then tests identity first, where a set would call the enum's hash.
+WORKING: tuple[AgentState, ...] = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)
+
 #: States an agent (or the API acting for her) may ask for.
 REQUESTABLE: frozenset[AgentState] = frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE})
 
