@@ -83,7 +83,7 @@ class WaitAnnouncements:
         engine = self.router.engine
         if engine is not self._engine:  # first round, or a new configuration
             self._engine = engine
-            self.forecaster.times.seed(engine.agents())
+            self.forecaster.observed.seed(engine.agents())
         waiting = self.router.dispatcher.waiting()
         held = self.router.dispatcher.holding()
         for gone in self._waiting - held:  # left without an offer: hung up (or overflowed)

@@ -50,27 +50,22 @@ Rules worth knowing (the rest is in the event docstrings):
   "nobody left" do not apply to it; it waits, in its place, until taken or withdrawn.
 * ``CallQueued`` for an unknown service raises ``UnknownService`` (the shell must only queue
   to configured services); for a call still waiting or ringing, ``CallAlreadyQueued``.
+
+Where each part lives: this module checks events, brings time forward and answers the views;
+the state and its indexes are ``routing.engine_state``; time passing (max waits, wrap-up and
+hold ends, relaxation) is ``routing.passing_time``; a call arriving, ``routing.arrivals``;
+how an offer ends, ``routing.offer_outcomes``; an agent's own requests,
+``routing.agent_requests``; who rings for what and the one way an agent's record changes,
+``routing.offers``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
-from routing.agent_rank import agent_tables
+from routing.agent_requests import on_agent_finished, on_agent_state_set, on_phone_busy
+from routing.arrivals import on_call_queued
 from routing.config import RoutingConfig
-from routing.deadlines import Deadline, DeadlineKind, Deadlines
-from routing.decisions import (
-    NO_ANSWER_REASON,
-    AgentStateChanged,
-    AlertKind,
-    Decision,
-    Offer,
-    Overflow,
-    OverflowReason,
-    PauseAgent,
-    SupervisorAlert,
-)
+from routing.decisions import Decision
+from routing.engine_state import EngineState
 from routing.errors import (
     CallAlreadyQueued,
     InvalidStateRequest,
@@ -90,110 +85,92 @@ from routing.events import (
     OfferFailed,
     Tick,
 )
-from routing.model import EngineConfig, ServiceSpec
-from routing.pools import ReadyAgents, WaitingCalls
+from routing.model import EngineConfig
+from routing.offer_outcomes import on_call_left, on_offer_answered, on_offer_failed
+from routing.passing_time import advance
 from routing.records import AgentRecord, CallRecord, CallStatus
-from routing.requirements import floor_levels, level_in_force, next_step_at, requirements
-from routing.states import REQUESTABLE, AgentState, check_move
+from routing.states import REQUESTABLE, AgentState
 from routing.views import AgentView, WaitingCall, agent_view
-from routing.wait_forecast import WaitForecast
 
 S = AgentState
-DEFAULT_PAUSE_REASON = "pause"
-WORKING = frozenset({S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP})  # freeing up soon
 
 
 class RoutingEngine:
     def __init__(self, config: EngineConfig | RoutingConfig) -> None:
         if isinstance(config, RoutingConfig):
             config = config.to_engine()
-        self._config = config
-        self._services: dict[str, ServiceSpec] = dict(config.services)
-        self._agent_specs = dict(config.agents)
-        levels = {name: requirements(spec) for name, spec in self._services.items()}
-        tables = agent_tables(self._services, self._agent_specs)
-        self._tiers = tables.tiers
-        self._serves = tables.serves  # services an agent can ever take
-        self._first_level = tables.first_level  # (agent, service) -> level
-        self._early_levels = {name: floor_levels(spec) for name, spec in self._services.items()}
-        self._forecast = WaitForecast(tables.fully)
-        counts = {name: len(reqs) for name, reqs in levels.items()}
-        languages = {agent: spec.languages for agent, spec in self._agent_specs.items()}
-        self._ready = ReadyAgents(counts, tables.entries, languages)
-        self._queues = WaitingCalls(counts)
-        self._online_capable = dict.fromkeys(self._services, 0)
-        self._agents = {agent: AgentRecord() for agent in self._agent_specs}
-        self._calls: dict[str, CallRecord] = {}
-        self._reserved: dict[str, list[str]] = {}  # case owner -> call ids held for her
-        self._deadlines = Deadlines()
-        self._now = -math.inf
-        self._generation = 0
+        self._st = EngineState(config)
 
     # ------------------------------------------------------------------ public API
 
     def handle(self, event: Event) -> list[Decision]:
         """Apply one event; return the decisions taken, in order."""
-        if event.at < self._now:
-            raise TimeWentBackwards(event.at, self._now)
+        st = self._st
+        if event.at < st.now:
+            raise TimeWentBackwards(event.at, st.now)
         out: list[Decision] = []
         match event:
             case CallQueued():
                 self._check_call_queued(event)
-                self._advance(event.at, out)
-                self._on_call_queued(event, out)
+                advance(st, event.at, out)
+                on_call_queued(st, event, out)
             case CallLeft():
-                self._advance(event.at, out)
-                self._on_call_left(event, out)
+                advance(st, event.at, out)
+                on_call_left(st, event, out)
             case OfferAnswered():
                 self._check_offer(event.call_id, event.agent)
-                self._advance(event.at, out)
-                self._on_offer_answered(event, out)
+                advance(st, event.at, out)
+                on_offer_answered(st, event, out)
             case OfferFailed():
                 self._check_offer(event.call_id, event.agent)
-                self._advance(event.at, out)
-                self._on_offer_failed(event, out)
+                advance(st, event.at, out)
+                on_offer_failed(st, event, out)
             case AgentFinished():
                 rec = self._agent_record(event.agent)
                 if rec.state is not S.ON_CALL:
                     raise UnexpectedEvent(
                         f"agent {event.agent!r} finished a call but is {rec.state.name}"
                     )
-                self._advance(event.at, out)
-                self._on_agent_finished(event, out)
+                advance(st, event.at, out)
+                on_agent_finished(st, event, out)
             case AgentStateSet():
                 self._agent_record(event.agent)
                 if event.state not in REQUESTABLE:
                     raise InvalidStateRequest(event.agent, event.state.name)
-                self._advance(event.at, out)
-                self._on_agent_state_set(event, out)
+                advance(st, event.at, out)
+                on_agent_state_set(st, event, out)
             case AgentPhoneBusy():
                 self._agent_record(event.agent)
-                self._advance(event.at, out)
-                self._on_phone_busy(event, out)
+                advance(st, event.at, out)
+                on_phone_busy(st, event, out)
             case Tick():
-                self._advance(event.at, out)
-        self._deadlines.prune(self._is_live)
+                advance(st, event.at, out)
         return out
 
     def next_deadline(self) -> float | None:
         """The earliest time at which a ``Tick`` would change something, if any."""
-        return self._deadlines.peek()
+        st = self._st
+        # Moot entries are dropped here, not after every event: ``advance`` checks each
+        # entry it pops anyway, so only this answer needs a live entry on top.
+        st.deadlines.prune(st.is_live)
+        return st.deadlines.peek()
 
     @property
     def now(self) -> float:
-        return self._now
+        return self._st.now
 
     @property
     def config(self) -> EngineConfig:
-        return self._config
+        return self._st.config
 
     def waiting(self, service: str) -> list[WaitingCall]:
         """Calls waiting for ``service`` (queued or held for their case owner), in order."""
-        if service not in self._services:
+        st = self._st
+        if service not in st.services:
             raise UnknownService(service)
-        calls = [self._calls[key[2]] for key in self._queues.keys(service)]
-        for held in self._reserved.values():
-            calls.extend(c for c in map(self._calls.__getitem__, held) if c.service == service)
+        calls = [st.calls[key[2]] for key in st.queues.keys(service)]
+        for held in st.reserved.values():
+            calls.extend(c for c in map(st.calls.__getitem__, held) if c.service == service)
         calls.sort(key=lambda c: c.key)
         return [
             WaitingCall(
@@ -213,447 +190,48 @@ class RoutingEngine:
         """Calls waiting for ``service`` (queued or held), those whose ``CallRecord.key``
         comes before ``before`` if given: a caller's place without listing the line
         (``routing.caller_forecast``)."""
-        if service not in self._services:
+        st = self._st
+        if service not in st.services:
             raise UnknownService(service)
-        queues = self._queues
+        queues = st.queues
         count = queues.count(service) if before is None else queues.count_before(service, before)
-        for held in self._reserved.values():
-            for call in map(self._calls.__getitem__, held):
+        for held in st.reserved.values():
+            for call in map(st.calls.__getitem__, held):
                 if call.service == service and (before is None or call.key < before):
                     count += 1
         return count
 
     def agent(self, agent_id: str) -> AgentView:
         rec = self._agent_record(agent_id)  # raises UnknownAgent first
-        return agent_view(self._agent_specs[agent_id], rec)
+        return agent_view(self._st.agent_specs[agent_id], rec)
 
     def agents(self) -> list[AgentView]:
-        return [self.agent(agent_id) for agent_id in sorted(self._agents)]
+        return [self.agent(agent_id) for agent_id in sorted(self._st.agents)]
 
     def call(self, call_id: str) -> CallRecord | None:
-        """The call's record while it waits or rings (a frozen copy), else None."""
-        return self._calls.get(call_id)
+        """The call's record while it waits or rings (an immutable copy), else None."""
+        return self._st.calls.get(call_id)
 
     # ------------------------------------------------------------------ validation
 
     def _agent_record(self, agent: str) -> AgentRecord:
-        rec = self._agents.get(agent)
+        rec = self._st.agents.get(agent)
         if rec is None:
             raise UnknownAgent(agent)
         return rec
 
     def _check_call_queued(self, event: CallQueued) -> None:
-        if event.service not in self._services:
+        st = self._st
+        if event.service not in st.services:
             raise UnknownService(event.service)
-        if event.call_id in self._calls:
+        if event.call_id in st.calls:
             raise CallAlreadyQueued(event.call_id)
 
     def _check_offer(self, call_id: str, agent: str) -> None:
+        st = self._st
         self._agent_record(agent)
-        call = self._calls.get(call_id)
+        call = st.calls.get(call_id)
         if call is None or agent not in call.rung:
             raise UnexpectedEvent(f"call {call_id!r} is not ringing agent {agent!r}")
 
     # ------------------------------------------------------------------ events
-
-    def _on_call_queued(self, event: CallQueued, out: list[Decision]) -> None:
-        at = event.at
-        since = at if event.since is None else min(event.since, at)
-        place = None if event.place is None or event.place >= since else event.place
-        self._generation += 1
-        owner = event.case_owner if event.case_owner in self._agents else None
-        call = CallRecord(
-            event.call_id,
-            event.service,
-            event.priority,
-            since,
-            event.language,
-            owner,
-            self._generation,
-            keeps_place=event.keeps_place,
-            place=place,
-        )
-        self._calls[call.call_id] = call
-        spec = self._services[call.service]
-        owner_rec = self._agents[owner] if owner is not None else None
-        if owner is not None and owner_rec is not None and owner_rec.offerable:
-            self._offer(call, owner, at, out)
-        elif self._online_capable[call.service] == 0 and not call.keeps_place:
-            self._overflow(call, OverflowReason.NO_AGENT, at, out)
-        elif (
-            owner is not None
-            and owner_rec is not None
-            and owner_rec.state is S.WRAP_UP
-            and spec.case_owner_first_s > 0
-        ):
-            self._calls[call.call_id] = replace(call, status=CallStatus.RESERVED, agent=owner)
-            self._reserved.setdefault(owner, []).append(call.call_id)
-            gen = call.generation
-            self._deadlines.push(
-                at + spec.case_owner_first_s, DeadlineKind.RESERVATION_END, call.call_id, gen
-            )
-            self._deadlines.push(since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen)
-        else:
-            if self._forecast_miss(call, at):
-                call = replace(call, early_level=self._early_levels[call.service])
-                self._calls[call.call_id] = call
-            level = level_in_force(spec, since, at, call.early_level)
-            agent = self._ready.best(call.service, level, call.language, None)
-            if agent is not None:
-                self._offer(replace(call, level=level), agent, at, out)
-                self._ring_also(call.call_id, at, out)
-            elif since + spec.max_wait_s <= at and not call.keeps_place:
-                self._overflow(call, OverflowReason.MAX_WAIT, at, out)
-            else:
-                self._enqueue(call, at)
-
-    def _on_call_left(self, event: CallLeft, out: list[Decision]) -> None:
-        call = self._calls.get(event.call_id)
-        if call is None:
-            return
-        self._forget(call)
-        for agent in call.rung:
-            self._end_offer(agent, self._agents[agent], event.at, out)
-        for agent in call.rung:
-            self._dispatch_agent(agent, event.at, out)
-
-    def _on_offer_answered(self, event: OfferAnswered, out: list[Decision]) -> None:
-        call = self._calls.pop(event.call_id)
-        self._forecast.answered(event.agent, event.at)
-        rec = self._agents[event.agent]
-        self._commit(event.agent, replace(rec, state=S.ON_CALL, missed=0), event.at, out)
-        others = [agent for agent in call.rung if agent != event.agent]
-        for agent in others:  # their rings stop: not a miss, they keep their idle time
-            self._end_offer(agent, self._agents[agent], event.at, out)
-        for agent in others:
-            self._dispatch_agent(agent, event.at, out)
-
-    def _on_offer_failed(self, event: OfferFailed, out: list[Decision]) -> None:
-        at, agent = event.at, event.agent
-        call = self._calls[event.call_id]
-        rec = self._agents[agent]
-        missed = rec.missed + 1 if event.missed else rec.missed
-        if event.missed and rec.pending is None and missed >= self._config.max_missed_offers:
-            paused = replace(
-                rec,
-                state=S.PAUSED,
-                reason=NO_ANSWER_REASON,
-                missed=missed,
-                call_id=None,
-                service=None,
-            )
-            self._commit(agent, paused, at, out)
-            out.append(PauseAgent(agent, NO_ANSWER_REASON, at))
-            name = self._agent_specs[agent].name
-            out.append(
-                SupervisorAlert(
-                    AlertKind.MISSED_OFFERS,
-                    agent,
-                    call.service,
-                    f"{name} ({agent}) mis(e) en pause après {missed} appels sans réponse",
-                    at,
-                )
-            )
-        else:
-            self._end_offer(agent, replace(rec, missed=missed), at, out)
-        still = tuple(other for other in call.rung if other != agent)
-        if still:  # other phones still ring for this call: it stays with them
-            self._calls[call.call_id] = replace(call, agent=still[0], also=still[1:])
-            self._dispatch_agent(agent, at, out)
-            return
-        spec = self._services[call.service]
-        if call.keeps_place:
-            self._dispatch_call(self._enqueue(call, at), at, out, avoid=agent)
-        elif at >= call.since + spec.max_wait_s:
-            self._overflow(call, OverflowReason.MAX_WAIT, at, out)
-        elif self._online_capable[call.service] == 0:
-            self._overflow(call, OverflowReason.NO_AGENT, at, out)
-        else:
-            self._dispatch_call(self._enqueue(call, at), at, out, avoid=agent)
-        self._dispatch_agent(agent, at, out)
-
-    def _on_agent_finished(self, event: AgentFinished, out: list[Decision]) -> None:
-        at, agent = event.at, event.agent
-        rec = self._agents[agent]
-        service = rec.service
-        wrap_up = self._services[service].wrap_up_s if service is not None else 0.0
-        self._forecast.finished(agent, service, at, wrap_up)
-        cleared = replace(rec, call_id=None, service=None)
-        if rec.pending is not None:
-            state, reason = rec.pending
-            self._commit(agent, replace(cleared, state=state, reason=reason, pending=None), at, out)
-        elif wrap_up > 0:
-            until = at + wrap_up
-            wrapping = replace(cleared, state=S.WRAP_UP, service=service, wrap_until=until)
-            self._commit(agent, wrapping, at, out)
-            self._deadlines.push(until, DeadlineKind.WRAP_UP_END, agent, 0)
-        else:
-            self._commit(agent, replace(cleared, state=S.READY, idle_since=at), at, out)
-            self._dispatch_agent(agent, at, out)
-
-    def _on_agent_state_set(self, event: AgentStateSet, out: list[Decision]) -> None:
-        at, agent, target = event.at, event.agent, event.state
-        reason = (event.reason or DEFAULT_PAUSE_REASON) if target is S.PAUSED else None
-        rec = self._agents[agent]
-        if rec.state in (S.RINGING, S.ON_CALL):
-            pending = None if target is S.READY else (target, reason)
-            self._agents[agent] = replace(rec, pending=pending)
-            return
-        if rec.state is target and rec.reason == reason:
-            return
-        new = replace(rec, state=target, reason=reason, wrap_until=None, service=None)
-        if target is S.READY:
-            missed = rec.missed if rec.state is S.WRAP_UP else 0
-            new = replace(new, idle_since=at, missed=missed)
-        self._commit(agent, new, at, out)
-        self._dispatch_agent(agent, at, out)
-
-    def _on_phone_busy(self, event: AgentPhoneBusy, out: list[Decision]) -> None:
-        rec = self._agents[event.agent]
-        if rec.phone_busy is not event.busy:
-            self._commit(event.agent, replace(rec, phone_busy=event.busy), event.at, out)
-            self._dispatch_agent(event.agent, event.at, out)
-
-    # ------------------------------------------------------------------ time
-
-    def _advance(self, at: float, out: list[Decision]) -> None:
-        """Process every deadline due by ``at``, one instant at a time."""
-        deadlines = self._deadlines
-        while (instant := deadlines.peek()) is not None and instant <= at:
-            due: list[Deadline] = []
-            while (entry := deadlines.pop_due(instant)) is not None:
-                due.append(entry)
-            freed: list[str] = []
-            moved: list[CallRecord] = []
-            for entry in due:  # already sorted by kind, then subject
-                if not self._is_live(entry):
-                    continue
-                _, kind, subject, _ = entry
-                if kind is DeadlineKind.MAX_WAIT:
-                    self._overflow(self._calls[subject], OverflowReason.MAX_WAIT, at, out)
-                elif kind is DeadlineKind.WRAP_UP_END:
-                    rec = self._agents[subject]
-                    ready = replace(
-                        rec, state=S.READY, idle_since=instant, wrap_until=None, service=None
-                    )
-                    self._commit(subject, ready, at, out)
-                    freed.append(subject)
-                elif kind is DeadlineKind.RESERVATION_END:
-                    call = self._calls[subject]
-                    self._unreserve(call)
-                    moved.append(self._enqueue(call, instant))
-                else:  # RELAXATION
-                    moved.append(self._relax(self._calls[subject], instant))
-            # Agents freed at this instant pick first, then calls that changed, best first.
-            for agent in freed:
-                self._dispatch_agent(agent, at, out)
-            moved.sort(key=lambda c: (-self._services[c.service].priority, c.key))
-            for call in moved:
-                current = self._calls.get(call.call_id)
-                if current is not None and current.status is CallStatus.QUEUED:
-                    self._dispatch_call(current, at, out)
-        self._now = at
-
-    def _is_live(self, entry: Deadline) -> bool:
-        instant, kind, subject, generation = entry
-        if kind is DeadlineKind.WRAP_UP_END:
-            rec = self._agents[subject]
-            return rec.state is S.WRAP_UP and rec.wrap_until == instant
-        call = self._calls.get(subject)
-        if call is None or call.generation != generation:
-            return False
-        if kind is DeadlineKind.MAX_WAIT:
-            return call.status in (CallStatus.QUEUED, CallStatus.RESERVED)
-        if kind is DeadlineKind.RESERVATION_END:
-            return call.status is CallStatus.RESERVED
-        if call.status is not CallStatus.QUEUED:
-            return False
-        step = next_step_at(self._services[call.service], call.since, call.level)
-        return step is not None and step <= instant
-
-    def _relax(self, call: CallRecord, instant: float) -> CallRecord:
-        spec = self._services[call.service]
-        self._queues.remove(call.service, call.level, call.key)
-        level = level_in_force(spec, call.since, instant, call.early_level)
-        call = replace(call, level=level)
-        self._calls[call.call_id] = call
-        self._queues.add(call.service, level, call.key)
-        step = next_step_at(spec, call.since, level)
-        if step is not None:
-            self._deadlines.push(step, DeadlineKind.RELAXATION, call.call_id, call.generation)
-        return call
-
-    # ------------------------------------------------------------------ calls
-
-    def _enqueue(self, call: CallRecord, at: float) -> CallRecord:
-        """Put the call in its service's queue at the level its wait has reached."""
-        spec = self._services[call.service]
-        level = level_in_force(spec, call.since, at, call.early_level)
-        call = replace(call, status=CallStatus.QUEUED, level=level, agent=None)
-        self._calls[call.call_id] = call
-        self._queues.add(call.service, level, call.key)
-        gen = call.generation
-        step = next_step_at(spec, call.since, level)
-        if step is not None:
-            self._deadlines.push(step, DeadlineKind.RELAXATION, call.call_id, gen)
-        if not call.keeps_place:
-            self._deadlines.push(
-                call.since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen
-            )
-        return call
-
-    def _unreserve(self, call: CallRecord) -> None:
-        if call.agent is not None:
-            held = self._reserved[call.agent]
-            held.remove(call.call_id)
-            if not held:
-                del self._reserved[call.agent]
-
-    def _forget(self, call: CallRecord) -> None:
-        """Take the call out of every index and forget it."""
-        if call.status is CallStatus.QUEUED:
-            self._queues.remove(call.service, call.level, call.key)
-        elif call.status is CallStatus.RESERVED:
-            self._unreserve(call)
-        del self._calls[call.call_id]
-
-    def _overflow(
-        self, call: CallRecord, reason: OverflowReason, at: float, out: list[Decision]
-    ) -> None:
-        self._forget(call)
-        target = self._services[call.service].overflow
-        out.append(Overflow(call.call_id, call.service, target.kind, target.target, reason, at))
-
-    def _forecast_miss(self, call: CallRecord, at: float) -> bool:
-        """Whether a call nobody fully qualified is free for would miss its threshold."""
-        if self._early_levels[call.service] == 0 or call.keeps_place:
-            return False
-        if self._ready.best(call.service, 0, None, None) is not None:
-            return False
-        wait = self._forecast.wait(call.service, self._queues.count(call.service))
-        spec = self._services[call.service]
-        return wait is not None and at - call.since + wait > spec.sl_threshold_s
-
-    def _dispatch_call(
-        self, call: CallRecord, at: float, out: list[Decision], avoid: str | None = None
-    ) -> None:
-        agent = self._ready.best(call.service, call.level, call.language, avoid)
-        if agent is not None:
-            self._offer(call, agent, at, out)
-            self._ring_also(call.call_id, at, out, avoid)
-
-    def _ring_also(
-        self, call_id: str, at: float, out: list[Decision], avoid: str | None = None
-    ) -> None:
-        """Ring up to ``ring_together - 1`` more ready agents for a call just offered.
-
-        Only agents as qualified as the first one (same or lower first level) ring with her,
-        so whoever answers first, the call never goes to someone less qualified than the
-        engine's own choice would have been at this level. A call that keeps its place (a
-        callback request) goes to one agent: it is shown on her page to accept, not rung.
-        """
-        call = self._calls[call_id]
-        first = call.agent
-        if self._config.ring_together <= 1 or first is None or call.keeps_place:
-            return
-        limit = self._first_level[(first, call.service)]
-        also: list[str] = []
-        while len(also) < self._config.ring_together - 1:
-            agent = self._ready.best(call.service, limit, call.language, avoid)
-            if agent is None or (call.language is not None and not self._speaks(agent, call)):
-                break
-            also.append(agent)
-            out.append(Offer(call.call_id, agent, call.service, at))
-            self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
-        if also:
-            self._calls[call_id] = replace(call, also=tuple(also))
-
-    def _speaks(self, agent: str, call: CallRecord) -> bool:
-        """Whether the agent speaks the call's language, or the first one rung did not."""
-        languages = self._agent_specs[agent].languages
-        first = call.agent
-        assert first is not None and call.language is not None
-        return call.language in languages or call.language not in self._agent_specs[first].languages
-
-    def _offer(self, call: CallRecord, agent: str, at: float, out: list[Decision]) -> None:
-        if call.status is CallStatus.QUEUED:
-            self._queues.remove(call.service, call.level, call.key)
-        elif call.status is CallStatus.RESERVED:
-            self._unreserve(call)
-        self._calls[call.call_id] = call.ringing(agent)
-        out.append(Offer(call.call_id, agent, call.service, at))
-        self._commit(agent, self._agents[agent].ringing(call.call_id, call.service), at, out)
-
-    # ------------------------------------------------------------------ agents
-
-    def _dispatch_agent(self, agent: str, at: float, out: list[Decision]) -> None:
-        """If the agent is offerable, offer her the best call she may take, if any."""
-        if not self._agents[agent].offerable:
-            return
-        held = self._reserved.get(agent)
-        if held:
-            services = self._services
-            calls = [self._calls[c] for c in held]
-            best = min(calls, key=lambda c: (-services[c.service].priority, c.key))
-            self._offer(best, agent, at, out)
-            return
-        found = self._queues.best_across(self._tiers[agent])
-        if found is not None:
-            self._offer(self._calls[found[1][2]], agent, at, out)
-
-    def _end_offer(self, agent: str, rec: AgentRecord, at: float, out: list[Decision]) -> None:
-        """The agent's offer failed or was cancelled: back to READY or to her request."""
-        state, reason = rec.pending if rec.pending is not None else (S.READY, None)
-        new = replace(rec, state=state, reason=reason, call_id=None, service=None, pending=None)
-        self._commit(agent, new, at, out)
-
-    def _commit(self, agent: str, new: AgentRecord, at: float, out: list[Decision]) -> None:
-        """Store an agent's new record and keep every index and count in step with it."""
-        old = self._agents[agent]
-        if old.state is not new.state:
-            check_move(agent, old.state, new.state)
-        was_in = old.offerable
-        is_in = new.offerable
-        if was_in and (not is_in or old.idle_since != new.idle_since):
-            self._ready.remove(agent)
-        if is_in and (not was_in or old.idle_since != new.idle_since):
-            self._ready.add(agent, new.idle_since)
-        self._agents[agent] = new
-        if (old.state in WORKING) is not (new.state in WORKING):
-            self._forecast.working_changed(agent, new.state in WORKING)
-        if old.state is not new.state or old.reason != new.reason:
-            out.append(AgentStateChanged(agent, new.state, new.reason, at))
-        if old.state is S.OFFLINE and new.state is not S.OFFLINE:
-            for service in self._serves[agent]:
-                self._online_capable[service] += 1
-        elif new.state is S.OFFLINE and old.state is not S.OFFLINE:
-            for service in self._serves[agent]:
-                self._online_capable[service] -= 1
-                if self._online_capable[service] == 0:
-                    self._nobody_left(service, at, out)
-        holding = (S.WRAP_UP, S.READY)
-        if old.state in holding and new.state not in holding and agent in self._reserved:
-            for call_id in sorted(self._reserved[agent]):
-                call = self._calls[call_id]
-                self._unreserve(call)
-                self._dispatch_call(self._enqueue(call, at), at, out)
-
-    def _nobody_left(self, service: str, at: float, out: list[Decision]) -> None:
-        label = self._services[service].label
-        out.append(
-            SupervisorAlert(
-                AlertKind.NO_AGENT,
-                None,
-                service,
-                f"Plus aucun agent connecté ne peut prendre le service « {label} »",
-                at,
-            )
-        )
-        waiting = (CallStatus.QUEUED, CallStatus.RESERVED)
-        calls = [
-            c
-            for c in self._calls.values()
-            if c.service == service and c.status in waiting and not c.keeps_place
-        ]
-        for call in sorted(calls, key=lambda c: c.key):
-            self._overflow(call, OverflowReason.NO_AGENT, at, out)

@@ -36,7 +36,15 @@ class ReadyAgents:
     in ``_live`` with the entry's ``idle_since``.
     """
 
-    __slots__ = ("_buckets", "_slots", "_live", "_live_entries", "_stale")
+    __slots__ = (
+        "_buckets",
+        "_upto",
+        "_upto_language",
+        "_slots",
+        "_live",
+        "_live_entries",
+        "_stale",
+    )
 
     def __init__(
         self,
@@ -59,6 +67,22 @@ class ReadyAgents:
                 for language in sorted(languages[agent]):
                     bucket = by_language.setdefault(language, [])
                     slots.append((bucket, rank))
+        # A call at level L reads the buckets of levels 0..L: listed once here (the lists are
+        # never replaced, only changed in place), so a lookup builds nothing.
+        self._upto: dict[str, list[list[list[AgentKey]]]] = {}
+        self._upto_language: dict[str, list[dict[str, list[list[AgentKey]]]]] = {}
+        for service, levels_of in self._buckets.items():
+            every: list[list[list[AgentKey]]] = []
+            spoken: list[dict[str, list[list[AgentKey]]]] = []
+            for top in range(len(levels_of)):
+                below = levels_of[: top + 1]
+                every.append([bucket for b in below for bucket in b.values()])
+                languages_here = sorted({lang for b in below for lang in b})
+                spoken.append(
+                    {lang: [b[lang] for b in below if lang in b] for lang in languages_here}
+                )
+            self._upto[service] = every
+            self._upto_language[service] = spoken
         self._live: dict[str, float] = {}  # ready agent -> idle_since
         self._live_entries = 0
         self._stale = 0
@@ -96,12 +120,13 @@ class ReadyAgents:
 
         Speakers of ``language`` first; if none of them qualifies, anyone.
         """
-        levels = self._buckets[service][: level + 1]
         if language is not None:
-            found = self._best_of([b[language] for b in levels if language in b], avoid)
-            if found is not None:
-                return found
-        return self._best_of([bucket for b in levels for bucket in b.values()], avoid)
+            spoken = self._upto_language[service][level].get(language)
+            if spoken is not None:
+                found = self._best_of(spoken, avoid)
+                if found is not None:
+                    return found
+        return self._best_of(self._upto[service][level], avoid)
 
     def _best_of(self, buckets: list[list[AgentKey]], skip: str | None) -> str | None:
         live = self._live

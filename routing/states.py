@@ -40,16 +40,28 @@ TRANSITIONS: dict[AgentState, frozenset[AgentState]] = {
     S.WRAP_UP: frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE}),
 }
 
+#: States of an agent who will take calls again soon: counted on by both wait forecasts
+#: (``routing.wait_forecast`` for the early floors, ``routing.caller_forecast`` for what
+#: callers are told); paused, at the front desk or offline, nobody knows when she comes back.
+#: A tuple: membership then tests identity first, where a set would call the enum's hash.
+WORKING: tuple[AgentState, ...] = (S.READY, S.RINGING, S.ON_CALL, S.WRAP_UP)
+
 #: States an agent (or the API acting for her) may ask for.
 REQUESTABLE: frozenset[AgentState] = frozenset({S.READY, S.PAUSED, S.FRONT_DESK, S.OFFLINE})
 
 
+# The same table as pairs of names: checked on every move, and a str pair hashes in C
+# where an enum member's hash is a Python call.
+_MOVES = frozenset((s.name, t.name) for s, targets in TRANSITIONS.items() for t in targets)
+_READY = S.READY
+
+
 def check_move(agent: str, source: AgentState, target: AgentState) -> None:
-    if target not in TRANSITIONS[source]:
+    if (source._name_, target._name_) not in _MOVES:
         raise IllegalTransition(agent, source.name, target.name)
 
 
 def offerable(state: AgentState, phone_busy: bool) -> bool:
     """Whether the engine may ring this agent now: READY, and her phone not busy with a call
     it did not route. The engine's indexes and the decisions' explanations both ask this."""
-    return state is S.READY and not phone_busy
+    return state is _READY and not phone_busy

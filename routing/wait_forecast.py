@@ -10,12 +10,17 @@ whenever one is free (``routing.agent_rank``), so a floor applied early only cha
 take the call, not who is tried first.
 
 The forecast is deliberately simple and observable: the fully qualified agents who are
-working (ready, ringing, on a call or in wrap-up; not paused, at the front desk or offline)
+working (``routing.states.WORKING``: ready, ringing, on a call or in wrap-up)
 free up about once per ``work / working`` seconds, where ``work`` is the service's observed
 handling time (talk plus wrap-up, an exponential moving average of the calls answered so far);
 with ``ahead`` calls of the service already waiting, this caller waits about
 ``(ahead + 1) * work / working``. Before the first call of the service has ended nothing is
 forecast (floors keep their configured times). Pure: fed by the engine, no clock.
+
+``routing.caller_forecast`` answers another question, for the caller: her place across the
+services that share her agents and when any agent able to take her will, relaxation steps
+included. Both count the same agents as working; they differ on the handling time (see
+there why the caller's is still a constant).
 """
 
 from __future__ import annotations

@@ -43,6 +43,11 @@ CONFIG: dict[str, Any] = {
         "302": {"name": "Accueil et urbanisme", "skills": {"accueil": 5, "urbanisme": 3}},
         "303": {"name": "Accueil, un peu d'état civil", "skills": {"accueil": 4, "etat-civil": 2}},
         "304": {"name": "État civil", "skills": {"etat-civil": 5}},
+        "305": {
+            "name": "État civil, anglais",
+            "skills": {"etat-civil": 4},
+            "languages": ["fr", "en"],
+        },
     },
 }
 
@@ -99,3 +104,14 @@ def test_no_floor_is_granted_early_before_any_handling_time_is_known() -> None:
     record = engine.call("e1")
     assert record is not None and record.early_level == 0
     assert offers(engine.handle(Tick(46.0))) == [("e1", "303")]  # the configured step
+
+
+def test_an_arriving_call_in_a_language_goes_to_a_speaker_before_a_better_agent() -> None:
+    # État civil has floors, so its arriving calls first look for the best fully qualified
+    # agent (for the forecast); that agent is not the answer for a call in English.
+    engine = engine_with(("304", "305"))
+    assert offers(engine.handle(CallQueued("e1", "etat-civil", 1.0, language="en"))) == [
+        ("e1", "305")
+    ]
+    engine = engine_with(("304", "305"))
+    assert offers(engine.handle(CallQueued("e2", "etat-civil", 1.0))) == [("e2", "304")]
