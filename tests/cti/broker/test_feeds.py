@@ -21,7 +21,7 @@ from bench.broker_lab import NATS_SERVER, NatsServer
 from bench.cluster_lab import wait_until
 from cti.broker.envelope import ForwardedRequest, decode_answer, encode_request
 from cti.broker.feeds import RECONNECT, Feeds
-from cti.broker.link import BrokerLink
+from cti.broker.link import BrokerLink, BrokerUnavailable
 from cti.broker.router_side import RouterBridge
 from cti.broker.subjects import Subjects
 from cti.web.auth import Sessions
@@ -214,3 +214,40 @@ async def test_a_request_whose_router_is_replaced_while_it_runs_goes_to_the_next
         await new_link.close()
     assert json.loads(answer.body) == {"saved_by": "b"}
     assert ran == ["a", "b"] and feeds.resent == 1
+
+
+async def test_a_request_whose_router_went_silent_and_no_other_came_is_refused(
+    links: tuple[BrokerLink, BrokerLink],
+) -> None:
+    router, web = links
+    reached = asyncio.Event()
+    app = FastAPI()
+
+    @app.post("/api/note")
+    async def save() -> None:
+        reached.set()
+        await asyncio.Event().wait()  # its node frozen, then killed
+
+    bridge = RouterBridge(
+        router,
+        SUBJECTS,
+        7,
+        app,
+        Sessions(),
+        agent_view=lambda agent: {},
+        supervision=None,
+        live=dict,
+        until_ready=asyncio.sleep,  # type: ignore[arg-type]
+        node="a",
+    )
+    feeds = Feeds(web, SUBJECTS)
+    await feeds.start()
+    await bridge.start()
+    request = ForwardedRequest("POST", "/api/note", "", [], None, "http", b"")
+    asked = asyncio.create_task(feeds.ask("http", encode_request(request), timeout=130.0))
+    await asyncio.wait_for(reached.wait(), 10)
+    await bridge.close()  # silent from now on, and nobody takes over
+    # Refused within the silence and the wait for a router (about ten seconds), not 130 s.
+    with pytest.raises(BrokerUnavailable, match="aucun routeur"):
+        await asyncio.wait_for(asked, 60)
+    assert feeds.resent == 1
