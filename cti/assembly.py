@@ -455,6 +455,7 @@ async def running(
                 node=node,
                 answered=Answered(AnsweredStore(db)),
             )
+            app.state.answered = bridge.answered
             await bridge.start()
             stack.push_async_callback(bridge.close)
         bound = await stack.enter_async_context(

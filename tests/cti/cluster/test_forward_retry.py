@@ -127,7 +127,19 @@ async def test_a_request_in_flight_when_the_router_is_killed_is_answered_by_the_
     assert json.loads(again.content) == json.loads(answer.content)
     assert await asyncio.to_thread(count_citizens, lab.url) == 1
 
-    metrics = (await marie.get("/metrics")).text
-    retried = [line for line in metrics.splitlines() if line.startswith("cti_forward_retried")]
-    assert retried and float(retried[0].split()[-1]) >= 1, metrics
+    assert counter(await scrape(url), "cti_forward_retried") >= 1
+    b_url = b.url()
+    assert b_url is not None
+    assert counter(await scrape(b_url), "cti_forward_replayed") == 1
     await marie.aclose()
+
+
+async def scrape(url: str) -> str:
+    async with httpx.AsyncClient(base_url=url) as client:
+        return (await client.get("/metrics")).text
+
+
+def counter(metrics: str, name: str) -> float:
+    values = [line.split()[-1] for line in metrics.splitlines() if line.startswith(name)]
+    assert values, f"{name} not in the scrape: {metrics}"
+    return float(values[0])
