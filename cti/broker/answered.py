@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -39,6 +40,7 @@ from cti.db import Database
 from screenpop.models import AnsweredRequest
 
 log = logging.getLogger("cti.broker")
+T = TypeVar("T")
 
 KEY_HEADER = "idempotency-key"
 REPLAYED = ("Idempotent-Replayed", "true")
@@ -47,6 +49,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # the table small.
 KEEP_S = 300.0
 SWEEP_EVERY_S = 60.0
+# The database away must not hold a page's action (its writes wait in the spool, README « When
+# the database is away »): kept answers are looked for and stored within STORE_WAIT_S, and
+# left alone for STORE_REST_S after a failure (meanwhile a resend would run again).
+STORE_WAIT_S = 3.0
+STORE_REST_S = 10.0
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -120,6 +127,7 @@ class Answered:
         self.replayed = 0  # answers given back instead of running a request again
         self._running: dict[str, asyncio.Future[ForwardedAnswer]] = {}
         self._swept_at = float("-inf")
+        self._rest_until = float("-inf")
 
     async def once(
         self, key: str, run: Callable[[], Awaitable[ForwardedAnswer]]
@@ -149,22 +157,32 @@ class Answered:
     async def _answer(
         self, key: str, run: Callable[[], Awaitable[ForwardedAnswer]]
     ) -> ForwardedAnswer:
-        try:
-            stored = await asyncio.to_thread(self.store.find, key)
-        except SQLAlchemyError as exc:  # the request itself will say what the database does
-            log.warning("courtier : réponses gardées illisibles (%s)", exc)
-            stored = None
+        stored = await self._stored(self.store.find, key)
         if stored is not None:
             self.replayed += 1
             log.info("courtier : requête déjà traitée (clé %s…) : réponse redonnée", key[:12])
             return _replayed(stored)
         answer = await run()
         if keepable(answer):
-            try:
-                await asyncio.to_thread(self._keep, key, answer)
-            except SQLAlchemyError as exc:
-                log.warning("courtier : réponse non gardée (%s) : un renvoi la rejouerait", exc)
+            await self._stored(self._keep, key, answer)
         return answer
+
+    async def _stored(self, work: Callable[..., T], *args: object) -> T | None:
+        """``work(*args)`` in a thread, or None: the database failed or is slow (then left
+        alone for ``STORE_REST_S``)."""
+        if self.clock() < self._rest_until:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(work, *args), STORE_WAIT_S)
+        except (SQLAlchemyError, TimeoutError) as exc:
+            self._rest_until = self.clock() + STORE_REST_S
+            log.warning(
+                "courtier : réponses gardées injoignables (%s) : pendant %g s, un renvoi "
+                "au routeur suivant rejouerait la requête",
+                str(exc) or "trop lent",
+                STORE_REST_S,
+            )
+            return None
 
     def _keep(self, key: str, answer: ForwardedAnswer) -> None:
         now = self.clock()

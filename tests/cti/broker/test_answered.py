@@ -95,3 +95,22 @@ async def test_kept_answers_are_forgotten_after_the_retention(database: Database
         kept = session.scalars(select(AnsweredRequest.key_hash)).all()
         assert session.scalar(select(func.count()).select_from(AnsweredRequest)) == 1
     assert kept == ["new"]
+
+
+async def test_the_database_away_does_not_hold_a_request() -> None:
+    nowhere = Database("postgresql://postgres@127.0.0.1:9/absent")  # refused at once
+    answered = Answered(AnsweredStore(nowhere))
+    runs = 0
+
+    async def run() -> ForwardedAnswer:
+        nonlocal runs
+        runs += 1
+        return ForwardedAnswer(201, [], b"{}")
+
+    try:
+        answers = [await answered.once("k", run), await answered.once("k", run)]
+    finally:
+        nowhere.close()
+    # Run each time: nothing could be kept, and nothing is given back that was not.
+    assert [a.status for a in answers] == [201, 201] and runs == 2
+    assert answered.replayed == 0
