@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -106,9 +107,11 @@ async def test_a_request_in_flight_when_the_router_is_killed_is_answered_by_the_
         saving = asyncio.create_task(marie.post("/api/citizens", json=CITIZEN, headers=headers))
         await until(lambda: bool(lock_waiters(watcher)), "router A creating the citizen")
         first = lock_waiters(watcher)
+        killed_at = time.monotonic()
         a.proc.kill()
         # The web node hears B take over and asks it the same request: B waits there too.
         await until(lambda: bool(lock_waiters(watcher) - first), "router B asked the same")
+        print(f"request resent to the standby {time.monotonic() - killed_at:.1f} s after kill -9")
         holder.rollback()  # A's half-done insert dies with its connection; B's goes through
         answer = await saving
     finally:
