@@ -27,6 +27,7 @@ from cti.agent_states import AgentStateStore, restore
 from cti.ami.connection import AmiConnection
 from cti.ami.events import ListedChannel
 from cti.audit_trail import SYSTEM_USER
+from cti.broker.answered import Answered, AnsweredStore
 from cti.broker.bus import BrokerBus
 from cti.broker.link import BrokerLink
 from cti.broker.router_side import RouterBridge
@@ -452,7 +453,9 @@ async def running(
                 live=lambda: service.snapshot() | {"names": supervision.names()},
                 until_ready=lambda: conn.wait_ready(3.0),
                 node=node,
+                answered=Answered(AnsweredStore(db)),
             )
+            app.state.answered = bridge.answered
             await bridge.start()
             stack.push_async_callback(bridge.close)
         bound = await stack.enter_async_context(

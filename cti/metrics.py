@@ -73,6 +73,7 @@ class BrokerGauges:
     reconnects: int
     backlog: int  # messages waiting to leave for the broker
     dropped: int  # messages that did not fit in the queue while it was away
+    replayed: int = 0  # kept answers given back instead of running a request again
 
 
 class Metrics:
@@ -156,6 +157,11 @@ class _Scrape(Collector):
                 "cti_broker_dropped",
                 "Messages for the broker dropped (queue full while it was away).",
                 value=broker.dropped,
+            )
+            yield CounterMetricFamily(
+                "cti_forward_replayed",
+                "Web nodes' requests answered from a kept answer, not run again.",
+                value=broker.replayed,
             )
         waiting = GaugeMetricFamily(
             "cti_calls_waiting", "Calls waiting for an agent, per service.", labels=["service"]

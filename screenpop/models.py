@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -314,3 +315,20 @@ class WebSession(Base):
     expires_at: Mapped[float] = mapped_column(Float)
     # Why it ended (logged out, closed by an admin...), None while it lives.
     ended: Mapped[str | None] = mapped_column(String(80))
+
+
+class AnsweredRequest(Base):
+    """A state-changing request the router has answered, by its idempotency key, so that the
+    same request resent to the next router (its predecessor died before the web node got the
+    answer) gets this answer instead of running again (``cti/broker/answered.py``). Kept a
+    few minutes."""
+
+    __tablename__ = "answered_requests"
+
+    # SHA-256 of the key with the request it came with (method, path, session, body).
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[list[str]]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Seconds since the epoch: what the sweep goes by.
+    answered_at: Mapped[float] = mapped_column(Float, index=True)

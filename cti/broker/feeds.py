@@ -10,11 +10,18 @@ When messages may have been missed (the broker link came back, or another router
 over), every page socket is closed with 1012: the pages reconnect at once, here or on
 another web node, and get a fresh snapshot from the router in charge. A page that may have
 missed a card is never left showing an old one.
+
+A request whose router goes while it runs (another router announces itself, or its
+heartbeat lapses) is not waited for: it is sent again to the router heard next, up to
+``MAX_RESENDS`` times, each time waiting at most ``ROUTER_WAIT_S`` for one. A state-changing
+request carries its idempotency key, by which the next router gives back the answer its
+predecessor stored instead of running it again (``cti.broker.answered``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -33,6 +40,8 @@ ROUTER_SILENT_S = 2.0
 # How long a request waits for a router to announce itself (a start, a failover: the lease's
 # time to lapse and the standby's start) before it is answered 503.
 ROUTER_WAIT_S = 8.0
+# Routers a request may outlive before it is answered 503.
+MAX_RESENDS = 3
 RECONNECT = (1012, "serveur changé : reconnexion")
 
 
@@ -60,6 +69,7 @@ class Feeds:
         self._announced = asyncio.Event()  # set at each heartbeat
         self.router_changes = 0
         self.received = 0
+        self.resent = 0  # requests sent again: their router went while they ran
         link.on_restored.append(lambda: self.reset("lien avec le courtier rétabli"))
 
     async def start(self) -> None:
@@ -159,14 +169,55 @@ class Feeds:
 
         Nobody listening on the router's subject means it is gone (killed: the next router
         takes over) or not yet subscribed again (its link came back after ours): the request
-        waits for the next heartbeat, sent once the router listens, and goes to its sender."""
+        waits for the next heartbeat, sent once the router listens, and goes to its sender.
+        A router that goes while the request runs is not waited for either: the request goes
+        to the next one (same payload, so the same idempotency key)."""
         token = await self._router()
         message = op.encode() + b"\n" + payload
+        for resend in range(MAX_RESENDS + 1):
+            node = self.router_node
+            try:
+                answer = await self._ask_while_there(token, node, message, timeout)
+            except NoResponders:
+                answer = None
+            if answer is not None:
+                return answer
+            if resend == MAX_RESENDS:
+                break
+            self.resent += 1
+            # Another router already heard: to it now; else the next heartbeat, whoever sends it.
+            replaced = (self.router_token, self.router_node) != (token, node)
+            token = await self._router(float("-inf") if replaced else self.clock())
+            log.warning("courtier : requête %r renvoyée au routeur de jeton %d", op, token)
+        raise BrokerUnavailable(f"{MAX_RESENDS + 1} routeurs partis pendant la requête")
+
+    async def _ask_while_there(
+        self, token: int, node: str | None, message: bytes, timeout: float
+    ) -> bytes | None:
+        """The answer of router ``token``, or None once it is taken as gone."""
+        request = asyncio.ensure_future(
+            self.link.request(self.subjects.rpc(token), message, timeout)
+        )
+        gone = asyncio.ensure_future(self._gone(token, node))
         try:
-            return await self.link.request(self.subjects.rpc(token), message, timeout)
-        except NoResponders:
-            token = await self._router(heard_since=self.clock())
-            return await self.link.request(self.subjects.rpc(token), message, timeout)
+            await asyncio.wait({request, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (request, gone):
+                if not task.done():
+                    task.cancel()
+        if request.done() and not request.cancelled():
+            return request.result()
+        log.warning("courtier : le routeur de jeton %d est parti pendant une requête", token)
+        return None
+
+    async def _gone(self, token: int, node: str | None) -> None:
+        """Returns once the router ``token`` of ``node`` is taken as gone: another one
+        announced itself, or it has not been heard for ``ROUTER_SILENT_S``."""
+        while (self.router_token, self.router_node) == (token, node) and self.router_heard:
+            self._announced.clear()
+            left = self._heard_at + ROUTER_SILENT_S - self.clock()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announced.wait(), max(left, 0.01) + 0.01)
 
     async def ask_json(self, op: str, payload: bytes = b"") -> Any:
         return json.loads(await self.ask(op, payload))

@@ -5,6 +5,8 @@ While this node holds the router's lease it announces its token every half secon
 
 - ``http``: a page's HTTP request, run through this node's own application as if it had
   come on its port (same routes, same sessions, roles, CSRF and audit), the answer sent back;
+  a state-changing one carries an idempotency key and runs once, even sent again to the
+  next router after this one died (``cti.broker.answered``);
 - ``agent``: what an agent's page gets when its socket opens (her state, her current card);
 - ``supervision`` and ``live``: the wallboard's and the live board's snapshots.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
+from cti.broker.answered import Answered, request_key
 from cti.broker.envelope import (
     BadEnvelope,
     ForwardedAnswer,
@@ -101,6 +104,7 @@ class RouterBridge:
         live: Callable[[], dict[str, Any]],
         until_ready: Callable[[], Awaitable[None]],
         node: str,
+        answered: Answered | None = None,
     ) -> None:
         self.link = link
         self.subjects = subjects
@@ -112,6 +116,7 @@ class RouterBridge:
         self.live = live
         self.until_ready = until_ready
         self.node = node
+        self.answered = answered
         self.forwarded = 0
         self._beat: asyncio.Task[None] | None = None
 
@@ -158,7 +163,13 @@ class RouterBridge:
             log.warning("courtier : requête HTTP illisible (%s)", exc)
             return encode_answer(ForwardedAnswer(400, [], b""))
         self.forwarded += 1
+        key = request_key(request)
+        if key is None or self.answered is None:
+            return encode_answer(await self._run(request))
+        return encode_answer(await self.answered.once(key, lambda: self._run(request)))
+
+    async def _run(self, request: ForwardedRequest) -> ForwardedAnswer:
         answer = await run_asgi(self.app, request)
         # A login's session must be in the database before the page opens its socket.
         await self.sessions.flush()
-        return encode_answer(answer)
+        return answer

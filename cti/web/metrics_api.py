@@ -54,8 +54,15 @@ async def metrics(request: Request) -> PlainTextResponse:
     pop = getattr(state, "pop", None)
     db = pop.writer.health() if pop is not None else None
     link = getattr(state, "broker", None)
+    answered = getattr(state, "answered", None)
     broker = (
-        BrokerGauges(link.state == "up", link.reconnects, link.backlog, link.dropped)
+        BrokerGauges(
+            link.state == "up",
+            link.reconnects,
+            link.backlog,
+            link.dropped,
+            answered.replayed if answered is not None else 0,
+        )
         if link is not None
         else None
     )

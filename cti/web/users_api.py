@@ -36,6 +36,9 @@ from screenpop.accounts import Role, UserView
 
 router = APIRouter(tags=["accounts"])
 T = TypeVar("T")
+# A one-time password in the answer: neither a cache nor the router's kept answers hold it
+# (cti.broker.answered).
+NO_STORE = "no-store"
 
 
 class AccountOut(BaseModel):
@@ -166,7 +169,9 @@ async def list_accounts(user: AdminUser, db: Db) -> list[AccountOut]:
 
 
 @router.post("/api/admin/users", status_code=201)
-async def create_account(form: NewAccount, user: AdminUser, db: Db) -> AccountWithPassword:
+async def create_account(
+    form: NewAccount, user: AdminUser, db: Db, response: Response
+) -> AccountWithPassword:
     given: WithPassword = await _apply(
         lambda: admin.create(
             db,
@@ -178,6 +183,7 @@ async def create_account(form: NewAccount, user: AdminUser, db: Db) -> AccountWi
             form.password,
         )
     )
+    response.headers["Cache-Control"] = NO_STORE
     return _with_password(given)
 
 
@@ -196,12 +202,13 @@ async def enable_account(username: str, user: AdminUser, db: Db) -> AccountOut:
 
 @router.post("/api/admin/users/{username}/password")
 async def reset_password(
-    username: str, form: ResetForm, user: AdminUser, db: Db, request: Request
+    username: str, form: ResetForm, user: AdminUser, db: Db, request: Request, response: Response
 ) -> AccountWithPassword:
     given: WithPassword = await _apply(
         lambda: admin.reset_password(db, user.username, username, form.password)
     )
     _follow(request, given.account, close=True)
+    response.headers["Cache-Control"] = NO_STORE
     return _with_password(given)
 
 

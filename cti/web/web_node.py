@@ -8,10 +8,16 @@ Any number of web nodes stand behind the load balancer. Each one holds the pages
 to the router's node, whose application runs it (``cti.broker.router_side``): one code base,
 the same routes, roles, CSRF and audit on every node. ``/livez``, ``/readyz`` (the broker
 link is up) and ``/metrics`` are the node's own.
+
+A state-changing request goes with an ``Idempotency-Key``: the page's own (one per user
+action, ``static/session.js``), else one made here. If the router dies while running it, the
+request goes to the next router, which gives back the answer stored under that key rather
+than running it twice (``cti.broker.feeds``, ``cti.broker.answered``).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -22,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.websockets import WebSocketDisconnect
 
+from cti.broker.answered import KEY_HEADER, SAFE_METHODS
 from cti.broker.envelope import ForwardedRequest, decode_answer, encode_request
 from cti.broker.feeds import Feeds
 from cti.broker.link import BrokerUnavailable
@@ -143,11 +150,14 @@ def create_web_app(feeds: Feeds, sessions: Sessions, *, metrics_token: str | Non
     @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
     async def forward(request: Request) -> Response:
         body = await request.body()
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        if request.method not in SAFE_METHODS and KEY_HEADER not in request.headers:
+            headers.append((KEY_HEADER, f"web-{uuid.uuid4().hex}"))  # the same on a resend
         forwarded = ForwardedRequest(
             method=request.method,
             path=request.url.path,
             query=request.url.query,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            headers=headers,
             client=(request.client.host, request.client.port) if request.client else None,
             scheme=request.url.scheme,
             body=body,
@@ -230,6 +240,11 @@ class _WebNodeScrape(Collector):
                 "cti_forward_refused",
                 "HTTP requests answered 503: no router reachable.",
                 value=self.stats.refused,
+            ),
+            CounterMetricFamily(
+                "cti_forward_retried",
+                "Requests sent again: their router went while running them.",
+                value=feeds.resent,
             ),
             CounterMetricFamily(
                 "cti_broker_messages_received",

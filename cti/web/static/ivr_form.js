@@ -313,7 +313,7 @@ async function uploadRecording(upload, file, update) {
     const response = await fetch(`/api/ivr/recordings?filename=${encodeURIComponent(chosen.name)}`, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRF-Token": me ? me.csrf : "" },
+      headers: { "Accept": "application/json", "X-CSRF-Token": me ? me.csrf : "", "Idempotency-Key": ctiActionKey() },
       body: chosen,
     });
     const data = await response.json().catch(() => null);

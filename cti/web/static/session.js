@@ -19,6 +19,14 @@
     </form>`);
 })();
 
+// A key naming one user action: a state-changing call carries it (Idempotency-Key), so that
+// if the server running it dies and the call is sent again to the next one, it is done once
+// (cti/broker/answered.py). crypto.getRandomValues works on plain http too, unlike randomUUID.
+function ctiActionKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // One JSON call; ``csrf`` is the session's token (state-changing requests need it). A refusal
 // throws an Error with the server's message, its ``status`` and the ``problems`` it listed
 // (the voice menu's validator: in the body or in ``detail``).
@@ -26,6 +34,7 @@ async function ctiFetch(method, path, body, csrf) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (csrf) headers["X-CSRF-Token"] = csrf;
+  if (method !== "GET" && method !== "HEAD") headers["Idempotency-Key"] = ctiActionKey();
   const response = await fetch(path, {
     method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),

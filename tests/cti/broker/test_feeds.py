@@ -21,7 +21,7 @@ from bench.broker_lab import NATS_SERVER, NatsServer
 from bench.cluster_lab import wait_until
 from cti.broker.envelope import ForwardedRequest, decode_answer, encode_request
 from cti.broker.feeds import RECONNECT, Feeds
-from cti.broker.link import BrokerLink
+from cti.broker.link import BrokerLink, BrokerUnavailable
 from cti.broker.router_side import RouterBridge
 from cti.broker.subjects import Subjects
 from cti.web.auth import Sessions
@@ -159,3 +159,95 @@ async def test_a_web_node_s_sockets_refuse_who_has_no_session_and_its_probes_ans
     assert ready.status_code == 200 and ready.json()["broker"] == "up"
     assert live.status_code == 200
     assert 'cti_node_info{role="web"} 1.0' in metrics.text
+
+
+async def test_a_request_whose_router_is_replaced_while_it_runs_goes_to_the_next_one(
+    links: tuple[BrokerLink, BrokerLink], broker: NatsServer
+) -> None:
+    old_link, web = links
+    new_link = BrokerLink(broker.url, "routeur-b")
+    new_link.start()
+    await new_link.wait_connected(10)
+    reached = asyncio.Event()
+    ran: list[str] = []
+
+    def app_of(name: str, hangs: bool) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/api/note")
+        async def save() -> dict[str, str]:
+            ran.append(name)
+            reached.set()
+            if hangs:  # its node frozen, then killed: it never answers
+                await asyncio.Event().wait()
+            return {"saved_by": name}
+
+        return app
+
+    def bridge(link: BrokerLink, token: int, name: str, hangs: bool) -> RouterBridge:
+        return RouterBridge(
+            link,
+            SUBJECTS,
+            token,
+            app_of(name, hangs),
+            Sessions(),
+            agent_view=lambda agent: {},
+            supervision=None,
+            live=dict,
+            until_ready=asyncio.sleep,  # type: ignore[arg-type]
+            node=name,
+        )
+
+    a, b = bridge(old_link, 7, "a", True), bridge(new_link, 8, "b", False)
+    feeds = Feeds(web, SUBJECTS)
+    await feeds.start()
+    await a.start()
+    request = ForwardedRequest("POST", "/api/note", "", [], None, "http", b"")
+    asked = asyncio.create_task(feeds.ask("http", encode_request(request), timeout=130.0))
+    try:
+        await asyncio.wait_for(reached.wait(), 10)
+        await a.close()  # A stops beating; B takes over with the next token
+        await b.start()
+        answer = decode_answer(await asyncio.wait_for(asked, 30))
+    finally:
+        await b.close()
+        await new_link.close()
+    assert json.loads(answer.body) == {"saved_by": "b"}
+    assert ran == ["a", "b"] and feeds.resent == 1
+
+
+async def test_a_request_whose_router_went_silent_and_no_other_came_is_refused(
+    links: tuple[BrokerLink, BrokerLink],
+) -> None:
+    router, web = links
+    reached = asyncio.Event()
+    app = FastAPI()
+
+    @app.post("/api/note")
+    async def save() -> None:
+        reached.set()
+        await asyncio.Event().wait()  # its node frozen, then killed
+
+    bridge = RouterBridge(
+        router,
+        SUBJECTS,
+        7,
+        app,
+        Sessions(),
+        agent_view=lambda agent: {},
+        supervision=None,
+        live=dict,
+        until_ready=asyncio.sleep,  # type: ignore[arg-type]
+        node="a",
+    )
+    feeds = Feeds(web, SUBJECTS)
+    await feeds.start()
+    await bridge.start()
+    request = ForwardedRequest("POST", "/api/note", "", [], None, "http", b"")
+    asked = asyncio.create_task(feeds.ask("http", encode_request(request), timeout=130.0))
+    await asyncio.wait_for(reached.wait(), 10)
+    await bridge.close()  # silent from now on, and nobody takes over
+    # Refused within the silence and the wait for a router (about ten seconds), not 130 s.
+    with pytest.raises(BrokerUnavailable, match="aucun routeur"):
+        await asyncio.wait_for(asked, 60)
+    assert feeds.resent == 1
