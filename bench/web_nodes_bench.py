@@ -10,6 +10,13 @@ over the 60 agents (each logged in once), read every message. Calls arrive at a 
 at the end (held), cards received, and how long after the PBX rang the agent her pages had
 the card (p50, p99). The pages and the PBX share the bench's event loop, so the latency is an
 upper bound.
+
+The citizens wait as long as it takes (the agent hangs up after her second of talk): a router
+slowed down by a loaded machine costs latency, not calls. Until issue 23 each citizen hung up
+one second after the PBX answered her (``place_call``'s ``talk`` counts from there), so a router
+half a second late lost the call to the bench's own caller, and the Setvar that followed got
+« No such channel »; such a call was counted never rung. A call whose citizen leaves before
+any phone rang is now counted apart (``abandoned``).
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class Round:
     held: int = 0
     calls: int = 0
     rung: int = 0
+    abandoned: int = 0  # the citizen left before any phone rang
     seconds: float = 0.0
     cards: int = 0
     latencies: list[float] = field(default_factory=list)
@@ -108,6 +116,14 @@ class Pages:
         for ws in self.sockets:
             await ws.close()
         await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+def tally(calls: list[SimCall]) -> tuple[int, int]:
+    """Calls rung, and calls whose citizen left before any phone rang (abandoned, not a call
+    the router failed to ring)."""
+    rung = sum(1 for call in calls if call.agent is not None)
+    abandoned = sum(1 for call in calls if call.agent is None and call.gone.is_set())
+    return rung, abandoned
 
 
 def _prepare(url: str) -> None:
@@ -178,13 +194,15 @@ async def measure_round(
         calls: list[SimCall] = []
         start = time.monotonic()
         for n in range(int(seconds * rate)):
-            calls.append(pbx.place_call(f"0612{n:06d}", "Banc", service="accueil", talk=1.0))
+            # talk=None: she never hangs up on her own (place_call counts talk from the PBX's
+            # answer, not the agent's); her agent does, after AgentPhone's second.
+            calls.append(pbx.place_call(f"0612{n:06d}", "Banc", service="accueil", talk=None))
             await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
         with contextlib.suppress(TimeoutError):  # what never rang is counted below
-            await lab.until(lambda: all(call.agent is not None for call in calls), timeout=120)
+            await lab.until(lambda: sum(tally(calls)) == len(calls), timeout=120)
         measured.seconds = time.monotonic() - start
         measured.calls = len(calls)
-        measured.rung = sum(1 for call in calls if call.agent is not None)
+        measured.rung, measured.abandoned = tally(calls)
         # The last cards are on their way: until every page of each rung agent has its card.
         pages_of = defaultdict(int)
         for i in range(measured.sockets):
@@ -229,7 +247,8 @@ def run(options: list[str] | None = None) -> Iterator[str]:
         yield (
             f"{r.web_nodes} web node(s): {r.held}/{r.sockets} agent sockets held, "
             f"{r.rung}/{r.calls} calls rung in {r.seconds:.1f} s "
-            f"(never rung: {r.calls - r.rung}) "
+            f"(abandoned before ringing: {r.abandoned}, "
+            f"never rung: {r.calls - r.rung - r.abandoned}) "
             f"({r.rung / r.seconds:.1f} calls/s), {r.cards} cards on pages, "
             f"ring -> card p50 {1000 * statistics.median(r.latencies or [0]):.0f} ms, "
             f"p99 {1000 * _pct(r.latencies, 0.99):.0f} ms"

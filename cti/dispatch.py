@@ -24,6 +24,10 @@ dispatcher translates, and remembers just enough to do it:
   no offer could reach it, so none is made, and the agents stay READY. When the link is
   back (logged in and resynchronised) the phones are free again and the waiting calls are
   offered, once. An offer that could not be sent (``offer_not_placed``) is no miss.
+* an offer Asterisk refused because the caller's channel no longer exists (``caller_gone``)
+  means she hung up, even if her ``Hangup`` event is still on its way (stasis is behind the
+  action's answer): she leaves the line at once, her agents stay ready, no miss. Offering
+  her again would only repeat the refusal until the event comes.
 
 Two decisions are completed here rather than by the shell: an ``Offer`` for a call that is
 between ``cti-connect`` and ``cti-wait`` (its previous offer just failed) is held until the
@@ -184,6 +188,14 @@ class Dispatcher:
             self.deferred.pop(call_id, None)
             failed = OfferFailed(call_id, agent, "not_placed", self._clock(now), missed=False)
             self._feed(failed, out)
+        return out
+
+    def caller_gone(self, call_id: str, now: float) -> list[Decision]:
+        """Asterisk no longer has the call's channel (it answered « No such channel »): she
+        hung up. She leaves the line now; whoever was being offered her stays ready, not a
+        miss. The tracker's end of the call, when it comes, finds nothing left to do here."""
+        out: list[Decision] = []
+        self._leave(call_id, self._clock(now), out)
         return out
 
     def link_changed(self, up: bool, now: float) -> list[Decision]:

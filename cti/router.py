@@ -25,7 +25,10 @@ dialplan's ``WAIT_START`` (the first entry in ``cti-wait``, kept across no-answe
 router counts from the same instant (``first_wait_at``).
 
 While the AMI link is down nothing is offered (``Dispatcher.link_changed``); an offer that
-could not be sent is no miss, and the call is offered again once the link is back.
+could not be sent is no miss, and the call is offered again once the link is back. An offer
+Asterisk refuses because the caller's channel no longer exists (« No such channel ») is no
+miss either, and the call is not offered again: she hung up, though her ``Hangup`` may reach
+us after that answer (``Dispatcher.caller_gone``; issue 23).
 The shell is also the agents' desk (``cti.desk.AgentDesk``): their states, the end of wrap-up
 and transfers from the page.
 """
@@ -39,7 +42,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from cti.ami.errors import AmiDisconnected, AmiError
+from cti.ami.errors import AmiDisconnected, AmiError, AmiNoSuchChannel
 from cti.ami.events import DeviceStateChanged
 from cti.desk import DeskError
 from cti.dispatch import Dispatcher
@@ -323,6 +326,9 @@ class RouterShell:
                 exc,
                 extra={"call_id": offer.call_id},
             )
+            if isinstance(exc, AmiNoSuchChannel):
+                self._carry_out(self.dispatcher.caller_gone(offer.call_id, self.clock()))
+                return
             for agent in agents:
                 self._carry_out(
                     self.dispatcher.offer_not_placed(offer.call_id, agent, self.clock())

@@ -33,7 +33,14 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from cti.ami.errors import AmiActionError, AmiAuthError, AmiDisconnected, AmiError, AmiTimeout
+from cti.ami.errors import (
+    AmiActionError,
+    AmiAuthError,
+    AmiDisconnected,
+    AmiError,
+    AmiTimeout,
+    action_error,
+)
 from cti.ami.events import ListedChannel, parse_listed_channel
 from cti.ami.protocol import RobustAMIProtocol
 
@@ -156,7 +163,7 @@ class AmiConnection:
         result = await self._send(action, timeout, as_list=False)
         response: Message = result[0] if isinstance(result, list) else result
         if response.get("Response") == "Error":
-            raise AmiActionError(
+            raise action_error(
                 str(action.get("Action")), response.get("Message", ""), action.get("Channel")
             )
         return response
@@ -168,7 +175,7 @@ class AmiConnection:
         result = await self._send(action, timeout, as_list=True)
         messages = result if isinstance(result, list) else [result]
         if messages and messages[0].get("Response") == "Error":
-            raise AmiActionError(
+            raise action_error(
                 str(action.get("Action")), messages[0].get("Message", ""), action.get("Channel")
             )
         return [m for m in messages[1:] if m.get("EventList") != "Complete" and "Event" in m]

@@ -3,6 +3,7 @@
 AmiError
 ├── AmiAuthError        Asterisk refused our user/secret (names host, port, user)
 ├── AmiActionError      Response: Error to an action (action, channel, Asterisk's words)
+│   └── AmiNoSuchChannel    the channel is gone (hung up), whatever events are on their way
 ├── AmiTimeout          no response to an action in time
 └── AmiDisconnected     the link went down before the response came
 """
@@ -28,6 +29,28 @@ class AmiActionError(AmiError):
         where = f" on {channel}" if channel else ""
         super().__init__(f"AMI action {action}{where} failed: {message}")
         self.action, self.message, self.channel = action, message, channel
+
+
+class AmiNoSuchChannel(AmiActionError):
+    """Asterisk has no (live) channel of that name: it hung up. Its ``Hangup`` event may come
+    after this answer: manager.c looks the channel up at once, the event goes through stasis."""
+
+
+# manager.c's words for a channel that is gone, per action (recording 18): Setvar, Getvar and
+# Hangup; Redirect; BlindTransfer and Atxfer; Redirect of a channel already hanging up.
+_GONE = (
+    "No such channel",
+    "Channel does not exist:",
+    "Channel specified does not exist",
+    "Redirect failed, channel not up.",
+)
+
+
+def action_error(action: str, message: str, channel: str | None = None) -> AmiActionError:
+    """Our error for Asterisk's ``Response: Error`` to ``action``."""
+    if message.startswith(_GONE):
+        return AmiNoSuchChannel(action, message, channel)
+    return AmiActionError(action, message, channel)
 
 
 class AmiTimeout(AmiError):

@@ -67,6 +67,8 @@ class AmiServer:
     actions: list[tuple[int, str]] = field(default_factory=list)
     globals: dict[str, str] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
+    #: Events held back (``hold_events``), each with its privilege, in order; None: none held.
+    held: list[tuple[str, bytes]] | None = None
     _server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -91,6 +93,27 @@ class AmiServer:
     def emit(self, headers: Headers) -> None:
         privilege = headers[1][1] if len(headers) > 1 and headers[1][0] == "Privilege" else ""
         data = encode_frame(headers)
+        if self.held is not None:
+            self.held.append((privilege, data))
+            return
+        self._fan_out(privilege, data)
+
+    def hold_events(self) -> None:
+        """Events wait from now on; answers to actions do not. Asterisk sends events through
+        stasis, whose queues fall behind under load, while a session answers its action at
+        once: ``ast_hangup`` takes the channel out of the container long before its final
+        snapshot becomes the ``Hangup`` event, so a Setvar can get « No such channel » before
+        the client has heard the channel hang up."""
+        if self.held is None:
+            self.held = []
+
+    def release_events(self) -> None:
+        """Send the held events, in order, and stop holding them."""
+        held, self.held = self.held or [], None
+        for privilege, data in held:
+            self._fan_out(privilege, data)
+
+    def _fan_out(self, privilege: str, data: bytes) -> None:
         for session in self.sessions:
             if session.logged_in and session.wants(privilege, self.read):
                 session.writer.write(data)

@@ -126,6 +126,13 @@ class SimulatedPbx:
     def hangup_call(self, call: SimCall) -> None:
         self.telephony.hangup_call(call)
 
+    def hold_events(self) -> None:
+        """Events wait, answers to actions do not: Asterisk's stasis behind under load."""
+        self.ami.hold_events()
+
+    def release_events(self) -> None:
+        self.ami.release_events()
+
     def inject(self, data: bytes) -> None:
         self.ami.inject(data)
 

@@ -315,3 +315,21 @@ def test_rung_together_an_offer_not_placed_is_no_miss_for_any_of_them() -> None:
     assert {d.engine.agent(a).missed_offers for a in ("201", "202")} == {0}
     assert "c1" not in d.away  # still in cti-wait: offered again at once
     assert offers(out) != []
+
+
+def test_a_caller_gone_before_her_ring_leaves_the_line_and_nobody_missed_her() -> None:
+    """Issue 23: Asterisk answered « No such channel » to the offer's Setvar before its Hangup
+    event came. Offering her again would only be refused again until the event comes."""
+    d = dispatcher(CONFIG | {"ring_together": 2})
+    ready(d, "201", "202")
+    assert offers(d.on_event(waiting("c1", 1.0), 1.0)) == [("c1", "202"), ("c1", "201")]
+    out = d.caller_gone("c1", 1.2)
+    assert offers(out) == []
+    for agent in ("201", "202"):
+        view = d.engine.agent(agent)
+        assert (view.state, view.missed_offers) == (S.READY, 0)
+    assert d.holding() == set() and d.ringing == {} and d.waiting() == set()
+    # Her hang-up, when it comes, finds nothing left to do; the next caller is offered.
+    gone = ev.CallAbandoned(**base("c1", 1.3), reason="waiting", service="etat-civil")
+    assert d.on_event(gone, 1.3) == []
+    assert offers(d.on_event(waiting("c2", 2.0), 2.0)) == [("c2", "202"), ("c2", "201")]

@@ -380,3 +380,25 @@ async def test_originate_to_agents_phones_busy_sync_and_answered(pbx: SimulatedP
         lambda f: f.event == "Hangup" and f.get("Channel") == answered.get("Channel")
     )
     client.close()
+
+
+async def test_held_events_let_a_refusal_overtake_the_hangup_as_stasis_does(
+    pbx: SimulatedPbx,
+) -> None:
+    """Issue 23: a real Asterisk answers « No such channel » as soon as ``ast_hangup`` took
+    the channel away; its Hangup event follows through stasis, later under load."""
+    client = await RawClient.connect(pbx.port)
+    await client.login()
+    call = pbx.place_call("0612345678", "Dupont", talk=None)
+    await client.event("UserEvent")  # CtiCallerId: the call is in
+    pbx.hold_events()
+    pbx.hangup_call(call)
+    await call.ended.wait()
+    refused = await client.action("Setvar", Channel=call.channel, Variable="AGENT", Value="201")
+    assert (refused.response, refused.get("Message")) == ("Error", "No such channel")
+    assert not any(f.event == "Hangup" for f in client.frames)  # not told yet
+    pbx.release_events()
+    leg = call.channel
+    hangup = await client.next_frame(lambda f: f.event == "Hangup" and f.get("Channel") == leg)
+    assert hangup.get("Cause") == "16"
+    client.close()
