@@ -26,7 +26,6 @@ from websockets.exceptions import ConnectionClosed
 from bench.broker_lab import NATS_SERVER, NatsServer
 from bench.cluster_lab import AGENT_LOGIN, ClusterLab, Node, all_rung, cluster_lab, wait_until
 from cti.broker.subjects import STREAM
-from cti.pbxsim.pbx import SimCall
 from cti.web.auth import COOKIE
 
 Message = dict[str, Any]
@@ -124,18 +123,6 @@ async def login(url: str) -> str:
         return client.cookies[COOKIE]
 
 
-async def marie_takes_a_call(lab: ClusterLab) -> list[SimCall]:
-    """Calls until one rings Marie (201); all of them, each rung."""
-    placed: list[SimCall] = []
-    for _ in range(4):
-        batch = lab.calls()
-        placed += batch
-        await lab.until(lambda batch=batch: all_rung(batch))  # type: ignore[misc]
-        if any(call.agent == "201" for call in placed):
-            return placed
-    raise AssertionError(f"no call rang Marie: {[c.agent for c in placed]}")
-
-
 async def test_a_killed_web_node_s_pages_reconnect_to_another_and_get_their_card_back(
     lab: ClusterLab, broker: NatsServer
 ) -> None:
@@ -149,7 +136,7 @@ async def test_a_killed_web_node_s_pages_reconnect_to_another_and_get_their_card
     hello = await page.until(lambda m: m["type"] == "hello")
     assert (hello["agent"], hello["display_name"]) == ("201", "Marie Lambert")
 
-    calls = await marie_takes_a_call(lab)
+    calls = await lab.ring("201")
     card = await page.until(is_card)
     mine = next(c for c in calls if c.agent == "201")
     assert card["card"]["call_id"] == mine.linkedid
@@ -192,7 +179,7 @@ async def test_a_router_failover_behind_web_nodes_brings_the_card_back_on_the_sa
     cookie = await login(url)
     page = await Page.open(url, cookie)
     await page.until(lambda m: m["type"] == "hello")
-    calls = await marie_takes_a_call(lab)
+    calls = await lab.ring("201")
     mine = next(c for c in calls if c.agent == "201")
     await page.until(is_card)
 
