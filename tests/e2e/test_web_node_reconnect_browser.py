@@ -11,6 +11,7 @@ router and comes back on the card.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,11 @@ async def test_a_browser_reconnects_through_the_balancer_and_shows_its_card_once
         await expect(marie.locator("#call-stage")).to_have_text("En communication")
         greeting = await marie.locator("#greeting").inner_text()
 
+        killed_at = time.monotonic()
         w1.proc.kill()
         # The page came back by itself, through the balancer, to the second node.
         await expect(marie.locator("#link-status")).to_have_text("Connexion rétablie.")
+        print(f"web node killed: page back {time.monotonic() - killed_at:.1f} s after")
         await marie.wait_for_selector("body[data-socket=open]")
         assert front.routed[1] >= 1
         said = await marie.evaluate("window.linkSaid")
