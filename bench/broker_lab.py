@@ -157,6 +157,22 @@ class NatsCluster:
     async def stop(self) -> None:
         await asyncio.gather(*(server.stop() for server in self.servers))
 
+    async def stream_leader(self, stream: str) -> NatsServer | None:
+        """The server leading ``stream`` now (None: none elected, or no such stream)."""
+        async with httpx.AsyncClient() as http:
+            for server, monitor in zip(self.servers, self.monitors, strict=True):
+                if server.proc is None:
+                    continue
+                answer = await http.get(f"http://127.0.0.1:{monitor}/jsz?streams=true")
+                for account in answer.json().get("account_details") or []:
+                    for detail in account.get("stream_detail") or []:
+                        if detail.get("name") == stream:
+                            leader = (detail.get("cluster") or {}).get("leader")
+                            return next(
+                                (s for i, s in enumerate(self.servers) if f"n{i}" == leader), None
+                            )
+        return None
+
     async def holding(self, client: str) -> NatsServer:
         """The server a client whose connection name starts with ``client`` is on."""
         async with httpx.AsyncClient() as http:

@@ -289,6 +289,7 @@ async def test_a_nats_server_of_three_lost_under_the_router_loses_no_event_and_n
     first = lab.calls()  # calls flowing as the server goes
     lost = await cluster.holding("cti-routeur")
     web_too = lost is await cluster.holding("cti-web")
+    led = lost is await cluster.stream_leader(STREAM)  # its events wait for a new leader
     killed_at = time.monotonic()
     await lost.kill()
     await lab.until(lambda: all_rung(first))
@@ -317,7 +318,8 @@ async def test_a_nats_server_of_three_lost_under_the_router_loses_no_event_and_n
     if web_too:
         await web.until(lambda: web.said("lien avec le courtier rétabli"))
     print(
-        f"NATS server lost under the router (the web node's too: {web_too}): Marie's card "
+        f"NATS server lost under the router (the web node's too: {web_too}, the stream's "
+        f"leader: {led}): Marie's card "
         f"{card_after:.1f} s after, her page reopened {reopened} time(s)"
     )
 
