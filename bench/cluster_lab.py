@@ -180,6 +180,17 @@ class ClusterLab:
             for n, service in enumerate(SERVICES)
         ]
 
+    async def ring(self, agent: str) -> list[SimCall]:
+        """Calls (three at a time) until one rings ``agent``'s phone; all of them, each rung."""
+        placed: list[SimCall] = []
+        for _ in range(4):
+            batch = self.calls()
+            placed += batch
+            await self.until(lambda batch=batch: all_rung(batch))  # type: ignore[misc]
+            if any(call.agent == agent for call in placed):
+                return placed
+        raise AssertionError(f"no call rang {agent}: {[c.agent for c in placed]}")
+
 
 def all_rung(calls: list[SimCall]) -> bool:
     return all(call.agent is not None for call in calls)

@@ -44,7 +44,11 @@ async def run(settings: Settings, *, simulated: bool, stop: asyncio.Event | None
                 "CTI_ROLE=router : indiquez le courtier que lisent les nœuds web "
                 "(CTI_BROKER_URL, par exemple nats://127.0.0.1:4222)"
             )
-        broker = BrokerLink(settings.broker_url, f"cti-routeur {node_identity()}")
+        broker = BrokerLink(
+            settings.broker_url,
+            f"cti-routeur {node_identity()}",
+            replicas=settings.broker_replicas,
+        )
         broker.start()
     try:
         await _run_router(settings, simulated, stop, broker)

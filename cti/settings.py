@@ -83,7 +83,15 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None,
         description="the broker (NATS with JetStream) between router and web nodes, e.g. "
-        "nats://127.0.0.1:4222; needed by the router and web roles",
+        "nats://127.0.0.1:4222, or a NATS cluster's servers comma-separated; needed by the "
+        "router and web roles",
+    )
+    broker_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="servers of the NATS cluster that keep the domain events' stream (3 with "
+        "a three-server cluster: one server lost loses no event)",
     )
     callback_agent_ring: float = Field(
         default=20.0,

@@ -6,10 +6,11 @@ sockets subscribe exactly as they would on a single node. The router is found by
 heartbeat: the highest lease token heard lately is the one to ask (a router deposed while
 paused still beats with a lower one until it exits).
 
-When messages may have been missed (the broker link came back, or another router took
-over), every page socket is closed with 1012: the pages reconnect at once, here or on
-another web node, and get a fresh snapshot from the router in charge. A page that may have
-missed a card is never left showing an old one.
+When messages may have been missed (this node's broker link came back, the router's did,
+as its heartbeat says, or another router took over), every page socket is closed with
+1012: the pages reconnect at once, here or on another web node, and get a fresh snapshot
+from the router in charge. A page that may have missed a card is never left showing an old
+one.
 
 A request whose router goes while it runs (another router announces itself, or its
 heartbeat lapses) is not waited for: it is sent again to the router heard next, up to
@@ -68,6 +69,7 @@ class Feeds:
         self._heard_at = float("-inf")
         self._announced = asyncio.Event()  # set at each heartbeat
         self.router_changes = 0
+        self._router_links = 0  # the router's broker link came back this often (heartbeat)
         self.received = 0
         self.resent = 0  # requests sent again: their router went while they ran
         link.on_restored.append(lambda: self.reset("lien avec le courtier rétabli"))
@@ -124,6 +126,7 @@ class Feeds:
         try:
             beat = json.loads(data)
             token, node = int(beat["token"]), str(beat.get("node", "?"))
+            links = int(beat.get("links", 0))
         except (ValueError, KeyError, TypeError):
             return
         now = self.clock()
@@ -139,6 +142,9 @@ class Feeds:
             elif current is None:
                 log.info("routeur entendu : jeton %d (%s)", token, node)
         if token == self.router_token and node == self.router_node:
+            if (token, node) == (current, was) and links > self._router_links:
+                self.reset("le lien du routeur avec le courtier a été rétabli")
+            self._router_links = links
             self._heard_at = now
             self._announced.set()
 

@@ -8,9 +8,13 @@ JetStream stream, each with a message id and sent again until the stream acknowl
 (at least once, and the stream's duplicate window drops a second copy: once). Past the
 queue's bound (a broker away for long) the newest messages are dropped and counted.
 
-nats-py reconnects by itself and subscribes again; it does not retry a first connection
-that fails, so that loop is here. Its errors are wrapped in ``BrokerUnavailable`` with what a
-technician needs: the broker's address and what was asked.
+``url`` may list several servers of one NATS cluster, comma-separated: nats-py connects to
+one of them and, when it goes, to another (it also learns the cluster's other servers from
+the one it joined). The stream is then kept on ``replicas`` servers, so one of them lost
+loses no domain event. nats-py reconnects by itself and subscribes again; it does not retry
+a first connection that fails, so that loop is here. Its errors are wrapped in
+``BrokerUnavailable`` with what a technician needs: the broker's address and what was
+asked.
 """
 
 from __future__ import annotations
@@ -63,9 +67,12 @@ class BrokerLink:
         *,
         queue_limit: int = 10_000,
         reconnect_wait: float = 0.5,
+        replicas: int = 1,
     ) -> None:
         self.url = url
+        self.servers = [server.strip() for server in url.split(",") if server.strip()]
         self.name = name
+        self.replicas = replicas
         self.reconnect_wait = reconnect_wait
         self.state = "connecting"
         self.reconnects = 0  # links lost then back
@@ -110,7 +117,7 @@ class BrokerLink:
         while True:
             try:
                 nc = await nats.connect(
-                    servers=[self.url],
+                    servers=self.servers,
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
@@ -137,7 +144,7 @@ class BrokerLink:
         for subject, handler in self._served:
             await self._serve(nc, subject, handler)
         self._up()
-        log.info("courtier %s joint", self.url)
+        log.info("courtier %s joint", _joined(nc))
 
     def _up(self) -> None:
         self.state = "up"
@@ -153,7 +160,8 @@ class BrokerLink:
     async def _restored(self) -> None:
         self.reconnects += 1
         self._up()
-        log.warning("lien avec le courtier %s rétabli", self.url)
+        if self._nc is not None:
+            log.warning("lien avec le courtier rétabli (%s)", _joined(self._nc))
         for told in list(self.on_restored):
             told()
 
@@ -199,7 +207,7 @@ class BrokerLink:
     async def _to_stream(self, nc: Client, item: _Outgoing) -> None:
         js = nc.jetstream()
         if not self._stream_ready:
-            await ensure_stream(nc)
+            await ensure_stream(nc, self.replicas)
             self._stream_ready = True
         assert item.msg_id is not None
         await js.publish(
@@ -279,8 +287,15 @@ class BrokerLink:
         return bytes(msg.data)
 
 
-async def ensure_stream(nc: Client) -> None:
-    """The domain events' stream (on disk, a day kept, duplicates dropped over two minutes)."""
+def _joined(nc: Client) -> str:
+    """The server of the list the client is on now (``host:port``)."""
+    joined = nc.connected_url
+    return joined.netloc if joined is not None else "?"
+
+
+async def ensure_stream(nc: Client, replicas: int = 1) -> None:
+    """The domain events' stream (on disk, a day kept, duplicates dropped over two minutes),
+    kept on ``replicas`` servers of the cluster."""
     js = nc.jetstream()
     config = StreamConfig(
         name=STREAM,
@@ -288,6 +303,7 @@ async def ensure_stream(nc: Client) -> None:
         storage=StorageType.FILE,
         max_age=STREAM_MAX_AGE_S,
         duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(config)

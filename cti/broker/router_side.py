@@ -135,9 +135,12 @@ class RouterBridge:
         self.link.publish(self.subjects.sessions, notice.encode())
 
     async def _heartbeat(self) -> None:
-        beat = json.dumps({"token": self.token, "node": self.node}).encode()
         while True:
-            self.link.publish(self.subjects.router, beat)
+            # ``links``: how often this node's broker link came back. Messages for pages sent
+            # as it went down may be lost; web nodes hearing it grow send their pages to read
+            # everything again (a NATS server of a cluster lost under the router alone).
+            beat = {"token": self.token, "node": self.node, "links": self.link.reconnects}
+            self.link.publish(self.subjects.router, json.dumps(beat).encode())
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _answer(self, data: bytes) -> bytes:

@@ -52,8 +52,8 @@ async def links(broker: NatsServer) -> AsyncIterator[tuple[BrokerLink, BrokerLin
         await link.close()
 
 
-def beat(token: int, node: str) -> bytes:
-    return json.dumps({"token": token, "node": node}).encode()
+def beat(token: int, node: str, links: int = 0) -> bytes:
+    return json.dumps({"token": token, "node": node, "links": links}).encode()
 
 
 async def test_pages_follow_the_router_with_the_highest_token(
@@ -85,6 +85,28 @@ async def test_pages_follow_the_router_with_the_highest_token(
     assert await asyncio.wait_for(page.get(), 10) is None  # the page is told to reconnect
     assert page.ending == RECONNECT
     assert (feeds.router_token, feeds.router_node, feeds.router_changes) == (4, "b", 1)
+
+
+async def test_pages_read_everything_again_when_the_router_s_broker_link_came_back(
+    links: tuple[BrokerLink, BrokerLink],
+) -> None:
+    router, web = links
+    feeds = Feeds(web, SUBJECTS)
+    await feeds.start()
+    heard = asyncio.Event()
+    await web.subscribe(SUBJECTS.router, lambda _s, _d: heard.set())
+    router.publish(SUBJECTS.router, beat(3, "a"))
+    await wait_until(heard, lambda: feeds.router_token == 3, 10)
+    page = feeds.agent_bus("201").subscribe()
+    router.publish(SUBJECTS.router, beat(3, "a"))  # the same router, nothing lost: no change
+    router.publish(SUBJECTS.agent("201"), b'{"type": "card.offered"}')
+    assert await asyncio.wait_for(page.get(), 10) == '{"type": "card.offered"}'
+
+    # Its link to the broker came back: what it sent meanwhile may be lost.
+    router.publish(SUBJECTS.router, beat(3, "a", links=1))
+    assert await asyncio.wait_for(page.get(), 10) is None
+    assert page.ending == RECONNECT
+    assert feeds.router_changes == 0  # the same router
 
 
 async def test_a_request_runs_through_the_router_s_application_and_comes_back_whole(

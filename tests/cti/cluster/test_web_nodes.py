@@ -18,12 +18,14 @@ from typing import Any
 
 import httpx
 import nats
+import nats.errors
 import pytest
 import websockets
 from nats.aio.msg import Msg
+from nats.js.api import StreamInfo
 from websockets.exceptions import ConnectionClosed
 
-from bench.broker_lab import NATS_SERVER, NatsServer
+from bench.broker_lab import NATS_SERVER, NatsCluster, NatsServer, nats_cluster
 from bench.cluster_lab import AGENT_LOGIN, ClusterLab, Node, all_rung, cluster_lab, wait_until
 from cti.broker.subjects import STREAM
 from cti.pbxsim.pbx import SimCall
@@ -42,6 +44,14 @@ async def broker(tmp_path: Path) -> AsyncIterator[NatsServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+    if NATS_SERVER is None:
+        pytest.skip("nats-server is not installed (Debian package nats-server)")
+    async with nats_cluster(tmp_path / "nats") as servers:
+        yield servers
 
 
 @pytest.fixture
@@ -112,6 +122,43 @@ class Page:
         await self._reader
 
 
+async def every_event_stored_once(servers: str, calls: list[SimCall]) -> StreamInfo:
+    """Once every call's ``CallOffered`` is in the stream: its router's ids run 1..n without
+    a gap or a repeat. ``servers``: comma-separated, those still up."""
+    offered: set[str] = set()
+    ids: list[str] = []
+    stored = asyncio.Event()
+
+    async def read(msg: Msg) -> None:  # the stream from its first event, in order
+        ids.append((msg.headers or {}).get("Nats-Msg-Id", ""))
+        event = json.loads(msg.data).get("event", {})
+        if event.get("type") == "CallOffered":
+            offered.add(event["call_id"])
+        stored.set()
+
+    nc = await nats.connect(servers=servers.split(","))
+    try:
+        js = nc.jetstream()
+        # A cluster that lost the stream's leader answers once it has elected another.
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    await js.subscribe(
+                        "cti.*.events", stream=STREAM, cb=read, ordered_consumer=True
+                    )
+                    break
+                except nats.errors.TimeoutError:
+                    continue
+        await wait_until(stored, lambda: all(c.linkedid in offered for c in calls))
+        info = await js.stream_info(STREAM)
+    finally:
+        await nc.close()
+    assert len(ids) == len(set(ids)), "a domain event stored twice"
+    counts = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
+    assert counts == list(range(1, len(counts) + 1)), "a domain event missing from the stream"
+    return info
+
+
 def is_card(message: Message) -> bool:
     return str(message.get("type", "")).startswith("card.")
 
@@ -122,18 +169,6 @@ async def login(url: str) -> str:
         answer = await client.post("/api/login", json={"username": username, "password": password})
         assert answer.status_code == 200, answer.text
         return client.cookies[COOKIE]
-
-
-async def marie_takes_a_call(lab: ClusterLab) -> list[SimCall]:
-    """Calls until one rings Marie (201); all of them, each rung."""
-    placed: list[SimCall] = []
-    for _ in range(4):
-        batch = lab.calls()
-        placed += batch
-        await lab.until(lambda batch=batch: all_rung(batch))  # type: ignore[misc]
-        if any(call.agent == "201" for call in placed):
-            return placed
-    raise AssertionError(f"no call rang Marie: {[c.agent for c in placed]}")
 
 
 async def test_a_killed_web_node_s_pages_reconnect_to_another_and_get_their_card_back(
@@ -149,7 +184,7 @@ async def test_a_killed_web_node_s_pages_reconnect_to_another_and_get_their_card
     hello = await page.until(lambda m: m["type"] == "hello")
     assert (hello["agent"], hello["display_name"]) == ("201", "Marie Lambert")
 
-    calls = await marie_takes_a_call(lab)
+    calls = await lab.ring("201")
     card = await page.until(is_card)
     mine = next(c for c in calls if c.agent == "201")
     assert card["card"]["call_id"] == mine.linkedid
@@ -192,7 +227,7 @@ async def test_a_router_failover_behind_web_nodes_brings_the_card_back_on_the_sa
     cookie = await login(url)
     page = await Page.open(url, cookie)
     await page.until(lambda m: m["type"] == "hello")
-    calls = await marie_takes_a_call(lab)
+    calls = await lab.ring("201")
     mine = next(c for c in calls if c.agent == "201")
     await page.until(is_card)
 
@@ -233,27 +268,62 @@ async def test_a_broker_restart_loses_no_domain_event_and_pages_come_back(
     again = await Page.open(url, cookie)
     await again.until(lambda m: m["type"] == "hello", 60, web, router)
 
-    # Every domain event reached the stream once: the router's ids run 1..n without a gap or
-    # a repeat, and the calls of the outage are there, offered.
-    offered: set[str] = set()
-    ids: list[str] = []
-    stored = asyncio.Event()
-
-    async def read(msg: Msg) -> None:  # the stream from its first event, in order
-        ids.append((msg.headers or {}).get("Nats-Msg-Id", ""))
-        event = json.loads(msg.data).get("event", {})
-        if event.get("type") == "CallOffered":
-            offered.add(event["call_id"])
-        stored.set()
-
-    nc = await nats.connect(broker.url)
-    try:
-        js = nc.jetstream()
-        await js.subscribe("cti.*.events", stream=STREAM, cb=read, ordered_consumer=True)
-        await wait_until(stored, lambda: all(c.linkedid in offered for c in before + during))
-    finally:
-        await nc.close()
-    assert len(ids) == len(set(ids)), "a domain event stored twice"
-    counts = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
-    assert counts == list(range(1, len(counts) + 1)), "a domain event missing from the stream"
+    # Every domain event reached the stream once, the calls of the outage included.
+    await every_event_stored_once(broker.url, before + during)
     await again.close()
+
+
+async def test_a_nats_server_of_three_lost_under_the_router_loses_no_event_and_no_card(
+    lab: ClusterLab, cluster: NatsCluster
+) -> None:
+    router = await lab.node(
+        "router", role="router", broker=cluster.url, extra={"CTI_BROKER_REPLICAS": "3"}
+    )
+    await lab.ready(router)
+    web = await lab.node("web", role="web", broker=cluster.url)
+    url = await lab.ready(web)
+    cookie = await login(url)
+    page = await Page.open(url, cookie)
+    await page.until(lambda m: m["type"] == "hello")  # asked of the router: both are joined
+
+    first = lab.calls()  # calls flowing as the server goes
+    lost = await cluster.holding("cti-routeur")
+    web_too = lost is await cluster.holding("cti-web")
+    led = lost is await cluster.stream_leader(STREAM)  # its events wait for a new leader
+    killed_at = time.monotonic()
+    await lost.kill()
+    await lab.until(lambda: all_rung(first))
+    later = lab.calls()  # six calls for six agents: one of them is Marie's
+    await lab.until(lambda: all_rung(later))
+    mine = next(call for call in first + later if call.agent == "201")
+
+    # Marie's card: on her socket, or on the one she opened again when told to (1012: her
+    # web node, or the router, lost its server and messages may be missing).
+    def card_or_closed() -> bool:
+        return page.close_code is not None or any(
+            is_card(m) and m["card"]["call_id"] == mine.linkedid for m in page.messages
+        )
+
+    reopened = 0
+    while True:
+        await wait_until(page.changed, card_or_closed)
+        if page.close_code is None:
+            break
+        assert page.close_code == 1012, page.close_code
+        reopened += 1
+        page = await Page.open(url, cookie)
+    card_after = time.monotonic() - killed_at
+    # Both reconnected to a server still up; the web node only if it had lost its own.
+    await router.until(lambda: router.said("lien avec le courtier rétabli"))
+    if web_too:
+        await web.until(lambda: web.said("lien avec le courtier rétabli"))
+    print(
+        f"NATS server lost under the router (the web node's too: {web_too}, the stream's "
+        f"leader: {led}): Marie's card "
+        f"{card_after:.1f} s after, her page reopened {reopened} time(s)"
+    )
+
+    alive = ",".join(server.url for server in cluster.servers if server is not lost)
+    info = await every_event_stored_once(alive, first + later)
+    assert info.config.num_replicas == 3
+    await page.close()
