@@ -32,8 +32,9 @@ from cti.broker.link import BrokerLink
 from cti.broker.router_side import RouterBridge
 from cti.broker.subjects import Subjects
 from cti.bus import Bus
-from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.callback_offer import WaitOffers
+from cti.callbacks.desk import CallbackDesk, service_calendar
+from cti.callbacks.state import CallbackSettings
 from cti.cluster.elector import Elector, node_identity
 from cti.cluster.fenced import FencedSend
 from cti.db import Database
