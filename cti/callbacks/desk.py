@@ -32,7 +32,6 @@ requests served by a call answered meanwhile.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -43,6 +42,7 @@ from cti.callbacks.intake import RECORDED_TEXT, WITHHELD_TEXT, Intake
 from cti.callbacks.placing import Placing
 from cti.callbacks.state import CallbackSettings, NewRequest, S, SendList, national, utc
 from cti.db import Database
+from cti.periodic import Periodic
 from cti.router import RouterShell
 from cti.tracker import events as ev
 from ivr_scripts import callback_dialog
@@ -60,9 +60,6 @@ from screenpop.directory import CitizenView
 from screenpop.hub import AgentHub
 from screenpop.messages import CallbackUpdated
 from screenpop.phones import normalise
-
-log = logging.getLogger("cti.callback_desk")  # the desk's log, as before the split
-
 
 DEFAULT_SETTINGS = CallbackSettings()
 
@@ -109,7 +106,8 @@ class CallbackDesk(Placing, Intake):
         self.queue = CallbackQueue()
         self.originates_sent = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
+        # A failed sweep (the database away a moment) is logged; the next round tries again.
+        self._sweeps = Periodic(settings.tick_s, self.sweep, "callbacks' sweep", at_once=True)
         self._lock = asyncio.Lock()  # one sweep or move at a time
         router.on_callback_offer = self._on_offer
         router.on_reload = self.queue.forget_all
@@ -137,21 +135,14 @@ class CallbackDesk(Placing, Intake):
                     request = back
             self.requests[request.id] = request
             await self._know_citizen(request.citizen_id)
-        self._loop_task = asyncio.get_running_loop().create_task(self._sweeping())
+        self._sweeps.start()
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *([self._loop_task] if self._loop_task else [])]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
+        await self._sweeps.close()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _sweeping(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:  # the database away a moment: next round
-                log.exception("callbacks: sweep failed")
-            await asyncio.sleep(self.settings.tick_s)
 
     # ------------------------------------------------------------------ requests
 
