@@ -64,13 +64,7 @@ from screenpop.caller_lookup import CallerLookup
 from screenpop.card import CallFacts, Names
 from screenpop.directory import AuditRecord, Directory
 from screenpop.hub import AgentHub
-from screenpop.messages import (
-    Card,
-    CardAnswered,
-    CardEnded,
-    CardOffered,
-    CardTransferred,
-)
+from screenpop.messages import Card, CardAnswered, CardEnded, CardOffered, CardTransferred
 from screenpop.pop_state import PopCall
 from screenpop.writer import OrderedWriter
 

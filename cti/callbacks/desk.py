@@ -50,11 +50,7 @@ from ivr_scripts.hours import Calendar
 from ivr_scripts.tree import Tree
 from routing.callbacks import rules
 from routing.callbacks.queueing import CallbackQueue
-from routing.callbacks.request import (
-    SOURCE_LABELS,
-    CallbackRequest,
-    Source,
-)
+from routing.callbacks.request import SOURCE_LABELS, CallbackRequest, Source
 from routing.requirements import qualifying_level, requirements
 from screenpop.directory import CitizenView
 from screenpop.hub import AgentHub

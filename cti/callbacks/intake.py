@@ -13,10 +13,7 @@ import logging
 from cti.audit_trail import SYSTEM_USER
 from cti.callbacks.state import DeskState, NewRequest
 from ivr_scripts.commands import RecordCallback
-from routing.callbacks.request import (
-    Source,
-    Window,
-)
+from routing.callbacks.request import Source, Window
 from routing.decisions import Overflow
 from screenpop.phones import normalise
 

@@ -26,9 +26,7 @@ from cti.callbacks.state import DeskState, S, national, utc
 from cti.desk import DeskError
 from routing.callbacks import rules
 from routing.callbacks.queueing import engine_call_id, request_id_of
-from routing.callbacks.request import (
-    CallbackRequest,
-)
+from routing.callbacks.request import CallbackRequest
 from routing.decisions import Offer
 from routing.events import AgentFinished, OfferAnswered
 from screenpop.messages import CallbackOffered, CallbackUpdated

@@ -23,12 +23,7 @@ from cti.router import RouterShell
 from ivr_scripts.hours import Calendar
 from routing.callbacks import rules
 from routing.callbacks.queueing import CallbackQueue
-from routing.callbacks.request import (
-    CallbackRequest,
-    CallbackState,
-    Source,
-    Window,
-)
+from routing.callbacks.request import CallbackRequest, CallbackState, Source, Window
 from screenpop.callback_card import callback_card
 from screenpop.directory import CitizenView
 from screenpop.hub import AgentHub
