@@ -391,24 +391,32 @@ class Telephony(Switch):
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"
 
+    def _agent_pair(self, call: SimCall, agent: str, cid_exten: str) -> tuple[Channel, Channel]:
+        """The Local pair a ``Dial(Local/<agent>@agents)`` from the caller's leg creates, its
+        caller ID and connected line set as Asterisk 22 sets them (``cid_exten``: the number
+        the caller's side of the pair shows). Its ``LocalBridge`` is the caller's to send."""
+        leg = call.leg
+        a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
+        self._goto(a1, "agents", cid_exten)
+        self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
+        self._set_connected(a1, leg.cid_num, leg.cid_name)
+        self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
+        self._set_connected(a2, cid_exten, leg.cid_name)
+        return a1, a2
+
     async def _dial(self, call: SimCall, agent: str, cid_exten: str, queue: bool = False) -> str:
         """Dial the agent's phone from the caller's leg: ``Dial()`` or, as the safety net, the
         ``accueil`` queue (whose Agent* events and ring timeout differ)."""
         leg = call.leg
-        a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
-        call.agent_legs = (a1, a2)
-        call.stage, call.agent = "ringing", agent
-        if not queue:  # app_queue leaves the member channel's extension alone
-            self._goto(a1, "agents", cid_exten)
-        if queue:
+        if queue:  # app_queue leaves the member channel's extension alone
+            a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
             self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
             self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
             self._set_connected(a2, cid_exten, leg.cid_name)
         else:
-            self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
-            self._set_connected(a1, leg.cid_num, leg.cid_name)
-            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-            self._set_connected(a2, cid_exten, leg.cid_name)
+            a1, a2 = self._agent_pair(call, agent, cid_exten)
+        call.agent_legs = (a1, a2)
+        call.stage, call.agent = "ringing", agent
         self.emit(local_bridge(a1, a2, "agents", agent))
         if queue:
             safety_queue.agent_called(self, call, a1, agent)

@@ -36,14 +36,8 @@ async def dial_together(tel: Telephony, call: SimCall, agents: list[str]) -> tup
 
     leg = call.leg
     pairs: dict[str, tuple[Channel, Channel]] = {}
-    for agent in agents:
-        a1, a2 = tel._local_pair(f"{agent}@agents", call.linkedid)
-        tel._goto(a1, "agents", "s")
-        tel._set_caller_id(a1, "s", leg.cid_name, call.pres)
-        tel._set_connected(a1, leg.cid_num, leg.cid_name)
-        tel._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-        tel._set_connected(a2, "s", leg.cid_name)
-        pairs[agent] = (a1, a2)
+    for agent in agents:  # every pair first, then their LocalBridge and DialBegin
+        pairs[agent] = tel._agent_pair(call, agent, "s")
     for agent, (a1, a2) in pairs.items():
         tel.emit(local_bridge(a1, a2, "agents", agent))
         tel.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
