@@ -165,7 +165,7 @@ class Telephony(Switch):
         """A citizen calls the town hall (what the lab's Originate did).
 
         With ``keys`` and a FastAGI server, she goes through the voice menu typing them
-        (``agi_client.take_keys``) and ``service`` is what the menu chooses; otherwise she
+        (``agi_commands.take_keys``) and ``service`` is what the menu chooses; otherwise she
         is put straight into ``service``. ``trunk``: she comes from a SIP trunk (one channel,
         the number in its ``Newchannel`` even when ``withheld``); ``announce``: the dialplan
         says the presentation as the call enters (``CtiCallerId``, the project's from-pstn).
