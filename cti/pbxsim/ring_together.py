@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from cti.pbxsim.agent_calls import RING_TIMEOUT, agent_pair
 from cti.pbxsim.channels import Channel, bridge_fields, dial_event, event, local_bridge
 
 if TYPE_CHECKING:
@@ -32,12 +33,12 @@ def agents_of(variables: dict[str, str]) -> list[str]:
 async def dial_together(tel: Telephony, call: SimCall, agents: list[str]) -> tuple[str, str]:
     """Ring ``agents`` from the caller's leg at once: (DIALSTATUS, the agent who answered,
     else the first one asked for)."""
-    from cti.pbxsim.pbx import RING_TIMEOUT, AgentPhone
+    from cti.pbxsim.pbx import AgentPhone
 
     leg = call.leg
     pairs: dict[str, tuple[Channel, Channel]] = {}
     for agent in agents:  # every pair first, then their LocalBridge and DialBegin
-        pairs[agent] = tel._agent_pair(call, agent, "s")
+        pairs[agent] = agent_pair(tel, call, agent, "s")
     for agent, (a1, a2) in pairs.items():
         tel.emit(local_bridge(a1, a2, "agents", agent))
         tel.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
