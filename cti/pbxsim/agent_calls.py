@@ -114,17 +114,23 @@ async def dial(
     tel.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
     if queue:
         safety_queue.connect(tel, call, a1, agent, ring)
+    bridged(tel, call, a1, queue)
+    return "ANSWER"
+
+
+def bridged(tel: Telephony, call: SimCall, a1: Channel, queue: bool = False) -> None:
+    """The agent answered: her pair's ``;1`` and the caller's leg enter a new bridge (a
+    Dial's ``;1`` leaves its extension, app_queue's keeps it); the call is connected."""
     bridge = str(uuid.uuid4())
     tel.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
     if not queue:
         a1.exten = ""
     tel._bridge_enter(a1, bridge, 1)
-    tel._bridge_enter(leg, bridge, 2)
+    tel._bridge_enter(call.leg, bridge, 2)
     call.stage = "connected"
     call.answered_at = tel.clock()
     call.talk_deadline, call.merged = None, False
     tel.changed.set()
-    return "ANSWER"
 
 
 async def connected(tel: Telephony, call: SimCall) -> str | None:

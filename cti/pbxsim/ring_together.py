@@ -11,11 +11,10 @@ ANSWER`` and the bridge. Nobody answering within the ring timeout ends every rin
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
-from cti.pbxsim.agent_calls import RING_TIMEOUT, agent_pair
-from cti.pbxsim.channels import Channel, bridge_fields, dial_event, event, local_bridge
+from cti.pbxsim.agent_calls import RING_TIMEOUT, agent_pair, bridged
+from cti.pbxsim.channels import Channel, dial_event, event, local_bridge
 
 if TYPE_CHECKING:
     from cti.pbxsim.pbx import SimCall, Telephony
@@ -86,15 +85,7 @@ async def dial_together(tel: Telephony, call: SimCall, agents: list[str]) -> tup
             _end_ring(tel, leg, *pairs[agent], "CANCEL", ANSWERED_ELSEWHERE)
     tel.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
     call.agent_legs, call.agent = (a1, a2), winner
-    bridge = str(uuid.uuid4())
-    tel.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
-    a1.exten = ""
-    tel._bridge_enter(a1, bridge, 1)
-    tel._bridge_enter(leg, bridge, 2)
-    call.stage = "connected"
-    call.answered_at = tel.clock()
-    call.talk_deadline, call.merged = None, False
-    tel.changed.set()
+    bridged(tel, call, a1)
     return "ANSWER", winner
 
 
