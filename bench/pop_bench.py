@@ -41,233 +41,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
 import random
-import re
-import socket
-import sqlite3
 import ssl
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
-import httpx
-import yaml  # type: ignore[import-untyped]
-from argon2 import PasswordHasher
 from fastapi import FastAPI, WebSocket
 
+from bench import pop_setup
+from bench.pop_calls import CallTemplate, Frame, call_id, call_template, call_values, instantiate
 from bench.pop_clients import ClientSocket, Received, client_process
-from cti.ami.frames import FrameSplitter
 from cti.assembly import running
-from cti.db import Database
-from cti.replay import read_server_chunks
 from cti.service import CallService
 from cti.settings import Settings
-from cti.web.auth import COOKIE
 from cti.web.serve import serving
-from screenpop import accounts
-from screenpop.seed import seed_demo
-
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURES = ROOT.parent / "shared" / "ami-captures"
-RECORDING = CAPTURES / "04-inbound-answered.jsonl"
 
 AGENTS = 200
 CALLS = 500
 RATE = 25.0  # calls per second, on average
 CITIZENS = 10_000
-UNKNOWN_SHARE = 0.1  # callers not in the directory
 RING_AFTER = (0.2, 0.8)  # s from the call's first frame to the agent's DialBegin
 END_AFTER = (0.3, 1.2)  # s from the DialBegin to the answer and hang-up frames
 FIRST_EXTENSION = 3000
-PASSWORD = "bench"
-
-# What differs between two calls of the recording, and the placeholder standing for it.
-_TEMPLATE_IDS = {
-    "1795378979.12": "{u0}",  # the caller's Local pair, ;1 (Linkedid: the call's id)
-    "1795378979.13": "{u1}",  # ;2, in the dialplan
-    "1795378985.14": "{u2}",  # the agent's Local pair
-    "1795378985.15": "{u3}",
-    "from-pstn-00000006": "from-pstn-{n}",
-    "agents-00000007": "agents-{n}",
-    "0612345678": "{caller}",
-}
-_TEMPLATE_AGENT = re.compile(r"\b201\b")
-# Session-level events of the recording, not part of a call.
-_SESSION_EVENTS = {"FullyBooted", "SuccessfulAuth", "Goodbye", "Shutdown"}
-
-# A frame: (header, value, value is a format string)
-Frame = tuple[tuple[str, str, bool], ...]
-
-
-@dataclass(frozen=True)
-class Burst:
-    """Frames Asterisk sent in one go (one chunk of the recording), ``at`` seconds into it."""
-
-    at: float
-    frames: list[Frame]
-
-
-@dataclass(frozen=True)
-class CallTemplate:
-    bursts: list[Burst]  # the call's event frames, chunk by chunk as recorded
-    ring_burst: int  # the chunk holding the agent's DialBegin (the tracker's CallOffered)
-    ring_frame: int  # its place in that chunk
-
-    @property
-    def ring(self) -> Frame:
-        return self.bursts[self.ring_burst].frames[self.ring_frame]
-
-    @property
-    def before(self) -> list[Frame]:
-        """Every frame up to the agent's DialBegin."""
-        earlier = [f for b in self.bursts[: self.ring_burst] for f in b.frames]
-        return earlier + self.bursts[self.ring_burst].frames[: self.ring_frame]
-
-    @property
-    def after(self) -> list[Frame]:
-        later = [f for b in self.bursts[self.ring_burst + 1 :] for f in b.frames]
-        return self.bursts[self.ring_burst].frames[self.ring_frame + 1 :] + later
-
-
-def _placeholders(value: str) -> tuple[str, bool]:
-    """``value`` as a format string if it holds something of the call's own, else as is."""
-    escaped = out = value.replace("{", "{{").replace("}", "}}")
-    for old, new in _TEMPLATE_IDS.items():
-        out = out.replace(old, new)
-    out = _TEMPLATE_AGENT.sub("{agent}", out)
-    return (out, True) if out != escaped else (value, False)
-
-
-def call_template(path: Path = RECORDING) -> CallTemplate:
-    """The recorded call's event frames in their chunks, and where the agent's phone rings."""
-    bursts: list[Burst] = []
-    ring: tuple[int, int] | None = None
-    splitter = FrameSplitter()
-    start: float | None = None
-    for t, data in read_server_chunks(path):
-        frames: list[Frame] = []
-        for raw in splitter.feed(data):
-            headers = raw.as_dict()
-            name = headers.get("Event")
-            # Replies to the recorder's own actions (ActionID) reach no other AMI session.
-            if name is None or name in _SESSION_EVENTS or "ActionID" in headers:
-                continue
-            if name == "DialBegin" and "@agents-" in headers.get("DestChannel", ""):
-                ring = (len(bursts), len(frames))
-            frames.append(tuple((k, *_placeholders(str(v))) for k, v in headers.items()))
-        if frames:
-            start = t if start is None else start
-            bursts.append(Burst(t - start, frames))
-    if ring is None:
-        raise ValueError(f"{path}: no DialBegin to an agent's channel")
-    return CallTemplate(bursts, *ring)
-
-
-def instantiate(frame: Frame, values: dict[str, str]) -> dict[str, str]:
-    return {k: v.format_map(values) if templated else v for k, v, templated in frame}
-
-
-def call_values(n: int, agent: str, caller: str) -> dict[str, str]:
-    ids = {f"u{k}": f"1800000000.{4 * n + k}" for k in range(4)}
-    return {**ids, "n": f"{n:08x}", "agent": agent, "caller": caller}
-
-
-def call_id(n: int) -> str:
-    return call_values(n, "", "")["u0"]
-
-
-# ------------------------------------------------------------------ set-up
-
-
-def _callers(db_path: Path, count: int, seed: int) -> tuple[list[str], int]:
-    """National numbers of ``count`` callers, ``UNKNOWN_SHARE`` of them not in the directory."""
-    conn = sqlite3.connect(db_path)
-    known = [r[0] for r in conn.execute("SELECT e164 FROM phone_numbers ORDER BY id")]
-    conn.close()
-    taken = set(known)
-    rng = random.Random(seed)
-    numbers, unknown = [], 0
-    for _ in range(count):
-        if rng.random() < UNKNOWN_SHARE:
-            while (e164 := f"+339{rng.randrange(10**8):08d}") in taken:
-                pass
-            unknown += 1
-        else:
-            e164 = rng.choice(known)
-        numbers.append("0" + e164[3:] if e164.startswith("+33") else e164)
-    return numbers, unknown
-
-
-def _routing_config(path: Path, extensions: list[str]) -> Path:
-    """The demo's routing configuration (services, skills) with our agents instead of its six."""
-    config = yaml.safe_load(Settings().routing_config.read_text(encoding="utf-8"))
-    models = list(config["agents"].values())
-    config["agents"] = {
-        ext: {**models[i % len(models)], "name": f"Agent {ext}"} for i, ext in enumerate(extensions)
-    }
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def _prepare(db_path: Path, extensions: list[str], citizens: int) -> None:
-    db = Database(f"sqlite:///{db_path}")
-    db.migrate()
-    seed_demo(db, citizens=citizens, seed=7)
-    for ext in extensions:
-        accounts.create_user(db, f"agent{ext}", PASSWORD, accounts.Role.AGENT, f"Agent {ext}", ext)
-    db.close()
-
-
-@contextlib.contextmanager
-def _cheap_hashing() -> Iterator[None]:
-    with mock.patch.object(
-        accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    ):
-        yield
-
-
-@contextlib.contextmanager
-def _closed_port() -> Iterator[int]:
-    """A loopback port bound but not listening: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-async def _log_in(port: int, ext: str, tls: ssl.SSLContext) -> ClientSocket:
-    """Log in as the agent and go on Pause; the agent's socket, to be opened by the clients."""
-    # A client (cookie jar) per agent, one TLS context for all: unused, but costly to build.
-    http = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=http, verify=tls) as client:
-        response = await client.post(
-            "/api/login", json={"username": f"agent{ext}", "password": PASSWORD}
-        )
-        response.raise_for_status()
-        token = response.cookies[COOKIE]
-        response = await client.post(
-            "/api/agent/state",
-            json={"state": "paused", "reason": "banc d'essai"},
-            headers={"X-CSRF-Token": response.json()["csrf"]},
-        )
-        response.raise_for_status()
-    headers = {"Cookie": f"{COOKIE}={token}", "Origin": http}
-    return ClientSocket(f"ws://127.0.0.1:{port}/ws/agent", headers, hello=ext)
 
 
 # ------------------------------------------------------------------ measuring
@@ -343,28 +142,28 @@ async def measure(
         start = time.perf_counter()
         extensions = [str(FIRST_EXTENSION + i) for i in range(agents)]
         db_path = workdir / "pop.db"
-        with _cheap_hashing():
-            await asyncio.to_thread(_prepare, db_path, extensions, citizens)
-        callers, unknown = _callers(db_path, calls, seed=5)
+        with pop_setup.cheap_hashing():
+            await asyncio.to_thread(pop_setup.prepare, db_path, extensions, citizens)
+        callers, unknown = pop_setup.callers(db_path, calls, seed=5)
         template = call_template()
         timings = schedule(calls, rate)
-        stack.enter_context(_quiet("cti.ami"))
+        stack.enter_context(pop_setup.quiet("cti.ami"))
         settings = Settings(
             database_url=f"sqlite:///{db_path}",
-            routing_config=_routing_config(workdir / "routing.yaml", extensions),
+            routing_config=pop_setup.routing_config(workdir / "routing.yaml", extensions),
             http_port=0,
             agi_port=0,
             ami_host="127.0.0.1",
-            ami_port=stack.enter_context(_closed_port()),
+            ami_port=stack.enter_context(pop_setup.closed_port()),
             ami_reconnect_min=3600,
             ami_reconnect_max=3600,
         )
         marks = Marks()
         async with running(settings, simulated=False, traffic=False) as product:
-            with _cheap_hashing():
+            with pop_setup.cheap_hashing():
                 tls = ssl.create_default_context()
                 sockets = await asyncio.gather(
-                    *(_log_in(product.port, ext, tls) for ext in extensions)
+                    *(pop_setup.log_in(product.port, ext, tls) for ext in extensions)
                 )
             async with client_process(sockets, expected=calls) as clients:
                 setup_s = time.perf_counter() - start

@@ -33,8 +33,9 @@ from cti.broker.link import BrokerLink
 from cti.broker.router_side import RouterBridge
 from cti.broker.subjects import Subjects
 from cti.bus import Bus
-from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.callback_offer import WaitOffers
+from cti.callbacks.desk import CallbackDesk, service_calendar
+from cti.callbacks.state import CallbackSettings
 from cti.cluster.elector import Elector, node_identity
 from cti.cluster.fenced import FencedSend
 from cti.db import Database
@@ -47,7 +48,7 @@ from cti.pbxsim.simulator import SimulatedPbx
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.traffic import DEMO_MENU_TIME, demo_agents, drive, welcome_burst
 from cti.pbxsim.traffic import traffic as demo_traffic
-from cti.periodic import every
+from cti.periodic import Periodic
 from cti.prompts.library import SoundLibrary
 from cti.router import RouterShell
 from cti.routing_admin import RoutingAdmin
@@ -415,9 +416,10 @@ async def running(
         # Logged-in browsers in the database too: a restart or the standby taking over does not
         # log anybody out.
         sessions = Sessions(store=SessionStore(db))
-        keeper = asyncio.create_task(every(60.0, sessions.keep, "sessions' sweep"), name="sessions")
+        keeper = Periodic(60.0, sessions.keep, "sessions' sweep")
+        keeper.start()
         stack.push_async_callback(sessions.close_store)
-        stack.callback(keeper.cancel)
+        stack.push_async_callback(keeper.close)
         app = create_app(
             service,
             DeskParts(

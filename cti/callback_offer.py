@@ -11,12 +11,11 @@ down) is tried again on the next round.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from cti.ami.errors import AmiError
-from cti.periodic import every
+from cti.periodic import Periodic
 from cti.router import RouterShell
 from routing.callbacks import wait_offer
 
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 SILENT_OFFER = "beep"  # when no sound could be rendered: the key still works
 
 
-class WaitOffers:
+class WaitOffers(Periodic):
     def __init__(
         self,
         router: RouterShell,
@@ -36,19 +35,8 @@ class WaitOffers:
         self.router = router
         self.sound = sound
         self.clock = clock
-        self.tick_s = tick_s
         self.offered: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
-            every(self.tick_s, self.round, "callback offers in the wait")
-        )
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        super().__init__(tick_s, self.round, "callback offers in the wait")
 
     async def round(self) -> None:
         """Offer the key to every caller due now."""

@@ -19,14 +19,13 @@ forecaster learns handle times from every decision the router carries out
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from cti.ami.errors import AmiError
-from cti.periodic import every
+from cti.periodic import Periodic
 from cti.router import RouterShell
 from routing.caller_forecast import WaitForecaster
 from routing.decisions import Decision
@@ -40,7 +39,7 @@ log = logging.getLogger(__name__)
 ROUND_MARGIN_S = 1
 
 
-class WaitAnnouncements:
+class WaitAnnouncements(Periodic):
     def __init__(
         self,
         router: RouterShell,
@@ -51,26 +50,15 @@ class WaitAnnouncements:
         self.router = router
         self.speech = speech
         self.clock = clock
-        self.tick_s = tick_s
         self.forecaster = WaitForecaster()
         self.announcer = Announcer()
         self.said: list[Announcement] = []  # the last ones, for the log and the tests
         self._engine: RoutingEngine | None = None
         self._waiting: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(tick_s, self.round, "wait announcements")
         router.decision_listeners.append(self._observe)
         contract = router.service.tracker.contract
         router.service.add_user_event_listener(contract.announced_event, self._played)
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
-            every(self.tick_s, self.round, "wait announcements")
-        )
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     def _observe(self, decisions: list[Decision]) -> None:
         self.forecaster.observe(decisions)

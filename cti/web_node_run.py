@@ -8,7 +8,7 @@ migrate the database: the router's node does, at its start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 
 from cti.broker.feeds import Feeds
@@ -16,6 +16,7 @@ from cti.broker.link import BrokerLink
 from cti.broker.subjects import Subjects
 from cti.cluster.elector import node_identity
 from cti.db import Database
+from cti.periodic import Periodic
 from cti.settings import Settings, StartupError
 from cti.web.auth import Sessions
 from cti.web.serve import serving
@@ -50,7 +51,8 @@ async def run_web_node(settings: Settings, stop: asyncio.Event) -> None:
     feeds = Feeds(link, Subjects(settings.router_lease_name), on_session_end=session_ended)
     await feeds.start()
     link.start()
-    keeper = asyncio.create_task(_keep(sessions), name="sessions")
+    keeper = Periodic(REREAD_S, functools.partial(_keep, sessions), "sessions' reread")
+    keeper.start()
     try:
         app = create_web_app(feeds, sessions, metrics_token=settings.metrics_token)
         async with serving(app, settings.http_host, settings.http_port) as port:
@@ -60,11 +62,9 @@ async def run_web_node(settings: Settings, stop: asyncio.Event) -> None:
             await stop.wait()
             feeds.reset("arrêt du nœud web")  # the pages go to another node at once
     finally:
-        keeper.cancel()
         for task in tasks:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        await keeper.close()
         await link.close()
         await asyncio.to_thread(database.close)
 
@@ -77,7 +77,6 @@ async def _reread(sessions: Sessions) -> None:
 
 
 async def _keep(sessions: Sessions) -> None:
-    while True:
-        await asyncio.sleep(REREAD_S)
-        sessions.sweep()
-        await _reread(sessions)
+    """One round of the web node's sessions: expired ones end, the others are read back."""
+    sessions.sweep()
+    await _reread(sessions)

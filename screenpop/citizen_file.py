@@ -9,7 +9,7 @@ from __future__ import annotations
 from screenpop.card import CitizenRecord, Names, citizen_item
 from screenpop.directory import Directory
 from screenpop.messages import CitizenItem
-from screenpop.pop import RECENT_CALLS
+from screenpop.pop_state import RECENT_CALLS
 
 
 def citizen_file(directory: Directory, names: Names, citizen_id: int) -> CitizenItem | None:

@@ -6,7 +6,7 @@ ScreenPopError
 ├── CsvFileError           a whole import file refused (missing, wrong columns)
 ├── UserExists             an account name already taken
 ├── DatabaseUnavailable    the database is away: a read cannot be answered now
-└── pop.NotYourCall        an agent acting on a call never offered to them
+└── agent_actions.NotYourCall  an agent acting on a call never offered to them
 """
 
 from __future__ import annotations

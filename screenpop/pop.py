@@ -41,6 +41,11 @@ after a transfer the next agent reads the first agent's note. While the database
 the writer holds every write (memory and spool file) and writes them when it is back:
 calls go on popping, and an agent's note or disposition is accepted and said to be waiting
 for the database (``Saved.pending``).
+
+Where each part lives: a call's state and the moves both sides share in ``pop_state``; the
+caller's presentation and the directory lookup in ``caller_lookup``; the agent's notes,
+disposition and choice of citizen in ``agent_actions``. ``ScreenPop`` puts them together,
+follows the card through the call's events and owns the writer's life.
 """
 
 from __future__ import annotations
@@ -49,36 +54,24 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 from cti.tracker import events as ev
 from ivr_scripts.interpreter import PATH_SEPARATOR
+from screenpop.agent_actions import AgentActions
 from screenpop.call_records import CallRecords
-from screenpop.card import CallFacts, CitizenRecord, Names, build_card, citizen_item
-from screenpop.directory import AuditRecord, CitizenView, Directory, InteractionUpdate, NoteView
-from screenpop.directory_writes import calls_write, forget_caller_write, note_write
-from screenpop.errors import ScreenPopError
+from screenpop.caller_lookup import CallerLookup
+from screenpop.card import CallFacts, Names
+from screenpop.directory import AuditRecord, Directory
 from screenpop.hub import AgentHub
-from screenpop.messages import (
-    Card,
-    CardAnswered,
-    CardEnded,
-    CardOffered,
-    CardTransferred,
-    CardUpdated,
-    CitizenItem,
-)
-from screenpop.phones import CallerNumber, normalise
+from screenpop.messages import Card, CardAnswered, CardEnded, CardOffered, CardTransferred
+from screenpop.pop_state import PopCall
 from screenpop.writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 LATE_S = 2.0  # a card this long after the ring tells the agent so (the product is overloaded)
 
-RECENT_CALLS = 5
 # Menu paths reported for calls not announced yet (bounded: a path for a call we never
 # see must not stay forever).
 EARLY_PATHS = 1000
@@ -86,46 +79,13 @@ EARLY_PATHS = 1000
 ENDED_CALLS = 1000
 
 
-class NotYourCall(ScreenPopError):
-    """An agent tried to act on a call that was never offered to them."""
-
-    def __init__(self, agent: str, call_id: str) -> None:
-        super().__init__(f"l'appel {call_id} n'a pas été présenté à l'agent {agent}")
-        self.agent = agent
-        self.call_id = call_id
-
-
-@dataclass(frozen=True, slots=True)
-class Saved:
-    """An agent's note or disposition accepted: ``pending`` while the database is away (it
-    is kept and written when the database is back)."""
-
-    pending: bool
-    note: NoteView | None = None
-
-
-# The caller as shown until her presentation is known, and once it is known withheld.
-_WITHHELD = normalise(None, withheld=True)
-
-
-@dataclass(slots=True)
-class _Call:
-    facts: CallFacts
-    caller: CallerNumber = _WITHHELD
-    citizens: list[CitizenItem] = field(default_factory=list)  # as the card shows them
-    notes: list[NoteView] = field(default_factory=list)
-    answered_at: float | None = None
-    offered_to: set[str] = field(default_factory=set)
-    ringing: list[str] = field(default_factory=list)  # agents whose phone rings for it now
-    # Events that came while the directory lookup was running; None once it answered.
-    held: list[ev.DomainEvent] | None = None
-
-
 def _when(at: float) -> datetime:
     return datetime.fromtimestamp(at, UTC)
 
 
-class ScreenPop:
+class ScreenPop(CallerLookup, AgentActions):
+    """Domain events in, cards out, calls recorded; see the module docstring."""
+
     def __init__(
         self,
         directory: Directory,
@@ -147,18 +107,18 @@ class ScreenPop:
         # The menu's node ids in the caller's words (``ivr_scripts.path_labels``, published tree).
         self.menu_labels = menu_labels or (lambda path: [])
         self.wrap_up = wrap_up
-        self.calls: dict[str, _Call] = {}
+        self.calls = {}
         self.writer = writer or OrderedWriter(apply=directory.apply)
         self.records = CallRecords(self.writer)
-        self._lookups: set[asyncio.Task[None]] = set()
+        self._lookups = set()
         self._lookups_done = asyncio.Event()
         self._lookups_done.set()
-        self._early_paths: OrderedDict[str, list[str]] = OrderedDict()
-        self._ended_calls: OrderedDict[str, set[str]] = OrderedDict()  # call -> agents offered it
+        self._early_paths = OrderedDict()
+        self._ended_calls = OrderedDict()  # call -> agents offered it
         # A callback's request in the agent's words, by request id (the callbacks desk's,
         # from memory: a card never waits for the database).
         # The request's id and the initial wait the call says (found again after a restart).
-        self.callback_headline: Callable[[str, float | None], str | None] = lambda _id, _w: None
+        self.callback_headline = lambda _id, _w: None
         self.errors = 0
 
     async def run(self) -> None:
@@ -245,7 +205,7 @@ class ScreenPop:
             log.exception("screen pop: menu path %s of call %s unreadable", path, call_id)
         self._record(call_id, ivr_path=list(path))
 
-    def _apply(self, call: _Call, event: ev.DomainEvent) -> None:
+    def _apply(self, call: PopCall, event: ev.DomainEvent) -> None:
         facts = call.facts
         if isinstance(event, ev.CallerIdSettled):
             self._presented(call, event)
@@ -295,7 +255,7 @@ class ScreenPop:
         if event.callback_id is not None:
             headline = self.callback_headline(event.callback_id, event.callback_waited)
             facts.callback = headline or "Rappel"
-        call = _Call(facts)
+        call = PopCall(facts)
         self.calls[event.call_id] = call
         # A call found in progress after a restart keeps the start its record already has
         # (a new record starts now: the best we know).
@@ -313,73 +273,7 @@ class ScreenPop:
         elif event.ivr_path:  # found in progress: the path the menu left on the channel
             self.menu_path(event.call_id, event.ivr_path.split(PATH_SEPARATOR))
 
-    def _presented(self, call: _Call, event: ev.CallerIdSettled) -> None:
-        """The caller lets us show her number: who is she?"""
-        facts = call.facts
-        if facts.caller_withheld:
-            return  # withheld is for good
-        caller = normalise(event.caller_number)
-        call.caller, facts.caller_raw = caller, event.caller_number
-        self._record(
-            facts.call_id,
-            caller_raw=event.caller_number,
-            caller_e164=caller.e164,
-            caller_withheld=False,
-        )
-        if caller.e164 is not None:
-            call.held = []
-            task = asyncio.create_task(self._look_up(call, caller.e164), name="pop-lookup")
-            self._lookups.add(task)
-            self._lookups_done.clear()
-            task.add_done_callback(self._lookup_finished)
-
-    def _withhold(self, call: _Call) -> None:
-        """The caller withholds her number: the call is anonymous from now on."""
-        facts = call.facts
-        if facts.caller_withheld and call.caller is _WITHHELD:
-            return
-        was_shown = call.caller is not _WITHHELD
-        facts.caller_withheld, facts.caller_raw, call.caller = True, None, _WITHHELD
-        # Only a citizen the agent picked herself (the caller said who she is) stays.
-        picked = facts.selected_citizen_id
-        call.citizens = [c for c in call.citizens if c.id == picked]
-        self._record(facts.call_id, caller_withheld=True)
-        if was_shown:  # its record may hold the number already: erase it, in order
-            self.records.flush()
-            self.writer.submit(forget_caller_write(facts.call_id, keep_citizen=picked is not None))
-        if facts.agent is not None:
-            self._push_update(call)
-
-    async def _look_up(self, call: _Call, e164: str) -> None:
-        try:
-            citizens = await asyncio.to_thread(self._load_citizens, e164, call.facts.call_id)
-        except Exception:  # the card says "Bonjour" rather than not popping at all
-            self.errors += 1
-            log.exception("screen pop: directory lookup of %s failed", e164)
-            citizens = []
-        if not call.facts.caller_withheld:  # withheld while the lookup ran: forget it
-            call.citizens = citizens
-            if len(citizens) == 1:
-                self._record(call.facts.call_id, citizen_id=citizens[0].id)
-        held, call.held = call.held or [], None
-        for event in held:
-            self.on_event(event)
-
-    def _lookup_finished(self, task: asyncio.Task[None]) -> None:
-        self._lookups.discard(task)
-        if not self._lookups:
-            self._lookups_done.set()
-
-    def _load_citizens(self, e164: str, call_id: str) -> list[CitizenItem]:
-        """The caller's citizens as the card shows them: built here, in the lookup's thread,
-        once per call rather than on the event loop at every card message."""
-        return [self._item_of(c, call_id) for c in self.directory.citizens_by_number(e164)]
-
-    def _item_of(self, citizen: CitizenView, call_id: str) -> CitizenItem:
-        cases, calls = self.directory.history(citizen.id, recent=RECENT_CALLS + 1)
-        return citizen_item(CitizenRecord(citizen, cases, calls), self.names, exclude_call=call_id)
-
-    def _offered(self, call: _Call, event: ev.CallOffered) -> None:
+    def _offered(self, call: PopCall, event: ev.CallOffered) -> None:
         facts = call.facts
         facts.agent, facts.stage = event.agent, "ringing"
         facts.service = event.service or facts.service
@@ -411,7 +305,7 @@ class ScreenPop:
                 )
             )
 
-    def _leave(self, call: _Call, agent: str, reason: str) -> None:
+    def _leave(self, call: PopCall, agent: str, reason: str) -> None:
         facts = call.facts
         if agent in call.ringing:
             call.ringing.remove(agent)
@@ -420,7 +314,7 @@ class ScreenPop:
         if facts.agent == agent:  # a colleague's phone may still ring for it
             facts.agent = call.ringing[0] if call.ringing else None
 
-    def _transferred(self, call: _Call, event: ev.CallTransferred) -> None:
+    def _transferred(self, call: PopCall, event: ev.CallTransferred) -> None:
         facts = call.facts
         if event.agent:
             if event.agent not in facts.previous_agents:
@@ -453,7 +347,7 @@ class ScreenPop:
             self._record(facts.call_id, add_agent=event.to_agent, answered_by=event.to_agent)
             self._audit_opened(card, event.to_agent)
 
-    def _ended(self, call: _Call, event: ev.CallEnded) -> None:
+    def _ended(self, call: PopCall, event: ev.CallEnded) -> None:
         facts = call.facts
         facts.stage = "ended"
         if facts.agent:
@@ -473,77 +367,6 @@ class ScreenPop:
             duration_seconds=event.duration,
         )
 
-    def _record(self, call_id: str, **fields: Any) -> None:
-        self.records.update(call_id, **fields)
-
-    async def _ask(self, work: Callable[[], T]) -> T:
-        """Run ``work`` after every change so far is written; its result or exception."""
-        self.records.flush()
-        return await self.writer.call(work)
-
-    def _card(self, call: _Call) -> Card:
-        return build_card(call.facts, call.caller, call.citizens, call.notes, self.names)
-
-    # -- the agent's side (called by the web app) -----------------------------------------
-
-    async def _check_agent(self, call_id: str, agent: str) -> None:
-        call = self.calls.get(call_id)
-        if call is not None and agent in call.offered_to:
-            return
-        if agent in self._ended_calls.get(call_id, ()):
-            return  # ended a moment ago (wrap-up): known without the database
-        # An older call: its record, read after every write queued so far.
-        stored = await self._ask(lambda: self.directory.interaction(call_id))
-        if stored is None or agent not in stored.agents:
-            raise NotYourCall(agent, call_id)
-
-    async def add_note(self, call_id: str, agent: str, text: str) -> Saved:
-        """Save ``agent``'s note on the call; whoever has the call now sees it at once.
-        The database away, the note is kept (spool) and written on its return."""
-        await self._check_agent(call_id, agent)
-        note = NoteView(agent=agent, text=text, at=datetime.now(UTC))
-        self.records.flush()  # the call's record first
-        written = await self.writer.write(note_write(call_id, note))
-        call = self.calls.get(call_id)
-        if call is not None:
-            call.notes.append(note)
-            self._push_update(call, also=agent)
-        return Saved(pending=not written, note=note)
-
-    async def set_disposition(self, call_id: str, agent: str, disposition: str) -> Saved:
-        await self._check_agent(call_id, agent)
-        self.records.flush()
-        change = InteractionUpdate(call_id, {"disposition": disposition})
-        written = await self.writer.write(calls_write([change]))
-        call = self.calls.get(call_id)
-        if call is not None:
-            call.facts.disposition = disposition
-        return Saved(pending=not written)
-
-    async def select_citizen(self, call_id: str, agent: str, citizen_id: int) -> Card | None:
-        """The agent says who is calling: one of a household, or someone found by search."""
-        await self._check_agent(call_id, agent)
-        await self._ask(lambda: self.directory.attach_citizen(call_id, citizen_id))
-        call = self.calls.get(call_id)
-        if call is None:
-            return None
-        if all(c.id != citizen_id for c in call.citizens):
-            citizen = await asyncio.to_thread(self.directory.citizen, citizen_id)
-            if citizen is None:
-                raise ScreenPopError(f"aucun administré n'a l'identifiant {citizen_id}")
-            call.citizens.append(await asyncio.to_thread(self._item_of, citizen, call_id))
-        call.facts.selected_citizen_id = citizen_id
-        return self._push_update(call, also=agent)
-
-    def _push_update(self, call: _Call, *, also: str | None = None) -> Card:
-        card = self._card(call)
-        agents = {call.facts.agent, also} - {None}
-        for agent in sorted(a for a in agents if a is not None):
-            # A page in wrap-up keeps its ended card: its own request returns the change.
-            if self.hub.current_call(agent) == call.facts.call_id:
-                self.hub.send(agent, CardUpdated(card=card))
-        return card
-
 
 _OUTCOMES = {
     "abandoned": "abandoned",
@@ -554,7 +377,7 @@ _OUTCOMES = {
 }
 
 
-def _outcome(call: _Call, event: ev.CallEnded) -> str:
+def _outcome(call: PopCall, event: ev.CallEnded) -> str:
     """What became of the call, for its record and the reports."""
     if call.answered_at is not None or event.talk > 0:
         return "answered"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import pop_bench
+from bench import pop_bench, pop_calls
 
 
 async def test_every_card_reaches_its_agent_in_both_runs(tmp_path: Path) -> None:
@@ -22,9 +22,9 @@ async def test_every_card_reaches_its_agent_in_both_runs(tmp_path: Path) -> None
 
 
 def test_each_call_of_the_template_has_its_own_ids_agent_and_caller() -> None:
-    template = pop_bench.call_template()
-    ring = pop_bench.instantiate(template.ring, pop_bench.call_values(7, "3042", "0698765432"))
+    template = pop_calls.call_template()
+    ring = pop_calls.instantiate(template.ring, pop_calls.call_values(7, "3042", "0698765432"))
     assert ring["Event"] == "DialBegin"
-    assert ring["Linkedid"] == pop_bench.call_id(7)
+    assert ring["Linkedid"] == pop_calls.call_id(7)
     assert ring["DestChannel"].startswith("Local/3042@agents-")
     assert ring["CallerIDNum"] == "0698765432"

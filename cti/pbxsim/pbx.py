@@ -14,7 +14,7 @@ or busy says ``CtiNoAnswer`` and goes back to waiting;
 after the safety-net delay without a Redirect, ``CtiSafetyNet`` and the ``accueil`` queue
 (``safety_queue``). A Redirect to ``cti-overflow`` says ``CtiOverflow``, plays the voicemail
 or callback message and hangs up (``overflow``). Originates other than a citizen's call are
-``originate``'s.
+``originate``'s. The agent's phone, rung and then talking, is ``agent_calls``'s.
 
 With a FastAGI server configured (``agi_address``) and keys planned for the caller, the call
 first runs the project's ``from-pstn`` (asterisk-conf/extensions.conf) through the real voice
@@ -33,11 +33,11 @@ import contextlib
 import math
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cti.pbxsim import (
+    agent_calls,
     callback_call,
     from_pstn,
     overflow,
@@ -47,11 +47,9 @@ from cti.pbxsim import (
     wait_announce,
     wait_callback,
 )
-from cti.pbxsim.channels import Channel, Headers, bridge_fields, dial_event, event, local_bridge
+from cti.pbxsim.channels import Channel, Headers, dial_event, event, local_bridge
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
-
-RING_TIMEOUT = 20.0
 
 
 @dataclass(slots=True)
@@ -165,7 +163,7 @@ class Telephony(Switch):
         """A citizen calls the town hall (what the lab's Originate did).
 
         With ``keys`` and a FastAGI server, she goes through the voice menu typing them
-        (``agi_client.take_keys``) and ``service`` is what the menu chooses; otherwise she
+        (``agi_commands.take_keys``) and ``service`` is what the menu chooses; otherwise she
         is put straight into ``service``. ``trunk``: she comes from a SIP trunk (one channel,
         the number in its ``Newchannel`` even when ``withheld``); ``announce``: the dialplan
         says the presentation as the call enters (``CtiCallerId``, the project's from-pstn).
@@ -300,16 +298,16 @@ class Telephony(Switch):
                 if len(rung) > 1:  # one Dial of several phones: the first to answer
                     status, agent = await ring_together.dial_together(self, call, rung)
                 else:
-                    status = await self._dial(call, agent, "s")
+                    status = await agent_calls.dial(self, call, agent, "s")
             while status == "ANSWER":
-                target = await self._connected(call)
+                target = await agent_calls.connected(self, call)
                 if target is None:
                     return
                 if transfers.is_service(target):  # waits for that service now
                     transfers.to_service(self, call, target)
                     status = "WAIT"
                     break
-                agent, status = target, await self._dial(call, target, target)
+                agent, status = target, await agent_calls.dial(self, call, target, target)
             if status == "WAIT":
                 status = None
                 continue
@@ -390,163 +388,6 @@ class Telephony(Switch):
                 outcome = await self._wait_any(call, real / scale, call.redirected)
             if outcome != "timeout":
                 return "gone" if outcome == "gone" else "redirect"
-
-    async def _dial(self, call: SimCall, agent: str, cid_exten: str, queue: bool = False) -> str:
-        """Dial the agent's phone from the caller's leg: ``Dial()`` or, as the safety net, the
-        ``accueil`` queue (whose Agent* events and ring timeout differ)."""
-        leg = call.leg
-        a1, a2 = self._local_pair(f"{agent}@agents", call.linkedid)
-        call.agent_legs = (a1, a2)
-        call.stage, call.agent = "ringing", agent
-        if not queue:  # app_queue leaves the member channel's extension alone
-            self._goto(a1, "agents", cid_exten)
-        if queue:
-            self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
-            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-            self._set_connected(a2, cid_exten, leg.cid_name)
-        else:
-            self._set_caller_id(a1, cid_exten, leg.cid_name, call.pres)
-            self._set_connected(a1, leg.cid_num, leg.cid_name)
-            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-            self._set_connected(a2, cid_exten, leg.cid_name)
-        self.emit(local_bridge(a1, a2, "agents", agent))
-        if queue:
-            safety_queue.agent_called(self, call, a1, agent)
-        self.emit(
-            dial_event(
-                "DialBegin",
-                leg,
-                a1,
-                ("DialString", f"{agent}@agents/n" if queue else f"{agent}@agents"),
-            )
-        )
-        phone = self.agents.get(agent, AgentPhone(answers=False))
-        if phone.busy:
-            transfers.drop_transferer(self, call, 1)
-            transfers.drop_transferer(self, call, 2)
-            self._state(a2, 7)
-            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "BUSY")))
-            self.emit(event("HangupRequest", a2, ("Cause", "0")))
-            self._hangup(a1, 0)
-            return "BUSY"
-        if queue:
-            self._goto(a1, "agents", "s")
-        self._state(a1, 5)
-        if queue:
-            self._set_connected(a1, leg.cid_num, leg.cid_name)
-        transfers.drop_transferer(self, call, 1)  # a blind transfer's agent goes meanwhile
-        self.emit(dial_event("DialState", leg, a1, ("DialStatus", "RINGING")))
-        transfers.drop_transferer(self, call, 2)
-        answers = phone.answers and not (phone.miss_ratio and self.rng.random() < phone.miss_ratio)
-        timeout = safety_queue.QUEUE_RING_TIMEOUT if queue else RING_TIMEOUT
-        ring = phone.ring if answers else timeout
-        outcome = await self._wait_any(call, min(ring, timeout))
-        if outcome == "gone":
-            self._hangup_requests(call.citizen, leg)
-            self._hangup(call.citizen, 16)
-            self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "CANCEL")))
-            self.emit(event("HangupRequest", a2, ("Cause", "16")))
-            self._hangup(a1, 16)
-            self.emit(event("SoftHangupRequest", leg, ("Cause", "16")))
-            self._hangup(leg, 16)
-            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
-            self._hangup(a2, 16)
-            return "GONE"
-        if not answers or ring >= timeout:
-            if queue:
-                safety_queue.ring_no_answer(self, call, a1, agent)
-            else:
-                self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "NOANSWER")))
-            self.emit(event("HangupRequest", a2, ("Cause", "0")))
-            self._hangup(a1, 0)
-            self.emit(event("SoftHangupRequest", a2, ("Cause", "16")))
-            self._hangup(a2, 0)
-            call.agent_legs = None
-            return "NOANSWER"
-        self._state(a2, 6)
-        self._state(a1, 6)
-        self.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
-        if queue:
-            safety_queue.connect(self, call, a1, agent, ring)
-        bridge = str(uuid.uuid4())
-        self.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
-        if not queue:
-            a1.exten = ""
-        self._bridge_enter(a1, bridge, 1)
-        self._bridge_enter(leg, bridge, 2)
-        call.stage = "connected"
-        call.answered_at = self.clock()
-        call.talk_deadline, call.merged = None, False
-        self.changed.set()
-        return "ANSWER"
-
-    async def _connected(self, call: SimCall) -> str | None:
-        """Talk until someone hangs up (None) or the agent blind-transfers: the target. An
-        attended transfer happens in here: the call goes on with the colleague."""
-        while True:
-            assert call.agent_legs is not None and call.agent is not None
-            if call.talk_deadline is None:
-                call.talk_deadline = self.deadline(self.agents.get(call.agent, AgentPhone()).talk)
-            call.transferred.clear()
-            outcome = await self._wait_any(
-                call, self.remaining(call.talk_deadline), call.agent_hung_up, call.transferred
-            )
-            if outcome == "timeout" and (target := self._colleague(call)) is not None:
-                # The agent passes the citizen on instead of hanging up (demo traffic).
-                transfers.blind_transfer(self, call.agent_legs[0], "transfer", target)
-                outcome = "event1"
-            if outcome != "event1" or call.attended_to is None:
-                break
-            if not await transfers.consult(self, call):
-                return None
-        a1, a2 = call.agent_legs
-        leg, bridge = call.leg, call.leg.bridge
-
-        def leave(chan: Channel, left: int) -> None:
-            self._bridge_leave(chan, bridge, left)
-
-        if outcome == "event1" and call.transfer_to is not None:  # as recording 07
-            transfers.leave_for(self, call, call.transfer_to)
-            return call.transfer_to
-
-        if outcome == "gone":  # the citizen hangs up first
-            self._hangup_requests(call.citizen, leg)
-            self._hangup(call.citizen, 16)
-            leave(leg, 1)
-            self.emit(event("SoftHangupRequest", leg, ("Cause", "16")))
-            self._hangup(leg, 16)
-            self.emit(event("HangupRequest", a1, ("Cause", "16")))
-            leave(a1, 0)
-            self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
-            self._hangup_requests(a1, a2)
-            self._hangup(a1, 16)
-            self._hangup(a2, 16)
-            return None
-        if call.merged:  # recording 08: the colleague's ;2 now shows the citizen's number
-            self._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-        self._hangup_requests(a2, a1)
-        self._hangup(a2, 16)
-        safety_queue.complete(self, call, a1)
-        leave(a1, 1)
-        self._hangup(a1, 16)
-        leave(leg, 0)
-        self.emit(event("BridgeDestroy", None, *bridge_fields(bridge, 0)))
-        self._hangup_requests(leg, call.citizen)
-        self._hangup(leg, 16)
-        self.emit(event("SoftHangupRequest", call.citizen, ("Cause", "16")))
-        if call.merged:
-            transfers.forget_caller_id(self, call.citizen, 16)
-        self._hangup(call.citizen, 16)
-        return None
-
-    def _colleague(self, call: SimCall) -> str | None:
-        phone = self.agents.get(call.agent or "")
-        if phone is None or not phone.transfer_ratio or self.rng.random() >= phone.transfer_ratio:
-            return None
-        others = sorted(
-            e for e, p in self.agents.items() if e != call.agent and p.answers and not p.busy
-        )
-        return self.rng.choice(others) if others else None
 
     def _citizen_hangs_up(self, call: SimCall) -> None:
         self._hangup_requests(call.citizen, call.leg)

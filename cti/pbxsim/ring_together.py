@@ -11,10 +11,10 @@ ANSWER`` and the bridge. Nobody answering within the ring timeout ends every rin
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
-from cti.pbxsim.channels import Channel, bridge_fields, dial_event, event, local_bridge
+from cti.pbxsim.agent_calls import RING_TIMEOUT, agent_pair, bridged
+from cti.pbxsim.channels import Channel, dial_event, event, local_bridge
 
 if TYPE_CHECKING:
     from cti.pbxsim.pbx import SimCall, Telephony
@@ -32,18 +32,12 @@ def agents_of(variables: dict[str, str]) -> list[str]:
 async def dial_together(tel: Telephony, call: SimCall, agents: list[str]) -> tuple[str, str]:
     """Ring ``agents`` from the caller's leg at once: (DIALSTATUS, the agent who answered,
     else the first one asked for)."""
-    from cti.pbxsim.pbx import RING_TIMEOUT, AgentPhone
+    from cti.pbxsim.pbx import AgentPhone
 
     leg = call.leg
     pairs: dict[str, tuple[Channel, Channel]] = {}
-    for agent in agents:
-        a1, a2 = tel._local_pair(f"{agent}@agents", call.linkedid)
-        tel._goto(a1, "agents", "s")
-        tel._set_caller_id(a1, "s", leg.cid_name, call.pres)
-        tel._set_connected(a1, leg.cid_num, leg.cid_name)
-        tel._set_caller_id(a2, leg.cid_num, leg.cid_name, call.pres)
-        tel._set_connected(a2, "s", leg.cid_name)
-        pairs[agent] = (a1, a2)
+    for agent in agents:  # every pair first, then their LocalBridge and DialBegin
+        pairs[agent] = agent_pair(tel, call, agent, "s")
     for agent, (a1, a2) in pairs.items():
         tel.emit(local_bridge(a1, a2, "agents", agent))
         tel.emit(dial_event("DialBegin", leg, a1, ("DialString", f"{agent}@agents")))
@@ -91,15 +85,7 @@ async def dial_together(tel: Telephony, call: SimCall, agents: list[str]) -> tup
             _end_ring(tel, leg, *pairs[agent], "CANCEL", ANSWERED_ELSEWHERE)
     tel.emit(dial_event("DialEnd", leg, a1, ("DialStatus", "ANSWER")))
     call.agent_legs, call.agent = (a1, a2), winner
-    bridge = str(uuid.uuid4())
-    tel.emit(event("BridgeCreate", None, *bridge_fields(bridge, 0)))
-    a1.exten = ""
-    tel._bridge_enter(a1, bridge, 1)
-    tel._bridge_enter(leg, bridge, 2)
-    call.stage = "connected"
-    call.answered_at = tel.clock()
-    call.talk_deadline, call.merged = None, False
-    tel.changed.set()
+    bridged(tel, call, a1)
     return "ANSWER", winner
 
 

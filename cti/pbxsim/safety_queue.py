@@ -4,7 +4,7 @@ When no service has redirected a waiting caller in time, ``cti-wait`` says ``Cti
 puts her in the ``accueil`` queue, which rings its static members in turn (rrmemory, ring
 timeout 8 s, retry 2 s, as the lab's queues.conf) until one answers: recording 11's
 QueueCallerJoin, AgentCalled, AgentRingNoAnswer (two DialEnd: NOANSWER then CANCEL),
-AgentConnect, QueueCallerLeave and AgentComplete. The ring itself is ``Telephony._dial`` with
+AgentConnect, QueueCallerLeave and AgentComplete. The ring itself is ``agent_calls.dial`` with
 ``queue=True``; this module says the queue's part of it.
 
 ``safety_remaining`` is ``cti-wait``'s count (extensions.conf): ``CTI_SAFETY`` is
@@ -22,6 +22,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cti.pbxsim import agent_calls
 from cti.pbxsim.channels import Channel, Headers, dial_event, event
 
 if TYPE_CHECKING:
@@ -106,13 +107,13 @@ async def run(tel: Telephony, call: SimCall) -> None:
     tel.emit(event("MusicOnHoldStart", leg, ("Class", "default")))
     try:
         for member in itertools.cycle(queue.members):
-            status = await tel._dial(call, member, leg.cid_num, queue=True)
+            status = await agent_calls.dial(tel, call, member, leg.cid_num, queue=True)
             if status == "ANSWER":
-                target = await tel._connected(call)
+                target = await agent_calls.connected(tel, call)
                 while target is not None:  # a transfer by the queue's agent
-                    if await tel._dial(call, target, target) != "ANSWER":
+                    if await agent_calls.dial(tel, call, target, target) != "ANSWER":
                         return  # the lab's queue calls are not transferred further
-                    target = await tel._connected(call)
+                    target = await agent_calls.connected(tel, call)
                 return
             if status == "GONE":
                 return

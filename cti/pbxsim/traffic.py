@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cti.pbxsim.agi_client import TIMEOUT_KEY
+from cti.pbxsim.agi_commands import TIMEOUT_KEY
 from cti.pbxsim.pbx import AgentPhone
 from cti.pbxsim.simulator import SimulatedPbx
 from ivr_scripts.tree import HoursCheckNode, MenuNode, MessageNode, RouteNode, Tree

@@ -32,7 +32,7 @@ class Contract:
     overflow_kind_variable: str = "CTI_OVERFLOW"
     overflow_target_variable: str = "CTI_OVERFLOW_TARGET"
     overflow_prompt_variable: str = "CTI_OVERFLOW_PROMPT"
-    # Callbacks (cti.callback_desk): the Originate's context, its variables, its result.
+    # Callbacks (cti.callbacks): the Originate's context, its variables, its result.
     callback_context: str = "cti-callback"
     callback_variable: str = "CTI_CALLBACK"
     callback_action_variable: str = "CTI_CALLBACK_ACTION"

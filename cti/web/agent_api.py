@@ -32,13 +32,14 @@ from cti.web.relay import relay
 from cti.web.transport import client_address, cookie_secure
 from screenpop import accounts
 from screenpop.accounts import UserView
+from screenpop.agent_actions import NotYourCall
 from screenpop.card import address_line, phone_display
 from screenpop.directory import CitizenView, Directory
 from screenpop.errors import DatabaseUnavailable, ScreenPopError
 from screenpop.hub import AgentHub
 from screenpop.messages import AgentStateChanged, Hello, agent_message_schema
 from screenpop.phones import normalise
-from screenpop.pop import NotYourCall, ScreenPop
+from screenpop.pop import ScreenPop
 from screenpop.text_rules import refusal, shown
 
 router = APIRouter()

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from cti.callback_desk import CallbackDesk
+from cti.callbacks.desk import CallbackDesk
 from cti.db import Database
 from cti.desk import AgentDesk
 from cti.hours_admin import HoursAdmin

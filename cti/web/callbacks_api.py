@@ -1,7 +1,7 @@
 """Callbacks over HTTP: the agent's « à rappeler », Accepter / Reporter, the pending list.
 
 Routes are a few lines each: who asks (``cti.web.auth``), then the callbacks desk
-(``cti.callback_desk``), which owns the work. Errors are told in French; status codes are
+(``cti.callbacks``), which owns the work. Errors are told in French; status codes are
 chosen here: 404 a request or a call not on the agent's screen, 409 a request no longer hers
 to take, 422 a bad number or service.
 """
@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from cti import callback_store
-from cti.callback_desk import CallbackDesk, NewRequest
+from cti.callbacks.desk import CallbackDesk
+from cti.callbacks.state import NewRequest
 from cti.desk import DeskError
 from cti.web.auth import AgentUser, SupervisorUser, agent_of, require
 from routing.callbacks import figures

@@ -15,7 +15,6 @@ Routes: ``/supervision`` (the page), ``/ws/supervision`` (supervisors and admins
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from sqlalchemy import select
 
 from cti.bus import Bus
 from cti.db import Database
-from cti.periodic import every
+from cti.periodic import Periodic
 from cti.supervision.alerts import Alert, AlertEvent, AlertOver, AlertRaised, UnknownAlert
 from cti.supervision.board import PastCall, SupervisionBoard
 from cti.supervision.callbacks import PromisedWindow
@@ -258,7 +257,7 @@ def today_calls(db: Database, since: datetime) -> list[PastCall]:
     return out
 
 
-class SupervisionFeed:
+class SupervisionFeed(Periodic):
     def __init__(
         self,
         engine: Callable[[], RoutingEngine],
@@ -285,7 +284,6 @@ class SupervisionFeed:
         # The callbacks not done yet (set once the callbacks desk exists, built after us).
         self.callback_windows = callback_windows
         self.clock = clock
-        self.interval = interval
         self.bus = bus or Bus()  # a ``BrokerBus`` when web nodes serve the wallboards
         current = engine()
         self._config = current.config
@@ -298,8 +296,8 @@ class SupervisionFeed:
             sl_min_outcomes=sl_min_calls,
             sl_clear_margin_pct=sl_clear_margin_pct,
         )
-        self._task: asyncio.Task[None] | None = None
         self._flush_pending = False
+        super().__init__(interval, self.tick, "wallboard")
 
     @staticmethod
     def _states(engine: RoutingEngine) -> dict[str, tuple[str, str | None]]:
@@ -381,16 +379,8 @@ class SupervisionFeed:
             )
             self.bus.publish(message.model_dump(mode="json"))
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
-            every(self.interval, self.tick, "wallboard"), name="wallboard"
-        )
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().close()
         self.bus.close()
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from cti.assembly import SIM_SECRET, Product, running
-from cti.callback_desk import NewRequest
+from cti.callbacks.state import NewRequest
 from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.callback_call import CalledBack
 from cti.tracker import events as ev

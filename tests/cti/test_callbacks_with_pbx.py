@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from cti import callback_store
 from cti.assembly import DEMO_PASSWORD, Product, running
-from cti.callback_desk import CallbackDesk, NewRequest
+from cti.callbacks.desk import CallbackDesk
+from cti.callbacks.state import NewRequest
 from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.callback_call import CalledBack
 from cti.pbxsim.channels import Channel

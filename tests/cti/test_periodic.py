@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from cti.periodic import every
+from cti.periodic import Periodic, every
 
 
 async def test_a_failed_round_is_logged_and_the_rounds_go_on(
@@ -42,3 +42,24 @@ async def test_plain_functions_are_rounds_too() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert ticks[:2] == ["tick", "tick"]
+
+
+async def test_at_once_the_first_round_comes_before_the_first_wait() -> None:
+    first = asyncio.Event()
+    rounds = Periodic(3600.0, first.set, "callbacks' sweep", at_once=True)
+    rounds.start()
+    await first.wait()  # an hour's wait first would hang here until the test's timeout
+    await rounds.close()
+
+
+async def test_no_round_after_close() -> None:
+    ticks: list[str] = []
+    rounds = Periodic(0, lambda: ticks.append("tick"), "wallboard")
+    rounds.start()
+    while len(ticks) < 2:
+        await asyncio.sleep(0)
+    await rounds.close()
+    seen = len(ticks)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(ticks) == seen

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cti.assembly import DEMO_PASSWORD, Product, running
-from cti.callback_desk import NewRequest
+from cti.callbacks.state import NewRequest
 from cti.pbxsim.pbx import AgentPhone
 from cti.settings import Settings
 from routing.callbacks.request import Source, Window

@@ -26,7 +26,8 @@ import pytest
 
 from cti.ami.connection import AmiConnection, AmiParams
 from cti.pbxsim import SimulatedPbx
-from cti.pbxsim.agi_client import env_block, heard, new_env, respond, take_keys
+from cti.pbxsim.agi_client import new_env
+from cti.pbxsim.agi_commands import env_block, heard, respond, take_keys
 from cti.pbxsim.channels import Headers
 from cti.pbxsim.pbx import SimCall, Telephony
 from cti.pbxsim.sounds import PbxSounds
