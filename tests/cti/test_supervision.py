@@ -396,6 +396,7 @@ def test_invariants_hold_for_any_sequence(
     waiting_in: dict[str, str | None] = {}
     service_of: dict[str, str | None] = {}
     queued: set[str] = set()
+    ringing: dict[str, list[str]] = {}  # phones ringing for a call (several: ring_together)
     states = dict.fromkeys(AGENTS, "ready")
     qualified = {"accueil": {"201", "202"}, "etat-civil": {"202"}}  # from CONFIG's skills
     for kind, call, service, agent, dt in sequence:
@@ -410,6 +411,8 @@ def test_invariants_hold_for_any_sequence(
             b.apply(build(kind, call, service, agent, now))
             if kind == "arrive":
                 continue
+            if kind in ("end", "wait"):
+                ringing.pop(call, None)
             if kind == "end":
                 waiting_in.pop(call, None)
                 service_of.pop(call, None)
@@ -423,7 +426,15 @@ def test_invariants_hold_for_any_sequence(
                 continue
             if known is not None and kind in ("offer", "answer", "no_answer"):
                 service_of[call] = known
-            if kind == "no_answer" and call in queued and service_of.get(call):
+            rung = ringing.pop(call, [])
+            if kind == "offer":
+                ringing[call] = [*rung, agent]
+            if kind == "no_answer" and agent in rung:
+                rung.remove(agent)
+            if kind == "no_answer" and rung:
+                ringing[call] = rung  # a colleague's phone still rings for it: not waiting
+                waiting_in.pop(call, None)
+            elif kind == "no_answer" and call in queued and service_of.get(call):
                 waiting_in[call] = service_of[call]
             else:
                 waiting_in.pop(call, None)
