@@ -37,6 +37,7 @@ from cti.callback_desk import CallbackDesk, CallbackSettings, service_calendar
 from cti.callback_offer import WaitOffers
 from cti.cluster.elector import Elector, node_identity
 from cti.cluster.fenced import FencedSend
+from cti.cluster.write_fence import WriteFence
 from cti.db import Database
 from cti.desk import DeskError
 from cti.dispatch import Dispatcher
@@ -186,6 +187,12 @@ async def running(
         except SpoolError as exc:
             raise StartupError(str(exc)) from exc
         writer = OrderedWriter(apply=directory.apply, spool=spool)
+        if fence is not None and fence.token is not None:
+            # Under the lease, what the active router owns (calls' records, agents' states)
+            # lands only while this node's token is the lease's: a deposed node that wakes up
+            # cannot overwrite its successor's records (``cti.cluster.write_fence``).
+            directory.fence = WriteFence(fence.store, fence.token)
+            writer.token = fence.token
         await writer.recover()
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         # The voice menu: the published tree (checked against the services of the routing

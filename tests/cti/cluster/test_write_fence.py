@@ -1,0 +1,136 @@
+"""Database writes under the router's lease: a deposed router's owned writes are refused,
+kept and counted; facts still land; a spool is replayed only if nobody led in between.
+
+Real databases (SQLite file, and PostgreSQL when CTI_TEST_DATABASE_URL is set), the real
+writer, directory and spool; two nodes are two holders of the same lease row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cti.cluster.lease import NotLeader
+from cti.cluster.lease_store import LeaseStore
+from cti.cluster.write_fence import WriteFence
+from cti.db import Database
+from screenpop.directory import AuditRecord, Directory, InteractionUpdate, NoteView
+from screenpop.directory_writes import (
+    agent_state_write,
+    audits_write,
+    calls_write,
+    note_write,
+    stale_calls_write,
+)
+from screenpop.models import AgentStateRow, AuditEntry, InteractionNote
+from screenpop.spool import REFUSED_FILE_NAME, Spool
+from screenpop.writer import OrderedWriter
+
+T = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+def _writer(database: Database, store: LeaseStore, token: int, spool: Path) -> OrderedWriter:
+    """A node's writer as the product builds it under the lease ``token``."""
+    directory = Directory(database)
+    directory.fence = WriteFence(store, token)
+    writer = OrderedWriter(f"nœud {token}", apply=directory.apply, spool=Spool(spool))
+    writer.token = token
+    return writer
+
+
+def _refused(spool: Path) -> list[dict[str, object]]:
+    path = spool / REFUSED_FILE_NAME
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+async def test_a_deposed_routers_owned_writes_are_refused_kept_and_counted(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = LeaseStore(database)
+    assert store.acquire("a", ttl=0.0) == 1  # A's lease lapses (paused)...
+    assert store.acquire("b", ttl=30.0) == 2  # ...and B takes over
+    directory = Directory(database)
+
+    # B, in charge, records the call as still going on and Marie as ready.
+    b = _writer(database, store, 2, tmp_path / "spool-b")
+    b_task = asyncio.create_task(b.run())
+    b.submit(calls_write([InteractionUpdate("c1", {"started_at": T, "outcome": "in_progress"})]))
+    b.submit(agent_state_write("201", "ready", None))
+    await b.settled()
+    b_task.cancel()
+    assert b.fenced == 0
+
+    # A wakes up and writes what it had pending on its way out.
+    a = _writer(database, store, 1, tmp_path / "spool-a")
+    a_task = asyncio.create_task(a.run())
+    ended = {"outcome": "abandoned", "duration_seconds": 12.0}
+    a.submit(calls_write([InteractionUpdate("c1", ended), InteractionUpdate("c9", ended)]))
+    a.submit(agent_state_write("201", "paused", "déjeuner"))
+    a.submit(stale_calls_write([]))  # "every call in progress ended": B's calls would be lost
+    a.submit(audits_write([AuditRecord("marie", "card.open", None, "appel c1", at=T)]))
+    note = NoteView("201", "Rappeler demain", T)
+    with caplog.at_level(logging.WARNING, logger="screenpop.writer"):
+        assert await a.write(note_write("c1", note)) is True  # a fact: it lands
+        with pytest.raises(NotLeader, match="remplacé par 2"):
+            await a.write(calls_write([InteractionUpdate("c1", {"disposition": "info"})]))
+    a_task.cancel()
+
+    # Nothing A owned landed: the rows are B's.
+    c1 = directory.interaction("c1")
+    assert c1 is not None and (c1.outcome, c1.disposition) == ("in_progress", None)
+    assert directory.interaction("c9") is None
+    with database.session() as session:
+        state = session.get(AgentStateRow, "201")
+        assert state is not None and (state.state, state.reason) == ("ready", None)
+        # What a person saw and typed is true whoever wrote it down.
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+        assert session.scalar(select(func.count()).select_from(InteractionNote)) == 1
+
+    # Refused: counted (two calls, a state, the stale calls, the disposition), said, kept.
+    assert a.fenced == 5 and a.health().fenced_writes == 5
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("non faite" in line and "jeton 1" in line for line in said) == 4, said
+    kept = _refused(tmp_path / "spool-a")
+    assert [(line["kind"], line["token"]) for line in kept] == [
+        ("calls", 1),
+        ("agent_state", 1),
+        ("stale_calls", 1),
+        ("calls", 1),
+    ]
+    assert "remplacé par 2" in str(kept[0]["reason"])
+
+
+async def test_a_spool_is_replayed_only_if_nobody_led_in_between(
+    database: Database, tmp_path: Path
+) -> None:
+    store = LeaseStore(database)
+    directory = Directory(database)
+    spool = Spool(tmp_path / "spool")
+    # Left by a previous process under token 1 (the database was away when it stopped).
+    spool.append([(0, replace(agent_state_write("201", "paused", "réunion"), token=1))])
+    assert store.acquire("old", ttl=0.0) == 1
+    assert store.acquire("new", ttl=30.0) == 2  # straight from the maker to the replayer
+    await _writer(database, store, 2, tmp_path / "spool").recover()
+    with database.session() as session:
+        state = session.get(AgentStateRow, "201")
+        assert state is not None and state.state == "paused"
+
+    # Another node led in between (token 2), this one now holds 3: refused, set aside.
+    lost = calls_write([InteractionUpdate("c1", {"outcome": "lost"})])
+    spool.append([(1, replace(lost, token=1))])
+    store.release("new", 2)
+    assert store.acquire("third", ttl=30.0) == 3
+    late = _writer(database, store, 3, tmp_path / "spool")
+    await late.recover()
+    assert late.fenced == 1 and not late.holding
+    assert directory.interaction("c1") is None
+    assert [line["kind"] for line in _refused(tmp_path / "spool")] == ["calls"]
