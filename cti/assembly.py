@@ -187,11 +187,14 @@ async def running(
         except SpoolError as exc:
             raise StartupError(str(exc)) from exc
         writer = OrderedWriter(apply=directory.apply, spool=spool)
+        write_fence: WriteFence | None = None
         if fence is not None and fence.token is not None:
-            # Under the lease, what the active router owns (calls' records, agents' states)
-            # lands only while this node's token is the lease's: a deposed node that wakes up
-            # cannot overwrite its successor's records (``cti.cluster.write_fence``).
-            directory.fence = WriteFence(fence.store, fence.token)
+            # Under the lease, what the active router owns (calls' records, agents' states,
+            # callbacks' moves, answers kept) lands only while this node's token is the
+            # lease's: a deposed node that wakes up cannot overwrite its successor's records
+            # (``cti.cluster.write_fence``; README « Leadership with fencing »).
+            write_fence = WriteFence(fence.store, fence.token)
+            directory.fence = write_fence
             writer.token = fence.token
         await writer.recover()
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
@@ -402,6 +405,7 @@ async def running(
             default_service=settings.default_service,
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
+        callbacks.fence = write_fence
         await callbacks.start()
         pop.callback_headline = callbacks.call_headline
         supervision.callback_windows = lambda: promised_windows(callbacks.pending())
@@ -447,6 +451,7 @@ async def running(
             cookie_secure=settings.cookie_secure,
         )
         app.state.loop_watch = watch
+        app.state.write_fence = write_fence
         app.state.broker = broker
         if broker is not None:
             bridge = RouterBridge(
@@ -460,7 +465,7 @@ async def running(
                 live=lambda: service.snapshot() | {"names": supervision.names()},
                 until_ready=lambda: conn.wait_ready(3.0),
                 node=node,
-                answered=Answered(AnsweredStore(db)),
+                answered=Answered(AnsweredStore(db, write_fence)),
             )
             app.state.answered = bridge.answered
             await bridge.start()

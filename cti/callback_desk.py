@@ -35,10 +35,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from cti import callback_store
 from cti.ami.errors import AmiError
 from cti.audit_trail import SYSTEM_USER
 from cti.callback_store import Audit
+from cti.cluster.lease import NotLeader
 from cti.db import Database
 from cti.desk import DeskError
 from cti.router import RouterShell
@@ -158,6 +161,8 @@ class CallbackDesk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # one sweep or move at a time
+        #: Several nodes: the router's lease, checked by each move in its own transaction.
+        self.fence: Callable[[Connection], None] | None = None
         router.on_callback_offer = self._on_offer
         router.on_reload = self.queue.forget_all
         router.on_callback_overflow = self._on_overflow
@@ -180,7 +185,7 @@ class CallbackDesk:
             if request.state is S.OFFERED:  # its page belonged to the product that stopped
                 back = rules.postponed(request, self._rules(request), now)
                 back = replace(back, not_before=request.not_before)  # no later than before
-                if await asyncio.to_thread(callback_store.move, self.db, request, back):
+                if await self._move(request, back):
                     request = back
             self.requests[request.id] = request
             await self._know_citizen(request.citizen_id)
@@ -345,7 +350,7 @@ class CallbackDesk:
                 f"({self.service_label(request.service)}), essai {dialling.attempts}, "
                 f"demande {request.id}",
             )
-            won = await asyncio.to_thread(callback_store.move, self.db, request, dialling, audit)
+            won = await self._move(request, dialling, audit)
             if not won:
                 raise DeskError("ce rappel vient d'être pris ou a changé : il n'est pas passé")
             self.requests[request.id] = dialling
@@ -519,13 +524,32 @@ class CallbackDesk:
         spec = self.router.engine.config.services.get(request.service)
         return spec.callback if spec is not None else rules.RetryRules()
 
+    async def _move(
+        self, before: CallbackRequest, after: CallbackRequest, audit: Audit | None = None
+    ) -> bool:
+        """``callback_store.move`` under the router's lease (``fence``): refused because
+        another node took over, the move is lost as a race is (the row is the new router's)."""
+        try:
+            return await asyncio.to_thread(
+                callback_store.move, self.db, before, after, audit, self.fence
+            )
+        except NotLeader as exc:
+            log.warning(
+                "rappel %s : passage « %s » → « %s » non écrit : %s",
+                before.id,
+                before.state.value,
+                after.state.value,
+                exc,
+            )
+            return False
+
     async def _store_locked(self, before: CallbackRequest, after: CallbackRequest) -> None:
         async with self._lock:
             await self._store(before, after)
 
     async def _store(self, before: CallbackRequest, after: CallbackRequest) -> None:
         """Write the move; memory follows the database (a lost race reads it back)."""
-        won = await asyncio.to_thread(callback_store.move, self.db, before, after)
+        won = await self._move(before, after)
         if not won:
             fresh = await asyncio.to_thread(callback_store.get, self.db, before.id)
             log.warning("callback %s changed meanwhile; read back", before.id)

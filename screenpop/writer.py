@@ -79,7 +79,6 @@ class WriterHealth:
     pending_writes: int  # records held, waiting for the database
     since: float | None  # when the database stopped taking writes (epoch seconds)
     error: str | None  # what it answered last
-    fenced_writes: int = 0  # records refused by the router's lease (another node took over)
 
 
 class OrderedWriter:
@@ -144,7 +143,6 @@ class OrderedWriter:
             self._held_size,
             self.down_since,
             self.last_error,
-            self.fenced,
         )
 
     def submit(self, write: Write | Callable[[], object]) -> None:

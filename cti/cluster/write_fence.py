@@ -27,14 +27,19 @@ class WriteFence:
     def __init__(self, store: LeaseStore, token: int) -> None:
         self.store = store
         self.token = token
+        self.refused = 0  # writes refused (``cti_db_writes_fenced``)
 
     def __call__(self, conn: Connection, made_under: int | None = None) -> None:
         """Raise ``NotLeader`` unless a write made under ``made_under`` (None: now, by this
         process) may land in ``conn``'s transaction."""
         made = self.token if made_under is None else made_under
-        if made < self.token - 1:
-            raise NotLeader(
-                f"écriture faite sous le jeton {made}, rejouée sous le jeton {self.token} : "
-                "un autre nœud a pu piloter l'autocommutateur entre les deux"
-            )
-        self.store.fenced(conn, self.token)
+        try:
+            if made < self.token - 1:
+                raise NotLeader(
+                    f"écriture faite sous le jeton {made}, rejouée sous le jeton {self.token} : "
+                    "un autre nœud a pu piloter l'autocommutateur entre les deux"
+                )
+            self.store.fenced(conn, self.token)
+        except NotLeader:
+            self.refused += 1
+            raise
