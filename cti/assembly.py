@@ -218,6 +218,7 @@ async def running(
             check_timeout=settings.ivr_check_timeout,
             writer=writer,
         )
+        ivr.fence = write_fence
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
         # The menu's callback requests go to the callbacks desk, built once the router is.
@@ -420,6 +421,7 @@ async def running(
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
+        admin.fence = write_fence
         what_if = WhatIfRunner(
             db, Limits(settings.whatif_max_calls, settings.whatif_max_days, settings.whatif_timeout)
         )

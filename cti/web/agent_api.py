@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSoc
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
-from cti.cluster.lease import NotLeader
 from cti.desk import AgentDesk, DeskError
 from cti.web.audit_log import audit
 from cti.web.auth import (
@@ -328,10 +327,6 @@ async def _on_call(action: Any) -> Any:
         raise HTTPException(403, str(exc)) from exc
     except DatabaseUnavailable as exc:
         raise HTTPException(503, str(exc)) from exc
-    except NotLeader as exc:  # this node just lost the lease: the next router will do it
-        raise HTTPException(
-            503, "Le serveur vient de passer la main à un autre : réessayez dans un instant."
-        ) from exc
     except ScreenPopError as exc:
         raise HTTPException(404, str(exc)) from exc
 

@@ -15,10 +15,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from cti import callback_store
+from cti import callback_store, ivr_store, routing_store
 from cti.broker.answered import Answered, AnsweredStore
 from cti.broker.envelope import ForwardedAnswer
 from cti.callback_store import Audit
@@ -26,6 +28,10 @@ from cti.cluster.lease import NotLeader
 from cti.cluster.lease_store import LeaseStore
 from cti.cluster.write_fence import WriteFence
 from cti.db import Database
+from cti.settings import Settings
+from cti.voice_menu import DEFAULT_TREE
+from cti.web import lease_lost
+from cti.web.serve import serving
 from routing.callbacks import rules
 from routing.callbacks.request import CallbackRequest, Source, Window
 from screenpop.directory import AuditRecord, Directory, InteractionUpdate, NoteView
@@ -182,3 +188,43 @@ async def test_a_deposed_routers_answer_is_not_kept_so_its_successor_runs_the_re
     await Answered(AnsweredStore(database, WriteFence(store, 1))).once(key, lambda: run("a"))
     await Answered(AnsweredStore(database, WriteFence(store, 2))).once(key, lambda: run("b"))
     assert runs == ["a", "b"]  # B ran the resend rather than give A's answer back
+
+
+def test_a_deposed_router_cannot_publish_a_routing_or_a_menu_its_successor_would_not_run(
+    database: Database,
+) -> None:
+    store = LeaseStore(database)
+    assert store.acquire("a", ttl=0.0) == 1
+    assert store.acquire("b", ttl=30.0) == 2
+    stale = WriteFence(store, 1)
+    seeded = routing_store.ensure(database, Settings().routing_config)
+    with pytest.raises(NotLeader):
+        routing_store.save(database, seeded.config, "nadia", "sur l'ancien nœud", stale)
+    current = routing_store.current(database)  # B's engine and the database agree
+    assert current is not None and current.version == seeded.version
+
+    menu = ivr_store.ensure(database, DEFAULT_TREE, set(seeded.config.services))
+    draft = ivr_store.save_draft(database, menu.tree, "thierry", "un brouillon est un fait")
+    with pytest.raises(NotLeader):
+        ivr_store.publish(
+            database, draft.version, "thierry", set(seeded.config.services), fence=stale
+        )
+    assert getattr(ivr_store.published(database), "version", None) == menu.version
+    published = ivr_store.publish(
+        database, draft.version, "thierry", set(seeded.config.services), fence=WriteFence(store, 2)
+    )
+    assert published.version == draft.version
+
+
+async def test_a_request_refused_by_the_lease_answers_503_try_again() -> None:
+    app = FastAPI()
+    lease_lost.install(app)
+
+    @app.post("/api/calls/c1/disposition")
+    async def disposition() -> None:
+        raise NotLeader("écriture refusée : le jeton 1 du routeur a été remplacé par 2")
+
+    async with serving(app) as port:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            answer = await client.post("/api/calls/c1/disposition")
+    assert answer.status_code == 503 and "réessayez" in answer.json()["detail"]
