@@ -158,6 +158,7 @@ async def test_a_paused_node_steps_down_without_acting(lab: ClusterLab) -> None:
     refused = lab.workdir / "spool-a" / REFUSED_FILE_NAME
     kept = [json.loads(line) for line in refused.read_text(encoding="utf-8").splitlines()]
     assert kept and all(line["token"] < b_token for line in kept), kept
+    print(f"deposed node: {len(kept)} writes refused ({sorted({k['kind'] for k in kept})})")
 
     # Nothing from A reached the PBX once B drove it, other than reading its state.
     driven = {name for login, name in actions[took_over:] if login == a_login} - READ_ONLY
