@@ -38,6 +38,7 @@ from cti.callbacks.desk import CallbackDesk, service_calendar
 from cti.callbacks.state import CallbackSettings
 from cti.cluster.elector import Elector, node_identity
 from cti.cluster.fenced import FencedSend
+from cti.cluster.write_fence import WriteFence
 from cti.db import Database
 from cti.desk import DeskError
 from cti.dispatch import Dispatcher
@@ -187,6 +188,15 @@ async def running(
         except SpoolError as exc:
             raise StartupError(str(exc)) from exc
         writer = OrderedWriter(apply=directory.apply, spool=spool)
+        write_fence: WriteFence | None = None
+        if fence is not None and fence.token is not None:
+            # Under the lease, what the active router owns (calls' records, agents' states,
+            # callbacks' moves, answers kept) lands only while this node's token is the
+            # lease's: a deposed node that wakes up cannot overwrite its successor's records
+            # (``cti.cluster.write_fence``; README « Leadership with fencing »).
+            write_fence = WriteFence(fence.store, fence.token)
+            directory.fence = write_fence
+            writer.token = fence.token
         await writer.recover()
         dispatcher = Dispatcher(RoutingEngine(config), settings.default_service)
         # The voice menu: the published tree (checked against the services of the routing
@@ -209,6 +219,7 @@ async def running(
             check_timeout=settings.ivr_check_timeout,
             writer=writer,
         )
+        ivr.fence = write_fence
         await ivr.start(DEFAULT_TREE)
         stack.push_async_callback(ivr.close)
         # The menu's callback requests go to the callbacks desk, built once the router is.
@@ -396,6 +407,7 @@ async def running(
             default_service=settings.default_service,
             settings=CallbackSettings(agent_ring_s=settings.callback_agent_ring),
         )
+        callbacks.fence = write_fence
         await callbacks.start()
         pop.callback_headline = callbacks.call_headline
         supervision.callback_windows = lambda: promised_windows(callbacks.pending())
@@ -410,6 +422,7 @@ async def running(
         conn.start()
         stack.push_async_callback(conn.close)
         admin = RoutingAdmin(db, router, labels, settings.default_service)
+        admin.fence = write_fence
         what_if = WhatIfRunner(
             db, Limits(settings.whatif_max_calls, settings.whatif_max_days, settings.whatif_timeout)
         )
@@ -442,6 +455,7 @@ async def running(
             cookie_secure=settings.cookie_secure,
         )
         app.state.loop_watch = watch
+        app.state.write_fence = write_fence
         app.state.broker = broker
         if broker is not None:
             bridge = RouterBridge(
@@ -455,7 +469,7 @@ async def running(
                 live=lambda: service.snapshot() | {"names": supervision.names()},
                 until_ready=lambda: conn.wait_ready(3.0),
                 node=node,
-                answered=Answered(AnsweredStore(db)),
+                answered=Answered(AnsweredStore(db, write_fence)),
             )
             app.state.answered = bridge.answered
             await bridge.start()

@@ -7,14 +7,19 @@ writers never both win, and the one who loses is told (False) and must not act. 
 commits ``dialling`` (with the attempt's ActionID) through ``move`` *before* sending the
 Originate, so a product killed between the two finds the request dialling after its restart
 and never dials it a second time. Everything here is blocking: call it in a thread.
+
+Several nodes: a move is the active router's decision and is fenced by its lease (``fence``):
+a deposed router loses the compare-and-set whatever the row says. ``add`` is not: a citizen
+who asked the menu to be called back did ask, whichever node heard her.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cti.db import Database
@@ -124,11 +129,18 @@ class Audit:
 
 
 def move(
-    db: Database, before: CallbackRequest, after: CallbackRequest, audit: Audit | None = None
+    db: Database,
+    before: CallbackRequest,
+    after: CallbackRequest,
+    audit: Audit | None = None,
+    fence: Callable[[Connection], None] | None = None,
 ) -> bool:
     """Write ``after`` if the row is still ``before`` (state and attempts); else False.
-    ``audit`` is written with it, or not at all."""
+    ``audit`` is written with it, or not at all. ``fence`` (several nodes): the router's
+    lease, checked in the same transaction; raises ``NotLeader`` once another node leads."""
     with db.session() as session, session.begin():
+        if fence is not None:
+            fence(session.connection())
         result = session.execute(
             update(CallbackRow)
             .where(

@@ -25,6 +25,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from cti import ivr_store
 from cti.db import Database
 from cti.ivr_store import StoredTree
@@ -121,6 +123,8 @@ class IvrAdmin:
         self._checking = asyncio.Semaphore(1)  # one tree at a time: threads stay for the DB
         self._published: StoredTree | None = None
         self._lock = asyncio.Lock()
+        #: Several nodes: the router's lease, checked by a publication's transaction.
+        self.fence: Callable[[Connection], None] | None = None
         # The product's writer (the screen pop's): runs held and spooled while the database
         # is away. Without one (tests, tools), a writer of its own that tries each run once.
         self._shared_writer = writer is not None
@@ -290,7 +294,13 @@ class IvrAdmin:
         Raises ``IvrVersionNotFound`` or ``TreeNotPublishable`` (nothing changed)."""
         async with self._lock:
             stored = await asyncio.to_thread(
-                ivr_store.publish, self.db, number, author, self.known_services(), comment
+                ivr_store.publish,
+                self.db,
+                number,
+                author,
+                self.known_services(),
+                comment,
+                fence=self.fence,
             )
             # Its speech is rendered before the next call goes through it.
             await self._prepare(stored.tree)

@@ -17,12 +17,12 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from cti.db import Database
 from ivr_scripts.compare import compare
@@ -134,13 +134,18 @@ def publish(
     known_services: Collection[str],
     comment: str = "",
     now: datetime | None = None,
+    fence: Callable[[Connection], None] | None = None,
 ) -> StoredTree:
     """Make version ``number`` the one calls go through; the one before is archived.
 
     Raises ``IvrVersionNotFound``, or ``TreeNotPublishable`` (nothing changed) when the
-    version has validation errors. Writes an ``ivr.publish`` audit entry.
+    version has validation errors. Writes an ``ivr.publish`` audit entry. ``fence`` (several
+    nodes): only the router in charge, whose menu answers the calls, may publish; raises
+    ``NotLeader`` on a deposed one.
     """
     with db.session() as session, session.begin():
+        if fence is not None:
+            fence(session.connection())
         row = session.get(IvrTreeVersion, number, with_for_update=True)
         if row is None:
             raise IvrVersionNotFound(number)

@@ -62,6 +62,7 @@ class Gauges:
     ami_reconnects: int
     db_pending_writes: int = 0  # held while the database is away (writer's health)
     db_down: bool = False
+    db_fenced_writes: int = 0  # writes refused by the router's lease: another node took over
     loop_lag: Histogram | None = None  # ``cti.loop_lag.LoopWatch``'s
     role: str = "all"  # CTI_ROLE: each process is scraped on its own port, labelled by role
     broker: BrokerGauges | None = None  # the router role's link to the broker
@@ -174,6 +175,13 @@ class _Scrape(Collector):
         )
         yield CounterMetricFamily(
             "cti_answers", "Calls answered by an agent.", value=metrics.answers
+        )
+        yield CounterMetricFamily(
+            "cti_db_writes_fenced",
+            "Writes a deposed router tried after another node took the lease: refused (calls' "
+            "records and agents' states set aside in the spool directory's "
+            "ecritures-refusees.jsonl).",
+            value=gauges.db_fenced_writes,
         )
         yield CounterMetricFamily(
             "cti_ami_reconnects",

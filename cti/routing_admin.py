@@ -9,8 +9,10 @@ labels shown on the cards follow.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
+
+from sqlalchemy import Connection
 
 from cti import routing_store
 from cti.db import Database
@@ -35,6 +37,8 @@ class RoutingAdmin:
         self.labels = labels
         self.default_service = default_service
         self._lock = asyncio.Lock()
+        #: Several nodes: the router's lease, checked by the publication's transaction.
+        self.fence: Callable[[Connection], None] | None = None
 
     def validate(self, document: Any) -> RoutingConfig:
         """Raises ``ConfigError`` naming the field at fault."""
@@ -64,7 +68,9 @@ class RoutingAdmin:
     async def update(self, document: Any, author: str, comment: str) -> StoredConfig:
         config = self.validate(document)
         async with self._lock:
-            stored = await asyncio.to_thread(routing_store.save, self.db, config, author, comment)
+            stored = await asyncio.to_thread(
+                routing_store.save, self.db, config, author, comment, self.fence
+            )
             self.apply(stored.config)
         detail = f"version {stored.version}" + (f" : {comment}" if comment else "")
         await asyncio.to_thread(Directory(self.db).audit, author, "routing.update", None, detail)

@@ -7,11 +7,12 @@ version is validated by ``routing.config`` before it is stored: nothing invalid 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from cti.db import Database
 from routing.config import RoutingConfig, load_config, parse_config
@@ -42,8 +43,19 @@ def version(db: Database, number: int) -> StoredConfig | None:
         return None if row is None else _stored(row)
 
 
-def save(db: Database, config: RoutingConfig, author: str, comment: str = "") -> StoredConfig:
+def save(
+    db: Database,
+    config: RoutingConfig,
+    author: str,
+    comment: str = "",
+    fence: Callable[[Connection], None] | None = None,
+) -> StoredConfig:
+    """A new version, in force. ``fence`` (several nodes): only the router in charge, which
+    applies it, may publish it; raises ``NotLeader`` on a deposed one (its engine would be
+    the only one to run it while the database called it current)."""
     with db.session() as session, session.begin():
+        if fence is not None:
+            fence(session.connection())
         row = RoutingConfigVersion(
             author=author, comment=comment[:200], document=config.model_dump(mode="json")
         )

@@ -11,6 +11,14 @@ an outage may have been committed just before the link dropped (or before a cras
 its mark in the spool): a call's changes and an agent's state set values; an audit entry and
 a note carry the moment they were made, and a replay (``replay=True``) first looks for the
 same entry or note at that moment and adds it only if it is missing.
+
+Several nodes (the router's lease): a deposed router that wakes up (paused, cut off) must not
+overwrite what its successor wrote since. The writes of what the active router *owns* (calls'
+records, agents' states, calls closed as lost) check the lease's fencing token in their own
+transaction (``fence``, ``cti.cluster.write_fence``) and fail whole with ``NotLeader`` once
+another node took over. Facts that stay true whoever writes them are not fenced: an audit
+entry (someone saw a citizen's file: it happened), a note an agent typed and was told was
+saved, a call's way through the voice menu; each is an insert that overwrites nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cti.cluster.lease import NotLeader
 from cti.db import Database
 from ivr_scripts.measures import MenuRun
 from screenpop.errors import CitizenNotFound, ScreenPopError
@@ -189,44 +198,55 @@ def stale_calls_write(live: Sequence[str]) -> Write:
     return Write("stale_calls", {"live": sorted(live)})
 
 
+#: Inside a write's transaction: raise ``NotLeader`` unless the write, made under the token
+#: given (None: this process's own), may still land (``cti.cluster.write_fence.WriteFence``).
+Fence = Callable[[Connection, int | None], None]
+
+
 class DirectoryWrites:
-    """What the directory records; ``Directory`` adds the reads."""
+    """What the directory records; ``Directory`` adds the reads. ``fence`` (several nodes):
+    the lease's check, made by the writes of ``FENCED_KINDS``."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.fence: Fence | None = None
+
+    def _fenced(self, conn: Connection, under: int | None) -> None:
+        if self.fence is not None:
+            self.fence(conn, under)
 
     def apply(self, write: Write, replay: bool = False) -> None:
         """Carry out ``write`` (see ``screenpop.writer``); ``replay``: it may be there already."""
-        data = write.data
+        data, under = write.data, write.token
         if write.kind == "calls":
-            self._save_calls([InteractionUpdate(**c) for c in data["changes"]])
+            self._save_calls([InteractionUpdate(**c) for c in data["changes"]], under)
         elif write.kind == "audits":
             self.audit_many([AuditRecord(**e) for e in data["entries"]], replay=replay)
         elif write.kind == "note":
             self.add_note(data["call_id"], data["agent"], data["text"], data["at"], replay=replay)
         elif write.kind == "forget_caller":
-            self.forget_caller(data["call_id"], keep_citizen=data["keep_citizen"])
+            self.forget_caller(data["call_id"], keep_citizen=data["keep_citizen"], under=under)
         elif write.kind == "agent_state":
-            self.save_agent_state(data["agent"], data["state"], data["reason"])
+            self.save_agent_state(data["agent"], data["state"], data["reason"], under=under)
         elif write.kind == "ivr_run":
             self.record_menu_run(data, replay=replay)
         elif write.kind == "stale_calls":
-            self.close_stale_calls(data["live"])
+            self.close_stale_calls(data["live"], under=under)
         else:
             raise ValueError(f"unknown write {write.kind!r} (spool of a newer version?)")
 
-    def _save_calls(self, changes: list[InteractionUpdate]) -> None:
+    def _save_calls(self, changes: list[InteractionUpdate], under: int | None) -> None:
         try:
-            self.save_interactions(changes)
+            self.save_interactions(changes, under=under)
         except Exception as exc:
-            if len(changes) == 1 or is_unreachable(exc):
+            if len(changes) == 1 or is_unreachable(exc) or isinstance(exc, NotLeader):
                 raise
             # One bad record (a citizen deleted meanwhile...) must not lose the others.
             log.warning("écriture groupée de %d fiches d'appel refusée : une par une", len(changes))
             failed = []
             for change in changes:
                 try:
-                    self.save_interactions([change])
+                    self.save_interactions([change], under=under)
                 except Exception as one:
                     if is_unreachable(one):
                         raise
@@ -246,7 +266,9 @@ class DirectoryWrites:
         change.add(add_agent, **fields)
         self.save_interactions([change])
 
-    def save_interactions(self, changes: Sequence[InteractionUpdate]) -> None:
+    def save_interactions(
+        self, changes: Sequence[InteractionUpdate], *, under: int | None = None
+    ) -> None:
         """Create or update the records of several calls in one transaction.
 
         Per slice of ``SAVE_SLICE`` calls, three statements: one INSERT .. ON CONFLICT DO
@@ -260,6 +282,7 @@ class DirectoryWrites:
         if not changes:
             return
         with self.db.engine.begin() as conn:
+            self._fenced(conn, under)
             for start in range(0, len(changes), SAVE_SLICE):
                 self._save_slice(conn, changes[start : start + SAVE_SLICE])
 
@@ -355,10 +378,13 @@ class DirectoryWrites:
                 raise CitizenNotFound(citizen_id)
             self._interaction_row(session, call_id).citizen_id = citizen_id
 
-    def forget_caller(self, call_id: str, *, keep_citizen: bool = False) -> None:
+    def forget_caller(
+        self, call_id: str, *, keep_citizen: bool = False, under: int | None = None
+    ) -> None:
         """The caller turned out to withhold her number: her call keeps no number, and no
         citizen found by it (one the agent picked herself stays, with ``keep_citizen``)."""
         with self.db.session() as session, session.begin():
+            self._fenced(session.connection(), under)
             row = self._interaction_row(session, call_id)
             row.caller_raw = row.caller_e164 = None
             row.caller_withheld = True
@@ -370,9 +396,12 @@ class DirectoryWrites:
 
     # -- agents ---------------------------------------------------------------------------
 
-    def save_agent_state(self, agent: str, state: str, reason: str | None) -> None:
+    def save_agent_state(
+        self, agent: str, state: str, reason: str | None, *, under: int | None = None
+    ) -> None:
         """The state ``agent`` chose last (``cti.agent_states``)."""
         with self.db.session() as session, session.begin():
+            self._fenced(session.connection(), under)
             row = session.get(AgentStateRow, agent)
             if row is None:
                 session.add(AgentStateRow(agent=agent, state=state, reason=reason))
@@ -392,7 +421,7 @@ class DirectoryWrites:
             fields = {k: v for k, v in run.items() if k != "uniqueid"}
             session.add(IvrRun(**fields, uniqueid=run["uniqueid"][:64]))
 
-    def close_stale_calls(self, live: Sequence[str]) -> int:
+    def close_stale_calls(self, live: Sequence[str], *, under: int | None = None) -> int:
         """Calls still recorded in progress that are not among ``live``: they ended while the
         product was not there to see it (stopped, killed), before anyone answered them (an
         answer records the outcome at once). Their end is unknown: ``lost``, as the tracker
@@ -401,6 +430,7 @@ class DirectoryWrites:
         if live:
             statement = statement.where(Interaction.call_id.not_in(list(live)))
         with self.db.session() as session, session.begin():
+            self._fenced(session.connection(), under)
             result = session.execute(statement.values(outcome="lost"))
             closed = int(getattr(result, "rowcount", 0) or 0)
         if closed:

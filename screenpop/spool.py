@@ -12,6 +12,11 @@ thread (never on the event loop):
 * ``{"ack": 12}``: every write up to 12 is in the database (writes are replayed in order,
   so one number says it all).
 
+A write made under the router's lease carries its fencing token (``"token": 7``): replayed
+later, it is checked against the lease as it was made, not as the replaying process holds it
+(``cti.cluster.write_fence``). Writes the lease refused are set aside in a second file,
+``ecritures-refusees.jsonl`` (``set_aside``), never replayed, kept for a technician to read.
+
 A write may have reached the database without its ``ack`` (a crash between the two): the
 writes are idempotent for that reason (see ``screenpop.directory_writes``). A last line cut
 by a crash is ignored: its write had not been acknowledged to anyone either. Once everything
@@ -32,6 +37,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FILE_NAME = "ecritures-en-attente.jsonl"
+REFUSED_FILE_NAME = "ecritures-refusees.jsonl"
 
 
 class SpoolError(Exception):
@@ -55,6 +61,8 @@ class Write:
     kind: str
     data: dict[str, Any]
     size: int = 1
+    #: The router's fencing token when it was made (None: no lease, a single process).
+    token: int | None = None
 
 
 def _encode(value: Any) -> Any:
@@ -70,7 +78,10 @@ def _decode(obj: dict[str, Any]) -> Any:
 
 
 def dumps(seq: int, write: Write) -> str:
-    line = {"seq": seq, "kind": write.kind, "data": write.data, "size": write.size}
+    line: dict[str, Any] = {"seq": seq, "kind": write.kind, "data": write.data}
+    line["size"] = write.size
+    if write.token is not None:
+        line["token"] = write.token
     return json.dumps(line, default=_encode, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -79,6 +90,7 @@ class Spool:
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory) / FILE_NAME
+        self.refused_path = Path(directory) / REFUSED_FILE_NAME
         self._mended = False
 
     def check(self) -> None:
@@ -117,6 +129,21 @@ class Spool:
         except OSError as exc:
             raise SpoolError(self.path, exc.strerror or str(exc)) from exc
 
+    def set_aside(self, write: Write, reason: str, at: datetime) -> None:
+        """Keep ``write``, refused by the router's lease, where a technician can read it: it
+        is never replayed (it would overwrite what the node in charge wrote since)."""
+        line = {"refused_at": at, "reason": reason, "kind": write.kind, "token": write.token}
+        line |= {"size": write.size, "data": write.data}
+        text = json.dumps(line, default=_encode, ensure_ascii=False, separators=(",", ":"))
+        try:
+            self.refused_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.refused_path.open("a", encoding="utf-8") as file:
+                file.write(text + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError as exc:
+            raise SpoolError(self.refused_path, exc.strerror or str(exc)) from exc
+
     def _ends_with_newline(self) -> bool:
         with self.path.open("rb") as file:
             file.seek(-1, os.SEEK_END)
@@ -135,7 +162,8 @@ class Spool:
         held: list[tuple[int, Write]] = []
         for line in lines:
             if "seq" in line and line["seq"] > acked:
-                held.append((line["seq"], Write(line["kind"], line["data"], line["size"])))
+                write = Write(line["kind"], line["data"], line["size"], line.get("token"))
+                held.append((line["seq"], write))
                 if limit is not None and len(held) >= limit:
                     break
         return held

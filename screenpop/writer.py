@@ -20,6 +20,13 @@ replays are applied with ``replay=True`` and the write side makes them idempoten
 the database refuses for its content (not for being away) is logged and dropped, as before:
 retrying it would block everything behind it for ever.
 
+Under the router's lease (several nodes), each write is stamped with this node's fencing
+token (``token``) when queued, and the writes the active router owns check it in their own
+transaction (``cti.cluster.write_fence``). One refused (``NotLeader``: another node took over)
+is never retried nor silently dropped: it is logged at WARNING, set aside in the spool's
+refused file for inspection, and counted (``fenced``, ``cti_db_writes_fenced``); the writes
+behind it go on (facts such as the audit trail still land, the owned ones are refused too).
+
 ``submit`` queues a write and forgets it; ``write`` queues one and says whether it is in the
 database (True) or held for later (False); ``settled`` waits until everything queued before
 it is one or the other (what a user is told is saved waits for it); ``call`` runs a read
@@ -31,15 +38,18 @@ wallboard show.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from cti.cluster.lease import NotLeader
 from screenpop.errors import DatabaseUnavailable
 from screenpop.spool import Spool, SpoolError, Write
 
@@ -100,6 +110,9 @@ class OrderedWriter:
         self.batches = 0
         self.lost = 0  # records given up (memory full and no spool): should stay 0
         self.replayed = 0  # held writes written once the database came back
+        #: This node's fencing token under the router's lease, stamped on each write queued.
+        self.token: int | None = None
+        self.fenced = 0  # records refused by the lease: set aside, never written
         # Held writes, oldest first: the first ones in memory, the rest only in the spool.
         self._held: deque[tuple[int, Write]] = deque()
         self._held_count = 0
@@ -126,7 +139,10 @@ class OrderedWriter:
     def health(self) -> WriterHealth:
         down = self.holding or self.down_since is not None
         return WriterHealth(
-            "down" if down else "up", self._held_size, self.down_since, self.last_error
+            "down" if down else "up",
+            self._held_size,
+            self.down_since,
+            self.last_error,
         )
 
     def submit(self, write: Write | Callable[[], object]) -> None:
@@ -160,6 +176,9 @@ class OrderedWriter:
             return False
 
     def _queue(self, job: _Job) -> None:
+        work, future = job
+        if isinstance(work, Write) and work.token is None and self.token is not None:
+            job = (dataclasses.replace(work, token=self.token), future)
         self._jobs.append(job)
         self.idle.clear()
         self._wake.set()
@@ -268,6 +287,10 @@ class OrderedWriter:
                 value = self._apply(work, replay=False) if isinstance(work, Write) else work()
                 outcomes.append((True, value))
             except Exception as exc:  # one failed write must not stop the ones behind it
+                if isinstance(work, Write) and isinstance(exc, NotLeader):
+                    self._refuse(work, exc)
+                    outcomes.append((False, exc))
+                    continue
                 if isinstance(work, Write) and is_unreachable(exc):
                     self._down(exc)
                     return outcomes + self._hold(batch[index:], exc)
@@ -282,6 +305,26 @@ class OrderedWriter:
             raise TypeError(f"{self.name}: no way to apply a {write.kind!r} write")
         self.apply(write, replay)
         return True
+
+    def _refuse(self, write: Write, exc: NotLeader) -> None:
+        """``write`` came from a router that lost the lease: keep it aside, never write it."""
+        self.fenced += write.size
+        kept = ""
+        if self.spool is not None:
+            try:
+                self.spool.set_aside(write, str(exc), datetime.now(UTC))
+                kept = f" ; gardée pour examen dans {self.spool.refused_path}"
+            except SpoolError as failed:
+                kept = f" ; impossible de la garder ({failed})"
+        log.warning(
+            "%s : écriture « %s » (%d enregistrement(s), jeton %s) non faite : %s%s",
+            self.name,
+            write.kind,
+            write.size,
+            write.token,
+            exc,
+            kept,
+        )
 
     def _hold(self, jobs: Sequence[_Job], exc: BaseException | None) -> list[tuple[bool, Any]]:
         """Keep ``jobs``' writes for later, in order; reads cannot run before them."""
@@ -336,6 +379,8 @@ class OrderedWriter:
                 seq, write = self._held[0]
                 try:
                     self._apply(write, replay=True)
+                except NotLeader as exc:
+                    self._refuse(write, exc)
                 except Exception as exc:
                     if is_unreachable(exc):
                         return written, exc

@@ -32,10 +32,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from cti.broker.envelope import ForwardedAnswer, ForwardedRequest
+from cti.cluster.lease import NotLeader
 from cti.db import Database
 from screenpop.models import AnsweredRequest
 
@@ -81,10 +82,15 @@ def keepable(answer: ForwardedAnswer) -> bool:
 
 
 class AnsweredStore:
-    """The ``answered_requests`` table (blocking: called from a thread)."""
+    """The ``answered_requests`` table (blocking: called from a thread). ``fence`` (the
+    router's lease): an answer is kept only by the router in charge; a deposed one's answer
+    (its own writes refused) must not stop its successor from running a resend."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, fence: Callable[[Connection], None] | None = None
+    ) -> None:
         self.database = database
+        self.fence = fence
 
     def find(self, key: str) -> ForwardedAnswer | None:
         with self.database.session() as session:
@@ -105,6 +111,8 @@ class AnsweredStore:
         )
         try:
             with self.database.session() as session, session.begin():
+                if self.fence is not None:
+                    self.fence(session.connection())
                 session.add(row)
         except IntegrityError:
             log.warning("courtier : réponse déjà gardée pour la clé %s…", key[:12])
@@ -174,6 +182,9 @@ class Answered:
             return None
         try:
             return await asyncio.wait_for(asyncio.to_thread(work, *args), STORE_WAIT_S)
+        except NotLeader as exc:
+            log.warning("courtier : réponse non gardée, un renvoi sera traité à nouveau : %s", exc)
+            return None
         except (SQLAlchemyError, TimeoutError) as exc:
             self._rest_until = self.clock() + STORE_REST_S
             log.warning(

@@ -105,6 +105,7 @@ class CallbackDesk(Placing, Intake):
         # A failed sweep (the database away a moment) is logged; the next round tries again.
         self._sweeps = Periodic(settings.tick_s, self.sweep, "callbacks' sweep", at_once=True)
         self._lock = asyncio.Lock()  # one sweep or move at a time
+        self.fence = None
         router.on_callback_offer = self._on_offer
         router.on_reload = self.queue.forget_all
         router.on_callback_overflow = self._on_overflow
@@ -127,7 +128,7 @@ class CallbackDesk(Placing, Intake):
             if request.state is S.OFFERED:  # its page belonged to the product that stopped
                 back = rules.postponed(request, self._rules(request), now)
                 back = replace(back, not_before=request.not_before)  # no later than before
-                if await asyncio.to_thread(callback_store.move, self.db, request, back):
+                if await self._move(request, back):
                     request = back
             self.requests[request.id] = request
             await self._know_citizen(request.citizen_id)

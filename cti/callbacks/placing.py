@@ -13,13 +13,11 @@ the attempt in course is ignored (a late or repeated event never moves a request
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from cti import callback_store
 from cti.ami.errors import AmiError
 from cti.callback_store import Audit
 from cti.callbacks.state import DeskState, S, national, utc
@@ -70,7 +68,7 @@ class Placing(DeskState):
                 f"({self.service_label(request.service)}), essai {dialling.attempts}, "
                 f"demande {request.id}",
             )
-            won = await asyncio.to_thread(callback_store.move, self.db, request, dialling, audit)
+            won = await self._move(request, dialling, audit)
             if not won:
                 raise DeskError("ce rappel vient d'être pris ou a changé : il n'est pas passé")
             self.requests[request.id] = dialling

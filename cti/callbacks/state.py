@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from cti import callback_store
+from cti.callback_store import Audit
+from cti.cluster.lease import NotLeader
 from cti.db import Database
 from cti.router import RouterShell
 from ivr_scripts.hours import Calendar
@@ -91,6 +95,8 @@ class DeskState:
     originates_sent: int
     _tasks: set[asyncio.Task[None]]
     _lock: asyncio.Lock
+    #: Several nodes: the router's lease, checked by each move in its own transaction.
+    fence: Callable[[Connection], None] | None
     # ``CallbackDesk.request``: a caller's request recorded and routed.
     request: Callable[[NewRequest, str], Awaitable[CallbackRequest]]
 
@@ -112,13 +118,32 @@ class DeskState:
         spec = self.router.engine.config.services.get(request.service)
         return spec.callback if spec is not None else rules.RetryRules()
 
+    async def _move(
+        self, before: CallbackRequest, after: CallbackRequest, audit: Audit | None = None
+    ) -> bool:
+        """``callback_store.move`` under the router's lease (``fence``): refused because
+        another node took over, the move is lost as a race is (the row is the new router's)."""
+        try:
+            return await asyncio.to_thread(
+                callback_store.move, self.db, before, after, audit, self.fence
+            )
+        except NotLeader as exc:
+            log.warning(
+                "rappel %s : passage « %s » → « %s » non écrit : %s",
+                before.id,
+                before.state.value,
+                after.state.value,
+                exc,
+            )
+            return False
+
     async def _store_locked(self, before: CallbackRequest, after: CallbackRequest) -> None:
         async with self._lock:
             await self._store(before, after)
 
     async def _store(self, before: CallbackRequest, after: CallbackRequest) -> None:
         """Write the move; memory follows the database (a lost race reads it back)."""
-        won = await asyncio.to_thread(callback_store.move, self.db, before, after)
+        won = await self._move(before, after)
         if not won:
             fresh = await asyncio.to_thread(callback_store.get, self.db, before.id)
             log.warning("callback %s changed meanwhile; read back", before.id)

@@ -35,6 +35,7 @@ from cti.web import (
     field_errors,
     hours_api,
     ivr_api,
+    lease_lost,
     metrics_api,
     privacy_api,
     probes_api,
@@ -115,6 +116,7 @@ def create_app(
     app.state.metrics_token = metrics_token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     field_errors.install(app)
+    lease_lost.install(app)
     app.include_router(metrics_api.router)
     app.include_router(probes_api.router)
     if parts is not None:

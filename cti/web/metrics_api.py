@@ -72,6 +72,7 @@ async def metrics(request: Request) -> PlainTextResponse:
         ami_reconnects=collected.ami_reconnects(),
         db_pending_writes=db.pending_writes if db is not None else 0,
         db_down=db is not None and db.state == "down",
+        db_fenced_writes=fenced.refused if (fenced := getattr(state, "write_fence", None)) else 0,
         loop_lag=watch.lag if (watch := getattr(state, "loop_watch", None)) else None,
         role="router" if link is not None else "all",
         broker=broker,

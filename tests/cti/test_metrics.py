@@ -61,6 +61,7 @@ async def test_an_answered_call_and_a_waiting_one_show_in_the_metrics() -> None:
     assert len(waiting) == 1 and samples[waiting[0]] == 1
     assert samples["cti_offers_total"] == 1 and samples["cti_answers_total"] == 1
     assert samples["cti_ami_reconnects_total"] == 3
+    assert samples["cti_db_writes_fenced_total"] == 0  # one process, no lease: never fenced
     assert samples["cti_websocket_clients"] == 0
     assert samples['cti_event_lag_seconds_bucket{le="0.001"}'] == 0
     assert samples['cti_event_lag_seconds_bucket{le="0.0025"}'] == 1

@@ -19,9 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from sqlalchemy import text
 
 from bench.cluster_lab import AGENT_LOGIN, ClusterLab, all_rung, cluster_lab
+from cti.db import Database
 from cti.web.auth import COOKIE
+from screenpop.spool import REFUSED_FILE_NAME
 
 # What a node may send without driving anything (its link's upkeep and resync).
 READ_ONLY = {"ping", "coreshowchannels", "getvar", "events"}
@@ -82,10 +85,47 @@ async def test_the_standby_takes_over_a_killed_node_with_calls_in_progress(
     assert card is not None and card["type"].startswith("card.")
 
 
+# Who wrote each row of what the active router owns, under which lease token (PostgreSQL sees
+# the writing node by its connection's application_name).
+_PROBE = """
+CREATE TABLE written_by (tbl text, app text, token bigint);
+CREATE FUNCTION note_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO written_by VALUES (TG_TABLE_NAME, current_setting('application_name'),
+                                   (SELECT max(token) FROM router_lease));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER note_writer AFTER INSERT OR UPDATE ON interactions
+    FOR EACH ROW EXECUTE FUNCTION note_writer();
+CREATE TRIGGER note_writer AFTER INSERT OR UPDATE ON agent_states
+    FOR EACH ROW EXECUTE FUNCTION note_writer();
+"""
+
+
+def _named(lab: ClusterLab, name: str) -> dict[str, str]:
+    return {"CTI_DATABASE_URL": f"{lab.url}&application_name=cti-{name}"}
+
+
+def _written_by(lab: ClusterLab) -> list[tuple[str, str, int]]:
+    database = Database(lab.url)
+    try:
+        with database.engine.connect() as conn:
+            return [(r[0], r[1], int(r[2])) for r in conn.execute(text(_WRITTEN))]
+    finally:
+        database.close()
+
+
+_WRITTEN = "SELECT tbl, app, token FROM written_by"
+
+
 async def test_a_paused_node_steps_down_without_acting(lab: ClusterLab) -> None:
-    a = await lab.node("a")
+    database = Database(lab.url)
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(_PROBE)
+    database.close()
+    a = await lab.node("a", extra=_named(lab, "a"))
     await lab.ready(a)
-    b = await lab.node("b")
+    b = await lab.node("b", extra=_named(lab, "b"))
     await b.until(lambda: b.said("nœud en attente"))
     first = lab.calls()
     await lab.until(lambda: all_rung(first))
@@ -101,9 +141,24 @@ async def test_a_paused_node_steps_down_without_acting(lab: ClusterLab) -> None:
     a_login, b_login = drivers[0], drivers[-1]  # A offered the first calls, B the last ones
     assert a_login != b_login
     took_over = next(i for i, (login, _) in enumerate(actions) if login == b_login)
+    # A call A offered ends under B: B records its end; A, frozen, has it in its AMI buffer.
+    lab.pbx.hangup_call(first[0])
+    await lab.until(lambda: first[0].ended.is_set())
     a.proc.send_signal(signal.SIGCONT)
     assert await asyncio.wait_for(a.proc.wait(), 60) == 75
     assert a.said("a perdu la main sur l'autocommutateur")
+
+    # A froze within a second of offering the first calls: their records were still pending
+    # (``call_records.FLUSH_AFTER``), and its AMI buffer held what happened under B. None of
+    # it landed once B held the lease; each write was refused, said and set aside.
+    written = _written_by(lab)
+    b_token = max(token for _, app, token in written if app == "cti-b")  # B's rows are seen
+    assert not [row for row in written if row[1] == "cti-a" and row[2] >= b_token], written
+    assert a.said("non faite : écriture refusée"), a.tail(20)
+    refused = lab.workdir / "spool-a" / REFUSED_FILE_NAME
+    kept = [json.loads(line) for line in refused.read_text(encoding="utf-8").splitlines()]
+    assert kept and all(line["token"] < b_token for line in kept), kept
+    print(f"deposed node: {len(kept)} writes refused ({sorted({k['kind'] for k in kept})})")
 
     # Nothing from A reached the PBX once B drove it, other than reading its state.
     driven = {name for login, name in actions[took_over:] if login == a_login} - READ_ONLY
