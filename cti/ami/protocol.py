@@ -67,15 +67,22 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
         self.frames_skipped = 0
 
     def data_received(self, data: bytes) -> None:
+        if self.factory is not None:
+            self.factory.bytes_received += len(data)
         text = self._decoder.decode(data)
         if self.version is None and text.startswith(BANNER):
             banner, _, text = text.partition("\r\n")
             self.version = banner[len(BANNER) :].strip()
         if self._discarding:
+            # While skipping, ``_pending`` keeps only the last 3 characters: the end of the
+            # oversized frame may be split across reads ("\r\n\r" | "\n").
+            text = self._pending + text
             end = text.find(EOL2)
             if end < 0:
+                self._pending = text[-(len(EOL2) - 1) :]
                 return
             text = text[end + len(EOL2) :]
+            self._pending = ""
             self._discarding = False
         blocks = (self._pending + text).split(EOL2)
         self._pending = blocks.pop()
@@ -83,7 +90,7 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
             self._handle_block(block)
         if len(self._pending) > self.max_frame_chars:
             self._skip(self._pending, "frame larger than the limit")
-            self._pending = ""
+            self._pending = self._pending[-(len(EOL2) - 1) :]
             self._discarding = True
 
     def _handle_block(self, block: str) -> None:
@@ -128,7 +135,7 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
             self.factory.frames_skipped += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._pending.strip():
+        if self._pending.strip() and not self._discarding:  # a skipped frame is told once
             self._skip(self._pending, "frame cut by the disconnect")
             self._pending = ""
         super().connection_lost(exc)
