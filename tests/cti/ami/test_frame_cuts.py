@@ -3,11 +3,12 @@
 TCP hands the client whatever the network delivered: half a frame, a read ending inside a
 multi-byte UTF-8 character or inside the ``\\r\\n\\r\\n`` that closes a frame, a frame far
 too long, a frame cut by a disconnect. Here a stream of recorded events (../shared/
-ami-captures), marker frames (names in 2-, 3- and 4-byte UTF-8), frames with bytes that are
-not UTF-8 and oversized frames is written by the recorded-behaviour server in chunks cut at
-positions hypothesis chooses (derandomised, bounded), each chunk read by our
-``AmiConnection`` before the next is written, so that every cut is a read boundary. Some
-examples end with an unfinished frame and a dropped link, then the reconnect.
+ami-captures), marker frames (names in 2-, 3- and 4-byte UTF-8), frames with repeated
+headers, frames with bytes that are not UTF-8 and oversized frames is written by the
+recorded-behaviour server in chunks cut at positions hypothesis chooses (derandomised,
+bounded), each chunk read by our ``AmiConnection`` before the next is written, so that
+every cut is a read boundary. Some examples end with an unfinished frame and a dropped
+link, then the reconnect.
 
 Claims: every complete marker arrives exactly once, in order, with its name intact; the
 link is never dropped by what it can skip (no reconnect but the ones we caused); nothing
@@ -76,6 +77,20 @@ def not_utf8(frame: bytes, draw: st.DrawFn) -> bytes:
     return frame[:at] + bad + frame[at:]
 
 
+def repeated(frame: bytes, draw: st.DrawFn) -> bytes:
+    """A recorded frame with headers repeated as real installations repeat them
+    (``ChanVariable`` lines) and as they broke the link (``Event`` or ``Uniqueid`` twice)."""
+    lines = frame[: -len(END)].split(b"\r\n")
+    extra = draw(
+        st.lists(
+            st.sampled_from([*lines, b"ChanVariable: CTI_DID=0140000000", b"ChanVariable: X"]),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    return b"\r\n".join(lines + extra) + END
+
+
 def huge(chars: int) -> bytes:
     """A frame of ``chars`` two-byte characters (drawn as a size: its repr is short)."""
     return encode_frame([("Event", "UserEvent"), ("UserEvent", "Huge"), ("Data", "é" * chars)])
@@ -94,7 +109,7 @@ class Plan:
 @st.composite
 def plans(draw: st.DrawFn) -> Plan:
     parts: list[bytes | int | None] = []
-    kinds = st.sampled_from(["marker", "marker", "recorded", "not-utf8", "huge"])
+    kinds = st.sampled_from(["marker", "marker", "recorded", "repeated", "not-utf8", "huge"])
     for kind in draw(st.lists(kinds, min_size=1, max_size=8)):
         if kind == "marker":
             parts.append(None)
@@ -102,6 +117,8 @@ def plans(draw: st.DrawFn) -> Plan:
             parts.append(draw(st.sampled_from(CORPUS)))
         elif kind == "not-utf8":
             parts.append(not_utf8(draw(st.sampled_from(CORPUS)), draw))
+        elif kind == "repeated":
+            parts.append(repeated(draw(st.sampled_from(CORPUS)), draw))
         else:
             parts.append(draw(st.sampled_from([MAX_FRAME_CHARS + 1000, 2 * MAX_FRAME_CHARS])))
     cuts = draw(st.lists(st.tuples(st.integers(0, 2), RAW), max_size=12))
