@@ -48,6 +48,7 @@ from ivr_scripts.tree import (
     RouteNode,
     Tree,
     TreeLimits,
+    load_tree_text,
     parse_tree_data,
     parse_tree_problems,
 )
@@ -139,9 +140,7 @@ class IvrAdmin:
         the writer of runs."""
         stored = await asyncio.to_thread(ivr_store.published, self.db)
         if stored is None:
-            tree, problems = await asyncio.to_thread(
-                lambda: read_tree(seed.read_text(encoding="utf-8"))
-            )
+            tree, problems = await asyncio.to_thread(lambda: read_tree(load_tree_text(seed)))
             # The installation's menu is trusted even if it names services the routing does
             # not know: the router sends those calls to CTI_DEFAULT_SERVICE.
             known = set(self._services()) | (_route_services(tree) if tree else set())

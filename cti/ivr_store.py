@@ -29,7 +29,7 @@ from ivr_scripts.compare import compare
 from ivr_scripts.diff import unified_lines
 from ivr_scripts.errors import IvrError, Problem
 from ivr_scripts.measures import MenuRun
-from ivr_scripts.tree import Tree, dump_tree, parse_tree
+from ivr_scripts.tree import Tree, dump_tree, load_tree_text, parse_tree
 from ivr_scripts.validate import errors_only, validate
 from screenpop.models import AuditEntry, IvrRun, IvrTreeVersion
 
@@ -182,7 +182,7 @@ def ensure(db: Database, seed: Path, known_services: Collection[str]) -> StoredT
     stored = published(db)
     if stored is not None:
         return stored
-    tree = parse_tree(seed.read_text(encoding="utf-8"), str(seed))
+    tree = parse_tree(load_tree_text(seed), str(seed))
     draft = save_draft(db, tree, "installation", f"chargée depuis {seed.name}")
     return publish(db, draft.version, "installation", known_services)
 

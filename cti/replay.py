@@ -2,9 +2,9 @@
 
 Reads a recording in the format of ../shared/ami-captures (JSON Lines, one TCP read or write
 per line: ``{"t": seconds, "dir": "server"|"client", "data": text}``), feeds what the server
-sent through the same framing, parsing and tracker as the live service, and prints the
-domain events, one JSON object per line. ``at`` is the recording's ``t`` of the read that
-completed the frame.
+sent through the same splitting, decoding (``frame_message``) and tracker as the live
+service, and prints the domain events, one JSON object per line. ``at`` is the recording's
+``t`` of the read that completed the frame.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from panoramisk.message import Message
+
 from cti.ami.events import parse_event
 from cti.ami.frames import FrameSplitter
+from cti.ami.protocol import frame_message
 from cti.tracker import CallTracker
 from cti.tracker.events import DomainEvent
 
@@ -45,14 +48,24 @@ def read_server_chunks(path: str | Path) -> Iterator[tuple[float, str]]:
                 yield t, data
 
 
-def replay_chunks(chunks: Iterable[tuple[float, str]]) -> Iterator[DomainEvent]:
+def recorded_messages(chunks: Iterable[tuple[float, str]]) -> Iterator[tuple[float, Message]]:
+    """Every frame of ``chunks`` as the live link hands it to the service (the same
+    splitter, the same ``frame_message``: repeated headers collapsed, ``ChanVariable``
+    lines a dict), with the ``t`` of the read that completed it."""
     splitter = FrameSplitter()
-    tracker = CallTracker()
     for t, data in chunks:
         for frame in splitter.feed(data):
-            event = parse_event(frame.as_dict())
-            if event is not None:
-                yield from tracker.handle(event, t)
+            message = frame_message(frame)
+            if message is not None:
+                yield t, message
+
+
+def replay_chunks(chunks: Iterable[tuple[float, str]]) -> Iterator[DomainEvent]:
+    tracker = CallTracker()
+    for t, message in recorded_messages(chunks):
+        event = parse_event(message)
+        if event is not None:
+            yield from tracker.handle(event, t)
 
 
 def replay(path: str | Path) -> list[DomainEvent]:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ivr_scripts.errors import Problem, TreeLoadError
 from ivr_scripts.hours import Calendar
 from ivr_scripts.prompt import Prompt
+from ivr_scripts.tree_text import decode_tree_bytes, french_problem, refused_character
 
 FORMAT_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("tree.schema.json")
@@ -282,6 +283,14 @@ class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
                 "écrivez chaque valeur en entier",
                 event.start_mark,
             )
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):  # !!python/object, !!timestamp...: a menu is plain text
+            tag = tag.replace("tag:yaml.org,2002:", "!!")  # as the technician wrote it
+            raise _Refused(
+                f"les étiquettes YAML ({tag}) ne sont pas acceptées : "
+                "écrivez la valeur telle quelle",
+                event.start_mark,
+            )
         self._depth += 1
         try:
             if self._depth > self.max_depth:
@@ -302,7 +311,12 @@ def parse_tree_problems(
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
         return None, [_too_big(size, limits)]
-    loader = _BoundedLoader(text)
+    try:
+        # The reader checks every character when it is built: NUL, controls, lone surrogates.
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as exc:
+        message = refused_character(text, exc.position, chr(exc.character))
+        return None, [Problem("error", "yaml", f"YAML illisible : {message}")]
     loader.max_depth = limits.max_depth
     try:
         root = loader.get_single_node()
@@ -310,6 +324,10 @@ def parse_tree_problems(
         mark = getattr(exc, "problem_mark", None)
         where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):  # met while reading, e.g. by a stream
+            problem = refused_character(text, exc.position, chr(exc.character))
+        elif not isinstance(exc, _Refused):
+            problem = french_problem(problem)
         return None, [Problem("error", "yaml", f"YAML illisible{where} : {problem}")]
     finally:
         loader.dispose()
@@ -420,12 +438,29 @@ def _to_python(
         return [
             _to_python(item, [*path, str(i)], problems, loader) for i, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError, yaml.YAMLError):
+        # An untagged value that looks like a date or a number but is none (2026-13-45).
+        where = f"ligne {node.start_mark.line + 1}, colonne {node.start_mark.column + 1}"
+        message = f"valeur illisible « {str(node.value)[:60]} » ({where})"
+        problems.append(Problem("error", ".".join(path), message))
+        return None
 
 
 def load_tree_text(path: Path) -> str:
-    """Read a tree file as UTF-8 text."""
-    return path.read_text(encoding="utf-8")
+    """A tree file's text (UTF-8, or the encoding its byte order mark names).
+
+    Raises ``TreeLoadError`` when the file cannot be read or is not text."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem = Problem("error", "", f"fichier illisible : {exc.strerror or exc}")
+        raise TreeLoadError(str(path), [problem]) from exc
+    text, problems = decode_tree_bytes(raw)
+    if text is None:
+        raise TreeLoadError(str(path), problems)
+    return text
 
 
 if __name__ == "__main__":

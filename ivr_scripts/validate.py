@@ -35,6 +35,7 @@ from ivr_scripts.tree import (
     Tree,
     TreeLimits,
     VoicemailNode,
+    load_tree_text,
     parse_tree_problems,
     successors,
 )
@@ -85,10 +86,7 @@ def load_tree(
 ) -> Tree:
     """Read and validate a tree file; raise ``TreeLoadError`` if it has errors."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TreeLoadError(source, [Problem("error", "", f"fichier illisible : {exc}")]) from exc
+    text = load_tree_text(Path(path))
     tree, problems = validate_text(text, known_services, recordings)
     if tree is None or any(p.severity == "error" for p in problems):
         raise TreeLoadError(source, [p for p in problems if p.severity == "error"])

@@ -97,6 +97,7 @@ class _Manager(Manager):  # type: ignore[misc]
         super().__init__(**config)
         self.owner = owner
         self.frames_skipped = 0
+        self.bytes_received = 0
         self.forgetable_actions = _NeverReplay()
 
     def dispatch(self, event: Message) -> list[str]:
@@ -139,6 +140,11 @@ class AmiConnection:
     @property
     def frames_skipped(self) -> int:
         return int(self._manager.frames_skipped)
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes read from Asterisk over every session so far (diagnostics, tests)."""
+        return int(self._manager.bytes_received)
 
     def start(self) -> None:
         if self._task is None:

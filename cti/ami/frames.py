@@ -18,7 +18,7 @@ log them, and an oversized pending buffer is cut and reported instead of growing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 EOL = "\r\n"
@@ -34,6 +34,7 @@ class Frame:
 
     headers: list[tuple[str, str]]
     junk: list[str] = field(default_factory=list)
+    text: str = field(default="", compare=False, repr=False)  # as received, for the log
 
     def get(self, key: str, default: str | None = None) -> str | None:
         for k, v in self.headers:
@@ -50,7 +51,8 @@ class Frame:
         return [v for k, v in self.headers if k.lower() == lower]
 
     def as_dict(self) -> dict[str, str]:
-        """First value of each key, original case; what most consumers need."""
+        """First value of each key, original case: for actions (the simulated PBX reads
+        what our client sends). Events go through ``collapse``, live and in replays."""
         out: dict[str, str] = {}
         for k, v in self.headers:
             out.setdefault(k, v)
@@ -85,7 +87,7 @@ def parse_frame(block: str) -> Frame:
             headers.append((line[:-1], ""))
         else:
             junk.append(line)
-    return Frame(headers, junk)
+    return Frame(headers, junk, block)
 
 
 #: Headers Asterisk legitimately repeats, joined into one text (``Command`` output lines).
@@ -142,33 +144,62 @@ def encode_frame(headers: Iterable[tuple[str, str]]) -> bytes:
     return ("".join(f"{k}: {v}{EOL}" for k, v in headers) + EOL).encode("utf-8")
 
 
-class FrameSplitter:
-    """Incremental splitter: ``feed(text)`` yields every frame completed by ``text``."""
+SkipCallback = Callable[[str, str], None]
 
-    def __init__(self, max_frame_chars: int = MAX_FRAME_CHARS) -> None:
+
+class FrameSplitter:
+    """Incremental splitter: ``feed(text)`` yields every frame completed by ``text``.
+
+    The live link and the replays split with this one class. A frame past ``max_frame_chars``
+    is never parsed: it is reported to ``on_skip`` (its text, why) and skipped up to its
+    end, which may come any number of reads later, the closing empty line itself split
+    across two of them (while skipping, the last 3 characters are kept to see it)."""
+
+    def __init__(
+        self, max_frame_chars: int = MAX_FRAME_CHARS, on_skip: SkipCallback | None = None
+    ) -> None:
         self._buffer = ""
         self._max = max_frame_chars
+        self._on_skip = on_skip
+        self._skipping = False
         self.dropped_chars = 0
 
     def feed(self, text: str) -> Iterator[Frame]:
-        buffer = self._buffer + text
-        start = 0
-        while True:
-            end = buffer.find(END, start)
+        if self._skipping:
+            text = self._buffer + text
+            end = text.find(END)
             if end < 0:
-                break
+                self.dropped_chars += len(text) - len(self._buffer)
+                self._buffer = text[-(len(END) - 1) :]
+                return
+            text = text[end + len(END) :]
+            self._buffer = ""
+            self._skipping = False
+        buffer = self._buffer + text
+        self._buffer = ""
+        start = 0
+        while (end := buffer.find(END, start)) >= 0:
             block = buffer[start:end]
             start = end + len(END)
-            if block.strip():
+            if len(block) > self._max:
+                self._skip(block)
+            elif block.strip():
                 yield parse_frame(block)
         rest = buffer[start:]
         if len(rest) > self._max:
             # A frame that never ends is garbage, not a message worth waiting for.
-            self.dropped_chars += len(rest)
-            rest = ""
+            self._skip(rest)
+            rest = rest[-(len(END) - 1) :]
+            self._skipping = True
         self._buffer = rest
+
+    def _skip(self, text: str) -> None:
+        self.dropped_chars += len(text)
+        if self._on_skip is not None:
+            self._on_skip(text, "frame larger than the limit")
 
     @property
     def pending(self) -> str:
-        """Text received after the last complete frame (a cut frame at disconnect)."""
-        return self._buffer
+        """Text received after the last complete frame (a cut frame at disconnect); empty
+        while an oversized frame is being skipped (it was reported already)."""
+        return "" if self._skipping else self._buffer

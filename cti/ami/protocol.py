@@ -7,7 +7,8 @@ What panoramisk 1.4 does with bad input, and what this subclass does instead:
   incremental decoder and ``errors='replace'`` (U+FFFD shows where bytes were bad) and log it;
 - its buffer of not-yet-terminated text grows without bound (a peer that never sends the
   empty line eats memory). We cap a frame at ``max_frame_chars``; a longer one is logged,
-  truncated in the log, and skipped up to its end;
+  truncated in the log, and skipped up to its end. Frames are split by
+  ``cti.ami.frames.FrameSplitter`` and decoded by ``frame_message``, as in the replays;
 - a block with neither ``Event`` nor ``Response`` is dropped silently; we log it;
 - a header repeated within a frame becomes a list, which the code behind (and panoramisk's
   own ``handle_message``: ``Event: Hangup`` twice) meets as a TypeError inside
@@ -30,17 +31,34 @@ from typing import Any
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from cti.ami.frames import MAX_FRAME_CHARS, collapse, describe, parse_frame
+from cti.ami.frames import MAX_FRAME_CHARS, Frame, FrameSplitter, collapse, describe
 
 log = logging.getLogger("cti.ami")
 
-EOL2 = "\r\n\r\n"
 BANNER = "Asterisk Call Manager/"
 
 
 def shorten(text: str, limit: int = 200) -> str:
     text = text.replace("\r\n", "\\r\\n")
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"
+
+
+def frame_message(frame: Frame) -> Message | None:
+    """The one mapping the service reads for a frame, on the live link and in replays
+    (``cti.replay``) alike: repeated headers collapsed (``frames.collapse``; a repeat without
+    a meaning is logged), keys case-insensitive as panoramisk's. ``None`` for a frame with
+    neither Event nor Response (the banner's line, garbage)."""
+    collapsed = collapse(frame)
+    if collapsed.repeated:
+        log.warning(
+            "AMI frame (%s) repeats %s: the first value is kept",
+            describe(frame),
+            ", ".join(collapsed.repeated),
+        )
+    headers = collapsed.headers
+    if "Event" not in headers and "Response" not in headers:
+        return None
+    return Message(headers)
 
 
 class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
@@ -62,61 +80,36 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
             self._manager.protocol = self
             self._manager.responses = self.responses
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._pending = ""
-        self._discarding = False
+        self._splitter = FrameSplitter(self.max_frame_chars, on_skip=self._skip)
         self.frames_skipped = 0
 
     def data_received(self, data: bytes) -> None:
+        if self.factory is not None:
+            self.factory.bytes_received += len(data)
         text = self._decoder.decode(data)
         if self.version is None and text.startswith(BANNER):
             banner, _, text = text.partition("\r\n")
             self.version = banner[len(BANNER) :].strip()
-        if self._discarding:
-            end = text.find(EOL2)
-            if end < 0:
-                return
-            text = text[end + len(EOL2) :]
-            self._discarding = False
-        blocks = (self._pending + text).split(EOL2)
-        self._pending = blocks.pop()
-        for block in blocks:
-            self._handle_block(block)
-        if len(self._pending) > self.max_frame_chars:
-            self._skip(self._pending, "frame larger than the limit")
-            self._pending = ""
-            self._discarding = True
+        for frame in self._splitter.feed(text):
+            self._handle(frame)
 
-    def _handle_block(self, block: str) -> None:
-        block = block.strip()
-        if not block:
-            return
-        if len(block) > self.max_frame_chars:
-            self._skip(block, "frame larger than the limit")
-            return
-        if "\ufffd" in block:
+    def _handle(self, frame: Frame) -> None:
+        if "\ufffd" in frame.text:
             log.warning(
-                "AMI frame with bytes that are not UTF-8 (shown as U+FFFD): %s", shorten(block)
+                "AMI frame with bytes that are not UTF-8 (shown as U+FFFD): %s",
+                shorten(frame.text.strip()),
             )
         try:
-            self._handle_frame(block)
+            message = frame_message(frame)
+            if message is None:
+                self._skip(frame.text.strip(), "neither Event nor Response")
+                return
+            self.handle_message(message)
         except Exception:
             self._count_skipped()
-            log.exception("AMI frame skipped, it could not be handled: %s", shorten(block))
-
-    def _handle_frame(self, block: str) -> None:
-        frame = parse_frame(block)
-        collapsed = collapse(frame)
-        if collapsed.repeated:
-            log.warning(
-                "AMI frame (%s) repeats %s: the first value is kept",
-                describe(frame),
-                ", ".join(collapsed.repeated),
+            log.exception(
+                "AMI frame skipped, it could not be handled: %s", shorten(frame.text.strip())
             )
-        headers = collapsed.headers
-        if "Event" not in headers and "Response" not in headers:
-            self._skip(block, "neither Event nor Response")
-            return
-        self.handle_message(Message(headers))
 
     def _skip(self, block: str, why: str) -> None:
         self._count_skipped()
@@ -128,7 +121,7 @@ class RobustAMIProtocol(AMIProtocol):  # type: ignore[misc]
             self.factory.frames_skipped += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._pending.strip():
-            self._skip(self._pending, "frame cut by the disconnect")
-            self._pending = ""
+        pending = self._splitter.pending
+        if pending.strip():
+            self._skip(pending, "frame cut by the disconnect")
         super().connection_lost(exc)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from cti.ami.frames import FrameSplitter
 from cti.json_logs import JsonFormatter
 from cti.loop_lag import LoopWatch
 from cti.metrics import Gauges, Histogram, Metrics, render
-from cti.replay import read_server_chunks
+from cti.replay import read_server_chunks, recorded_messages
 from cti.service import CallService
 from cti.web.app import create_app
 from cti.web.serve import serving
@@ -22,12 +21,10 @@ CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "ami-captures"
 
 
 def _feed(service: CallService, name: str, until: float = float("inf")) -> None:
-    splitter = FrameSplitter()
-    for t, data in read_server_chunks(CAPTURES / name):
+    for t, message in recorded_messages(read_server_chunks(CAPTURES / name)):
         if t > until:
             break
-        for frame in splitter.feed(data):
-            service.on_ami_event(frame.as_dict(), t)
+        service.on_ami_event(message, t)
 
 
 def _service(clock: float) -> tuple[CallService, Metrics]:

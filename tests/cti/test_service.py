@@ -11,10 +11,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from panoramisk.message import Message
 
 from cti.ami.events import parse_event
-from cti.ami.frames import FrameSplitter
-from cti.replay import read_server_chunks
+from cti.replay import read_server_chunks, recorded_messages
 from cti.service import CallService
 from cti.tracker import CallTracker
 from cti.tracker.events import DomainEvent
@@ -28,10 +28,9 @@ RECORDINGS = (
 )
 
 
-def _frames(name: str) -> list[dict[str, str]]:
-    splitter = FrameSplitter()
+def _frames(name: str) -> list[Message]:
     path = CAPTURES / f"{name}.jsonl"
-    return [f.as_dict() for _, data in read_server_chunks(path) for f in splitter.feed(data)]
+    return [message for _, message in recorded_messages(read_server_chunks(path))]
 
 
 @pytest.mark.parametrize("recording", RECORDINGS)

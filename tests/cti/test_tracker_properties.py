@@ -13,10 +13,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from panoramisk.message import Message
 
 from cti.ami.events import parse_event
-from cti.ami.frames import FrameSplitter
-from cti.replay import read_server_chunks, replay_chunks
+from cti.replay import read_server_chunks, recorded_messages, replay_chunks
 from cti.tracker import CallTracker
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "ami-captures"
@@ -31,12 +31,8 @@ def _stream(path: Path) -> str:
     return "".join(data for _, data in read_server_chunks(path))
 
 
-def _frames(path: Path) -> list[tuple[float, dict[str, str]]]:
-    splitter = FrameSplitter()
-    out = []
-    for t, data in read_server_chunks(path):
-        out.extend((t, frame.as_dict()) for frame in splitter.feed(data))
-    return out
+def _frames(path: Path) -> list[tuple[float, Message]]:
+    return list(recorded_messages(read_server_chunks(path)))
 
 
 def _by_call(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from panoramisk.message import Message
+
 from cti.ami.events import ListedChannel, parse_event, parse_listed_channel
-from cti.ami.frames import FrameSplitter
-from cti.replay import read_server_chunks
+from cti.replay import read_server_chunks, recorded_messages
 from cti.tracker import CallTracker, Contract
 
 CAPTURE = (
@@ -18,22 +19,19 @@ CAPTURE = (
 )
 
 
-def _until_first_listing() -> tuple[list[tuple[float, dict[str, str]]], list[ListedChannel]]:
+def _until_first_listing() -> tuple[list[tuple[float, Message]], list[ListedChannel]]:
     """Events before the first CoreShowChannels answer, and that answer's channels."""
-    splitter = FrameSplitter()
-    before: list[tuple[float, dict[str, str]]] = []
+    before: list[tuple[float, Message]] = []
     listed: list[ListedChannel] = []
-    for t, data in read_server_chunks(CAPTURE):
-        for frame in splitter.feed(data):
-            headers = frame.as_dict()
-            if headers.get("Event") == "CoreShowChannel":
-                item = parse_listed_channel(headers)
-                assert item is not None
-                listed.append(item)
-            elif headers.get("Event") == "CoreShowChannelsComplete":
-                return before, listed
-            elif not listed:
-                before.append((t, headers))
+    for t, headers in recorded_messages(read_server_chunks(CAPTURE)):
+        if headers.get("Event") == "CoreShowChannel":
+            item = parse_listed_channel(headers)
+            assert item is not None
+            listed.append(item)
+        elif headers.get("Event") == "CoreShowChannelsComplete":
+            return before, listed
+        elif not listed:
+            before.append((t, headers))
     raise AssertionError("no CoreShowChannels answer in the recording")
 
 

@@ -18,10 +18,9 @@ import httpx
 import pytest
 import websockets
 
-from cti.ami.frames import FrameSplitter
 from cti.audit_trail import AuditFilter, entries
 from cti.db import Database
-from cti.replay import read_server_chunks
+from cti.replay import read_server_chunks, recorded_messages
 from cti.service import CallService
 from cti.transfer_targets import TransferTargets
 from cti.web.app import DeskParts, create_app
@@ -63,14 +62,12 @@ class DeskStub:
 class Feeder:
     def __init__(self, service: CallService, name: str) -> None:
         self.service = service
-        self.chunks = list(read_server_chunks(CAPTURES / name))
-        self.splitter = FrameSplitter()
+        self.messages = list(recorded_messages(read_server_chunks(CAPTURES / name)))
 
     def until(self, t: float) -> None:
-        while self.chunks and self.chunks[0][0] <= t:
-            at, data = self.chunks.pop(0)
-            for frame in self.splitter.feed(data):
-                self.service.on_ami_event(frame.as_dict(), at)
+        while self.messages and self.messages[0][0] <= t:
+            at, message = self.messages.pop(0)
+            self.service.on_ami_event(message, at)
 
 
 @dataclass

@@ -59,6 +59,12 @@ class RecordedAsterisk:
             await self._server.wait_closed()
             self._server = None
 
+    def drop(self) -> None:
+        """The link breaks (a cable, a firewall): sessions closed, the listener stays."""
+        for session in self.sessions:
+            session.writer.close()
+        self.sessions.clear()
+
     async def push(self, data: bytes) -> None:
         for session in self.sessions:
             if session.logged_in:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import shutil
 import subprocess
 import threading
@@ -16,11 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from cti import ivr_store
 from cti.assembly import DEMO_PASSWORD, Product, prepare_database, running
 from cti.pbxsim.sounds import PbxSounds
 from cti.settings import Settings
+from tests.ivr_scripts.test_ivr_yaml_fuzz import hostile_files, in_french
 
 IVR_PAGE = Path(__file__).resolve().parents[3] / "cti" / "web" / "static" / "ivr.html"
 
@@ -442,3 +445,44 @@ async def test_healthz_answers_while_a_menu_is_being_checked(
     assert checked.json()["valid"] is True
     assert gate_opened_by_healthz == [True]
     assert order == ["healthz", "validate"]
+
+
+async def test_hostile_menu_files_get_french_answers_over_http_and_healthz_stays_up(
+    product: Product,
+) -> None:
+    """The voice-menu fuzz's files (tests/ivr_scripts/test_ivr_yaml_fuzz.py) posted to
+    /api/ivr/validate as the editor sends a text, a /healthz beside each: never a 500, every
+    problem in French, /healthz answered every time. Lone surrogates travel as JSON escapes."""
+    texts: list[str] = []
+
+    @settings(
+        max_examples=40,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(raw=hostile_files)
+    def collect(raw: bytes) -> None:
+        texts.append(raw.decode("utf-8", "surrogateescape"))
+
+    collect()
+    async with client_of(product) as client, client_of(product) as other:
+        await login(client, "telecom")
+        for text in texts:
+            body = json.dumps({"yaml": text}).encode()  # ASCII: surrogates escaped
+            checking = asyncio.create_task(
+                client.post(
+                    "/api/ivr/validate",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+            )
+            health = await other.get("/healthz")
+            response = await checking
+            assert health.status_code == 200, text[:80]
+            assert response.status_code == 200, (text[:80], response.text[:300])
+            answer = response.json()
+            messages = [p["message"] for p in answer["problems"] if p["severity"] == "error"]
+            assert answer["valid"] or messages, text[:80]
+            assert all(in_french(m) for m in messages), messages

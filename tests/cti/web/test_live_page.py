@@ -13,8 +13,7 @@ import httpx
 import websockets
 from fastapi import FastAPI
 
-from cti.ami.frames import FrameSplitter
-from cti.replay import read_server_chunks
+from cti.replay import read_server_chunks, recorded_messages
 from cti.service import CallService
 from cti.web.app import create_app
 from cti.web.auth import COOKIE
@@ -33,10 +32,8 @@ def _cookie(app: FastAPI) -> dict[str, str]:
 
 
 def _feed(service: CallService, name: str) -> None:
-    splitter = FrameSplitter()
-    for t, data in read_server_chunks(CAPTURES / name):
-        for frame in splitter.feed(data):
-            service.on_ami_event(frame.as_dict(), t)
+    for t, message in recorded_messages(read_server_chunks(CAPTURES / name)):
+        service.on_ami_event(message, t)
 
 
 async def test_page_receives_snapshot_then_each_domain_event() -> None:
@@ -67,12 +64,11 @@ async def test_page_receives_snapshot_then_each_domain_event() -> None:
 async def test_a_reconnecting_page_gets_the_calls_in_progress() -> None:
     service = CallService()
     # Only the first half of a call: it is waiting when the page connects.
-    splitter = FrameSplitter()
-    for t, data in read_server_chunks(CAPTURES / "06-caller-abandons-while-waiting.jsonl"):
+    recording = read_server_chunks(CAPTURES / "06-caller-abandons-while-waiting.jsonl")
+    for t, message in recorded_messages(recording):
         if t > 3.0:
             break
-        for frame in splitter.feed(data):
-            service.on_ami_event(frame.as_dict(), t)
+        service.on_ami_event(message, t)
     app = create_app(service)
     async with serving(app) as port:
         url = f"ws://127.0.0.1:{port}/ws/events"
