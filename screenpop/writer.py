@@ -132,6 +132,12 @@ class OrderedWriter:
         return self._held_count > 0
 
     @property
+    def held_in_memory(self) -> int:
+        """Held writes kept in memory (at most ``memory_bound``); the others wait in the
+        spool only and are read back from it, in order, as the first ones are written."""
+        return len(self._held)
+
+    @property
     def pending_writes(self) -> int:
         """Records the database has not taken yet (held, in memory or on disk)."""
         return self._held_size

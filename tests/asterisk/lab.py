@@ -29,7 +29,10 @@ from typing import Any
 
 import httpx
 import websockets
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
+from cti.db import engine_url
 from tests.asterisk.sipp import (
     Sipp,
     caller_scenario,
@@ -391,8 +394,16 @@ class Product:
                 await asyncio.sleep(0.1)
         raise LabError(f"/healthz never showed {what}: {health}\n{self.log_tail()}")
 
-    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
-        """Rows of the product's own SQLite database, read as a technician would."""
+    def rows(self, sql: str, *params: Any) -> list[Any]:
+        """Rows of the product's own database, read as a technician would (each row is read
+        by column name; ``params`` in the driver's style: ``?`` for SQLite)."""
+        if not self.database.startswith("sqlite:///"):
+            engine = create_engine(engine_url(self.database), poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    return list(conn.exec_driver_sql(sql, tuple(params)).mappings())
+            finally:
+                engine.dispose()
         path = self.database.removeprefix("sqlite:///")
         with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
             db.row_factory = sqlite3.Row
@@ -404,8 +415,8 @@ class Product:
             db.execute(sql, params)
 
     async def until_rows(
-        self, sql: str, check: Callable[[list[sqlite3.Row]], bool], what: str, *params: Any
-    ) -> list[sqlite3.Row]:
+        self, sql: str, check: Callable[[list[Any]], bool], what: str, *params: Any
+    ) -> list[Any]:
         """Records reach the database up to a second after the event (by design): read
         until they are there."""
         for _ in range(int(WAIT * 10)):

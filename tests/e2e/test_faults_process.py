@@ -66,7 +66,7 @@ LIVE = 24
 class Rig:
     """The PBX, the product, the agents' pages and the bookkeeping of every call."""
 
-    def __init__(self, folder: Path, pbx: SimulatedPbx) -> None:
+    def __init__(self, folder: Path, pbx: SimulatedPbx, database: str | None = None) -> None:
         self.folder = folder
         self.pbx = pbx
         routing = folder / "routing.yaml"
@@ -74,6 +74,9 @@ class Rig:
         sounds = folder / "sounds"
         sounds.mkdir()
         self.product = Product(folder, Ports(ami=pbx.port), routing, SAFETY_NET, sounds)
+        if database is not None:  # a server instead of the SQLite file (its spool beside)
+            self.product.database = self.product.env["CTI_DATABASE_URL"] = database
+            self.product.env["CTI_SPOOL_DIR"] = str(folder / "spool")
         self.product.env["CTI_AMI_RECONNECT_MIN"] = "0.1"
         self.product.env["CTI_AMI_RECONNECT_MAX"] = "0.5"
         self.pages: list[Agent] = []  # every page ever opened (a restart opens new ones)
@@ -212,7 +215,7 @@ class Rig:
                 lost_records += 1
             elif call_id in self.answered_by and (
                 row["outcome"] != "answered"
-                or json.loads(row["agents"] or "[]")[-1:] != [self.answered_by[call_id]]
+                or _agents(row["agents"])[-1:] != [self.answered_by[call_id]]
             ):
                 lost_records += 1
         served = set(self.answered_by) | self.ended_by_fault | self.abandoned
@@ -291,12 +294,13 @@ class Rig:
         await self.product.stop()
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def rig_up(folder: Path, database: str | None = None) -> AsyncIterator[Rig]:
+    """The rig with its 24 calls up: six talking, the others waiting."""
     phones = {ext: AgentPhone(ring=0.3, talk=86400) for ext in AGENTS}  # the caller hangs up
     pbx = SimulatedPbx(secret=SECRET, agents=phones, safety_net=SAFETY_NET, seed=7)
     await pbx.start()
-    rig = Rig(tmp_path, pbx)
+    rig = Rig(folder, pbx, database)
     try:
         await rig.install()
         await rig.product.start()
@@ -317,6 +321,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         await pbx.close()
 
 
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with rig_up(tmp_path) as rig:
+        yield rig
+
+
 async def test_the_ami_link_cut_with_two_dozen_live_calls_loses_nothing(rig: Rig) -> None:
     await rig.pbx.stop_ami()  # the link drops; the calls stay up on the PBX
     await rig.product.until_health(lambda h: h["ami"] != "ready", "the link down")
@@ -333,7 +343,7 @@ async def test_the_ami_link_cut_with_two_dozen_live_calls_loses_nothing(rig: Rig
     assert await rig.disagreeing_agents() == []
 
     await rig.serve_everyone()
-    assert await rig.counts() == _NONE
+    assert await rig.counts() == NONE
 
 
 @pytest.mark.parametrize("how", ["core restart now", "crash"])
@@ -360,7 +370,7 @@ async def test_the_pbx_restarting_with_two_dozen_live_calls_leaves_no_ghost(
     await rig.settled()
     assert await rig.disagreeing_agents() == []
     await rig.serve_everyone()
-    assert await rig.counts() == _NONE
+    assert await rig.counts() == NONE
 
 
 async def test_the_product_killed_and_restarted_mid_calls_loses_nothing(rig: Rig) -> None:
@@ -385,8 +395,13 @@ async def test_the_product_killed_and_restarted_mid_calls_loses_nothing(rig: Rig
     assert await rig.disagreeing_agents() == []
 
     await rig.serve_everyone()
-    assert await rig.counts() == _NONE
+    assert await rig.counts() == NONE
     assert await rig.lost_work(told) == []
 
 
-_NONE = {"lost calls": 0, "duplicate pops": 0, "lost records": 0, "agents disagreeing": 0}
+def _agents(column: str | list[str] | None) -> list[str]:
+    """A record's agents: JSON text in SQLite, a list already from PostgreSQL."""
+    return json.loads(column or "[]") if isinstance(column, str | None) else column
+
+
+NONE = {"lost calls": 0, "duplicate pops": 0, "lost records": 0, "agents disagreeing": 0}

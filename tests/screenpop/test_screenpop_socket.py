@@ -89,10 +89,13 @@ class Desk:
         client.headers["X-CSRF-Token"] = response.json()["csrf"]
         return client
 
-    def socket(self, client: httpx.AsyncClient) -> Any:
+    def socket(self, client: httpx.AsyncClient, **options: Any) -> Any:
+        """A page's socket (``options`` for the client: ``max_queue``, ...)."""
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         return websockets.connect(
-            f"ws://127.0.0.1:{self.port}/ws/agent", additional_headers={"Cookie": cookie}
+            f"ws://127.0.0.1:{self.port}/ws/agent",
+            additional_headers={"Cookie": cookie},
+            **options,
         )
 
 
