@@ -98,6 +98,8 @@ async def test_notes_keep_their_lines_and_long_texts_are_refused(database: Datab
         assert (
             await marie.post("/api/calls/1700000000.1/note", json={"text": "a\nb"})
         ).status_code != 422
+        long_note = await marie.post("/api/calls/1700000000.1/note", json={"text": "x" * 4001})
+        assert long_note.status_code == 422 and "4000" in str(long_note.json()["detail"])
         huge = await marie.post("/api/citizens", json={"last_name": "x" * 10_000})
         assert huge.status_code == 422
         search = await marie.get("/api/citizens", params={"q": "x" * 101})
