@@ -11,8 +11,7 @@ service that must not lose a call needs (see DESIGN.md, "What panoramisk 1.4 doe
   link, so a silent peer is noticed within two intervals.
 - After each login, before any event is trusted: ``CoreShowChannels`` (the whole EventList)
   and the variables we set on the citizens' channels, handed to ``on_resync``, then the
-  phones' states (``DeviceStateList``; refused, the phones' channels listed, whatever their
-  context), handed to ``on_devices``: an agent talking on a call
+  phones' states (``DeviceStateList``), handed to ``on_devices``: an agent talking on a call
   that never passed through the town hall's dialplan (one she placed, a colleague's) is busy
   before the link is said ready, i.e. before any offer. Events that arrive meanwhile are held
   and delivered afterwards, in order. Then one INFO line says the link is up (or back).
@@ -48,7 +47,6 @@ from cti.ami.errors import (
 from cti.ami.events import (
     DeviceStateChanged,
     ListedChannel,
-    devices_of_channels,
     parse_device_state,
     parse_listed_channel,
 )
@@ -256,10 +254,8 @@ class AmiConnection:
         if self._on_resync is not None:
             self._on_resync(listed, self._clock())
         devices = await self._list_devices()
-        if self._on_devices is not None:
-            # Refused: the phones' own channels, whatever their context, say as much.
-            read = devices if devices is not None else devices_of_channels(listed)
-            self._on_devices(read, self._clock())
+        if devices is not None and self._on_devices is not None:
+            self._on_devices(devices, self._clock())
         held, self._held = self._held, None
         for message, at in held:
             self._deliver(message, at)
@@ -388,14 +384,14 @@ class AmiConnection:
 
     async def _list_devices(self) -> list[DeviceStateChanged] | None:
         """The device states Asterisk knows (``DeviceStateList``, res_manager_devicestate);
-        None when it refuses the action (then the listed channels stand in for it)."""
+        None when it refuses the action: then phones are known by their next change only."""
         try:
             items = await self.send_list({"Action": "DeviceStateList"})
         except AmiActionError as exc:
             log.warning(
-                "Asterisk at %s:%s did not list the phones' states (%s): phones are read from "
-                "their channels until their next DeviceStateChange, and without that module "
-                "none comes; load res_manager_devicestate.so",
+                "Asterisk at %s:%s did not list the phones' states (%s): an agent already on "
+                "a call outside the CTI dialplan is seen busy only from her phone's next "
+                "DeviceStateChange; load res_manager_devicestate.so",
                 self.params.host,
                 self.params.port,
                 exc,

@@ -17,14 +17,11 @@ Asterisk's quirks are absorbed here, once:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 UNKNOWN = "<unknown>"
-_SEQUENCE = re.compile(r"-[0-9a-fA-F]{8}$")  # a channel's number after its device's name
-_RINGING = 5  # ChannelState of a phone being rung
 
 
 def _text(h: Mapping[str, Any], key: str) -> str:
@@ -358,19 +355,3 @@ def parse_device_state(headers: Mapping[str, Any]) -> DeviceStateChanged | None:
     return DeviceStateChanged(
         _clean(_text(headers, "Device")), _clean(_text(headers, "State")).upper()
     )
-
-
-def devices_of_channels(channels: Iterable[ListedChannel]) -> list[DeviceStateChanged]:
-    """The phones the listed channels show in use (``PJSIP/201-0000000a`` up: ``PJSIP/201``
-    INUSE; ringing: RINGING), for an Asterisk that cannot list device states. Local channels
-    are no device; a phone with a channel in use is in use, whatever else it does."""
-    states: dict[str, str] = {}
-    for listed in channels:
-        name = listed.chan.channel
-        if not name or name.startswith("Local/") or not _SEQUENCE.search(name):
-            continue
-        device = _SEQUENCE.sub("", name)
-        state = "RINGING" if listed.chan.state == _RINGING else "INUSE"
-        if states.get(device) != "INUSE":
-            states[device] = state
-    return [DeviceStateChanged(device, state) for device, state in states.items()]
