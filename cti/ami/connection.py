@@ -262,7 +262,7 @@ class AmiConnection:
         self._set_state("ready")
         self._ready.set()
         log.info(
-            "AMI link to %s:%s %s (Asterisk %s): %d channels and %s phone states read again",
+            "AMI link to %s:%s %s (Asterisk %s): %d channels and %s phone states read",
             self.params.host,
             self.params.port,
             "back" if self.logins > 1 else "up",

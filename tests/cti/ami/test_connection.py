@@ -182,7 +182,7 @@ async def test_the_log_says_when_the_link_is_up_and_when_it_is_back(
         await rec.until(lambda: rec.states().count("ready") == 2)
         said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
         assert len(said) == 2 and said[1].startswith(f"AMI link to {where} back"), said
-        assert "0 channels and 1 phone states read again" in said[1]
+        assert said[1].endswith("0 channels and 1 phone states read")
     finally:
         await conn.close()
 
