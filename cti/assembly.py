@@ -316,7 +316,13 @@ async def running(
                 live = [call.call_id for call in service.tracker.active_calls]
                 writer.submit(stale_calls_write(live))
 
-        conn = AmiConnection(params, service.on_ami_event, on_resync, service.on_link_state)
+        conn = AmiConnection(
+            params,
+            service.on_ami_event,
+            on_resync,
+            service.on_link_state,
+            on_devices=service.on_devices,
+        )
         metrics = Metrics(ami_reconnects=lambda: conn.reconnects)
         service.add_listener(metrics.on_event)
         service.on_handled = metrics.observe_received

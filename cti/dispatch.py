@@ -19,7 +19,11 @@ dispatcher translates, and remembers just enough to do it:
   wallboard show her on the phone, not free (``on_foreign_call``);
 * a phone Asterisk reports in use (``DeviceStateChange`` of ``PJSIP/201``: the agent called
   someone herself, or took a call that never passed through the town hall's dialplan) is
-  busy too. The phone is busy while either says so;
+  busy too. The phone is busy while either says so. After each (re)connect, before the link
+  is ready, Asterisk lists every phone's state (``devices_listed``): that picture replaces
+  what was known before, so an agent found talking on a call the town hall's dialplan never
+  saw (her own, a colleague's) is busy before anything is offered, and one whose call ended
+  while the link was down is free again;
 * while the AMI link is down (``link_changed``) every phone counts as busy for the engine:
   no offer could reach it, so none is made, and the agents stay READY. When the link is
   back (logged in and resynchronised) the phones are free again and the waiting calls are
@@ -45,7 +49,7 @@ so a surprise from Asterisk never stops the routing of the other calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from cti.tracker import events as ev
@@ -165,6 +169,23 @@ class Dispatcher:
         else:
             self.in_use.discard(agent)
         self._phone(agent, self._clock(now), out)
+        return out
+
+    def devices_listed(self, states: Mapping[str, str], now: float) -> list[Decision]:
+        """Every phone's state as Asterisk lists them (device -> state, ``PJSIP/201`` ->
+        ``INUSE``). A phone it does not list has had no state since Asterisk started: free."""
+        out: list[Decision] = []
+        now = self._clock(now)
+        listed: dict[str, bool] = {}
+        for device, state in states.items():
+            agent = device.rpartition("/")[2]
+            listed[agent] = listed.get(agent, False) or state in DEVICE_IN_USE
+        for agent in self.engine.config.agents:
+            if listed.get(agent, False):
+                self.in_use.add(agent)
+            else:
+                self.in_use.discard(agent)
+            self._phone(agent, now, out)
         return out
 
     def set_state(

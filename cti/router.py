@@ -39,7 +39,7 @@ import asyncio
 import collections
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from cti.ami.errors import AmiDisconnected, AmiError, AmiNoSuchChannel
@@ -135,6 +135,7 @@ class RouterShell:
         self.decision_listeners: list[Callable[[list[Decision]], None]] = []
         service.add_listener(self.on_event)
         service.add_device_listener(self.on_device)
+        service.add_device_list_listener(self.on_devices_listed)
         service.add_link_listener(self.on_link_state)
 
     def start(self) -> None:
@@ -182,6 +183,10 @@ class RouterShell:
 
     def on_device(self, device: DeviceStateChanged, received_at: float) -> None:
         self._carry_out(self.dispatcher.on_device(device.device, device.state, self.clock()))
+
+    def on_devices_listed(self, devices: Sequence[DeviceStateChanged], received_at: float) -> None:
+        states = {d.device: d.state for d in devices}
+        self._carry_out(self.dispatcher.devices_listed(states, self.clock()))
 
     def reload(self, engine: RoutingEngine) -> None:
         """A new routing configuration takes effect now, calls and agents carried over."""

@@ -1,7 +1,7 @@
 """The call service: where AMI events become domain events and reach the pages.
 
-The AMI connection calls ``on_ami_event``/``on_resync``/``on_link_state``; the tracker
-(pure) turns events into domain events; the live view and the bus carry them to the web.
+The AMI connection calls ``on_ami_event``/``on_resync``/``on_devices``/``on_link_state``; the
+tracker (pure) turns events into domain events; the live view and the bus carry them to the web.
 Listeners (the router, the screen pop, the history writer) subscribe with ``add_listener``.
 
 Each AMI event is handled to the end (the tracker, then every listener, in order) before the
@@ -13,7 +13,7 @@ perceives more, and the order of everything is the order of the events.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cti.ami.events import DeviceStateChanged, ListedChannel, parse_device_state, parse_event
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[DomainEvent], None]
 DeviceListener = Callable[[DeviceStateChanged, float], None]
+DeviceListListener = Callable[[Sequence[DeviceStateChanged], float], None]
 
 
 class CallService:
@@ -37,6 +38,7 @@ class CallService:
         self.events_seen = 0
         self._listeners: list[Listener] = []
         self._device_listeners: list[DeviceListener] = []
+        self._device_list_listeners: list[DeviceListListener] = []
         self._link_listeners: list[Callable[[str], None]] = []
         self._user_listeners: dict[str, list[Callable[[Mapping[str, Any]], None]]] = {}
         # Told each AMI event's arrival time once it is handled (the metrics' event lag).
@@ -48,6 +50,11 @@ class CallService:
     def add_device_listener(self, listener: DeviceListener) -> None:
         """Phones' states (``DeviceStateChange``): not calls, so not the tracker's."""
         self._device_listeners.append(listener)
+
+    def add_device_list_listener(self, listener: DeviceListListener) -> None:
+        """Every phone's state as Asterisk lists them after a (re)connect (``DeviceStateList``):
+        a whole picture, which replaces what was known before the link went down."""
+        self._device_list_listeners.append(listener)
 
     def add_user_event_listener(
         self, name: str, listener: Callable[[Mapping[str, Any]], None]
@@ -65,6 +72,10 @@ class CallService:
 
     def on_resync(self, channels: Iterable[ListedChannel], at: float) -> None:
         self._emit(self.tracker.resync(channels, at))
+
+    def on_devices(self, devices: Sequence[DeviceStateChanged], at: float) -> None:
+        for listener in self._device_list_listeners:
+            listener(devices, at)
 
     def on_link_state(self, state: str) -> None:
         self.link_state = state

@@ -10,8 +10,11 @@ service that must not lose a call needs (see DESIGN.md, "What panoramisk 1.4 doe
 - Keepalive: a Ping every ``ping_interval``; no answer within one more interval closes the
   link, so a silent peer is noticed within two intervals.
 - After each login, before any event is trusted: ``CoreShowChannels`` (the whole EventList)
-  and the variables we set on the citizens' channels, handed to ``on_resync``; events that
-  arrive meanwhile are held and delivered afterwards, in order.
+  and the variables we set on the citizens' channels, handed to ``on_resync``, then the
+  phones' states (``DeviceStateList``), handed to ``on_devices``: an agent talking on a call
+  that never passed through the town hall's dialplan (one she placed, a colleague's) is busy
+  before the link is said ready, i.e. before any offer. Events that arrive meanwhile are held
+  and delivered afterwards, in order. Then one INFO line says the link is up (or back).
 - A frame the service cannot handle is logged and skipped; it never takes the link down.
 - No action is ever replayed after a reconnect (panoramisk re-sends pending actions after
   ``FullyBooted``: a Redirect replayed minutes later would move a call that is elsewhere).
@@ -41,7 +44,12 @@ from cti.ami.errors import (
     AmiTimeout,
     action_error,
 )
-from cti.ami.events import ListedChannel, parse_listed_channel
+from cti.ami.events import (
+    DeviceStateChanged,
+    ListedChannel,
+    parse_device_state,
+    parse_listed_channel,
+)
 from cti.ami.protocol import RobustAMIProtocol
 
 log = logging.getLogger("cti.ami")
@@ -49,6 +57,7 @@ log = logging.getLogger("cti.ami")
 EventCallback = Callable[[Mapping[str, Any], float], None]
 ResyncCallback = Callable[[list[ListedChannel], float], None]
 StateCallback = Callable[[str], None]
+DevicesCallback = Callable[[list[DeviceStateChanged], float], None]
 
 # Channels in these contexts are citizens' legs (or, in cti-callback, the agent's leg of a
 # callback placed by the product) whose variables we read at resync.
@@ -117,11 +126,13 @@ class AmiConnection:
         on_resync: ResyncCallback | None = None,
         on_state: StateCallback | None = None,
         clock: Callable[[], float] = time.time,
+        on_devices: DevicesCallback | None = None,
     ) -> None:
         self.params = params
         self._on_event = on_event
         self._on_resync = on_resync
         self._on_state = on_state
+        self._on_devices = on_devices
         self._clock = clock
         self.state = "disconnected"
         self.reconnects = 0
@@ -178,7 +189,9 @@ class AmiConnection:
         self, action: Mapping[str, Any], timeout: float | None = None
     ) -> list[Message]:
         """Send an action answered by an EventList; the list items (start and end removed)."""
-        result = await self._send(action, timeout, as_list=True)
+        # Left to panoramisk to tell (``EventList: start``): told "a list", it waits for the
+        # list's end after a ``Response: Error`` too, and the action times out.
+        result = await self._send(action, timeout, as_list=None)
         messages = result if isinstance(result, list) else [result]
         if messages and messages[0].get("Response") == "Error":
             raise action_error(
@@ -246,11 +259,23 @@ class AmiConnection:
         listed = await self._list_channels()
         if self._on_resync is not None:
             self._on_resync(listed, self._clock())
+        devices = await self._list_devices()
+        if devices is not None and self._on_devices is not None:
+            self._on_devices(devices, self._clock())
         held, self._held = self._held, None
         for message, at in held:
             self._deliver(message, at)
         self._set_state("ready")
         self._ready.set()
+        log.info(
+            "AMI link to %s:%s %s (Asterisk %s): %d channels and %s phone states read",
+            self.params.host,
+            self.params.port,
+            "back" if self.logins > 1 else "up",
+            getattr(self._protocol, "version", None) or "version unknown",
+            len(listed),
+            "no" if devices is None else len(devices),
+        )
         keepalive = asyncio.create_task(self._keepalive())
         try:
             await self._lost_future
@@ -312,13 +337,16 @@ class AmiConnection:
 
     # ------------------------------------------------------------------ steps
 
-    async def _send(self, action: Mapping[str, Any], timeout: float | None, as_list: bool) -> Any:
+    async def _send(
+        self, action: Mapping[str, Any], timeout: float | None, as_list: bool | None
+    ) -> Any:
         protocol = self._protocol
         name = str(action.get("Action"))
         if protocol is None or protocol.closed:
             raise AmiDisconnected(name)
-        # One response or a list, said outright: left to guess (None), panoramisk 1.4 reads
-        # a missing ``Async`` header on "successfully queued" (Atxfer) and raises KeyError.
+        # One response or a list, said outright except for EventList actions (send_list):
+        # left to guess (None), panoramisk 1.4 reads a missing ``Async`` header on
+        # "successfully queued" (Atxfer) and raises KeyError.
         future = protocol.send(dict(action), as_list=as_list)
         limit = self.params.action_timeout if timeout is None else timeout
         lost = self._lost_future
@@ -359,6 +387,23 @@ class AmiConnection:
             if channel is not None:
                 listed.append(channel)
         return listed
+
+    async def _list_devices(self) -> list[DeviceStateChanged] | None:
+        """The device states Asterisk knows (``DeviceStateList``, res_manager_devicestate);
+        None when it refuses the action: then phones are known by their next change only."""
+        try:
+            items = await self.send_list({"Action": "DeviceStateList"})
+        except AmiActionError as exc:
+            log.warning(
+                "Asterisk at %s:%s did not list the phones' states (%s): an agent already on "
+                "a call outside the CTI dialplan is seen busy only from her phone's next "
+                "DeviceStateChange; load res_manager_devicestate.so",
+                self.params.host,
+                self.params.port,
+                exc,
+            )
+            return None
+        return [d for d in map(parse_device_state, items) if d is not None]
 
     async def _read_variables(self, channel: str, names: Sequence[str]) -> dict[str, str]:
         values: dict[str, str] = {}

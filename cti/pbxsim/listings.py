@@ -1,7 +1,8 @@
 """The simulated PBX's EventList actions: what each lists, in the shape Asterisk 22 sends it.
 
 ``CoreShowChannels``, ``Status``, ``BridgeList``, ``BridgeInfo`` (recording 10), ``QueueStatus``
-and ``QueueSummary`` (recording 11, items built by ``safety_queue``) answer with a
+and ``QueueSummary`` (recording 11, items built by ``safety_queue``), ``DeviceStateList``
+(res_manager_devicestate.c, items built by ``phones``) answer with a
 ``Response: Success`` carrying ``EventList: start`` and a Message, then one event per item (with
 the ``ActionID``, no ``Privilege`` except ``Status``'s ``Call``), then ``<X>Complete`` with
 ``EventList: Complete`` and ``ListItems: N`` (plus ``Items`` for Status, the bridge's fields for
@@ -133,6 +134,11 @@ def bridge_info(tel: Telephony, bridge: str, action_id: str) -> EventList:
     ]
     fields = bridge_fields(bridge, len(channels))
     return EventList("Bridge channel listing will follow", "BridgeInfoComplete", items, fields)
+
+
+def device_state_list(tel: Telephony, action_id: str) -> EventList:
+    items = tel.phones.listing(action_id)
+    return EventList("Device State Changes will follow", "DeviceStateListComplete", items)
 
 
 def queue_status(tel: Telephony, queue: str, action_id: str) -> EventList:

@@ -41,6 +41,7 @@ from cti.pbxsim import (
     callback_call,
     from_pstn,
     overflow,
+    own_calls,
     ring_together,
     safety_queue,
     transfers,
@@ -48,6 +49,7 @@ from cti.pbxsim import (
     wait_callback,
 )
 from cti.pbxsim.channels import Channel, Headers, dial_event, event, local_bridge
+from cti.pbxsim.phones import PhoneStates
 from cti.pbxsim.sounds import PbxSounds
 from cti.pbxsim.switch import Switch
 
@@ -131,7 +133,10 @@ class Telephony(Switch):
         agi_address: tuple[str, int] | None = None,
         sounds: PbxSounds | None = None,
     ) -> None:
-        super().__init__(emit, time_scale, clock)
+        super().__init__(self._emit_and_watch, time_scale, clock)
+        self._send = emit
+        # The phones' device states follow their channels' events (``phones``).
+        self.phones = PhoneStates(lambda: self.channels.values(), lambda: self.agents, emit)
         self.agi_address = agi_address  # the voice menu's FastAGI server, if any
         self.sounds = sounds or PbxSounds()  # the sound files the menu can play
         self.rng = random.Random(seed)
@@ -145,7 +150,19 @@ class Telephony(Switch):
         self.dialled_back: list[str] = []
         self.calls_processed = 0
 
+    def _emit_and_watch(self, headers: Headers) -> None:
+        self._send(headers)
+        self.phones.after(headers)
+
     # ------------------------------------------------------------------ calls
+
+    def own_call(self, extension: str, number: str) -> own_calls.OwnCall:
+        """Agent ``extension`` calls ``number`` herself, outside the town hall's dialplan
+        (a colleague's extension or an outside number); answered at once."""
+        return own_calls.place(self, extension, number)
+
+    def end_own_call(self, call: own_calls.OwnCall) -> None:
+        own_calls.hang_up(self, call)
 
     def place_call(
         self,

@@ -319,6 +319,8 @@ class AmiServer:
                 listing = listings.bridge_list(tel, list_id)
             elif name == "bridgeinfo":
                 listing = listings.bridge_info(tel, f.get("BridgeUniqueid", "") or "", list_id)
+            elif name == "devicestatelist":
+                listing = listings.device_state_list(tel, list_id)
             elif name == "queuestatus":
                 listing = listings.queue_status(tel, f.get("Queue", "") or "", list_id)
             else:
@@ -457,6 +459,7 @@ _ACTIONS = {
     "bridgelist": AmiServer._event_list,
     "bridgeinfo": AmiServer._event_list,
     "queuestatus": AmiServer._event_list,
+    "devicestatelist": AmiServer._event_list,
     "queuesummary": AmiServer._event_list,
     "command": AmiServer._command,
     "userevent": AmiServer._user_event,

@@ -134,6 +134,55 @@ async def test_the_product_restarted_mid_call_finds_the_call_again_once(make_lab
     assert not any(m["type"] == "card.offered" for m in marie.messages)
 
 
+async def test_the_product_restarted_while_an_agent_calls_a_colleague_offers_neither(
+    make_lab: MakeLab,
+) -> None:
+    """Issue 18: Marie calls Paul on his extension (the phones' own context, nothing of the
+    town hall's dialplan) and the product restarts. Both are on the phone: the citizen who
+    calls then goes to Claire, though Marie is the best at the reception desk."""
+    lab = await make_lab(agents=("201", "202", "205"))
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    for agent in (marie, paul):
+        await agent.ready()
+    since = lab.ami.mark()
+    # Click-to-dial: her phone rings and answers, then [agents] dials PJSIP/202.
+    await lab.ami.action(
+        "Originate",
+        Channel="PJSIP/201",
+        Context="agents",
+        Exten="202",
+        Priority="1",
+        CallerID='"Marie Lambert" <201>',
+        Async="true",
+    )
+    entered = await lab.ami.until(
+        lambda e: e.get("Event") == "BridgeEnter" and e.get("Channel", "").startswith("PJSIP/202-"),
+        "Paul answering Marie",
+        since=since,
+    )
+
+    await lab.product.stop()
+    await lab.product.start()
+    for agent in (marie, paul):
+        await agent.close()
+    marie = await lab.agent("marie", "201")
+    paul = await lab.agent("paul", "202")
+    claire = await lab.agent("claire", "205")
+    await claire.ready()
+    for agent in (marie, paul):
+        me = (await agent.client.get("/api/me")).json()
+        assert me["state"] == "on_call", me  # her choice (ready) kept, her phone in use
+
+    caller = await lab.call("0612345678")
+    offered = await claire.until(lambda m: m["type"] == "card.offered", "the call for Claire")
+    assert offered["card"]["service"] == "accueil"
+    await claire.until(lambda m: m["type"] == "card.answered", "Claire's answer")
+    assert marie.cards() == [] and paul.cards() == []
+    await caller.hang_up()
+    await lab.ami.action("Hangup", Channel=entered["Channel"])
+
+
 async def test_twenty_calls_in_ten_seconds_with_six_agents(make_lab: MakeLab) -> None:
     extensions = ("201", "202", "203", "204", "205", "206")
     lab = await make_lab(agents=extensions)

@@ -333,3 +333,33 @@ def test_a_caller_gone_before_her_ring_leaves_the_line_and_nobody_missed_her() -
     gone = ev.CallAbandoned(**base("c1", 1.3), reason="waiting", service="etat-civil")
     assert d.on_event(gone, 1.3) == []
     assert offers(d.on_event(waiting("c2", 2.0), 2.0)) == [("c2", "202"), ("c2", "201")]
+
+
+def test_phones_listed_at_the_resync_keep_an_agent_on_her_own_call_from_offers() -> None:
+    """Issue 18: after a restart the link comes up with Marie on a call she placed herself
+    (no citizen's call: the tracker has nothing to restore). The phones' states Asterisk
+    lists before the link is ready make her busy; she gets the caller once she hangs up."""
+    d = dispatcher()
+    ready(d, "201", "202")  # restored from the database, as after a restart
+    d.link_changed(False, 0.5)
+    d.phones_changed.clear()
+    d.devices_listed({"PJSIP/201": "INUSE", "PJSIP/202": "NOT_INUSE", "Queue:accueil": "X"}, 1.0)
+    assert offers(d.link_changed(True, 1.5)) == []
+    assert d.on_foreign_call("201") and not d.on_foreign_call("202")
+    assert "201" in d.phones_changed  # her page and the wallboard show her on the phone
+    assert offers(d.on_event(waiting("c1", 2.0, "accueil"), 2.0)) == []  # Paul lacks accueil
+    assert offers(d.on_device("PJSIP/201", "NOT_INUSE", 3.0)) == [("c1", "201")]
+
+
+def test_phones_listed_replace_what_was_known_before_the_link_went_down() -> None:
+    """A phone in use when the link went down and not in use (or not listed at all: no state
+    since Asterisk started) when it is back is free again."""
+    d = dispatcher()
+    ready(d, "201", "202")
+    d.on_device("PJSIP/201", "INUSE", 1.0)
+    d.on_device("PJSIP/202", "INUSE", 1.0)
+    d.link_changed(False, 2.0)
+    d.devices_listed({"PJSIP/201": "NOT_INUSE"}, 3.0)
+    d.link_changed(True, 3.5)
+    assert not d.on_foreign_call("201") and not d.on_foreign_call("202")
+    assert offers(d.on_event(waiting("c1", 4.0), 4.0)) == [("c1", "202")]

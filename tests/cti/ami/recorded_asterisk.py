@@ -1,9 +1,9 @@
 """A TCP server answering AMI the way the recordings show Asterisk 22 does.
 
 Just the session layer the connection needs (banner, Challenge/Login, Ping, Getvar,
-CoreShowChannels, Logoff, errors), with the exact texts of the recordings, plus hooks for
-tests: push recorded event bytes, inject raw bytes, go silent, drop the link, restart on the
-same port. The call flows themselves are the simulated PBX's job (cti/simulated_pbx).
+CoreShowChannels, DeviceStateList, Logoff, errors), with the exact texts of the recordings,
+plus hooks for tests: push recorded event bytes, inject raw bytes, go silent, drop the link,
+restart on the same port. The call flows themselves are the simulated PBX's job (cti/simulated_pbx).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class RecordedAsterisk:
     answer_pings: bool = True
     offer_md5: bool = True
     after_login: bytes = b""  # sent right after FullyBooted, before any other answer
+    # DeviceStateList's answer (device, state), as res_manager_devicestate.c writes it; None:
+    # an Asterisk without that module (the action is unknown).
+    devices: list[tuple[str, str]] | None = None
     port: int = 0
     sessions: list[Session] = field(default_factory=list)
     logins: int = 0
@@ -153,6 +156,27 @@ class RecordedAsterisk:
                         ("ActionID", aid or ""),
                         ("EventList", "Complete"),
                         ("ListItems", str(len(self.channels))),
+                    ]
+                )
+            )
+        elif name == "DeviceStateList" and self.devices is not None:
+            self._reply(
+                s,
+                aid,
+                ("Response", "Success"),
+                ("EventList", "start"),
+                ("Message", "Device State Changes will follow"),
+            )
+            for device, state in self.devices:
+                item = [("Event", "DeviceStateChange"), ("ActionID", aid or "")]
+                s.writer.write(encode_frame([*item, ("Device", device), ("State", state)]))
+            s.writer.write(
+                encode_frame(
+                    [
+                        ("Event", "DeviceStateListComplete"),
+                        ("ActionID", aid or ""),
+                        ("EventList", "Complete"),
+                        ("ListItems", str(len(self.devices))),
                     ]
                 )
             )

@@ -13,7 +13,7 @@ from recorded_asterisk import RecordedAsterisk
 
 from cti.ami.connection import AmiConnection, AmiParams
 from cti.ami.errors import AmiActionError, AmiTimeout
-from cti.ami.events import ListedChannel
+from cti.ami.events import DeviceStateChanged, ListedChannel
 from cti.ami.frames import FrameSplitter, encode_frame
 from cti.replay import read_server_chunks
 
@@ -33,6 +33,10 @@ class Recorder:
 
     def on_resync(self, channels: list[ListedChannel], at: float) -> None:
         self.log.append(("resync", channels))
+        self.changed.set()
+
+    def on_devices(self, devices: list[DeviceStateChanged], at: float) -> None:
+        self.log.append(("devices", devices))
         self.changed.set()
 
     def on_state(self, state: str) -> None:
@@ -80,7 +84,13 @@ async def server() -> AsyncIterator[RecordedAsterisk]:
 
 async def connect(server: RecordedAsterisk, **overrides: Any) -> tuple[AmiConnection, Recorder]:
     rec = Recorder()
-    conn = AmiConnection(params(server, **overrides), rec.on_event, rec.on_resync, rec.on_state)
+    conn = AmiConnection(
+        params(server, **overrides),
+        rec.on_event,
+        rec.on_resync,
+        rec.on_state,
+        on_devices=rec.on_devices,
+    )
     conn.start()
     return conn, rec
 
@@ -113,6 +123,66 @@ async def test_md5_login_resync_then_ready(server: RecordedAsterisk) -> None:
         by_name = {c.chan.channel: c for c in listed}
         assert by_name[caller].variables == {"CTI_IVR_CHOICE": "etat-civil", "AGENT": "206"}
         assert by_name["Local/206@agents-00000017;2"].variables == {}  # agents: not read
+    finally:
+        await conn.close()
+
+
+async def test_the_phones_states_are_read_before_the_link_is_ready(
+    server: RecordedAsterisk,
+) -> None:
+    """Issue 18: an agent talking on a call no citizen's channel shows (one she placed, a
+    colleague's) is known busy from her phone's state, read before the link is ready."""
+    server.devices = [("PJSIP/201", "INUSE"), ("PJSIP/202", "NOT_INUSE"), ("Queue:accueil", "")]
+    conn, rec = await connect(server)
+    try:
+        await conn.wait_ready(10)
+        assert server.actions[2:] == ["CoreShowChannels", "DeviceStateList"]
+        kinds = [k for k, v in rec.log if k in ("resync", "devices") or v == "ready"]
+        assert kinds == ["resync", "devices", "state"]  # before "ready", after the channels
+        devices = next(v for k, v in rec.log if k == "devices")
+        assert devices == [
+            DeviceStateChanged("PJSIP/201", "INUSE"),
+            DeviceStateChanged("PJSIP/202", "NOT_INUSE"),
+            DeviceStateChanged("Queue:accueil", ""),
+        ]
+    finally:
+        await conn.close()
+
+
+async def test_an_asterisk_that_cannot_list_the_phones_is_said_and_the_link_is_ready(
+    server: RecordedAsterisk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without res_manager_devicestate the action is unknown: one warning, then ready (a
+    refused list action must not hang until the action times out)."""
+    caplog.set_level(logging.WARNING, logger="cti.ami")
+    conn, rec = await connect(server, action_timeout=30.0)
+    try:
+        await conn.wait_ready(10)
+        assert "devices" not in [k for k, _ in rec.log]
+        assert any("res_manager_devicestate" in r.getMessage() for r in caplog.records)
+    finally:
+        await conn.close()
+
+
+async def test_the_log_says_when_the_link_is_up_and_when_it_is_back(
+    server: RecordedAsterisk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 18, defect 5: the log said when the link went down, never that it was back."""
+    caplog.set_level(logging.INFO, logger="cti.ami")
+    server.devices = [("PJSIP/201", "INUSE")]
+    where = f"127.0.0.1:{server.port}"
+    conn, rec = await connect(server)
+    try:
+        await conn.wait_ready(10)
+        said = [r for r in caplog.records if r.levelno == logging.INFO]
+        assert [r.getMessage().startswith(f"AMI link to {where} up") for r in said] == [True]
+        await server.stop()
+        await rec.until(lambda: "disconnected" in rec.states())
+        await server.start()  # same port
+        await rec.until(lambda: rec.states().count("ready") == 2)
+        said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        assert len(said) == 2 and said[1].startswith(f"AMI link to {where} back"), said
+        assert said[1].endswith("0 channels and 1 phone states read")
     finally:
         await conn.close()
 

@@ -50,6 +50,9 @@ IGNORED = {
     "MusicOnHoldStart",
     "MusicOnHoldStop",
     "OriginateResponse",
+    # The recordings' lab rang no PJSIP phone (its agents answered in the dialplan), so it
+    # had no device state to send; the simulator's phones follow asterisk-conf's (``phones``).
+    "DeviceStateChange",
 }
 STABLE = (
     "ChannelState",
