@@ -20,7 +20,9 @@ Rules worth knowing (the rest is in the event docstrings):
   ignored.
 * The best call for an agent is in the highest-priority service she fully qualifies for;
   only if none waits, in the highest-priority service she may take once relaxed; then it
-  has the highest call priority, then waited longest, then has the smallest call id.
+  has the highest call priority, then waited longest, then has the smallest call id. Between
+  services of equal priority, a call that can still make its service-level threshold goes
+  before one that has missed it (``routing.offers``); each service keeps its own order.
 * A call that finds no fully qualified agent free and is forecast to miss its service-level
   threshold (``routing.wait_forecast``) has its proficiency floors at once
   (``CallRecord.early_level``); its other steps keep their configured times. A call still
