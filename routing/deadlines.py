@@ -19,6 +19,7 @@ class DeadlineKind(enum.IntEnum):
     WRAP_UP_END = 1
     RESERVATION_END = 2
     RELAXATION = 3
+    FLOORS_DUE = 4
 
 
 Deadline = tuple[float, DeadlineKind, str, int]

@@ -20,10 +20,14 @@ Rules worth knowing (the rest is in the event docstrings):
   ignored.
 * The best call for an agent is in the highest-priority service she fully qualifies for;
   only if none waits, in the highest-priority service she may take once relaxed; then it
-  has the highest call priority, then waited longest, then has the smallest call id.
+  has the highest call priority, then waited longest, then has the smallest call id. Between
+  services of equal priority, a call that can still make its service-level threshold goes
+  before one that has missed it (``routing.offers``); each service keeps its own order.
 * A call that finds no fully qualified agent free and is forecast to miss its service-level
   threshold (``routing.wait_forecast``) has its proficiency floors at once
-  (``CallRecord.early_level``); its other steps keep their configured times.
+  (``CallRecord.early_level``); its other steps keep their configured times. A call still
+  queued at half its threshold gets its floors then, whatever the forecast said
+  (``routing.requirements.floors_due_at``).
 * ``idle_since`` is set whenever an agent enters READY, except when an offer she did not
   take (failed or cancelled) returns her to READY: ringing is not work.
 * A failed offer puts the call back in its place (it keeps its arrival time) and counts a

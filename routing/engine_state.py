@@ -20,7 +20,13 @@ from routing.deadlines import Deadline, DeadlineKind, Deadlines
 from routing.model import AgentSpec, EngineConfig, ServiceSpec
 from routing.pools import ReadyAgents, WaitingCalls
 from routing.records import AgentRecord, CallRecord, CallStatus
-from routing.requirements import floor_levels, level_in_force, next_step_at, requirements
+from routing.requirements import (
+    floor_levels,
+    floors_due_at,
+    level_in_force,
+    next_step_at,
+    requirements,
+)
 from routing.states import AgentState
 from routing.wait_forecast import WaitForecast
 
@@ -66,6 +72,9 @@ class EngineState:
             self.deadlines.push(
                 call.since + spec.max_wait_s, DeadlineKind.MAX_WAIT, call.call_id, gen
             )
+            due = floors_due_at(spec, call.since)
+            if level < self.early_levels[call.service] and due > at:
+                self.deadlines.push(due, DeadlineKind.FLOORS_DUE, call.call_id, gen)
         return call
 
     def unreserve(self, call: CallRecord) -> None:
@@ -95,10 +104,19 @@ class EngineState:
             return call.status in (CallStatus.QUEUED, CallStatus.RESERVED)
         if kind is DeadlineKind.RESERVATION_END:
             return call.status is CallStatus.RESERVED
+        if kind is DeadlineKind.FLOORS_DUE:
+            return call.status is CallStatus.QUEUED and call.level < self.early_levels[call.service]
         if call.status is not CallStatus.QUEUED:
             return False
         step = next_step_at(self.services[call.service], call.since, call.level)
         return step is not None and step <= instant
+
+    def grant_floors(self, call: CallRecord, instant: float) -> CallRecord:
+        """Apply the service's floors to a queued call now (``CallRecord.early_level``):
+        it is at half its threshold and no fully qualified agent was free for it."""
+        call = call._replace(early_level=self.early_levels[call.service])
+        self.calls[call.call_id] = call
+        return self.relax(call, instant)
 
     def relax(self, call: CallRecord, instant: float) -> CallRecord:
         spec = self.services[call.service]

@@ -24,6 +24,7 @@ from routing.decisions import (
     SupervisorAlert,
 )
 from routing.engine_state import EngineState
+from routing.pools import CallKey
 from routing.records import AgentRecord, CallRecord, CallStatus
 from routing.states import WORKING, AgentState, check_move
 
@@ -141,9 +142,40 @@ def dispatch_agent(st: EngineState, agent: str, at: float, out: list[Decision]) 
         best = min(calls, key=lambda c: (-services[c.service].priority, c.key))
         offer(st, best, agent, at, out)
         return
-    found = st.queues.best_across(st.tiers[agent])
+    found = _best_call(st, agent, at)
     if found is not None:
         offer(st, st.calls[found[1][2]], agent, at, out)
+
+
+def _best_call(st: EngineState, agent: str, at: float) -> tuple[str, CallKey] | None:
+    """The call a freed agent takes: in her first tier (services of equal priority, her own
+    work before relaxed calls) where one waits, the first in order among the calls that can
+    still make their service-level threshold, else the first in order.
+
+    Between services of equal priority, answering a caller who already missed her threshold
+    gains nothing on it while the other may still make hers; each service's own order is
+    kept. Measured on the samples and generated days 1-30, seeds 1-3, one phone: mean gap to
+    the best app_queue strategy -0.39 -> -0.16 points, qualified share unchanged. Across
+    priorities (a lower-priority caller in time before a higher-priority one who missed)
+    gained more (+0.29) but overrides the configured priorities: not done."""
+    queues, services = st.queues, st.services
+    for tier in st.tiers[agent]:
+        first: tuple[CallKey, str] | None = None
+        in_time: tuple[CallKey, str] | None = None
+        for service, level in tier:
+            key = queues.best(service, level)
+            if key is None:
+                continue
+            if first is None or key < first[0]:
+                first = (key, service)
+            if at - key[1] < services[service].sl_threshold_s and (
+                in_time is None or key < in_time[0]
+            ):
+                in_time = (key, service)
+        chosen = in_time or first
+        if chosen is not None:
+            return chosen[1], chosen[0]
+    return None
 
 
 def end_offer(

@@ -2,8 +2,10 @@
 
 Theory of operation: ``advance`` processes every deadline due by the event's time, one
 instant at a time and in the order ``routing.deadlines`` gives (kind, then subject); moot
-entries are skipped. At each instant the agents freed first pick a call, then the calls that
-changed (released from a hold, relaxed a level) look for an agent, best call first.
+entries are skipped. A call still queued at half its service-level threshold has its
+proficiency floors from then on (``routing.requirements.floors_due_at``). At each instant
+the agents freed first pick a call, then the calls that changed (released from a hold,
+relaxed a level, given their floors) look for an agent, best call first.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def advance(st: EngineState, at: float, out: list[Decision]) -> None:
                 call = st.calls[subject]
                 st.unreserve(call)
                 moved.append(st.enqueue(call, instant))
+            elif kind is DeadlineKind.FLOORS_DUE:
+                moved.append(st.grant_floors(st.calls[subject], instant))
             else:  # RELAXATION
                 moved.append(st.relax(st.calls[subject], instant))
         # Agents freed at this instant pick first, then calls that changed, best first.

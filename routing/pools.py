@@ -179,18 +179,6 @@ class WaitingCalls:
                 best = head
         return best
 
-    def best_across(self, tiers: list[list[tuple[str, int]]]) -> tuple[str, CallKey] | None:
-        """The first call over services grouped in tiers of equal priority, best tier first."""
-        for tier in tiers:
-            found: tuple[CallKey, str] | None = None
-            for service, level in tier:
-                key = self.best(service, level)
-                if key is not None and (found is None or key < found[0]):
-                    found = (key, service)
-            if found is not None:
-                return found[1], found[0]
-        return None
-
     def count_before(self, service: str, before: CallKey) -> int:
         """Calls of ``service`` queued before ``before``."""
         return sum(bucket.count_below(before) for bucket in self._buckets[service])

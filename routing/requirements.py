@@ -95,6 +95,16 @@ def floor_levels(service: ServiceSpec) -> int:
     return count
 
 
+def floors_due_at(service: ServiceSpec, since: float) -> float:
+    """When a call still waiting gets its floors whatever its forecast: at half its
+    service-level threshold, leaving the other half for an agent at the floor to be rung
+    and answer. Measured on 32 days (samples and generated days 1-30, seeds 1-3): +0.18
+    point of service level on average against the forecast alone, at a quarter of the
+    threshold the same, 10 s before the threshold less; a second forecast at that
+    moment instead of applying them gained less (+0.09)."""
+    return since + service.sl_threshold_s / 2
+
+
 def level_in_force(service: ServiceSpec, since: float, now: float, early: int) -> int:
     """The call's level: the steps its wait has passed, or the floors granted early."""
     return max(level_at(service, since, now), early)

@@ -1,4 +1,5 @@
-"""Issue 19's routing rules, step by step: spare agents first, own work first, early floors."""
+"""Issue 19's routing rules, step by step: spare agents first, own work first, early floors,
+callers still in time first between services of equal priority."""
 
 from __future__ import annotations
 
@@ -98,12 +99,30 @@ def test_a_call_forecast_to_miss_its_threshold_has_its_floors_at_once() -> None:
     assert record is not None and record.early_level == 1 and record.level == 1
 
 
-def test_no_floor_is_granted_early_before_any_handling_time_is_known() -> None:
+def test_without_a_forecast_the_floor_comes_at_half_the_threshold() -> None:
     engine = engine_with(("303",))
     assert engine.handle(CallQueued("e1", "etat-civil", 1.0)) == []
     record = engine.call("e1")
-    assert record is not None and record.early_level == 0
-    assert offers(engine.handle(Tick(46.0))) == [("e1", "303")]  # the configured step
+    assert record is not None and record.early_level == 0  # no handling time known yet
+    # Not at the configured 45 s: still waiting at 15 s of her 30 s threshold, she has it.
+    assert engine.next_deadline() == 16.0
+    assert engine.handle(Tick(15.9)) == []
+    assert offers(engine.handle(Tick(16.0))) == [("e1", "303")]
+
+
+def test_between_equal_priorities_a_freed_agent_takes_the_caller_still_in_time() -> None:
+    engine = engine_with(("302",))
+    assert offers(engine.handle(CallQueued("a1", "accueil", 1.0))) == [("a1", "302")]
+    engine.handle(OfferAnswered("a1", "302", 2.0))
+    assert engine.handle(CallQueued("u1", "urbanisme", 3.0)) == []
+    assert engine.handle(CallQueued("a2", "accueil", 40.0)) == []
+    # At 50 s the urbanisme caller has missed her 30 s, the accueil one has 20 s left:
+    # 302 (both her own, same priority) takes the accueil caller though she came later.
+    assert offers(engine.handle(AgentFinished("302", 50.0))) == [("a2", "302")]
+    engine.handle(OfferAnswered("a2", "302", 52.0))
+    # Both missed: the order of arrival again.
+    assert engine.handle(CallQueued("a3", "accueil", 53.0)) == []
+    assert offers(engine.handle(AgentFinished("302", 100.0))) == [("u1", "302")]
 
 
 def test_an_arriving_call_in_a_language_goes_to_a_speaker_before_a_better_agent() -> None:

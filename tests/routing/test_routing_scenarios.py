@@ -137,25 +137,27 @@ def test_state_helper_keys() -> None:
     assert state(etat_civil="c1")["etat-civil"] == "c1"
 
 
-def test_best_proficiency_then_relaxation_at_45_and_90_seconds() -> None:
+def test_best_proficiency_then_floors_at_half_threshold_then_extra_skill_at_90_s() -> None:
+    # État civil: threshold 30 s, floor 2 after 45 s, accueil accepted after 90 s. A call
+    # still waiting at half its threshold (15 s) has its floor then, not at 45 s.
     engine = make_engine()
     assert offered(engine.handle(CallQueued("c1", "etat-civil", 1.0))) == [("c1", "202")]
     assert offered(engine.handle(CallQueued("c2", "etat-civil", 2.0))) == [("c2", "204")]
     assert engine.handle(CallQueued("c3", "etat-civil", 3.0)) == []
     assert engine.handle(CallQueued("c4", "etat-civil", 4.0)) == []
     assert summary(engine) == state(a202="RINGING c1", a204="RINGING c2", etat_civil="c3 c4")
-    assert engine.next_deadline() == 48.0  # c3's first relaxation step
-    assert engine.handle(Tick(47.9)) == []
-    decisions = engine.handle(Tick(48.0))
+    assert engine.next_deadline() == 18.0  # c3 at half its threshold: its floor
+    assert engine.handle(Tick(17.9)) == []
+    decisions = engine.handle(Tick(18.0))
     assert decisions == [
-        Offer("c3", "203", "etat-civil", 48.0),
-        AgentStateChanged("203", RINGING, None, 48.0),
+        Offer("c3", "203", "etat-civil", 18.0),
+        AgentStateChanged("203", RINGING, None, 18.0),
     ]
     assert summary(engine) == state(
         a202="RINGING c1", a203="RINGING c3", a204="RINGING c2", etat_civil="c4"
     )
-    assert engine.next_deadline() == 49.0  # c4 reaches level 1: nobody left at >= 2
-    assert engine.handle(Tick(49.0)) == []
+    assert engine.next_deadline() == 19.0  # c4's floor: nobody left at >= 2
+    assert engine.handle(Tick(19.0)) == []
     assert engine.next_deadline() == 94.0  # c4 reaches level 2: "accueil" >= 1 accepted
     assert offered(engine.handle(Tick(100.0))) == [("c4", "201")]
     assert summary(engine) == state(
@@ -362,7 +364,7 @@ def test_overflow_on_max_wait() -> None:
     engine.handle(CallQueued("c1", "etat-civil", 0.0))
     engine.handle(OfferAnswered("c1", "202", 1.0))
     engine.handle(CallQueued("c2", "etat-civil", 10.0))
-    assert engine.next_deadline() == 55.0
+    assert engine.next_deadline() == 25.0  # its floors, at half its threshold
     engine.handle(Tick(100.0))
     assert engine.next_deadline() == 130.0
     assert engine.handle(Tick(130.0)) == [

@@ -16,7 +16,7 @@ from routing.announce_text import (
 from routing.caller_forecast import Forecast, WaitForecaster
 from routing.decisions import Decision
 from routing.engine import RoutingEngine
-from routing.events import AgentStateSet, CallQueued, OfferAnswered
+from routing.events import AgentFinished, AgentStateSet, CallQueued, OfferAnswered, Tick
 from routing.model import AgentSpec, AnnounceRules, EngineConfig, ServiceSpec
 from routing.states import AgentState
 from routing.wait_announce import Announcer
@@ -156,6 +156,29 @@ def test_no_wait_is_given_when_nobody_able_is_working() -> None:
     )
     forecast = forecaster.forecast(engine, "c", 5.0)
     assert forecast is not None and forecast.position == 1 and forecast.wait_s is None
+
+
+def test_the_wait_learns_handle_times_and_how_little_they_vary() -> None:
+    """Before any call ended: ring 5 s + 180 s + the 30 s wrap-up, as variable as an
+    exponential. After two calls of 130 s each (talk and wrap-up), she is told 135 s
+    halved: calls that all last the same free Paul at regular times (Kingman)."""
+    engine, forecaster = _engine(), WaitForecaster()
+    _run(
+        engine,
+        forecaster,
+        AgentStateSet("201", S.PAUSED, 0.0, "réunion"),
+        AgentStateSet("202", S.READY, 0.0),
+        CallQueued("a", "etat-civil", 1.0),
+        CallQueued("b", "etat-civil", 2.0),
+    )
+    first = forecaster.forecast(engine, "b", 2.0)
+    assert first is not None and first.wait_s == pytest.approx(215.0)
+    _answer(engine, forecaster, "a", 3.0)
+    _run(engine, forecaster, AgentFinished("202", 103.0), Tick(133.0))  # READY after wrap-up
+    _answer(engine, forecaster, "b", 135.0)
+    _run(engine, forecaster, AgentFinished("202", 235.0), CallQueued("c", "etat-civil", 240.0))
+    learnt = forecaster.forecast(engine, "c", 241.0)
+    assert learnt is not None and learnt.wait_s == pytest.approx(135.0 / 2)
 
 
 def _forecast(position: int, at: float, wait: float | None = 100.0) -> Forecast:
