@@ -10,11 +10,12 @@ the histograms over the step) and the errors (sockets closed by the server, fail
 second and nothing failed; the rates double from 60 calls a minute until one does not, and
 the highest that did runs for the soak's duration (``--minutes``, 10 by default). The soak is
 *sustained* when it keeps up and its RSS is flat after the warm-up (under 2 MB a minute over
-its last two thirds: live calls fill up for the first minutes, callers waiting before they
-give up). A soak that is not sustained is run again at half the rate (the ramp's previous
-step), down to the ramp's first rate: the figure is the highest rate whose soak held, not
-the highest the ramp's short steps kept up with. ``--rate`` skips the ramp and soaks from
-that rate down.
+its second half: at a rate six agents cannot answer the live calls fill up for about five
+minutes, callers waiting up to the services' longest maximum wait, 300 s, before they give
+up; a 10-minute soak judges its last five). A soak that is not sustained is run again at
+half the rate (the ramp's previous step), down to the ramp's first rate: the figure is the
+highest rate whose soak held, not the highest the ramp's short steps kept up with.
+``--rate`` skips the ramp and soaks from that rate down.
 
 Each step's product gets a database of its own; once stopped (as an operator stops it, with
 SIGTERM, calls up), the step prints how long the stop took and what the database holds:
@@ -34,6 +35,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import datetime
 import multiprocessing
 import os
 import re
@@ -76,8 +78,8 @@ class Step:
 
     @property
     def rss_slope(self) -> float:
-        """MB a minute over the step's last two thirds (after the warm-up)."""
-        kept = [s for s in self.rss_mb if s[0] >= self.seconds / 3]
+        """MB a minute over the step's second half (after the warm-up)."""
+        kept = [s for s in self.rss_mb if s[0] >= self.seconds / 2]
         if len(kept) < 2:
             return 0.0
         (t0, m0), (t1, m1) = kept[0], kept[-1]
@@ -259,15 +261,20 @@ async def _stop(proc: asyncio.subprocess.Process) -> float:
     return time.monotonic() - start
 
 
-def _outcomes(database: Path) -> dict[str, int]:
+def _outcomes(database: Path, since: datetime.datetime) -> dict[str, int]:
+    """The step's records by outcome (the demo's seeded history, all older, left out)."""
     with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT outcome, count(*) FROM interactions GROUP BY outcome")
+        rows = db.execute(
+            "SELECT outcome, count(*) FROM interactions WHERE started_at >= ? GROUP BY outcome",
+            (since.strftime("%Y-%m-%d %H:%M:%S"),),  # stored as naive UTC text
+        )
         return {str(outcome): int(n) for outcome, n in rows}
 
 
 async def product_step(folder: Path, rate: float, seconds: float, sockets: int) -> Step:
     step = Step(rate, seconds)
     database = _database(folder, rate, seconds)
+    began = datetime.datetime.now(datetime.UTC)
     proc, url = await _start_product(folder, rate, database)
     pages = Pages()
     try:
@@ -301,7 +308,7 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
     finally:
         await pages.close()
         step.stop_s = await _stop(proc)
-    step.outcomes = _outcomes(database)
+    step.outcomes = _outcomes(database, began)
     return step
 
 
