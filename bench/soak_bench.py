@@ -6,7 +6,8 @@ places the calls, six demo agents answer them), in a process of its own; 500 age
 read every card. Each step runs one call rate for a while and samples, every few seconds, the
 product's RSS (``/proc``), ``/metrics`` (the AMI event lag and the event loop's lag: p99 from
 the histograms over the step) and the errors (sockets closed by the server, failed scrapes,
-``ERROR`` lines in its log). A ramp step *keeps up* when the event lag's p99 stays under a
+``ERROR`` lines in its log, AMI links lost: the simulated PBX drops a session that stops
+reading, as Asterisk does). A ramp step *keeps up* when the event lag's p99 stays under a
 second and nothing failed; the rates double from 60 calls a minute until one does not, and
 the highest that did runs for the soak's duration (``--minutes``, 10 by default). The soak is
 *sustained* when it keeps up and its RSS is flat after the warm-up (under 2 MB a minute over
@@ -69,12 +70,14 @@ class Step:
     why_closed: dict[str, int] = field(default_factory=dict)
     failed_scrapes: int = 0
     logged: list[str] = field(default_factory=list)  # ERROR lines of the product's log
+    links_lost: int = 0  # the AMI link went down (and came back, resynchronised)
+    not_reading: int = 0  # of those, dropped by the PBX: the product had stopped reading
     stop_s: float | None = None  # how long the product took to stop (SIGTERM to exit)
     outcomes: dict[str, int] = field(default_factory=dict)  # the records once it stopped
 
     @property
     def errors(self) -> int:
-        return self.closed + self.failed_scrapes + len(self.logged)
+        return self.closed + self.failed_scrapes + len(self.logged) + self.links_lost
 
     @property
     def rss_slope(self) -> float:
@@ -114,12 +117,13 @@ class Step:
 
     def line(self, label: str) -> str:
         rss = " ".join(f"{m:.0f}" for _, m in self.rss_mb[:: max(1, len(self.rss_mb) // 8)])
+        dropped = f" ({self.not_reading} dropped by the PBX: not read)" if self.links_lost else ""
         return (
             f"{label} {self.rate:5.0f} calls/min {self.seconds:4.0f} s: cards {self.cards}, "
             f"event lag p99 {_s(self.lag_p99)}, loop lag p99 {_s(self.loop_p99)}, "
             f"RSS MB [{rss}] ({self.rss_slope:+.1f} MB/min), errors {self.errors} "
             f"(sockets closed {self.closed}{_reasons(self.why_closed)}, "
-            f"scrapes failed {self.failed_scrapes}, "
+            f"scrapes failed {self.failed_scrapes}, AMI links lost {self.links_lost}{dropped}, "
             f"log {len(self.logged)}{': ' + self.logged[0][:160] if self.logged else ''})"
             + ("" if label == "bare" else f" -> {self._verdict(label)}")
             + (f"\n    {self.per_minute()}" if self.seconds >= 120 and self.rss_mb else "")
@@ -305,6 +309,8 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
         # Before the stop: what the product logs while it shuts down is no error of the step.
         logged = (folder / f"product-{rate:g}.log").read_text(errors="replace").splitlines()
         step.logged = [line for line in logged if " ERROR " in line]
+        step.links_lost = sum("; reconnecting in " in line for line in logged)
+        step.not_reading = sum("stopped reading" in line for line in logged)
     finally:
         await pages.close()
         step.stop_s = await _stop(proc)
