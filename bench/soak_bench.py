@@ -6,12 +6,22 @@ places the calls, six demo agents answer them), in a process of its own; 500 age
 read every card. Each step runs one call rate for a while and samples, every few seconds, the
 product's RSS (``/proc``), ``/metrics`` (the AMI event lag and the event loop's lag: p99 from
 the histograms over the step) and the errors (sockets closed by the server, failed scrapes,
-``ERROR`` lines in its log). A ramp step *keeps up* when the event lag's p99 stays under a
+``ERROR`` lines in its log, AMI links lost: the simulated PBX drops a session that stops
+reading, as Asterisk does). A ramp step *keeps up* when the event lag's p99 stays under a
 second and nothing failed; the rates double from 60 calls a minute until one does not, and
 the highest that did runs for the soak's duration (``--minutes``, 10 by default). The soak is
 *sustained* when it keeps up and its RSS is flat after the warm-up (under 2 MB a minute over
-its last two thirds: live calls fill up for the first minutes, callers waiting before they
-give up).
+its second half: at a rate six agents cannot answer the live calls fill up for about five
+minutes, callers waiting up to the services' longest maximum wait, 300 s, before they give
+up; a 10-minute soak judges its last five). A soak that is not sustained is run again at
+half the rate (the ramp's previous step), down to the ramp's first rate: the figure is the
+highest rate whose soak held, not the highest the ramp's short steps kept up with.
+``--rate`` skips the ramp and soaks from that rate down.
+
+Each step's product gets a database of its own; once stopped (as an operator stops it, with
+SIGTERM, calls up), the step prints how long the stop took and what the database holds:
+the records ``in_progress`` should be the calls still up at the stop, no more (issue 18:
+a stop under load once took 45 s and left calls ``in_progress``).
 
 Beside it, a bare baseline: a plain ``websockets`` server holding the same 500 sockets and
 sending each the same number of card-sized messages per call (offered, answered, ended), with
@@ -25,9 +35,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
+import datetime
 import multiprocessing
 import os
 import re
+import sqlite3
 import sys
 import tempfile
 import time
@@ -57,15 +70,19 @@ class Step:
     why_closed: dict[str, int] = field(default_factory=dict)
     failed_scrapes: int = 0
     logged: list[str] = field(default_factory=list)  # ERROR lines of the product's log
+    links_lost: int = 0  # the AMI link went down (and came back, resynchronised)
+    not_reading: int = 0  # of those, dropped by the PBX: the product had stopped reading
+    stop_s: float | None = None  # how long the product took to stop (SIGTERM to exit)
+    outcomes: dict[str, int] = field(default_factory=dict)  # the records once it stopped
 
     @property
     def errors(self) -> int:
-        return self.closed + self.failed_scrapes + len(self.logged)
+        return self.closed + self.failed_scrapes + len(self.logged) + self.links_lost
 
     @property
     def rss_slope(self) -> float:
-        """MB a minute over the step's last two thirds (after the warm-up)."""
-        kept = [s for s in self.rss_mb if s[0] >= self.seconds / 3]
+        """MB a minute over the step's second half (after the warm-up)."""
+        kept = [s for s in self.rss_mb if s[0] >= self.seconds / 2]
         if len(kept) < 2:
             return 0.0
         (t0, m0), (t1, m1) = kept[0], kept[-1]
@@ -100,15 +117,26 @@ class Step:
 
     def line(self, label: str) -> str:
         rss = " ".join(f"{m:.0f}" for _, m in self.rss_mb[:: max(1, len(self.rss_mb) // 8)])
+        dropped = f" ({self.not_reading} dropped by the PBX: not read)" if self.links_lost else ""
         return (
             f"{label} {self.rate:5.0f} calls/min {self.seconds:4.0f} s: cards {self.cards}, "
             f"event lag p99 {_s(self.lag_p99)}, loop lag p99 {_s(self.loop_p99)}, "
             f"RSS MB [{rss}] ({self.rss_slope:+.1f} MB/min), errors {self.errors} "
             f"(sockets closed {self.closed}{_reasons(self.why_closed)}, "
-            f"scrapes failed {self.failed_scrapes}, "
+            f"scrapes failed {self.failed_scrapes}, AMI links lost {self.links_lost}{dropped}, "
             f"log {len(self.logged)}{': ' + self.logged[0][:160] if self.logged else ''})"
             + ("" if label == "bare" else f" -> {self._verdict(label)}")
-            + (f"\n    {self.per_minute()}" if self.seconds >= 240 and self.rss_mb else "")
+            + (f"\n    {self.per_minute()}" if self.seconds >= 120 and self.rss_mb else "")
+            + (f"\n    {self.end_state()}" if self.stop_s is not None else "")
+        )
+
+    def end_state(self) -> str:
+        """The stop under load and the records it left (issue 18, point 9)."""
+        up = self.live[-1][1] if self.live else None
+        records = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items()))
+        return (
+            f"stopped in {self.stop_s:.1f} s with {up} calls up at the last sample; "
+            f"records {sum(self.outcomes.values())} ({records or 'none'})"
         )
 
 
@@ -193,13 +221,19 @@ class Pages:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def _start_product(folder: Path, rate: float) -> tuple[asyncio.subprocess.Process, str]:
+def _database(folder: Path, rate: float, seconds: float) -> Path:
+    return folder / f"cti-{rate:g}-{seconds:g}s.db"
+
+
+async def _start_product(
+    folder: Path, rate: float, database: Path
+) -> tuple[asyncio.subprocess.Process, str]:
     env = {
         **os.environ,
         "CTI_HTTP_PORT": "0",
         "CTI_SIM_RATE": str(rate),
         "CTI_DEMO_CITIZENS": "5000",
-        "CTI_DATABASE_URL": f"sqlite:///{folder / 'cti.db'}",
+        "CTI_DATABASE_URL": f"sqlite:///{database}",
         "CTI_SOUNDS_DIR": str(folder / "sounds"),
         "CTI_LOG_LEVEL": "WARNING",
     }
@@ -218,7 +252,9 @@ async def _start_product(folder: Path, rate: float) -> tuple[asyncio.subprocess.
             return proc, match.group(1)
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
+async def _stop(proc: asyncio.subprocess.Process) -> float:
+    """SIGTERM, as an operator stops it; the seconds it took (killed past 60)."""
+    start = time.monotonic()
     if proc.returncode is None:
         proc.terminate()
         try:
@@ -226,11 +262,24 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+    return time.monotonic() - start
+
+
+def _outcomes(database: Path, since: datetime.datetime) -> dict[str, int]:
+    """The step's records by outcome (the demo's seeded history, all older, left out)."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = db.execute(
+            "SELECT outcome, count(*) FROM interactions WHERE started_at >= ? GROUP BY outcome",
+            (since.strftime("%Y-%m-%d %H:%M:%S"),),  # stored as naive UTC text
+        )
+        return {str(outcome): int(n) for outcome, n in rows}
 
 
 async def product_step(folder: Path, rate: float, seconds: float, sockets: int) -> Step:
     step = Step(rate, seconds)
-    proc, url = await _start_product(folder, rate)
+    database = _database(folder, rate, seconds)
+    began = datetime.datetime.now(datetime.UTC)
+    proc, url = await _start_product(folder, rate, database)
     pages = Pages()
     try:
         await pages.open(url, sockets)
@@ -260,9 +309,12 @@ async def product_step(folder: Path, rate: float, seconds: float, sockets: int) 
         # Before the stop: what the product logs while it shuts down is no error of the step.
         logged = (folder / f"product-{rate:g}.log").read_text(errors="replace").splitlines()
         step.logged = [line for line in logged if " ERROR " in line]
+        step.links_lost = sum("; reconnecting in " in line for line in logged)
+        step.not_reading = sum("stopped reading" in line for line in logged)
     finally:
         await pages.close()
-        await _stop(proc)
+        step.stop_s = await _stop(proc)
+    step.outcomes = _outcomes(database, began)
     return step
 
 
@@ -299,32 +351,72 @@ class _BarePages(Pages):
             await opened.acquire()
 
 
-async def soak(minutes: float, step_seconds: float, sockets: int, max_rate: float) -> list[str]:
+async def soak(
+    minutes: float,
+    step_seconds: float,
+    sockets: int,
+    max_rate: float,
+    rate: float | None = None,
+    min_rate: float = 60.0,
+) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="cti-soak-") as tmp:
         folder = Path(tmp)
-        best: Step | None = None
-        rate = 60.0
-        while rate <= max_rate:
-            step = await product_step(folder, rate, step_seconds, sockets)
-            print(step.line("ramp"), flush=True)  # as it goes: a ramp takes minutes
-            if not step.keeps_up:
-                break
-            best = step
-            rate *= 2
-        if best is None:
-            lines.append("no rate sustained, not even 60 calls/min")
+        start = rate
+        if start is None:
+            start = await _ramp(folder, step_seconds, sockets, min_rate, max_rate)
+        if start is None:
+            lines.append(f"no rate kept up, not even {min_rate:g} calls/min")
             return lines
-        held = await product_step(folder, best.rate, minutes * 60, sockets)
-        print(held.line("soak"), flush=True)
-        bare = await bare_step(best.rate, minutes * 60, sockets)
+        held: Step | None = None
+        tried = start
+        for tried in _halvings(start, min_rate):
+            step = await product_step(folder, tried, minutes * 60, sockets)
+            print(step.line("soak"), flush=True)
+            lines.append(
+                f"soak at {tried:g} calls/min: {step._verdict('soak')} (event lag p99 "
+                f"{_s(step.lag_p99)}, RSS {step.rss_slope:+.1f} MB/min, errors {step.errors})"
+            )
+            if step.sustained:
+                held = step
+                break
+        bare = await bare_step(tried, minutes * 60, sockets)
         print(bare.line("bare"), flush=True)
-        verdict = "sustained" if held.sustained else "NOT sustained over the soak"
-        lines.append(
-            f"highest sustained rate: {best.rate:.0f} calls/min with {sockets} agent sockets "
-            f"({verdict} for {minutes:g} min)"
-        )
+        if held is None:
+            lines.append(
+                f"no rate sustained for {minutes:g} min with {sockets} agent sockets, "
+                f"not even {tried:g} calls/min"
+            )
+        else:
+            lines.append(
+                f"highest sustained rate: {held.rate:g} calls/min with {sockets} agent sockets "
+                f"for {minutes:g} min"
+            )
     return lines
+
+
+async def _ramp(
+    folder: Path, seconds: float, sockets: int, min_rate: float, max_rate: float
+) -> float | None:
+    """The highest rate, doubling from ``min_rate``, whose short step kept up."""
+    best = None
+    rate = min_rate
+    while rate <= max_rate:
+        step = await product_step(folder, rate, seconds, sockets)
+        print(step.line("ramp"), flush=True)  # as it goes: a ramp takes minutes
+        if not step.keeps_up:
+            break
+        best = rate
+        rate *= 2
+    return best
+
+
+def _halvings(rate: float, lowest: float) -> list[float]:
+    """The soak's rates: ``rate``, then each half (the ramp's previous steps) down to ``lowest``."""
+    rates = [rate]
+    while rates[-1] / 2 >= lowest:
+        rates.append(rates[-1] / 2)
+    return rates
 
 
 def run(argv: list[str] | None = None) -> list[str]:
@@ -333,5 +425,9 @@ def run(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--step-seconds", type=float, default=60.0, help="each ramp step")
     parser.add_argument("--sockets", type=int, default=500)
     parser.add_argument("--max-rate", type=float, default=1920.0, help="calls/min at most")
+    parser.add_argument("--min-rate", type=float, default=60.0, help="the ramp's first rate")
+    parser.add_argument("--rate", type=float, help="no ramp: soak from this rate down")
     args = parser.parse_args(argv if argv is not None else [])
-    return asyncio.run(soak(args.minutes, args.step_seconds, args.sockets, args.max_rate))
+    return asyncio.run(
+        soak(args.minutes, args.step_seconds, args.sockets, args.max_rate, args.rate, args.min_rate)
+    )

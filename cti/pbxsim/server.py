@@ -5,7 +5,9 @@ Challenge/Login (MD5 and plain), the one-second delay and the closed socket afte
 ``Permission denied`` before login, ``Events`` masks, EventList responses, and the texts of every
 error. Actions act on :class:`~cti.pbxsim.pbx.Telephony`, whose events are fanned out here to
 every logged-in session whose read rights and event mask accept their class. What the EventList
-actions list is ``listings``'s; how an Originate goes is ``originate``'s.
+actions list is ``listings``'s; how an Originate goes is ``originate``'s. A session that stops
+reading is closed as Asterisk closes it (``writetimeout``: ``session_output``), instead of its
+events piling up in this process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cti.pbxsim import listings, originate
 from cti.pbxsim.channels import Channel, Headers, event
 from cti.pbxsim.originate import Destination
 from cti.pbxsim.pbx import Telephony
+from cti.pbxsim.session_output import WRITE_TIMEOUT, SessionOutput
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ _QUEUED = "Originate successfully queued"
 @dataclass(eq=False)
 class Session:
     writer: asyncio.StreamWriter
+    output: SessionOutput  # every byte to the client goes through it
     logged_in: bool = False
     challenge: str | None = None
     mask: frozenset[str] | None = None  # None: every class the user may read
@@ -58,10 +62,12 @@ class AmiServer:
     secret: str = "cti-secret"
     read: frozenset[str] = DEFAULT_READ
     auth_delay: float = 1.0  # Asterisk's delay before answering a bad login
+    write_timeout: float = WRITE_TIMEOUT  # manager.conf's writetimeout, in seconds
     host: str = "127.0.0.1"
     port: int = 0
     sessions: list[Session] = field(default_factory=list)
     logins: int = 0
+    dropped: int = 0  # sessions closed because their client stopped reading
     #: Every action a logged-in session sent, as (its login rank, action name in lower case):
     #: what tests read to tell which client drove the PBX, and when.
     actions: list[tuple[int, str]] = field(default_factory=list)
@@ -116,20 +122,23 @@ class AmiServer:
     def _fan_out(self, privilege: str, data: bytes) -> None:
         for session in self.sessions:
             if session.logged_in and session.wants(privilege, self.read):
-                session.writer.write(data)
+                session.output.write(data)
 
     def inject(self, data: bytes) -> None:
         """Raw bytes to every logged-in session: malformed-frame tests."""
         for session in self.sessions:
             if session.logged_in:
-                session.writer.write(data)
+                session.output.write(data)
 
     # ------------------------------------------------------------------ sessions
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(writer)
+        output = SessionOutput(
+            writer, lambda waiting: self._drop(session, waiting), self.write_timeout
+        )
+        session = Session(writer, output)
         self.sessions.append(session)
-        writer.write(BANNER)
+        session.output.write(BANNER)
         splitter = FrameSplitter()
         try:
             while data := await reader.read(65536):
@@ -140,13 +149,35 @@ class AmiServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            session.output.cancel()
             with contextlib.suppress(ValueError):
                 self.sessions.remove(session)
             writer.close()
 
+    def _drop(self, session: Session, waiting: int) -> None:
+        """What Asterisk does when a write times out: the session ends, its socket closes."""
+        with contextlib.suppress(ValueError):
+            self.sessions.remove(session)
+        self.dropped += 1
+        host, port = session.writer.get_extra_info("peername") or ("?", 0)
+        log.warning(
+            "Simulated PBX: the AMI client %s:%s (user %s) stopped reading: %d bytes of events "
+            "wait for it and none was taken in %g ms (manager.conf writetimeout), so the session "
+            "is closed as Asterisk closes it (\"Manager '%s' logged off from %s\"); "
+            "the client must reconnect and resynchronise",
+            host,
+            port,
+            self.username,
+            waiting,
+            self.write_timeout * 1000,
+            self.username,
+            host,
+        )
+        session.writer.transport.abort()
+
     def _reply(self, s: Session, aid: str | None, *headers: tuple[str, str]) -> None:
         out = [headers[0]] + ([("ActionID", aid)] if aid else []) + list(headers[1:])
-        s.writer.write(encode_frame(out))
+        s.output.write(encode_frame(out))
 
     def _error(self, s: Session, aid: str | None, message: str) -> None:
         self._reply(s, aid, ("Response", "Error"), ("Message", message))
@@ -197,7 +228,7 @@ class AmiServer:
         self._reply(s, aid, ("Response", "Success"), ("Message", "Authentication accepted"))
         uptime = str(int(time.time() - self.started_at))
         if s.wants("system,all", self.read):
-            s.writer.write(
+            s.output.write(
                 encode_frame(
                     [
                         ("Event", "FullyBooted"),
@@ -332,8 +363,8 @@ class AmiServer:
             s, aid, ("Response", "Success"), ("EventList", "start"), ("Message", listing.message)
         )
         for item in listing.items:
-            s.writer.write(encode_frame(item))
-        s.writer.write(encode_frame(listings.complete_event(listing, list_id)))
+            s.output.write(encode_frame(item))
+        s.output.write(encode_frame(listings.complete_event(listing, list_id)))
 
     def _command(self, s: Session, f: Frame, aid: str | None) -> None:
         command = (f.get("Command", "") or "").strip()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from cti.ami.frames import Frame, FrameSplitter, encode_frame
 from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.pbx import AgentPhone, SimCall
+from tests.cti.pbxsim.backlog import pour_until_dropped
 
 
 class RawClient:
@@ -94,6 +97,43 @@ async def test_bad_secret_is_refused_then_the_socket_closes(pbx: SimulatedPbx) -
         await client.next_frame()
     client.close()
     assert pbx.logins == 0
+
+
+async def _read_until(reader: asyncio.StreamReader, marker: bytes) -> tuple[int, bool]:
+    """Bytes read up to ``marker`` or to the end of the stream, and whether it came."""
+    total, tail = 0, b""
+    while data := await reader.read(65536):
+        total += len(data)
+        if marker in tail + data:
+            return total, True
+        tail = data[-len(marker) :]
+    return total, False
+
+
+async def test_a_client_that_stops_reading_is_dropped_as_asterisk_does(
+    pbx: SimulatedPbx, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled, reading = await RawClient.connect(pbx.port), await RawClient.connect(pbx.port)
+    await stalled.login()
+    await reading.login()
+    await stalled.event("FullyBooted")
+    await reading.event("FullyBooted")
+    read = asyncio.create_task(_read_until(reading.reader, b"UserEvent: Done"))
+    with caplog.at_level(logging.WARNING, logger="cti.pbxsim.server"):
+        sent = await asyncio.wait_for(pour_until_dropped(pbx), 60)
+    assert len(pbx.ami.sessions) == 1  # the reading client keeps its session
+    pbx.ami.emit([("Event", "UserEvent"), ("Privilege", "user,all"), ("UserEvent", "Done")])
+    total, done = await asyncio.wait_for(read, 30)
+    assert done and total > sent * 1000  # every event, then Done
+
+    # The stalled client finds what the kernel held for it, then the end of the stream.
+    with contextlib.suppress(ConnectionResetError):  # or a reset: it had not read its input
+        _, done = await asyncio.wait_for(_read_until(stalled.reader, b"UserEvent: Done"), 30)
+        assert not done and stalled.reader.at_eof()
+    [warning] = [r.getMessage() for r in caplog.records if "stopped reading" in r.getMessage()]
+    assert "manager.conf writetimeout" in warning and "Manager 'cti' logged off" in warning
+    stalled.close()
+    reading.close()
 
 
 async def test_getvar_setvar_command_and_errors(pbx: SimulatedPbx) -> None:

@@ -19,6 +19,7 @@ from cti.pbxsim import SimulatedPbx
 from cti.pbxsim.pbx import AgentPhone
 from cti.service import CallService
 from cti.tracker.events import DomainEvent
+from tests.cti.pbxsim.backlog import pour_until_dropped
 
 
 class Harness:
@@ -214,6 +215,30 @@ async def test_ami_killed_and_restarted_mid_call(
     assert _count(harness, "CallArrived") == 1
     reason = "caller_hangup" if stage == "connected" else "abandoned"
     assert _count(harness, "CallEnded", reason=reason) == 1
+
+
+async def test_a_link_that_stops_reading_is_dropped_by_the_pbx_then_reconnects_and_resyncs(
+    harness: Harness, pbx: SimulatedPbx
+) -> None:
+    """The product's loop too busy to read: Asterisk drops the session (writetimeout)."""
+    call = pbx.place_call("0612345678", "Dupont", talk=None)
+    await harness.until(lambda: "CallWaiting" in harness.types())
+    before = list(harness.events)
+    protocol = harness.conn._protocol
+    assert protocol is not None
+    protocol.transport.pause_reading()  # what a blocked event loop does to the socket
+    await asyncio.wait_for(pour_until_dropped(pbx), 60)
+    assert pbx.ami.sessions == []
+    protocol.transport.resume_reading()  # it reads what the kernel kept, then the end
+
+    await harness.until(lambda: harness.states.count("ready") == 2, timeout=60)
+    assert harness.conn.reconnects == 1
+    assert harness.events == before  # resynchronised: the waiting call known once
+    assert [c.call_id for c in harness.service.tracker.active_calls] == [call.linkedid]
+    pbx.hangup_call(call)
+    await harness.until(lambda: "CallEnded" in harness.types())
+    assert _count(harness, "CallArrived") == 1
+    assert _count(harness, "CallEnded", reason="abandoned") == 1
 
 
 async def test_call_that_ends_during_the_outage_ends_once_at_resync(
