@@ -419,9 +419,16 @@ class AmiConnection:
             async with window:
                 found[channel] = await self._read_variables(channel, RESYNC_VARIABLES)
 
-        async with asyncio.TaskGroup() as group:
-            for channel in dict.fromkeys(channels):
-                group.create_task(read(channel))
+        tasks = [asyncio.create_task(read(channel)) for channel in dict.fromkeys(channels)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # The link dropped (AmiDisconnected, as is: a TaskGroup's ExceptionGroup would
+            # escape the reconnect loop): the other reads are abandoned.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return found
 
     async def _list_devices(self) -> list[DeviceStateChanged] | None:

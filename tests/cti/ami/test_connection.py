@@ -244,6 +244,32 @@ async def test_the_callers_variables_are_asked_many_at_once(server: RecordedAste
         await conn.close()
 
 
+async def test_a_link_lost_while_the_variables_are_asked_comes_back(
+    server: RecordedAsterisk,
+) -> None:
+    callers = [f"PJSIP/trunk-{n:04d}" for n in range(30)]
+    server.channels = [
+        [("Channel", name), ("Uniqueid", f"1.{n}"), ("Linkedid", f"1.{n}"), ("Context", "cti-wait")]
+        for n, name in enumerate(callers)
+    ]
+    server.getvars_together = 10_000  # never answered: the link drops mid-resync
+    conn, rec = await connect(server, action_timeout=30.0)
+    try:
+
+        async def all_asked() -> None:  # the server's side: no event to wait on
+            while server.actions.count("Getvar") < 300:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(all_asked(), 10)
+        server.getvars_together = 0
+        server.drop()
+        await rec.until(lambda: rec.states().count("ready") == 1)
+        assert server.logins == 2
+        assert rec.states().count("resyncing") == 2
+    finally:
+        await conn.close()
+
+
 async def test_wrong_secret_is_a_clear_error_and_a_slow_retry(
     server: RecordedAsterisk, caplog: pytest.LogCaptureFixture
 ) -> None:
