@@ -24,6 +24,7 @@ service that must not lose a call needs (see DESIGN.md, "What panoramisk 1.4 doe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
@@ -76,6 +77,11 @@ RESYNC_VARIABLES = (
     "CTI_CALLBACK",
     "CTI_CALLBACK_WAITED",
 )
+# Caller channels whose variables are asked at once during a resync (ten Getvars each).
+RESYNC_WINDOW = 32
+# Held events handed to the service per turn of the loop once the resync is done: between
+# batches the loop reads the socket again (a PBX drops a session that stops reading).
+HELD_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ class AmiConnection:
         self.last_error: str | None = None
         self._manager = _Manager(self, host=params.host, port=params.port)
         self._protocol: RobustAMIProtocol | None = None
-        self._held: list[tuple[Message, float]] | None = None
+        self._held: collections.deque[tuple[Message, float]] | None = None
         self._lost_future: asyncio.Future[None] | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -249,7 +255,7 @@ class AmiConnection:
             self.params.connect_timeout,
         )
         self._protocol = protocol
-        self._held = []  # hold events until the resync is done
+        self._held = collections.deque()  # hold events until the resync is done
         self._set_state("authenticating")
         await self._login()
         self.logins += 1
@@ -262,9 +268,7 @@ class AmiConnection:
         devices = await self._list_devices()
         if devices is not None and self._on_devices is not None:
             self._on_devices(devices, self._clock())
-        held, self._held = self._held, None
-        for message, at in held:
-            self._deliver(message, at)
+        await self._deliver_held()
         self._set_state("ready")
         self._ready.set()
         log.info(
@@ -284,6 +288,18 @@ class AmiConnection:
             with contextlib.suppress(asyncio.CancelledError):
                 await keepalive
         raise AmiDisconnected()
+
+    async def _deliver_held(self) -> None:
+        """The events held during the resync, in order, a batch per turn of the loop: the
+        socket is read between batches (events keep arriving and join the queue's end), so
+        a long catch-up does not stop the reading (the PBX would drop the session)."""
+        held = self._held
+        while held:
+            for _ in range(min(len(held), HELD_BATCH)):
+                message, at = held.popleft()
+                self._deliver(message, at)
+            await asyncio.sleep(0)
+        self._held = None
 
     def _teardown(self) -> None:
         self._ready.clear()
@@ -376,17 +392,44 @@ class AmiConnection:
 
     async def _list_channels(self) -> list[ListedChannel]:
         items = await self.send_list({"Action": "CoreShowChannels"})
+        listed_items = [item for item in items if item.get("Event") == "CoreShowChannel"]
+        callers = [
+            str(item.get("Channel", ""))
+            for item in listed_items
+            if item.get("Context") in CALLER_CONTEXTS
+        ]
+        variables = await self._read_callers_variables(callers)
         listed: list[ListedChannel] = []
-        for item in items:
-            if item.get("Event") != "CoreShowChannel":
-                continue
-            variables: dict[str, str] = {}
-            if item.get("Context") in CALLER_CONTEXTS:
-                variables = await self._read_variables(item.get("Channel", ""), RESYNC_VARIABLES)
-            channel = parse_listed_channel(item, variables)
+        for item in listed_items:
+            channel = parse_listed_channel(item, variables.get(str(item.get("Channel", "")), {}))
             if channel is not None:
                 listed.append(channel)
         return listed
+
+    async def _read_callers_variables(self, channels: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Every caller's variables, ``RESYNC_WINDOW`` channels' Getvars in flight at once.
+
+        One Getvar at a time cost a round trip each: with thousands of callers waiting (a
+        high call rate, callers waiting minutes) the resync took minutes on a busy loop, and
+        every event of those minutes was held in memory (issue 18: +340 MB)."""
+        window = asyncio.Semaphore(RESYNC_WINDOW)
+        found: dict[str, dict[str, str]] = {}
+
+        async def read(channel: str) -> None:
+            async with window:
+                found[channel] = await self._read_variables(channel, RESYNC_VARIABLES)
+
+        tasks = [asyncio.create_task(read(channel)) for channel in dict.fromkeys(channels)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # The link dropped (AmiDisconnected, as is: a TaskGroup's ExceptionGroup would
+            # escape the reconnect loop): the other reads are abandoned.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return found
 
     async def _list_devices(self) -> list[DeviceStateChanged] | None:
         """The device states Asterisk knows (``DeviceStateList``, res_manager_devicestate);
@@ -406,15 +449,20 @@ class AmiConnection:
         return [d for d in map(parse_device_state, items) if d is not None]
 
     async def _read_variables(self, channel: str, names: Sequence[str]) -> dict[str, str]:
+        """The channel's variables, asked at once (Asterisk answers a session's actions in
+        order); those after a refused one are dropped: the channel went away meanwhile,
+        the events will say so."""
+        asked = [
+            self.send({"Action": "Getvar", "Channel": channel, "Variable": name}) for name in names
+        ]
+        answers = await asyncio.gather(*asked, return_exceptions=True)
         values: dict[str, str] = {}
-        for name in names:
-            try:
-                response = await self.send(
-                    {"Action": "Getvar", "Channel": channel, "Variable": name}
-                )
-            except AmiActionError:
-                break  # the channel went away meanwhile; the events will say so
-            value = response.get("Value", "")
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, AmiActionError):
+                break
+            if isinstance(answer, BaseException):
+                raise answer
+            value = answer.get("Value", "")
             if value:
                 values[name] = value
         return values

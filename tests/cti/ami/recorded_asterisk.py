@@ -39,6 +39,9 @@ class RecordedAsterisk:
     # DeviceStateList's answer (device, state), as res_manager_devicestate.c writes it; None:
     # an Asterisk without that module (the action is unknown).
     devices: list[tuple[str, str]] | None = None
+    # Getvar answers withheld until this many Getvars are waiting (then all answered, in
+    # order): a client that waits for each answer before the next question never gets one.
+    getvars_together: int = 0
     port: int = 0
     sessions: list[Session] = field(default_factory=list)
     logins: int = 0
@@ -46,6 +49,7 @@ class RecordedAsterisk:
     actions: list[str] = field(default_factory=list)
     logged_in: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
+    _withheld: list[tuple[Session, str | None, dict[str, str]]] = field(default_factory=list)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -90,6 +94,20 @@ class RecordedAsterisk:
             with contextlib.suppress(ValueError):
                 self.sessions.remove(session)
             writer.close()
+
+    def _getvar(self, s: Session, aid: str | None, h: dict[str, str]) -> None:
+        key = (h.get("Channel", ""), h.get("Variable", ""))
+        known = {dict(c).get("Channel") for c in self.channels}
+        if key[0] and key[0] not in known:
+            self._reply(s, aid, ("Response", "Error"), ("Message", "No such channel"))
+        else:
+            self._reply(
+                s,
+                aid,
+                ("Response", "Success"),
+                ("Variable", key[1]),
+                ("Value", self.variables.get(key, "")),
+            )
 
     def _reply(self, session: Session, action_id: str | None, *headers: tuple[str, str]) -> None:
         first, rest = headers[0], list(headers[1:])
@@ -181,18 +199,11 @@ class RecordedAsterisk:
                 )
             )
         elif name == "Getvar":
-            key = (h.get("Channel", ""), h.get("Variable", ""))
-            known = {dict(c).get("Channel") for c in self.channels}
-            if key[0] and key[0] not in known:
-                self._reply(s, aid, ("Response", "Error"), ("Message", "No such channel"))
-            else:
-                self._reply(
-                    s,
-                    aid,
-                    ("Response", "Success"),
-                    ("Variable", key[1]),
-                    ("Value", self.variables.get(key, "")),
-                )
+            self._withheld.append((s, aid, h))
+            if len(self._withheld) >= self.getvars_together:
+                withheld, self._withheld = self._withheld, []
+                for session, action_id, headers in withheld:
+                    self._getvar(session, action_id, headers)
         elif name == "Redirect":
             channel = h.get("Channel", "")
             self._reply(

@@ -215,6 +215,61 @@ async def test_events_during_resync_are_held_and_delivered_after_it(
         await conn.close()
 
 
+async def test_the_callers_variables_are_asked_many_at_once(server: RecordedAsterisk) -> None:
+    # Issue 18: one Getvar per round trip made a resync with thousands of waiting callers
+    # last minutes, every event meanwhile held in memory. This server answers Getvars only
+    # by the hundred: a connection that waits for each answer never finishes its resync.
+    callers = [f"PJSIP/trunk-{n:04d}" for n in range(30)]
+    server.channels = [
+        [
+            ("Channel", name),
+            ("Uniqueid", f"1.{n}"),
+            ("Linkedid", f"1.{n}"),
+            ("Context", "cti-wait"),
+            ("ChannelState", "6"),
+        ]
+        for n, name in enumerate(callers)
+    ]
+    for n, name in enumerate(callers):
+        server.variables[(name, "CTI_IVR_CHOICE")] = f"service-{n}"
+    server.getvars_together = 100
+    conn, rec = await connect(server, action_timeout=30.0)
+    try:
+        await conn.wait_ready(20)
+        listed = next(v for k, v in rec.log if k == "resync")
+        assert {c.chan.channel: c.variables for c in listed} == {
+            name: {"CTI_IVR_CHOICE": f"service-{n}"} for n, name in enumerate(callers)
+        }
+    finally:
+        await conn.close()
+
+
+async def test_a_link_lost_while_the_variables_are_asked_comes_back(
+    server: RecordedAsterisk,
+) -> None:
+    callers = [f"PJSIP/trunk-{n:04d}" for n in range(30)]
+    server.channels = [
+        [("Channel", name), ("Uniqueid", f"1.{n}"), ("Linkedid", f"1.{n}"), ("Context", "cti-wait")]
+        for n, name in enumerate(callers)
+    ]
+    server.getvars_together = 10_000  # never answered: the link drops mid-resync
+    conn, rec = await connect(server, action_timeout=30.0)
+    try:
+
+        async def all_asked() -> None:  # the server's side: no event to wait on
+            while server.actions.count("Getvar") < 300:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(all_asked(), 10)
+        server.getvars_together = 0
+        server.drop()
+        await rec.until(lambda: rec.states().count("ready") == 1)
+        assert server.logins == 2
+        assert rec.states().count("resyncing") == 2
+    finally:
+        await conn.close()
+
+
 async def test_wrong_secret_is_a_clear_error_and_a_slow_retry(
     server: RecordedAsterisk, caplog: pytest.LogCaptureFixture
 ) -> None:
