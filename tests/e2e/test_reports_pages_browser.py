@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from cti import ivr_store
 from cti.assembly import DEMO_PASSWORD, Product, running
@@ -76,8 +77,10 @@ async def open_page(browser: Any, product: Product, path: str, username: str) ->
     page = await context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
     await page.goto(product.url + path)
-    # Keyboard only: the login field has the focus, Tab to the password, Enter submits.
-    await page.get_by_label("Identifiant").wait_for()
+    # Keyboard only: the login field has the focus, Tab to the password, Enter submits. The
+    # focus comes once the page knows nobody is logged in (its /api/me answered): typing
+    # before that was lost, and the test failed one run in three.
+    await expect(page.get_by_label("Identifiant")).to_be_focused()
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(DEMO_PASSWORD)
