@@ -12,40 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
-from bench.broker_lab import NATS_SERVER, NatsServer
-from bench.cluster_lab import AGENT_LOGIN, ClusterLab, cluster_lab
+from bench.broker_lab import NatsServer
+from bench.cluster_lab import AGENT_LOGIN, ClusterLab
 from cti.db import engine_url
 
 KEY = "action-de-marie-1"
 CITIZEN = {"last_name": "Renvoyé", "first_name": "Jules"}
-
-
-@pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[NatsServer]:
-    if NATS_SERVER is None:
-        pytest.skip("nats-server is not installed (Debian package nats-server)")
-    server = NatsServer(tmp_path / "jetstream")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def lab(database_url: str, tmp_path: Path) -> AsyncIterator[ClusterLab]:
-    if database_url.startswith("sqlite"):
-        pytest.skip("routers and web nodes share PostgreSQL (CTI_TEST_DATABASE_URL)")
-    async with cluster_lab(database_url, tmp_path, ttl=1.5) as lab:
-        yield lab
 
 
 def lock_waiters(conn: Connection) -> set[int]:

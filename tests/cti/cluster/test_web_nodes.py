@@ -26,7 +26,7 @@ from nats.js.api import StreamInfo
 from websockets.exceptions import ConnectionClosed
 
 from bench.broker_lab import NATS_SERVER, NatsCluster, NatsServer, nats_cluster
-from bench.cluster_lab import AGENT_LOGIN, ClusterLab, Node, all_rung, cluster_lab, wait_until
+from bench.cluster_lab import AGENT_LOGIN, ClusterLab, Node, all_rung, wait_until
 from cti.broker.subjects import STREAM
 from cti.pbxsim.pbx import SimCall
 from cti.web.auth import COOKIE
@@ -35,31 +35,11 @@ Message = dict[str, Any]
 
 
 @pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[NatsServer]:
-    if NATS_SERVER is None:
-        pytest.skip("nats-server is not installed (Debian package nats-server)")
-    server = NatsServer(tmp_path / "jetstream")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
     if NATS_SERVER is None:
         pytest.skip("nats-server is not installed (Debian package nats-server)")
     async with nats_cluster(tmp_path / "nats") as servers:
         yield servers
-
-
-@pytest.fixture
-async def lab(database_url: str, tmp_path: Path) -> AsyncIterator[ClusterLab]:
-    if database_url.startswith("sqlite"):
-        pytest.skip("router and web nodes share PostgreSQL (CTI_TEST_DATABASE_URL)")
-    async with cluster_lab(database_url, tmp_path, ttl=1.5) as lab:
-        yield lab
 
 
 class Page:
